@@ -1,0 +1,13 @@
+# Every dependency is a Debian 12 package; scripts/install-deps.sh installs them.
+find_package(Vulkan REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+if(R1VK_BUILD_TESTS)
+  find_package(doctest REQUIRED)
+endif()
+find_program(GLSLC_EXECUTABLE glslc REQUIRED)
+find_program(SPIRV_VAL_EXECUTABLE spirv-val REQUIRED)

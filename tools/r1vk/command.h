@@ -1,0 +1,19 @@
+// How a subcommand plugs into the r1vk CLI: each cmd_*.cpp defines one add_*_command() that
+// declares its flags on a CLI11 subcommand and, when that subcommand is chosen, leaves the work
+// to run in `selected`. main() runs it after parsing, so errors come back as a Status and never
+// as an exception thrown through CLI11.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+#include "base/status.h"
+
+namespace r1vk::cli {
+
+using CommandFn = std::function<Status()>;
+
+// One line per subcommand, defined in cmd_<name>.cpp.
+
+}  // namespace r1vk::cli

@@ -1,0 +1,35 @@
+// r1vk command-line entry point: parses the subcommand and maps its Status to an exit code.
+#include <cstdio>
+
+#include "command.h"
+
+namespace {
+
+// Exit codes: 0 success, 1 a runtime failure (bad model file, Vulkan error, ...), 2 bad usage.
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"r1vk: DeepSeek-R1 family inference on any Vulkan device", "r1vk"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "r1vk 0.1.0");
+
+  r1vk::cli::CommandFn selected;
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kExitUsage;
+  }
+  if (!selected) return kExitUsage;
+
+  r1vk::Status status = selected();
+  if (!status.ok()) {
+    std::fprintf(stderr, "r1vk: error: %s\n", status.error().message().c_str());
+    return status.error().code() == r1vk::ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
+  }
+  return 0;
+}
