@@ -1,0 +1,241 @@
+#include "passes/weight_format.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "base/numeric_formats.h"
+#include "base/parallel_for.h"
+
+namespace r1vk {
+namespace {
+
+constexpr int64_t kRowsPerChunk = 64;
+
+void put_f16(std::vector<uint8_t>& out, size_t index, float v) {
+  const uint16_t h = f32_to_f16(v);
+  std::memcpy(out.data() + 2 * index, &h, 2);
+}
+
+float get_f16(const std::vector<uint8_t>& in, size_t index) {
+  uint16_t h;
+  std::memcpy(&h, in.data() + 2 * index, 2);
+  return f16_to_f32(h);
+}
+
+// Symmetric 8-bit: scale = absmax / 127, rounded to f16 before the values are quantised so the
+// stored pair (q, scale) is exactly what kernels multiply.
+void quantize_q8_group(const float* x, int64_t n, int8_t* q, float& scale_out) {
+  float amax = 0.0f;
+  for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(x[i]));
+  const float scale = f16_to_f32(f32_to_f16(amax / 127.0f));
+  scale_out = scale;
+  const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
+  for (int64_t i = 0; i < n; ++i) q[i] = static_cast<int8_t>(std::clamp(std::nearbyint(x[i] * inv), -127.0f, 127.0f));
+}
+
+// Symmetric 4-bit over [-8, 7]: tries scales that map the largest-magnitude value near -8 and
+// keeps the one with the least squared error (the lone -8 slot otherwise wastes a level).
+void quantize_q4_group(const float* x, int64_t n, int8_t* q, float& scale_out) {
+  float m = 0.0f;
+  for (int64_t i = 0; i < n; ++i)
+    if (std::fabs(x[i]) > std::fabs(m)) m = x[i];
+  if (m == 0.0f) {
+    std::fill(q, q + n, int8_t{0});
+    scale_out = 0.0f;
+    return;
+  }
+  float best_err = INFINITY, best_scale = 0.0f;
+  for (int step = 0; step <= 8; ++step) {
+    const float t = -8.0f + 0.125f * static_cast<float>(step);
+    const float scale = f16_to_f32(f32_to_f16(m / t));
+    if (scale == 0.0f || !std::isfinite(scale)) continue;
+    const float inv = 1.0f / scale;
+    float err = 0.0f;
+    for (int64_t i = 0; i < n; ++i) {
+      const float qi = std::clamp(std::nearbyint(x[i] * inv), -8.0f, 7.0f);
+      const float d = qi * scale - x[i];
+      err += d * d;
+    }
+    if (err < best_err) {
+      best_err = err;
+      best_scale = scale;
+    }
+  }
+  scale_out = best_scale;
+  const float inv = 1.0f / best_scale;
+  for (int64_t i = 0; i < n; ++i) q[i] = static_cast<int8_t>(std::clamp(std::nearbyint(x[i] * inv), -8.0f, 7.0f));
+}
+
+Status check_shape(std::span<const float> w, int64_t rows, int64_t cols) {
+  if (rows <= 0 || cols <= 0) return make_error(ErrorCode::kInvalidArgument, "weight shape must be positive");
+  if (static_cast<int64_t>(w.size()) != rows * cols) {
+    return make_error(ErrorCode::kInvalidArgument, "weight holds " + std::to_string(w.size()) + " values, shape needs " +
+                                                       std::to_string(rows * cols));
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+const char* weight_format_name(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::kF32: return "f32";
+    case WeightFormat::kF16: return "f16";
+    case WeightFormat::kQ8: return "q8";
+    case WeightFormat::kQ4: return "q4";
+    case WeightFormat::kFp8: return "fp8";
+  }
+  return "unknown";
+}
+
+Result<WeightFormat> parse_weight_format(const std::string& name) {
+  for (WeightFormat f : {WeightFormat::kF32, WeightFormat::kF16, WeightFormat::kQ8, WeightFormat::kQ4, WeightFormat::kFp8}) {
+    if (name == weight_format_name(f)) return f;
+  }
+  return make_error(ErrorCode::kInvalidArgument, "unknown weight format '" + name + "' (expected f32, f16, q8, q4 or fp8)");
+}
+
+Result<PackedWeight> pack_weight(std::span<const float> w, int64_t rows, int64_t cols, WeightFormat format,
+                                 int64_t q4_group) {
+  R1VK_TRY(check_shape(w, rows, cols));
+  PackedWeight p;
+  p.format = format;
+  p.rows = rows;
+  p.cols = cols;
+  switch (format) {
+    case WeightFormat::kF32: {
+      p.data.resize(static_cast<size_t>(rows * cols) * 4);
+      std::memcpy(p.data.data(), w.data(), p.data.size());
+      return p;
+    }
+    case WeightFormat::kF16: {
+      p.data.resize(static_cast<size_t>(rows * cols) * 2);
+      parallel_for(rows * cols, 1 << 16, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) put_f16(p.data, static_cast<size_t>(i), w[i]);
+      });
+      return p;
+    }
+    case WeightFormat::kQ8:
+    case WeightFormat::kQ4: {
+      const bool q4 = format == WeightFormat::kQ4;
+      if (q4 && q4_group != 32 && q4_group != 128) {
+        return make_error(ErrorCode::kInvalidArgument, "q4 group size must be 32 or 128, got " + std::to_string(q4_group));
+      }
+      p.group = q4 ? q4_group : kQ8Group;
+      const int64_t cp = p.cols_padded(), groups = cp / p.group;
+      p.data.assign(static_cast<size_t>(q4 ? rows * cp / 2 : rows * cp), 0);
+      p.scales.assign(static_cast<size_t>(rows * groups) * 2, 0);
+      parallel_for(rows, kRowsPerChunk, [&](int64_t rb, int64_t re) {
+        std::vector<float> buf(static_cast<size_t>(p.group));
+        std::vector<int8_t> q(static_cast<size_t>(p.group));
+        for (int64_t r = rb; r < re; ++r) {
+          for (int64_t g = 0; g < groups; ++g) {
+            const int64_t c0 = g * p.group;
+            for (int64_t i = 0; i < p.group; ++i) buf[i] = c0 + i < cols ? w[r * cols + c0 + i] : 0.0f;
+            float scale;
+            if (q4) {
+              quantize_q4_group(buf.data(), p.group, q.data(), scale);
+              for (int64_t i = 0; i < p.group; i += 2) {
+                const auto lo = static_cast<uint8_t>(q[i] + 8), hi = static_cast<uint8_t>(q[i + 1] + 8);
+                p.data[static_cast<size_t>((r * cp + c0 + i) / 2)] = static_cast<uint8_t>(lo | (hi << 4));
+              }
+            } else {
+              quantize_q8_group(buf.data(), p.group, q.data(), scale);
+              std::memcpy(p.data.data() + r * cp + c0, q.data(), static_cast<size_t>(p.group));
+            }
+            put_f16(p.scales, static_cast<size_t>(r * groups + g), scale);
+          }
+        }
+      });
+      return p;
+    }
+    case WeightFormat::kFp8: {
+      p.group = kFp8Block;
+      const int64_t br = (rows + kFp8Block - 1) / kFp8Block, bc = (cols + kFp8Block - 1) / kFp8Block;
+      p.data.resize(static_cast<size_t>(rows * cols));
+      std::vector<float> scale(static_cast<size_t>(br * bc));
+      parallel_for(br, 1, [&](int64_t bb, int64_t be) {
+        for (int64_t bi = bb; bi < be; ++bi) {
+          for (int64_t bj = 0; bj < bc; ++bj) {
+            const int64_t r1 = std::min(rows, (bi + 1) * kFp8Block), c1 = std::min(cols, (bj + 1) * kFp8Block);
+            float amax = 0.0f;
+            for (int64_t r = bi * kFp8Block; r < r1; ++r)
+              for (int64_t c = bj * kFp8Block; c < c1; ++c) amax = std::max(amax, std::fabs(w[r * cols + c]));
+            const float s = amax > 0.0f ? amax / kFp8E4m3Max : 1.0f;
+            scale[bi * bc + bj] = s;
+            for (int64_t r = bi * kFp8Block; r < r1; ++r)
+              for (int64_t c = bj * kFp8Block; c < c1; ++c) p.data[r * cols + c] = f32_to_fp8_e4m3(w[r * cols + c] / s);
+          }
+        }
+      });
+      p.scales.resize(scale.size() * 4);
+      std::memcpy(p.scales.data(), scale.data(), p.scales.size());
+      return p;
+    }
+  }
+  return make_error(ErrorCode::kInvalidArgument, "unknown weight format");
+}
+
+Result<PackedWeight> pack_fp8_checkpoint(std::span<const uint8_t> q, std::span<const float> scale_inv, int64_t rows,
+                                         int64_t cols) {
+  const int64_t br = (rows + kFp8Block - 1) / kFp8Block, bc = (cols + kFp8Block - 1) / kFp8Block;
+  if (rows <= 0 || cols <= 0 || static_cast<int64_t>(q.size()) != rows * cols ||
+      static_cast<int64_t>(scale_inv.size()) != br * bc) {
+    return make_error(ErrorCode::kInvalidArgument, "fp8 weight [" + std::to_string(rows) + ", " + std::to_string(cols) +
+                                                       "] needs " + std::to_string(br * bc) + " block scales");
+  }
+  PackedWeight p;
+  p.format = WeightFormat::kFp8;
+  p.rows = rows;
+  p.cols = cols;
+  p.group = kFp8Block;
+  p.data.assign(q.begin(), q.end());
+  p.scales.resize(scale_inv.size() * 4);
+  std::memcpy(p.scales.data(), scale_inv.data(), p.scales.size());
+  return p;
+}
+
+std::vector<float> unpack_weight(const PackedWeight& p) {
+  std::vector<float> w(static_cast<size_t>(p.rows * p.cols));
+  const int64_t cp = p.cols_padded();
+  for (int64_t r = 0; r < p.rows; ++r) {
+    for (int64_t c = 0; c < p.cols; ++c) {
+      const size_t i = static_cast<size_t>(r * p.cols + c);
+      switch (p.format) {
+        case WeightFormat::kF32: std::memcpy(&w[i], p.data.data() + 4 * i, 4); break;
+        case WeightFormat::kF16: w[i] = get_f16(p.data, i); break;
+        case WeightFormat::kQ8:
+          w[i] = static_cast<float>(static_cast<int8_t>(p.data[r * cp + c])) *
+                 get_f16(p.scales, static_cast<size_t>(r * (cp / p.group) + c / p.group));
+          break;
+        case WeightFormat::kQ4: {
+          const uint8_t byte = p.data[static_cast<size_t>((r * cp + c) / 2)];
+          const int q = ((c & 1) ? (byte >> 4) : (byte & 0xF)) - 8;
+          w[i] = static_cast<float>(q) * get_f16(p.scales, static_cast<size_t>(r * (cp / p.group) + c / p.group));
+          break;
+        }
+        case WeightFormat::kFp8: {
+          const int64_t bc = (p.cols + kFp8Block - 1) / kFp8Block;
+          float s;
+          std::memcpy(&s, p.scales.data() + 4 * ((r / kFp8Block) * bc + c / kFp8Block), 4);
+          w[i] = fp8_e4m3_to_f32(p.data[i]) * s;
+          break;
+        }
+      }
+    }
+  }
+  return w;
+}
+
+double normalized_mse(std::span<const float> reference, std::span<const float> approx) {
+  double num = 0.0, den = 0.0;
+  for (size_t i = 0; i < reference.size() && i < approx.size(); ++i) {
+    const double d = static_cast<double>(reference[i]) - approx[i];
+    num += d * d;
+    den += static_cast<double>(reference[i]) * reference[i];
+  }
+  return den > 0.0 ? num / den : num;
+}
+
+}  // namespace r1vk

@@ -1,0 +1,59 @@
+// Storage formats of linear weights in a plan (DESIGN.md decision 5) and their exact byte layout,
+// which the GEMV/GEMM kernels read. All formats keep the nn.Linear orientation: `rows` outputs,
+// each a run of `cols` inputs.
+//
+//   f16  data: rows * cols halves, row-major.
+//   q8   data: rows * cols_padded int8; scales: rows * cols_padded/32 halves (one per group of 32
+//        inputs). w = q * scale, q in [-127, 127].
+//   q4   data: rows * cols_padded/2 bytes, element 2i in the low nibble of byte i, 2i+1 in the high
+//        nibble, each nibble q+8 for q in [-8, 7]; scales: rows * cols_padded/group halves,
+//        group 32 or 128. w = q * scale.
+//   fp8  data: rows * cols e4m3 bytes; scales: ceil(rows/128) * ceil(cols/128) f32 `scale_inv`
+//        values as DeepSeek ships them. w = fp8(q) * scale_inv[r/128][c/128].
+// cols_padded rounds cols up to the group size; padding weights are zero so kernels may read a
+// whole last group as long as they treat inputs past `cols` as zero.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace r1vk {
+
+enum class WeightFormat : uint8_t { kF32 = 0, kF16 = 1, kQ8 = 2, kQ4 = 3, kFp8 = 4 };
+
+const char* weight_format_name(WeightFormat f);
+Result<WeightFormat> parse_weight_format(const std::string& name);
+
+inline constexpr int64_t kQ8Group = 32;
+inline constexpr int64_t kFp8Block = 128;
+
+struct PackedWeight {
+  WeightFormat format = WeightFormat::kF16;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int64_t group = 0;  // q8: 32; q4: 32 or 128; fp8: 128 (square blocks); f16/f32: 0
+  std::vector<uint8_t> data;
+  std::vector<uint8_t> scales;
+
+  int64_t cols_padded() const { return group > 0 && format != WeightFormat::kFp8 ? (cols + group - 1) / group * group : cols; }
+};
+
+// Packs a row-major f32 matrix. q4_group must be 32 or 128 (ignored by other formats).
+Result<PackedWeight> pack_weight(std::span<const float> w, int64_t rows, int64_t cols, WeightFormat format,
+                                 int64_t q4_group = 32);
+
+// Wraps an FP8 checkpoint tensor and its block scales without requantising.
+Result<PackedWeight> pack_fp8_checkpoint(std::span<const uint8_t> q, std::span<const float> scale_inv, int64_t rows,
+                                         int64_t cols);
+
+// The f32 matrix the packed weight stands for (what kernels must compute with).
+std::vector<float> unpack_weight(const PackedWeight& p);
+
+// sum((a-b)^2) / sum(a^2): the error measure reported per tensor and used in tolerances.
+double normalized_mse(std::span<const float> reference, std::span<const float> approx);
+
+}  // namespace r1vk
