@@ -1,0 +1,83 @@
+#include "plan/plan_writer.h"
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include <xxhash.h>
+
+namespace r1vk::plan {
+namespace {
+
+std::string partial_path(const std::string& path) { return path + ".partial"; }
+
+}  // namespace
+
+PlanWriter::PlanWriter(std::FILE* file, std::string path) : file_(file), path_(std::move(path)) {}
+
+PlanWriter::PlanWriter(PlanWriter&& other) noexcept
+    : file_(std::exchange(other.file_, nullptr)), path_(std::move(other.path_)), offset_(other.offset_) {}
+
+PlanWriter::~PlanWriter() {
+  if (file_ != nullptr) {
+    std::fclose(file_);
+    std::remove(partial_path(path_).c_str());
+  }
+}
+
+Result<PlanWriter> PlanWriter::create(const std::string& path) {
+  std::FILE* f = std::fopen(partial_path(path).c_str(), "wb");
+  if (f == nullptr) return make_error(ErrorCode::kIo, "cannot create " + partial_path(path) + ": " + std::strerror(errno));
+  PlanWriter w(f, path);
+  const std::vector<uint8_t> placeholder(sizeof(FileHeader), 0);
+  R1VK_TRY(w.write_at_end(placeholder));
+  return w;
+}
+
+Status PlanWriter::write_at_end(std::span<const uint8_t> bytes) {
+  if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size()) {
+    return make_error(ErrorCode::kIo, "writing " + partial_path(path_) + ": " + std::strerror(errno));
+  }
+  offset_ += bytes.size();
+  return ok_status();
+}
+
+Result<BlobRef> PlanWriter::add_blob(std::span<const uint8_t> bytes) {
+  if (file_ == nullptr) return make_error(ErrorCode::kInternal, "plan writer already finished");
+  const uint64_t pad = (kBlobAlignment - offset_ % kBlobAlignment) % kBlobAlignment;
+  R1VK_TRY(write_at_end(std::vector<uint8_t>(pad, 0)));
+  BlobRef ref{offset_, bytes.size(), XXH64(bytes.data(), bytes.size(), 0)};
+  R1VK_TRY(write_at_end(bytes));
+  return ref;
+}
+
+Status PlanWriter::finish(const std::string& manifest_json) {
+  if (file_ == nullptr) return make_error(ErrorCode::kInternal, "plan writer already finished");
+  if (manifest_json.size() > kMaxManifestBytes) {
+    return make_error(ErrorCode::kOutOfRange, "plan manifest is " + std::to_string(manifest_json.size()) +
+                                                  " bytes, above the format's limit");
+  }
+  FileHeader h{};
+  std::memcpy(h.magic, kMagic, sizeof(kMagic));
+  h.version = kFormatVersion;
+  h.header_size = sizeof(FileHeader);
+  h.manifest_offset = offset_;
+  h.manifest_size = manifest_json.size();
+  h.manifest_xxh64 = XXH64(manifest_json.data(), manifest_json.size(), 0);
+  R1VK_TRY(write_at_end({reinterpret_cast<const uint8_t*>(manifest_json.data()), manifest_json.size()}));
+  h.file_size = offset_;
+  h.header_xxh64 = XXH64(&h, offsetof(FileHeader, header_xxh64), 0);
+  if (std::fseek(file_, 0, SEEK_SET) != 0 || std::fwrite(&h, sizeof(h), 1, file_) != 1 || std::fflush(file_) != 0) {
+    return make_error(ErrorCode::kIo, "writing the header of " + partial_path(path_) + ": " + std::strerror(errno));
+  }
+  const bool closed = std::fclose(file_) == 0;
+  file_ = nullptr;
+  if (!closed || std::rename(partial_path(path_).c_str(), path_.c_str()) != 0) {
+    std::remove(partial_path(path_).c_str());
+    return make_error(ErrorCode::kIo, "cannot move the plan into " + path_ + ": " + std::strerror(errno));
+  }
+  return ok_status();
+}
+
+}  // namespace r1vk::plan

@@ -1,0 +1,39 @@
+// Opens a .r1vk plan: maps it, checks the header, the manifest checksum and every blob's bounds,
+// and hands out blob bytes only after their checksum was verified.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "base/json_fields.h"
+#include "base/mapped_file.h"
+#include "base/status.h"
+#include "plan/plan_format.h"
+
+namespace r1vk::plan {
+
+class PlanFile {
+ public:
+  static Result<PlanFile> open(const std::string& path);
+
+  const json_fields::Json& manifest() const { return manifest_; }
+  const std::string& path() const { return file_.path(); }
+  uint64_t file_size() const { return file_.size(); }
+
+  // Reads a BlobRef {offset, size, xxh64} stored at manifest path `where`, checking it lies
+  // inside the blob area and is aligned.
+  Result<BlobRef> blob_ref(const json_fields::Json& obj, const std::string& key, const std::string& where) const;
+  // The blob's bytes after verifying its checksum (reads the blob once).
+  Result<std::span<const uint8_t>> verified_blob(const BlobRef& ref, const std::string& what) const;
+
+ private:
+  MappedFile file_;
+  FileHeader header_{};
+  json_fields::Json manifest_;
+};
+
+// Serialises a BlobRef for the manifest.
+json_fields::Json blob_ref_json(const BlobRef& ref);
+
+}  // namespace r1vk::plan
