@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -13,11 +12,11 @@
 
 #include "base/status.h"
 #include "import/model_config.h"
+#include "import/weight_source.h"
 
 namespace r1vk::ref {
 
-// Returns tensor `name` as f32 (dequantised), which must hold `numel` elements.
-using WeightFn = std::function<Result<std::vector<float>>(const std::string& name, int64_t numel)>;
+using r1vk::WeightFn;
 
 // The experts one token was routed to, with their (unbiased, normalised, scaled) weights.
 struct RouteChoice {

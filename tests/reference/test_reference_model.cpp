@@ -6,67 +6,14 @@
 #include <vector>
 
 #include "reference/reference_model.h"
+#include "reference/test_configs.h"
 
 namespace r1vk::ref {
 namespace {
 
-// Deterministic well-scaled weights: norms near 1, matrices ~ N(0, 1/fan_in).
-WeightFn random_weights(uint32_t seed) {
-  return [seed](const std::string& name, int64_t numel) -> Result<std::vector<float>> {
-    std::mt19937 rng(seed ^ static_cast<uint32_t>(std::hash<std::string>{}(name)));
-    std::normal_distribution<float> n(0.0f, 1.0f);
-    std::vector<float> v(static_cast<size_t>(numel));
-    const bool norm = name.find("norm") != std::string::npos;
-    const bool bias = name.find("bias") != std::string::npos;
-    for (float& x : v) x = norm ? 1.0f + 0.1f * n(rng) : (bias ? 0.1f * n(rng) : 0.08f * n(rng));
-    return v;
-  };
-}
-
-ModelConfig tiny_deepseek_v3() {
-  ModelConfig c;
-  c.arch = Architecture::kDeepseekV3;
-  c.vocab_size = 97;
-  c.hidden_size = 48;
-  c.intermediate_size = 80;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 3;
-  c.num_key_value_heads = 3;
-  c.mla = {24, 32, 16, 8, 12};
-  c.moe.n_routed_experts = 8;
-  c.moe.n_shared_experts = 1;
-  c.moe.num_experts_per_tok = 2;
-  c.moe.moe_intermediate_size = 20;
-  c.moe.first_k_dense_replace = 1;
-  c.moe.n_group = 4;
-  c.moe.topk_group = 2;
-  c.moe.routed_scaling_factor = 2.5;
-  c.moe.norm_topk_prob = true;
-  c.moe.scoring_func = ScoringFunc::kSigmoid;
-  c.moe.topk_method = TopkMethod::kNoauxTc;
-  c.moe.has_correction_bias = true;
-  c.rope_scaling.type = RopeScalingType::kYarn;
-  c.rope_scaling.factor = 4;
-  c.rope_scaling.original_max_position_embeddings = 64;
-  c.rope_scaling.mscale = 1;
-  c.rope_scaling.mscale_all_dim = 1;
-  c.num_nextn_predict_layers = 1;
-  return c;
-}
-
-ModelConfig tiny_qwen2() {
-  ModelConfig c;
-  c.arch = Architecture::kQwen2;
-  c.vocab_size = 101;
-  c.hidden_size = 40;
-  c.intermediate_size = 72;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 10;
-  c.attention_qkv_bias = true;
-  return c;
-}
+using testing::random_weights;
+using testing::tiny_deepseek_v3;
+using testing::tiny_qwen2;
 
 TEST_CASE("router: the correction bias picks experts but never weighs them") {
   MoeConfig m;
