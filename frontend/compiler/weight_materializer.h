@@ -5,7 +5,7 @@
 #include "base/status.h"
 #include "graph/weight_spec.h"
 #include "import/weight_source.h"
-#include "passes/weight_format.h"
+#include "plan/weight_format.h"
 
 namespace r1vk {
 

@@ -37,7 +37,7 @@ Op& ProgramBuilder::op(OpKind kind, const std::string& label, std::vector<ActRef
 
 void ProgramBuilder::rmsnorm(const std::string& label, const std::string& source, ActRef in, ActRef out, double eps) {
   WeightSpec s;
-  s.name = source;
+  s.name = label;
   s.sources = {source};
   s.role = WeightRole::kNorm;
   s.rows = 1;

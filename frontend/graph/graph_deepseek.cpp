@@ -36,8 +36,8 @@ void build_mla(ProgramBuilder& b, const ModelConfig& c, int64_t layer, int32_t h
   const int32_t kv = b.value(L + ".kv_a", kc + dr);
   b.linear(L + ".attn.kv_a", L + ".attn.kv_a", {src + "kv_a_proj_with_mqa.weight"}, kc + dr, b.all(x), b.all(kv), false);
   WeightSpec kv_norm;
-  kv_norm.name = src + "kv_a_layernorm.weight";
-  kv_norm.sources = {kv_norm.name};
+  kv_norm.name = L + ".attn.kv_a_norm";
+  kv_norm.sources = {src + "kv_a_layernorm.weight"};
   kv_norm.role = WeightRole::kNorm;
   kv_norm.rows = 1;
   kv_norm.cols = kc;
@@ -88,8 +88,8 @@ void build_moe(ProgramBuilder& b, const ModelConfig& c, int64_t layer, int32_t h
   std::vector<int32_t> route_weights;
   if (m.has_correction_bias) {
     WeightSpec bias;
-    bias.name = src + "gate.e_score_correction_bias";
-    bias.sources = {bias.name};
+    bias.name = L + ".moe.correction_bias";
+    bias.sources = {src + "gate.e_score_correction_bias"};
     bias.role = WeightRole::kRouterBias;
     bias.rows = 1;
     bias.cols = m.n_routed_experts;

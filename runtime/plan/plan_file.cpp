@@ -56,12 +56,17 @@ Result<BlobRef> PlanFile::blob_ref(const json_fields::Json& obj, const std::stri
   R1VK_ASSIGN_OR_RETURN(r.offset, json_fields::get_u64(*b, "offset", at));
   R1VK_ASSIGN_OR_RETURN(r.size, json_fields::get_u64(*b, "size", at));
   R1VK_ASSIGN_OR_RETURN(r.xxh64, json_fields::get_u64(*b, "xxh64", at));
+  R1VK_TRY(check_blob_range(r, at));
+  return r;
+}
+
+Status PlanFile::check_blob_range(const BlobRef& r, const std::string& at) const {
   if (r.offset % kBlobAlignment != 0) return corrupt(path(), at + ": blob offset is not aligned");
   if (r.offset < sizeof(FileHeader) || r.offset > header_.manifest_offset ||
       r.size > header_.manifest_offset - r.offset) {
     return corrupt(path(), at + ": blob range lies outside the blob area");
   }
-  return r;
+  return ok_status();
 }
 
 Result<std::span<const uint8_t>> PlanFile::verified_blob(const BlobRef& ref, const std::string& what) const {

@@ -24,6 +24,8 @@ class PlanFile {
   // Reads a BlobRef {offset, size, xxh64} stored at manifest path `where`, checking it lies
   // inside the blob area and is aligned.
   Result<BlobRef> blob_ref(const json_fields::Json& obj, const std::string& key, const std::string& where) const;
+  // Checks a blob lies inside the blob area and is aligned.
+  Status check_blob_range(const BlobRef& ref, const std::string& where) const;
   // The blob's bytes after verifying its checksum (reads the blob once).
   Result<std::span<const uint8_t>> verified_blob(const BlobRef& ref, const std::string& what) const;
 

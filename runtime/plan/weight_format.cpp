@@ -1,4 +1,4 @@
-#include "passes/weight_format.h"
+#include "plan/weight_format.h"
 
 #include <algorithm>
 #include <cmath>
@@ -194,6 +194,53 @@ Result<PackedWeight> pack_fp8_checkpoint(std::span<const uint8_t> q, std::span<c
   p.scales.resize(scale_inv.size() * 4);
   std::memcpy(p.scales.data(), scale_inv.data(), p.scales.size());
   return p;
+}
+
+namespace {
+
+Status check_packed_shape(WeightFormat format, int64_t rows, int64_t cols, int64_t group) {
+  constexpr int64_t kMaxDim = int64_t{1} << 31;
+  if (rows <= 0 || cols <= 0 || rows > kMaxDim || cols > kMaxDim) {
+    return make_error(ErrorCode::kCorruptData, "tensor shape [" + std::to_string(rows) + ", " + std::to_string(cols) + "] is invalid");
+  }
+  const bool group_ok = (format == WeightFormat::kQ8 && group == kQ8Group) ||
+                        (format == WeightFormat::kQ4 && (group == 32 || group == 128)) ||
+                        (format == WeightFormat::kFp8 && group == kFp8Block) ||
+                        ((format == WeightFormat::kF32 || format == WeightFormat::kF16) && group == 0);
+  if (!group_ok) {
+    return make_error(ErrorCode::kCorruptData, std::string("group size ") + std::to_string(group) + " is invalid for " +
+                                                   weight_format_name(format));
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Result<uint64_t> packed_data_bytes(WeightFormat format, int64_t rows, int64_t cols, int64_t group) {
+  R1VK_TRY(check_packed_shape(format, rows, cols, group));
+  const uint64_t r = static_cast<uint64_t>(rows);
+  const uint64_t padded = group > 0 ? static_cast<uint64_t>((cols + group - 1) / group * group) : static_cast<uint64_t>(cols);
+  switch (format) {
+    case WeightFormat::kF32: return r * static_cast<uint64_t>(cols) * 4;
+    case WeightFormat::kF16: return r * static_cast<uint64_t>(cols) * 2;
+    case WeightFormat::kQ8: return r * padded;
+    case WeightFormat::kQ4: return r * padded / 2;
+    case WeightFormat::kFp8: return r * static_cast<uint64_t>(cols);
+  }
+  return make_error(ErrorCode::kCorruptData, "unknown weight format");
+}
+
+Result<uint64_t> packed_scale_bytes(WeightFormat format, int64_t rows, int64_t cols, int64_t group) {
+  R1VK_TRY(check_packed_shape(format, rows, cols, group));
+  switch (format) {
+    case WeightFormat::kF32:
+    case WeightFormat::kF16: return uint64_t{0};
+    case WeightFormat::kQ8:
+    case WeightFormat::kQ4: return static_cast<uint64_t>(rows) * static_cast<uint64_t>((cols + group - 1) / group) * 2;
+    case WeightFormat::kFp8:
+      return static_cast<uint64_t>((rows + kFp8Block - 1) / kFp8Block) * static_cast<uint64_t>((cols + kFp8Block - 1) / kFp8Block) * 4;
+  }
+  return make_error(ErrorCode::kCorruptData, "unknown weight format");
 }
 
 std::vector<float> unpack_weight(const PackedWeight& p) {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "base/numeric_formats.h"
-#include "passes/weight_format.h"
+#include "plan/weight_format.h"
 
 namespace r1vk {
 namespace {

@@ -50,6 +50,11 @@ Result<PackedWeight> pack_weight(std::span<const float> w, int64_t rows, int64_t
 Result<PackedWeight> pack_fp8_checkpoint(std::span<const uint8_t> q, std::span<const float> scale_inv, int64_t rows,
                                          int64_t cols);
 
+// Byte sizes a packed tensor of this shape must have (what the loader checks blobs against).
+// Returns an error for shapes no format accepts (non-positive, unknown group size).
+Result<uint64_t> packed_data_bytes(WeightFormat format, int64_t rows, int64_t cols, int64_t group);
+Result<uint64_t> packed_scale_bytes(WeightFormat format, int64_t rows, int64_t cols, int64_t group);
+
 // The f32 matrix the packed weight stands for (what kernels must compute with).
 std::vector<float> unpack_weight(const PackedWeight& p);
 

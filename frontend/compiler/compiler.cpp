@@ -1,0 +1,88 @@
+#include "compiler/compiler.h"
+
+#include <chrono>
+
+#include "graph/graph_builder.h"
+#include "graph/memory_planner.h"
+#include "plan/plan_writer.h"
+
+namespace r1vk {
+
+Result<FormatChoice> resolve_format_choice(const std::string& weights, int64_t q4_group) {
+  FormatChoice choice;
+  choice.q4_group = q4_group;
+  if (q4_group != 32 && q4_group != 128) {
+    return make_error(ErrorCode::kInvalidArgument, "--q4-group must be 32 or 128, got " + std::to_string(q4_group));
+  }
+  if (weights == "auto") {
+    choice.bulk = WeightFormat::kQ8;
+    return choice;
+  }
+  R1VK_ASSIGN_OR_RETURN(choice.bulk, parse_weight_format(weights));
+  return choice;
+}
+
+Result<plan::Manifest> compile_plan(const CompileInput& in, const CompileOptions& opt, const std::string& out_path,
+                                    CompileReport* report) {
+  const auto start = std::chrono::steady_clock::now();
+  R1VK_ASSIGN_OR_RETURN(FormatChoice choice, resolve_format_choice(opt.weights, opt.q4_group));
+  if (opt.max_context <= 0 || opt.max_context > (int64_t{1} << 24)) {
+    return make_error(ErrorCode::kInvalidArgument, "--ctx must be between 1 and 16777216, got " + std::to_string(opt.max_context));
+  }
+  if (in.config.max_position_embeddings > 0 && opt.max_context > in.config.max_position_embeddings) {
+    return make_error(ErrorCode::kInvalidArgument, "--ctx " + std::to_string(opt.max_context) + " exceeds the model's " +
+                                                       std::to_string(in.config.max_position_embeddings) + " positions");
+  }
+  R1VK_ASSIGN_OR_RETURN(ModelGraph graph, build_model_graph(in.config));
+
+  plan::Manifest m;
+  m.model_name = in.model_name;
+  m.config_json = in.config_json;
+  m.tokenizer_json = in.tokenizer_json;
+  m.tokenizer_config_json = in.tokenizer_config_json;
+  m.weights_requested = opt.weights;
+  m.rope_freqs = graph.rope_freqs;
+  m.rope_magnitude = graph.rope_magnitude;
+  m.memory.max_context = opt.max_context;
+  m.memory.prefill_chunk = std::min(opt.prefill_chunk, opt.max_context);
+  m.memory.kv_layers = graph.kv_layers;
+  m.memory.kv_width = graph.kv_width;
+  m.memory.arena_bytes = plan_memory(graph.main, m.memory.prefill_chunk);
+  m.memory.mtp_arena_bytes = graph.mtp.ops.empty() ? 0 : plan_memory(graph.mtp, m.memory.prefill_chunk);
+  m.main = std::move(graph.main);
+  m.mtp = std::move(graph.mtp);
+
+  uint64_t total = 0;
+  for (const WeightSpec& s : graph.weights) total += static_cast<uint64_t>(s.rows * s.cols) * 4;
+  R1VK_ASSIGN_OR_RETURN(plan::PlanWriter writer, plan::PlanWriter::create(out_path));
+  uint64_t done = 0;
+  for (const WeightSpec& spec : graph.weights) {
+    auto w = gather_weight(spec, in.read);
+    if (!w.ok()) return std::move(w).error().with_context(spec.name);
+    auto packed = pack_weight(*w, spec.rows, spec.cols, format_for(spec.role, choice), choice.q4_group);
+    if (!packed.ok()) return std::move(packed).error().with_context(spec.name);
+    plan::TensorEntry e;
+    e.name = spec.name;
+    e.format = packed->format;
+    e.rows = spec.rows;
+    e.cols = spec.cols;
+    e.group = packed->group;
+    e.quant_nmse = packed->format == WeightFormat::kF32 ? 0.0 : normalized_mse(*w, unpack_weight(*packed));
+    R1VK_ASSIGN_OR_RETURN(e.data, writer.add_blob(packed->data));
+    R1VK_ASSIGN_OR_RETURN(e.scales, writer.add_blob(packed->scales));
+    m.memory.weight_bytes += e.data.size + e.scales.size;
+    m.tensors.push_back(std::move(e));
+    done += static_cast<uint64_t>(spec.rows * spec.cols) * 4;
+    if (opt.progress) opt.progress(done, total);
+  }
+  R1VK_TRY(plan::validate_manifest(m));
+  R1VK_TRY(writer.finish(plan::manifest_to_json(m).dump()));
+  if (report) {
+    report->source_bytes = total;
+    report->plan_bytes = writer.bytes_written();
+    report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  return m;
+}
+
+}  // namespace r1vk

@@ -1,0 +1,48 @@
+// `r1vk compile`: lowers an imported checkpoint into a plan file, tensor by tensor.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "base/status.h"
+#include "compiler/weight_materializer.h"
+#include "import/model_config.h"
+#include "import/weight_source.h"
+#include "plan/manifest.h"
+
+namespace r1vk {
+
+struct CompileInput {
+  ModelConfig config;
+  std::string model_name;
+  std::string config_json;
+  std::string tokenizer_json;         // empty: no tokenizer (token-id interfaces only)
+  std::string tokenizer_config_json;
+  WeightFn read;                      // dequantised checkpoint tensors
+};
+
+struct CompileOptions {
+  std::string weights = "f16";  // f32 | f16 | q8 | q4 | fp8 | auto
+  int64_t q4_group = 32;
+  int64_t max_context = 4096;
+  int64_t prefill_chunk = 64;
+  // Called after each tensor with (bytes of source weights done, total).
+  std::function<void(uint64_t done, uint64_t total)> progress;
+};
+
+struct CompileReport {
+  uint64_t source_bytes = 0;  // f32-equivalent bytes read
+  uint64_t plan_bytes = 0;
+  double seconds = 0.0;
+};
+
+// Builds the graph, packs every tensor, plans memory and writes `out_path`. The manifest of the
+// finished file is returned so callers can report on it.
+Result<plan::Manifest> compile_plan(const CompileInput& input, const CompileOptions& options, const std::string& out_path,
+                                    CompileReport* report = nullptr);
+
+// --weights auto: q8 bulk weights (the best speed/quality trade-off on memory-bound decode).
+Result<FormatChoice> resolve_format_choice(const std::string& weights, int64_t q4_group);
+
+}  // namespace r1vk

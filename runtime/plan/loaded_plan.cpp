@@ -1,0 +1,31 @@
+#include "plan/loaded_plan.h"
+
+#include <utility>
+
+namespace r1vk::plan {
+
+Result<LoadedPlan> LoadedPlan::open(const std::string& path) {
+  LoadedPlan p;
+  R1VK_ASSIGN_OR_RETURN(p.file_, PlanFile::open(path));
+  auto m = manifest_from_json(p.file_.manifest());
+  if (!m.ok()) return std::move(m).error().with_context(path);
+  p.manifest_ = std::move(m).value();
+  for (size_t i = 0; i < p.manifest_.tensors.size(); ++i) {
+    const TensorEntry& t = p.manifest_.tensors[i];
+    const std::string at = "tensor " + t.name;
+    R1VK_TRY(p.file_.check_blob_range(t.data, at + " data"));
+    R1VK_TRY(p.file_.check_blob_range(t.scales, at + " scales"));
+  }
+  return p;
+}
+
+Result<TensorBytes> LoadedPlan::tensor_bytes(size_t index) const {
+  if (index >= manifest_.tensors.size()) return make_error(ErrorCode::kInternal, "tensor index out of range");
+  const TensorEntry& t = manifest_.tensors[index];
+  TensorBytes b;
+  R1VK_ASSIGN_OR_RETURN(b.data, file_.verified_blob(t.data, "tensor " + t.name + " data"));
+  R1VK_ASSIGN_OR_RETURN(b.scales, file_.verified_blob(t.scales, "tensor " + t.name + " scales"));
+  return b;
+}
+
+}  // namespace r1vk::plan
