@@ -1,0 +1,36 @@
+// A one-line progress bar for long work (compile, load, ppl): bytes done, rate and ETA,
+// redrawn at most ten times a second on a terminal and silent when stderr is not one.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace r1vk {
+
+class ProgressBar {
+ public:
+  // `enabled` defaults to whether stderr is a terminal.
+  ProgressBar(std::string label, uint64_t total, bool enabled);
+  ProgressBar(std::string label, uint64_t total);
+  ~ProgressBar();
+
+  void update(uint64_t done);
+  void finish();  // draws the final state and ends the line
+
+  // The text update() would draw, for tests: "compile [#####     ] 50% 1.0/2.0 GiB 0.50 GiB/s ETA 2s".
+  static std::string render(const std::string& label, uint64_t done, uint64_t total, double seconds, int width = 30);
+
+ private:
+  void draw(bool force);
+  std::string label_;
+  uint64_t total_;
+  uint64_t done_ = 0;
+  bool enabled_;
+  bool finished_ = false;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_draw_;
+};
+
+}  // namespace r1vk
