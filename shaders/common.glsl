@@ -16,3 +16,7 @@ layout(buffer_reference, std430, buffer_reference_align = 16) buffer U32x4Out { 
 // Flattened 2-D workgroup id: large problems dispatch (x, y) grids because
 // maxComputeWorkGroupCount[0] may be as small as 65535.
 uint flat_group_id() { return gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x; }
+
+// llvmpipe/lavapipe silently stops a shader's loops after 65535 iterations in total per
+// invocation (gallivm's loop limiter), so the host keeps every per-invocation trip count below
+// that (kernel_variants.cpp, kLoopIterationLimit) instead of trusting long loops.

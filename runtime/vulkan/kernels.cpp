@@ -80,6 +80,8 @@ Status Kernels::record_rmsnorm(CommandBuffer& cmd, const Buffer& x, const Buffer
   R1VK_TRY(need(weight, uint64_t{dim} * 4, "rmsnorm", "weight"));
   if (n > UINT32_MAX) return make_error(ErrorCode::kOutOfRange, "rmsnorm: more than 2^32 elements");
   const ReductionKernelChoice c = choose_rmsnorm(ctx_.caps());
+  if (2 * (uint64_t{dim} + c.workgroup_size - 1) / c.workgroup_size >= kLoopIterationLimit)
+    return make_error(ErrorCode::kOutOfRange, "rmsnorm: rows of " + std::to_string(dim) + " values are too long");
   const RmsnormParams params{x.address(), weight.address(), y.address(), rows, dim, eps};
   R1VK_ASSIGN_OR_RETURN(const ComputePipeline* p, pipeline(c.variant, {c.workgroup_size}, sizeof params));
   cmd.bind(*p);
@@ -120,14 +122,19 @@ Status Kernels::record_gemv_f16(CommandBuffer& cmd, const Buffer& w, const Buffe
   R1VK_TRY(need(w, elems * 2, "gemv_f16", "W"));
   R1VK_TRY(need(x, uint64_t{cols} * 4, "gemv_f16", "x"));
   R1VK_TRY(need(y, uint64_t{rows} * 4, "gemv_f16", "y"));
-  const GemvChoice& c = gemv_;
-  if (c.workgroup_size == 0 || c.rows_per_workgroup == 0 || c.workgroup_size > ctx_.caps().max_workgroup_invocations)
-    return make_error(ErrorCode::kInvalidArgument, "gemv_f16: workgroup size " + std::to_string(c.workgroup_size) +
-                                                       " / rows per workgroup " + std::to_string(c.rows_per_workgroup) +
-                                                       " not usable on this device");
+  const GemvChoice c = gemv_choice_for_cols(gemv_, ctx_.caps(), cols);
+  if (const std::string problem = gemv_choice_problem(c, ctx_.caps()); !problem.empty())
+    return make_error(ErrorCode::kInvalidArgument, "gemv_f16: variant " + c.variant + " wg " +
+                                                       std::to_string(c.workgroup_size) + " rows/wg " +
+                                                       std::to_string(c.rows_per_workgroup) + ": " + problem);
+  if (gemv_loop_iterations(c, cols) >= kLoopIterationLimit)
+    return make_error(ErrorCode::kOutOfRange, "gemv_f16: rows of " + std::to_string(cols) + " columns need " +
+                                                  std::to_string(gemv_loop_iterations(c, cols)) +
+                                                  " loop iterations per invocation with " + c.variant +
+                                                  "; CPU drivers stop at 65535 (use a larger workgroup)");
   const GemvParams params{w.address(), x.address(), y.address(), rows, cols};
   R1VK_ASSIGN_OR_RETURN(const ComputePipeline* p,
-                        pipeline(c.variant, {c.workgroup_size, c.rows_per_workgroup, gemv_vector_width(cols)}, sizeof params));
+                        pipeline(c.variant, gemv_spec_constants(c, cols), sizeof params));
   cmd.bind(*p);
   cmd.push_constants(*p, bytes_of(params));
   return dispatch_groups(cmd, (uint64_t{rows} + c.rows_per_workgroup - 1) / c.rows_per_workgroup);

@@ -125,7 +125,8 @@ struct GemvShape { uint32_t rows, cols; };
 // cols: multiple of 8 (uvec4 path), even (uint path), odd (scalar path); rows: 1, primes, and
 // counts that leave partial row groups.
 constexpr GemvShape kGemvShapes[] = {{1, 1}, {1, 8}, {3, 5}, {7, 6}, {13, 1000}, {64, 64}, {33, 4097},
-                                     {5, 100000}, {2, 100001}, {1, 100002}, {1030, 136}};
+                                     {5, 100000}, {2, 100001}, {1, 100002}, {1030, 136},
+                                     {2, 600000}};  // past the lane variant's loop limit
 
 TEST_CASE("f16 GEMV matches the reference for the device's default variant") {
   for (GemvShape s : kGemvShapes) check_gemv(s.rows, s.cols);
@@ -135,7 +136,9 @@ TEST_CASE("f16 GEMV matches the reference for the device's default variant") {
 TEST_CASE("f16 GEMV matches the reference for every reduction variant and row grouping") {
   const vk::GemvChoice saved = kernels().gemv_choice();
   const vk::DeviceCaps& caps = test::context().caps();
-  std::vector<vk::GemvChoice> choices = {{"gemv_f16_shared", 64, 1}, {"gemv_f16_shared", 32, 3}};
+  std::vector<vk::GemvChoice> choices = {{"gemv_f16_shared", 64, 1}, {"gemv_f16_shared", 32, 3},
+                                         {"gemv_f16_lanes", 8, 8},   {"gemv_f16_lanes", 8, 64},
+                                         {"gemv_f16_lanes", 16, 32}};
   if (vk::has_subgroup_reduce(caps)) {
     choices.push_back({"gemv_f16_sg", 128, 2});
     if (caps.min_subgroup_size == caps.max_subgroup_size) {
@@ -148,10 +151,20 @@ TEST_CASE("f16 GEMV matches the reference for every reduction variant and row gr
     CAPTURE(c.workgroup_size);
     CAPTURE(c.rows_per_workgroup);
     kernels().set_gemv_choice(c);
-    for (GemvShape s : {GemvShape{1, 1}, GemvShape{9, 7}, GemvShape{17, 130}, GemvShape{5, 4104}}) check_gemv(s.rows, s.cols);
+    for (GemvShape s : {GemvShape{1, 1}, GemvShape{9, 7}, GemvShape{17, 130}, GemvShape{5, 4104}, GemvShape{131, 64}})
+      check_gemv(s.rows, s.cols);
   }
   kernels().set_gemv_choice(saved);
   CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("GEMV variant choices a device cannot run are rejected, not run") {
+  const vk::DeviceCaps& caps = test::context().caps();
+  CHECK_FALSE(vk::gemv_choice_problem({"gemv_f16_shared", 48, 1}, caps).empty());   // not a power of two
+  CHECK_FALSE(vk::gemv_choice_problem({"gemv_f16_lanes", 8, 12}, caps).empty());    // not whole rows per lane
+  CHECK_FALSE(vk::gemv_choice_problem({"gemv_f16_sg", 0, 1}, caps).empty());
+  CHECK_FALSE(vk::gemv_choice_problem({"gemv_f16_sg", caps.max_workgroup_invocations * 2, 1}, caps).empty());
+  CHECK(vk::gemv_choice_problem(vk::choose_gemv_f16(caps), caps).empty());
 }
 
 TEST_CASE("kernels reject shapes their buffers cannot hold") {
@@ -170,6 +183,17 @@ TEST_CASE("kernels reject shapes their buffers cannot hold") {
   CHECK_FALSE(kernels().record_add(*cmd, *big, *big, *small, 17).ok());
   CHECK_FALSE(kernels().record_gemv_f16(*cmd, *big, *big, *big, 0, 8).ok());
   CHECK_FALSE(kernels().record_copy(*cmd, *big, *big, 15).ok());
+  // A row so long that one invocation would loop past lavapipe's 65535-iteration limit.
+  const vk::GemvChoice saved = kernels().gemv_choice();
+  kernels().set_gemv_choice({"gemv_f16_shared", 8, 1});
+  auto huge_w = test::context().create_buffer(600001 * 2, vk::MemoryUsage::kDeviceLocal, "huge_w");
+  auto huge_x = test::context().create_buffer(600001 * 4, vk::MemoryUsage::kDeviceLocal, "huge_x");
+  REQUIRE(huge_w.ok());
+  REQUIRE(huge_x.ok());
+  auto e2 = kernels().record_gemv_f16(*cmd, *huge_w, *huge_x, *big, 1, 600001);
+  kernels().set_gemv_choice(saved);
+  REQUIRE_FALSE(e2.ok());
+  CHECK(e2.error().message().find("65535") != std::string::npos);
   REQUIRE(cmd->end().ok());
   CHECK(test::validation_errors() == 0);
 }
