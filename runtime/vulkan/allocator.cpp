@@ -1,0 +1,208 @@
+#include "vulkan/allocator.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "vulkan/vk_check.h"
+
+namespace r1vk::vk {
+
+
+namespace {
+
+VkDeviceSize align_up(VkDeviceSize v, VkDeviceSize a) { return a <= 1 ? v : (v + a - 1) / a * a; }
+
+// First fit; returns the offset or nullopt.
+std::optional<VkDeviceSize> take_range(MemoryBlock& b, VkDeviceSize size, VkDeviceSize align) {
+  for (auto it = b.free_ranges.begin(); it != b.free_ranges.end(); ++it) {
+    const VkDeviceSize start = it->first, len = it->second;
+    const VkDeviceSize aligned = align_up(start, align);
+    if (aligned + size > start + len) continue;
+    b.free_ranges.erase(it);
+    if (aligned > start) b.free_ranges[start] = aligned - start;
+    if (aligned + size < start + len) b.free_ranges[aligned + size] = start + len - (aligned + size);
+    return aligned;
+  }
+  return std::nullopt;
+}
+
+void return_range(MemoryBlock& b, VkDeviceSize offset, VkDeviceSize size) {
+  auto [it, inserted] = b.free_ranges.emplace(offset, size);
+  (void)inserted;
+  auto next = std::next(it);
+  if (next != b.free_ranges.end() && it->first + it->second == next->first) {
+    it->second += next->second;
+    b.free_ranges.erase(next);
+  }
+  if (it != b.free_ranges.begin()) {
+    auto prev = std::prev(it);
+    if (prev->first + prev->second == it->first) {
+      prev->second += it->second;
+      b.free_ranges.erase(it);
+    }
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Allocator>> Allocator::create(const Device& device, const AllocatorOptions& options) {
+  std::unique_ptr<Allocator> a(new Allocator(device));
+  const uint64_t max_alloc = device.caps().max_memory_allocation_size;
+  a->block_size_ = max_alloc ? std::min<uint64_t>(options.block_size, max_alloc) : options.block_size;
+  if (a->block_size_ == 0) return make_error(ErrorCode::kInvalidArgument, "allocator block size must be positive");
+  return a;
+}
+
+Allocator::~Allocator() {
+  for (auto& b : blocks_) {
+    if (b->mapped) vkUnmapMemory(device_.handle(), b->memory);
+    vkFreeMemory(device_.handle(), b->memory, nullptr);
+  }
+}
+
+Result<uint32_t> Allocator::pick_memory_type(uint32_t type_bits, MemoryUsage usage) const {
+  const auto& mem = device_.memory_properties();
+  const VkMemoryPropertyFlags required = usage == MemoryUsage::kHostVisible ? VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT : 0;
+  const VkMemoryPropertyFlags preferred = usage == MemoryUsage::kHostVisible
+                                              ? VK_MEMORY_PROPERTY_HOST_CACHED_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
+                                              : VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+  int best = -1, best_score = -1;
+  for (uint32_t i = 0; i < mem.memoryTypeCount; ++i) {
+    if (!(type_bits & (1u << i))) continue;
+    const VkMemoryPropertyFlags f = mem.memoryTypes[i].propertyFlags;
+    if ((f & required) != required) continue;
+    const int score = __builtin_popcount(f & preferred);
+    if (score > best_score) best = static_cast<int>(i), best_score = score;
+  }
+  if (best < 0) return make_error(ErrorCode::kUnsupported, "no Vulkan memory type fits the buffer");
+  return static_cast<uint32_t>(best);
+}
+
+Result<MemoryBlock*> Allocator::new_block(uint32_t type_index, VkDeviceSize size, bool dedicated, const std::string& what) {
+  VkMemoryAllocateFlagsInfo flags{};
+  flags.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_FLAGS_INFO;
+  flags.flags = VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT;
+  VkMemoryAllocateInfo info{};
+  info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
+  info.pNext = &flags;
+  info.allocationSize = size;
+  info.memoryTypeIndex = type_index;
+  auto block = std::make_unique<MemoryBlock>();
+  const VkResult r = vkAllocateMemory(device_.handle(), &info, nullptr, &block->memory);
+  if (r != VK_SUCCESS) return vk_error(r, "vkAllocateMemory").with_context(what + " (" + std::to_string(size) + " bytes)");
+  const VkMemoryPropertyFlags f = device_.memory_properties().memoryTypes[type_index].propertyFlags;
+  block->size = size;
+  block->type_index = type_index;
+  block->dedicated = dedicated;
+  block->host_coherent = (f & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) != 0;
+  if (f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
+    void* p = nullptr;
+    const VkResult mr = vkMapMemory(device_.handle(), block->memory, 0, VK_WHOLE_SIZE, 0, &p);
+    if (mr != VK_SUCCESS) {
+      vkFreeMemory(device_.handle(), block->memory, nullptr);
+      return vk_error(mr, "vkMapMemory").with_context(what);
+    }
+    block->mapped = static_cast<std::byte*>(p);
+  }
+  block->free_ranges[0] = size;
+  blocks_.push_back(std::move(block));
+  return blocks_.back().get();
+}
+
+Result<Allocation> Allocator::allocate(const VkMemoryRequirements& req, MemoryUsage usage, const std::string& what) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  R1VK_ASSIGN_OR_RETURN(uint32_t type, pick_memory_type(req.memoryTypeBits, usage));
+  const VkMemoryPropertyFlags f = device_.memory_properties().memoryTypes[type].propertyFlags;
+  const bool non_coherent = (f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) && !(f & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+  const VkDeviceSize atom = non_coherent ? device_.caps().non_coherent_atom_size : 1;
+  const VkDeviceSize align = std::max<VkDeviceSize>({req.alignment, atom, 1});
+  const VkDeviceSize size = align_up(std::max<VkDeviceSize>(req.size, 1), atom);
+  const uint64_t max_alloc = device_.caps().max_memory_allocation_size;
+  if (max_alloc && size > max_alloc)
+    return make_error(ErrorCode::kOutOfRange, what + ": " + std::to_string(size) +
+                                                  " bytes exceed the device's maxMemoryAllocationSize of " +
+                                                  std::to_string(max_alloc));
+
+  MemoryBlock* chosen = nullptr;
+  VkDeviceSize offset = 0;
+  if (size <= block_size_) {
+    for (auto& b : blocks_) {
+      if (b->dedicated || b->type_index != type) continue;
+      if (auto off = take_range(*b, size, align)) {
+        chosen = b.get();
+        offset = *off;
+        break;
+      }
+    }
+  }
+  if (!chosen) {
+    const bool dedicated = size > block_size_;
+    R1VK_ASSIGN_OR_RETURN(chosen, new_block(type, dedicated ? size : block_size_, dedicated, what));
+    offset = *take_range(*chosen, size, align);
+  }
+  ++chosen->live;
+  in_use_ += size;
+  Allocation a;
+  a.memory = chosen->memory;
+  a.offset = offset;
+  a.size = size;
+  a.mapped = chosen->mapped ? chosen->mapped + offset : nullptr;
+  a.host_coherent = chosen->host_coherent;
+  a.block = chosen;
+  return a;
+}
+
+void Allocator::free(const Allocation& a) {
+  if (!a.block) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  return_range(*a.block, a.offset, a.size);
+  in_use_ -= a.size;
+  if (--a.block->live == 0) release_block(a.block);
+}
+
+void Allocator::release_block(MemoryBlock* block) {
+  auto it = std::find_if(blocks_.begin(), blocks_.end(), [&](const auto& b) { return b.get() == block; });
+  if (it == blocks_.end()) return;
+  if (block->mapped) vkUnmapMemory(device_.handle(), block->memory);
+  vkFreeMemory(device_.handle(), block->memory, nullptr);
+  blocks_.erase(it);
+}
+
+VkMappedMemoryRange Allocator::atom_range(const Allocation& a, VkDeviceSize offset, VkDeviceSize size) const {
+  const VkDeviceSize atom = std::max<VkDeviceSize>(device_.caps().non_coherent_atom_size, 1);
+  const VkDeviceSize begin = (a.offset + offset) / atom * atom;
+  VkDeviceSize end = align_up(a.offset + offset + size, atom);
+  end = std::min(end, a.block->size);
+  VkMappedMemoryRange r{};
+  r.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE;
+  r.memory = a.memory;
+  r.offset = begin;
+  r.size = end - begin;
+  return r;
+}
+
+Status Allocator::flush(const Allocation& a, VkDeviceSize offset, VkDeviceSize size) const {
+  if (!a.mapped || a.host_coherent || size == 0) return ok_status();
+  const VkMappedMemoryRange r = atom_range(a, offset, size);
+  R1VK_VK_TRY(vkFlushMappedMemoryRanges(device_.handle(), 1, &r));
+  return ok_status();
+}
+
+Status Allocator::invalidate(const Allocation& a, VkDeviceSize offset, VkDeviceSize size) const {
+  if (!a.mapped || a.host_coherent || size == 0) return ok_status();
+  const VkMappedMemoryRange r = atom_range(a, offset, size);
+  R1VK_VK_TRY(vkInvalidateMappedMemoryRanges(device_.handle(), 1, &r));
+  return ok_status();
+}
+
+size_t Allocator::block_count() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return blocks_.size();
+}
+
+uint64_t Allocator::bytes_in_use() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return in_use_;
+}
+
+}  // namespace r1vk::vk

@@ -1,0 +1,51 @@
+// A primary VkCommandBuffer with its own VkCommandPool (RAII): the recording API kernels use
+// (bind, push constants, dispatch, barriers, copies, timestamps). Re-recordable after reset().
+#pragma once
+
+#include <vulkan/vulkan.h>
+
+#include <cstdint>
+#include <span>
+
+#include "base/status.h"
+#include "vulkan/device.h"
+
+namespace r1vk::vk {
+
+class ComputePipeline;
+class TimestampQueryPool;
+
+class CommandBuffer {
+ public:
+  static Result<CommandBuffer> create(const Device& device);
+
+  CommandBuffer() = default;
+  CommandBuffer(CommandBuffer&& other) noexcept;
+  CommandBuffer& operator=(CommandBuffer&& other) noexcept;
+  CommandBuffer(const CommandBuffer&) = delete;
+  CommandBuffer& operator=(const CommandBuffer&) = delete;
+  ~CommandBuffer();
+
+  VkCommandBuffer handle() const { return cmd_; }
+
+  Status begin(bool one_time = true);
+  Status end();
+  Status reset();
+
+  void bind(const ComputePipeline& pipeline);
+  // Push constants for the bound pipeline; `bytes` must fit the pipeline's declared range.
+  void push_constants(const ComputePipeline& pipeline, std::span<const std::byte> bytes);
+  void dispatch(uint32_t x, uint32_t y = 1, uint32_t z = 1);
+  // Orders earlier shader/transfer writes before later shader/transfer reads and writes.
+  void compute_barrier();
+  void copy_buffer(VkBuffer src, VkDeviceSize src_offset, VkBuffer dst, VkDeviceSize dst_offset, VkDeviceSize size);
+  void reset_queries(const TimestampQueryPool& pool);
+  void write_timestamp(const TimestampQueryPool& pool, uint32_t index);
+
+ private:
+  VkDevice device_ = VK_NULL_HANDLE;
+  VkCommandPool pool_ = VK_NULL_HANDLE;
+  VkCommandBuffer cmd_ = VK_NULL_HANDLE;
+};
+
+}  // namespace r1vk::vk

@@ -1,0 +1,99 @@
+#include "vulkan/compute_pipeline.h"
+
+#include <utility>
+
+#include "vulkan/pipeline_cache.h"
+#include "vulkan/vk_check.h"
+
+namespace r1vk::vk {
+
+Result<ComputePipeline> ComputePipeline::create(const Device& device, const PipelineCache* cache,
+                                                const ComputePipelineDesc& desc) {
+  const std::string where = "pipeline " + desc.name;
+  if (desc.spirv.empty() || desc.spirv[0] != 0x07230203u)
+    return make_error(ErrorCode::kInternal, where + ": not a SPIR-V module");
+  if (desc.push_constant_size > device.caps().max_push_constants_size)
+    return make_error(ErrorCode::kUnsupported, where + ": needs " + std::to_string(desc.push_constant_size) +
+                                                   " bytes of push constants, device allows " +
+                                                   std::to_string(device.caps().max_push_constants_size));
+  if (desc.required_subgroup_size && !device.caps().subgroup_size_control)
+    return make_error(ErrorCode::kUnsupported, where + ": needs subgroupSizeControl");
+
+  ComputePipeline p;
+  p.device_ = device.handle();
+  p.push_size_ = desc.push_constant_size;
+  p.name_ = desc.name;
+
+  VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, desc.push_constant_size};
+  VkPipelineLayoutCreateInfo layout_info{};
+  layout_info.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
+  layout_info.pushConstantRangeCount = desc.push_constant_size ? 1 : 0;
+  layout_info.pPushConstantRanges = &range;
+  VkResult r = vkCreatePipelineLayout(p.device_, &layout_info, nullptr, &p.layout_);
+  if (r != VK_SUCCESS) return vk_error(r, "vkCreatePipelineLayout").with_context(where);
+
+  VkShaderModuleCreateInfo module_info{};
+  module_info.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
+  module_info.codeSize = desc.spirv.size_bytes();
+  module_info.pCode = desc.spirv.data();
+  VkShaderModule module = VK_NULL_HANDLE;
+  r = vkCreateShaderModule(p.device_, &module_info, nullptr, &module);
+  if (r != VK_SUCCESS) return vk_error(r, "vkCreateShaderModule").with_context(where);
+
+  std::vector<VkSpecializationMapEntry> entries;
+  for (uint32_t i = 0; i < desc.spec_constants.size(); ++i)
+    entries.push_back({i, static_cast<uint32_t>(i * sizeof(uint32_t)), sizeof(uint32_t)});
+  VkSpecializationInfo spec{};
+  spec.mapEntryCount = static_cast<uint32_t>(entries.size());
+  spec.pMapEntries = entries.data();
+  spec.dataSize = desc.spec_constants.size() * sizeof(uint32_t);
+  spec.pData = desc.spec_constants.data();
+
+  VkPipelineShaderStageRequiredSubgroupSizeCreateInfo subgroup{};
+  subgroup.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO;
+  subgroup.requiredSubgroupSize = desc.required_subgroup_size;
+
+  VkComputePipelineCreateInfo info{};
+  info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
+  info.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
+  info.stage.pNext = desc.required_subgroup_size ? &subgroup : nullptr;
+  info.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+  info.stage.module = module;
+  info.stage.pName = "main";
+  info.stage.pSpecializationInfo = entries.empty() ? nullptr : &spec;
+  info.layout = p.layout_;
+  r = vkCreateComputePipelines(p.device_, cache ? cache->handle() : VK_NULL_HANDLE, 1, &info, nullptr, &p.pipeline_);
+  vkDestroyShaderModule(p.device_, module, nullptr);
+  if (r != VK_SUCCESS) return vk_error(r, "vkCreateComputePipelines").with_context(where);
+  return p;
+}
+
+ComputePipeline::ComputePipeline(ComputePipeline&& o) noexcept
+    : device_(std::exchange(o.device_, VK_NULL_HANDLE)),
+      layout_(std::exchange(o.layout_, VK_NULL_HANDLE)),
+      pipeline_(std::exchange(o.pipeline_, VK_NULL_HANDLE)),
+      push_size_(o.push_size_),
+      name_(std::move(o.name_)) {}
+
+ComputePipeline& ComputePipeline::operator=(ComputePipeline&& o) noexcept {
+  if (this != &o) {
+    reset();
+    device_ = std::exchange(o.device_, VK_NULL_HANDLE);
+    layout_ = std::exchange(o.layout_, VK_NULL_HANDLE);
+    pipeline_ = std::exchange(o.pipeline_, VK_NULL_HANDLE);
+    push_size_ = o.push_size_;
+    name_ = std::move(o.name_);
+  }
+  return *this;
+}
+
+ComputePipeline::~ComputePipeline() { reset(); }
+
+void ComputePipeline::reset() {
+  if (pipeline_ != VK_NULL_HANDLE) vkDestroyPipeline(device_, pipeline_, nullptr);
+  if (layout_ != VK_NULL_HANDLE) vkDestroyPipelineLayout(device_, layout_, nullptr);
+  pipeline_ = VK_NULL_HANDLE;
+  layout_ = VK_NULL_HANDLE;
+}
+
+}  // namespace r1vk::vk

@@ -1,0 +1,74 @@
+// Everything a caller needs to run kernels on one device, created in the right order and
+// destroyed in reverse: instance -> chosen physical device -> logical device -> allocator ->
+// pipeline cache, plus a timeline semaphore and fence for submits.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/status.h"
+#include "vulkan/allocator.h"
+#include "vulkan/buffer.h"
+#include "vulkan/command_buffer.h"
+#include "vulkan/device.h"
+#include "vulkan/fence.h"
+#include "vulkan/instance.h"
+#include "vulkan/pipeline_cache.h"
+#include "vulkan/timeline_semaphore.h"
+
+namespace r1vk::vk {
+
+struct ContextOptions {
+  bool validation = false;             // or R1VK_VALIDATION=1
+  std::optional<int> device_index;     // --device N; default: best device
+  bool disk_pipeline_cache = true;     // false: in-memory cache only
+  std::filesystem::path pipeline_cache_path;  // empty: default_pipeline_cache_path()
+  AllocatorOptions allocator;
+  uint64_t submit_timeout_ns = 120ull * 1000 * 1000 * 1000;  // a hung kernel becomes an error
+};
+
+class Context {
+ public:
+  static Result<std::unique_ptr<Context>> create(const ContextOptions& options = {});
+
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+  ~Context();
+
+  const Instance& instance() const { return *instance_; }
+  const Device& device() const { return *device_; }
+  const DeviceCaps& caps() const { return device_->caps(); }
+  Allocator& allocator() { return *allocator_; }
+  const PipelineCache& pipeline_cache() const { return cache_; }
+  size_t device_index() const { return device_index_; }
+
+  Result<Buffer> create_buffer(VkDeviceSize size, MemoryUsage usage, std::string name);
+  Result<CommandBuffer> create_command_buffer() const { return CommandBuffer::create(*device_); }
+
+  // Submits a recorded command buffer; returns the timeline value that marks its completion.
+  Result<uint64_t> submit(const CommandBuffer& cmd);
+  Status wait(uint64_t timeline_value) const;
+  // Submit, then block until the device finished it (fence-guarded, with the submit timeout).
+  Status submit_and_wait(const CommandBuffer& cmd);
+
+  uint64_t validation_errors() const { return instance_->validation_error_count(); }
+  Status save_pipeline_cache() const { return cache_.save(); }
+
+ private:
+  Context() = default;
+  Result<uint64_t> submit_with_fence(const CommandBuffer& cmd, VkFence fence);
+  ContextOptions options_;
+  std::unique_ptr<Instance> instance_;
+  std::unique_ptr<Device> device_;
+  std::unique_ptr<Allocator> allocator_;
+  PipelineCache cache_;
+  TimelineSemaphore timeline_;
+  Fence fence_;
+  uint64_t next_value_ = 0;
+  size_t device_index_ = 0;
+};
+
+}  // namespace r1vk::vk

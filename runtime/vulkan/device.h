@@ -1,0 +1,42 @@
+// Logical VkDevice (RAII) with one compute queue and the features r1vk kernels use: required ones
+// (16-bit storage, buffer device address, timeline semaphores, int64) plus every optional one the
+// device has (fp16/int8 arithmetic, 8-bit storage, subgroup size control, ...).
+#pragma once
+
+#include <vulkan/vulkan.h>
+
+#include <memory>
+
+#include "base/status.h"
+#include "vulkan/device_caps.h"
+#include "vulkan/physical_device.h"
+
+namespace r1vk::vk {
+
+class Device {
+ public:
+  static Result<std::unique_ptr<Device>> create(const PhysicalDevice& physical, uint32_t instance_api_version);
+
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+  ~Device();
+
+  VkDevice handle() const { return device_; }
+  VkPhysicalDevice physical() const { return physical_; }
+  VkQueue compute_queue() const { return queue_; }
+  uint32_t queue_family() const { return caps_.compute_queue_family; }
+  const DeviceCaps& caps() const { return caps_; }
+  const VkPhysicalDeviceMemoryProperties& memory_properties() const { return memory_; }
+
+  Status wait_idle() const;
+
+ private:
+  Device() = default;
+  VkDevice device_ = VK_NULL_HANDLE;
+  VkPhysicalDevice physical_ = VK_NULL_HANDLE;
+  VkQueue queue_ = VK_NULL_HANDLE;
+  DeviceCaps caps_;
+  VkPhysicalDeviceMemoryProperties memory_{};
+};
+
+}  // namespace r1vk::vk

@@ -1,0 +1,55 @@
+#version 460
+// y = W x like gemv_f16.comp, shaped for CPU drivers (lavapipe): every lane owns whole rows and
+// all lanes walk the columns in lockstep, so no cross-lane reduction (and no barrier) is needed.
+// A CPU driver turns each per-lane load into one scalar load per 32/64-bit component, so the
+// number of loads is what costs: W and x are read as 64-bit words (4 halves / 2 floats each),
+// and each lane owns several rows so one x chunk serves ROWS_PER_LANE rows.
+// On GPUs this access pattern is uncoalesced; kernel_variants.cpp picks it for CPU devices only.
+// Needs cols % 8 == 0 (16-byte aligned rows); other shapes use gemv_f16.comp.
+// Spec constants: 0 workgroup size, 1 rows per lane.
+#include "common.glsl"
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint ROWS_PER_LANE = 1;
+
+layout(buffer_reference, std430, buffer_reference_align = 16) readonly buffer U64x2In { u64vec2 v[]; };
+
+layout(push_constant) uniform Params {
+  F16In w;
+  F32In x;
+  F32Out y;
+  uint rows;
+  uint cols;
+} p;
+
+vec4 halves4(uint64_t q) {
+  const uvec2 u = unpackUint2x32(q);
+  return vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y));
+}
+
+vec4 floats4(u64vec2 q) { return vec4(uintBitsToFloat(unpackUint2x32(q.x)), uintBitsToFloat(unpackUint2x32(q.y))); }
+
+void main() {
+  const uint lanes = gl_WorkGroupSize.x;
+  const uint first = flat_group_id() * lanes * ROWS_PER_LANE + gl_LocalInvocationID.x;
+  float acc[ROWS_PER_LANE];
+  uint row[ROWS_PER_LANE];
+  for (uint r = 0; r < ROWS_PER_LANE; ++r) {
+    acc[r] = 0.0;
+    row[r] = min(first + r * lanes, p.rows - 1);  // clamp: loads stay in bounds, store is guarded
+  }
+  U64x2In w8 = U64x2In(p.w);
+  U64x2In x4 = U64x2In(p.x);
+  const uint chunks = p.cols / 8;
+  for (uint c = 0; c < chunks; ++c) {  // chunks < 65535: see common.glsl
+    const vec4 xa = floats4(x4.v[2 * c]);
+    const vec4 xb = floats4(x4.v[2 * c + 1]);
+    for (uint r = 0; r < ROWS_PER_LANE; ++r) {
+      const u64vec2 q = w8.v[row[r] * chunks + c];
+      acc[r] += dot(halves4(q.x), xa) + dot(halves4(q.y), xb);
+    }
+  }
+  for (uint r = 0; r < ROWS_PER_LANE; ++r)
+    if (first + r * lanes < p.rows) p.y.v[first + r * lanes] = acc[r];
+}

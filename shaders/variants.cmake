@@ -1,0 +1,17 @@
+# The one table of shader variants. Each row: variant name, source file, preprocessor defines.
+# Build time: every row is compiled by glslc, checked by spirv-val and embedded as
+# r1vk::shaders::find("<name>"). Run time: runtime/vulkan/kernel_variants.cpp picks a row from
+# DeviceCaps. Workgroup size, rows per workgroup and vector width are specialization constants,
+# not rows here.
+#
+# REDUCE_MODE (reduce.glsl): 0 = one subgroup per workgroup, 1 = subgroups + shared, 2 = shared only.
+
+r1vk_shader_variant(rmsnorm_sg        rmsnorm.comp     REDUCE_MODE=1)
+r1vk_shader_variant(rmsnorm_shared    rmsnorm.comp     REDUCE_MODE=2)
+r1vk_shader_variant(add_f32           elementwise.comp OP_ADD)
+r1vk_shader_variant(swiglu_f32        elementwise.comp OP_SWIGLU)
+r1vk_shader_variant(gemv_f16_sg1      gemv_f16.comp    REDUCE_MODE=0)
+r1vk_shader_variant(gemv_f16_sg       gemv_f16.comp    REDUCE_MODE=1)
+r1vk_shader_variant(gemv_f16_shared   gemv_f16.comp    REDUCE_MODE=2)
+r1vk_shader_variant(copy_u32x4        copy.comp)
+r1vk_shader_variant(gemv_f16_lanes    gemv_f16_lanes.comp)

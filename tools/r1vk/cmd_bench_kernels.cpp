@@ -1,0 +1,83 @@
+// `r1vk bench-kernels`: f16 GEMV time per call (timestamp queries), achieved GB/s and its
+// fraction of the device's copy bandwidth measured with the copy kernel. The GEMV output is
+// spot-checked against the CPU, so `--quick` doubles as the demo's compute smoke run.
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "command.h"
+#include "kernel_bench.h"
+#include "vulkan/context.h"
+#include "vulkan/kernels.h"
+
+namespace r1vk::cli {
+namespace {
+
+struct BenchFlags {
+  std::optional<int> device;
+  uint32_t rows = 4096;
+  uint32_t cols = 14336;
+  int iters = 20;
+  bool quick = false;
+  std::string variant;  // empty: the device's default
+  uint32_t workgroup = 0;
+  uint32_t rows_per_workgroup = 0;
+};
+
+Status run_bench(const BenchFlags& in) {
+  BenchFlags f = in;
+  if (f.quick) {
+    f.rows = std::min<uint32_t>(f.rows, 1024);
+    f.cols = std::min<uint32_t>(f.cols, 4096);
+    f.iters = std::min(f.iters, 5);
+  }
+  if (f.rows == 0 || f.cols == 0 || f.iters <= 0)
+    return make_error(ErrorCode::kInvalidArgument, "--rows, --cols and --iters must be positive");
+  vk::ContextOptions options;
+  options.device_index = f.device;
+  R1VK_ASSIGN_OR_RETURN(auto ctx, vk::Context::create(options));
+  vk::Kernels kernels(*ctx);
+  vk::GemvChoice choice = kernels.gemv_choice();
+  if (!f.variant.empty()) choice.variant = f.variant;
+  if (f.workgroup) choice.workgroup_size = f.workgroup;
+  if (f.rows_per_workgroup) choice.rows_per_workgroup = f.rows_per_workgroup;
+  kernels.set_gemv_choice(choice);
+
+  std::printf("device [%zu] %s\n", ctx->device_index(), ctx->caps().name.c_str());
+  const uint64_t w_bytes = uint64_t{f.rows} * f.cols * 2;
+  R1VK_ASSIGN_OR_RETURN(TimingStats copy, bench_copy(*ctx, kernels, w_bytes, f.iters));
+  const double copy_gbps = 2.0 * static_cast<double>(w_bytes / 16 * 16) / (copy.median_ms * 1e6);
+  std::printf("copy kernel   %8.1f MiB: %8.3f ms/call (min %.3f, cpu %.1f), %7.2f GB/s (read + write)\n",
+              static_cast<double>(w_bytes) / (1 << 20), copy.median_ms, copy.min_ms, copy.cpu_ms, copy_gbps);
+  R1VK_ASSIGN_OR_RETURN(GemvBenchResult g, bench_gemv_f16(*ctx, kernels, f.rows, f.cols, f.iters));
+  std::printf("gemv_f16 %ux%u [%s wg=%u rows/wg=%u]: %8.3f ms/call (min %.3f, cpu %.1f), %7.2f GB/s = %.0f%% of copy, "
+              "max rel error %.2g\n",
+              f.rows, f.cols, choice.variant.c_str(), choice.workgroup_size, choice.rows_per_workgroup, g.time.median_ms,
+              g.time.min_ms, g.time.cpu_ms, g.gbps, 100.0 * g.gbps / copy_gbps, g.max_rel_error);
+  if (ctx->validation_errors() != 0)
+    return make_error(ErrorCode::kInternal, std::to_string(ctx->validation_errors()) + " Vulkan validation error(s)");
+  return ctx->save_pipeline_cache();
+}
+
+}  // namespace
+
+void add_bench_kernels_command(CLI::App& app, CommandFn& selected) {
+  auto* cmd = app.add_subcommand("bench-kernels", "Time the f16 GEMV against the device's copy bandwidth");
+  auto f = std::make_shared<BenchFlags>();
+  auto device = std::make_shared<int>(-1);
+  auto device_opt = cmd->add_option("--device", *device, "Vulkan device index (see `r1vk devices`)");
+  cmd->add_option("--rows", f->rows, "GEMV rows (default 4096)");
+  cmd->add_option("--cols", f->cols, "GEMV columns (default 14336)");
+  cmd->add_option("--iters", f->iters, "Timed calls per kernel (default 20)");
+  cmd->add_flag("--quick", f->quick, "Small shape, few iterations: a smoke run");
+  cmd->add_option("--variant", f->variant, "GEMV shader variant (gemv_f16_sg1, gemv_f16_sg, gemv_f16_shared)");
+  cmd->add_option("--wg", f->workgroup, "GEMV workgroup size");
+  cmd->add_option("--rows-per-wg", f->rows_per_workgroup, "GEMV rows per workgroup");
+  cmd->callback([&selected, f, device, device_opt] {
+    if (device_opt->count() > 0) f->device = *device;
+    selected = [f] { return run_bench(*f); };
+  });
+}
+
+}  // namespace r1vk::cli
