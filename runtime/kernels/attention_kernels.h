@@ -1,0 +1,105 @@
+// Kernels of the remaining plan ops: rmsnorm, swiglu, rope, the MLA and GQA KV-cache stores and
+// attentions, the MoE router and the sampler. Semantics: tests/reference/program_interpreter.cpp
+// (and tests/reference/reference_moe.cpp route() for the router). Rows t at or past
+// StepParams.n_tokens are not touched; row t is at position StepParams.pos0 + t.
+#pragma once
+
+#include <cstdint>
+
+#include "base/status.h"
+#include "kernels/pipeline_set.h"
+#include "kernels/views.h"
+#include "vulkan/command_buffer.h"
+
+namespace r1vk::kernels {
+
+// Rotary table built by the executor in f64 and stored as f32: entry [pos][i] is
+// vec2(cos(pos * f_i), sin(pos * f_i)) * magnitude, for pos < max_context and i < dim / 2.
+struct RopeTable {
+  VkDeviceAddress addr = 0;
+  uint32_t pairs = 0;  // dim / 2
+  uint32_t max_context = 0;
+};
+
+// One layer's slice of the KV cache: [max_context, width] f16, row p = position p.
+struct CacheView {
+  VkDeviceAddress addr = 0;
+  uint32_t width = 0;
+  uint32_t max_context = 0;
+};
+
+struct MlaAttentionArgs {
+  ActView q_latent;          // [T, heads * kv_lora_rank]
+  ActView q;                 // [T, heads * q_head_stride]; q_pe at q_rope_offset of each head
+  uint32_t heads = 0, kv_lora_rank = 0, rope_dim = 0, q_head_stride = 0, q_rope_offset = 0;
+  float scale = 0.0f;
+  CacheView cache;           // rows [latent (kv_lora_rank) | k_pe (rope_dim)]
+  ActView out;               // [T, heads * kv_lora_rank]
+  VkDeviceAddress scratch = 0;  // mla_scratch_bytes()
+};
+
+struct GqaAttentionArgs {
+  ActView q;                 // [T, heads * head_dim]
+  uint32_t heads = 0, kv_heads = 0, head_dim = 0;
+  float scale = 0.0f;
+  CacheView cache;           // rows [K (kv_heads*head_dim) | V (kv_heads*head_dim)]
+  ActView out;               // [T, heads * head_dim]
+  VkDeviceAddress scratch = 0;  // gqa_scratch_bytes()
+};
+
+struct RouteArgs {
+  ActView logits;            // [T, experts] router logits
+  VkDeviceAddress bias = 0;  // f32 [experts] correction bias, or 0
+  uint32_t experts = 0, top_k = 0, n_group = 1, topk_group = 1;
+  bool sigmoid = false;
+  uint32_t group_score = 0;  // 0 plain top-k, 1 max of group (V2), 2 sum of top-2 (V3/R1)
+  bool normalize = false;
+  float scaling = 1.0f;
+  ActView ids;               // [T, top_k] i32
+  ActView weights;           // [T, top_k] f32
+};
+
+class AttentionKernels {
+ public:
+  explicit AttentionKernels(PipelineSet& pipelines);
+
+  // out = in / sqrt(mean(in^2) + eps) * weight (f32 [in.cols]).
+  Status record_rmsnorm(vk::CommandBuffer& cmd, const ActView& in, VkDeviceAddress weight, float eps, const ActView& out,
+                        const StepView& step);
+  // out[t, i] = silu(in[t, i]) * in[t, n + i], n = out.cols, in.cols == 2n.
+  Status record_swiglu(vk::CommandBuffer& cmd, const ActView& in, const ActView& out, const StepView& step);
+  // Rotates `dim` values at `offset` of each head (stride head_stride) of x in place:
+  // interleaved pairs (x[2i], x[2i+1]) or NeoX halves (x[i], x[i + dim/2]).
+  Status record_rope(vk::CommandBuffer& cmd, const ActView& x, uint32_t heads, uint32_t head_stride, uint32_t offset,
+                     uint32_t dim, bool interleaved, const RopeTable& rope, const StepView& step);
+  // cache[pos0 + t] = f16([rmsnorm(kv[t, :c]) * norm_weight, rope_interleaved(kv[t, c:c+dr])]).
+  Status record_mla_kv_store(vk::CommandBuffer& cmd, const ActView& kv, VkDeviceAddress norm_weight, float eps,
+                             uint32_t kv_lora_rank, uint32_t rope_dim, const RopeTable& rope, const CacheView& cache,
+                             const StepView& step);
+  // Absorbed MLA over cache rows 0..pos0+t (causal); softmax in f32. Long contexts are split
+  // across workgroups and merged (and every per-invocation loop stays under 65535 trips).
+  Status record_mla_attention(vk::CommandBuffer& cmd, const MlaAttentionArgs& args, const StepView& step);
+  static uint64_t mla_scratch_bytes(uint32_t max_tokens, uint32_t heads, uint32_t kv_lora_rank, uint32_t max_context);
+  // cache[pos0 + t] = f16(kv[t, :]) (K then V).
+  Status record_gqa_kv_store(vk::CommandBuffer& cmd, const ActView& kv, const CacheView& cache, const StepView& step);
+  Status record_gqa_attention(vk::CommandBuffer& cmd, const GqaAttentionArgs& args, const StepView& step);
+  static uint64_t gqa_scratch_bytes(uint32_t max_tokens, uint32_t heads, uint32_t head_dim, uint32_t max_context);
+  // MoE routing per row, exactly as ref::route() (ties to the lower expert index).
+  Status record_moe_route(vk::CommandBuffer& cmd, const RouteArgs& args, const StepView& step);
+  // Picks the next token from logits row StepParams.sample_row (vocab = logits.cols) and writes
+  // it as u32 to out_token[0] and, when next_tokens != 0, to next_tokens[0] (the next decode
+  // step's input, so steps can chain without the host). Greedy when temperature <= 0 (lowest
+  // index on ties); else softmax(logits / temperature) restricted by top_k and top_p, drawn with
+  // a counter-based RNG of (seed, rng_counter), so a seed reproduces a generation.
+  Status record_sample(vk::CommandBuffer& cmd, const ActView& logits, VkDeviceAddress out_token,
+                       VkDeviceAddress next_tokens, const StepView& step);
+  static uint64_t sample_scratch_bytes(uint32_t vocab);
+  // Sampling needs scratch; set once by the executor before record_sample.
+  void set_sample_scratch(VkDeviceAddress scratch) { sample_scratch_ = scratch; }
+
+ private:
+  PipelineSet& pipelines_;
+  VkDeviceAddress sample_scratch_ = 0;
+};
+
+}  // namespace r1vk::kernels

@@ -1,0 +1,64 @@
+// Matrix kernels of the plan ops `linear`, `linear_heads`, `embed` and `moe_experts`, for every
+// weight format (f32, f16, q8, q4, fp8). With step.max_tokens == 1 they record GEMV kernels
+// (decode); otherwise tiled GEMM kernels over up to max_tokens rows (prefill). Rows t at or past
+// StepParams.n_tokens are not touched. Semantics: tests/reference/program_interpreter.cpp.
+#pragma once
+
+#include <cstdint>
+
+#include "base/status.h"
+#include "kernels/pipeline_set.h"
+#include "kernels/views.h"
+#include "vulkan/command_buffer.h"
+
+namespace r1vk::kernels {
+
+// One routed expert's matrices, as the executor lays them out in the expert table buffer
+// (std430: four u64 addresses per expert).
+struct ExpertAddresses {
+  VkDeviceAddress gate_up_data, gate_up_scales;  // [2 * width, hidden]: gate rows, then up rows
+  VkDeviceAddress down_data, down_scales;        // [hidden, width]
+};
+static_assert(sizeof(ExpertAddresses) == 32);
+
+struct MoeExpertsArgs {
+  VkDeviceAddress expert_table = 0;  // ExpertAddresses[experts]
+  WeightFormat format = WeightFormat::kF16;  // every expert matrix has this format
+  uint32_t experts = 0, top_k = 0, width = 0, hidden = 0;
+  uint32_t group = 0;  // q8/q4/fp8 group of the expert matrices
+  ActView in;       // [T, hidden]
+  ActView ids;      // [T, top_k] i32 expert ids (from moe_route)
+  ActView weights;  // [T, top_k] f32 routing weights
+  ActView out;      // [T, hidden], accumulated into
+  VkDeviceAddress scratch = 0;  // moe_scratch_bytes() bytes
+};
+
+class LinearKernels {
+ public:
+  explicit LinearKernels(PipelineSet& pipelines);
+
+  // out[t, r] = (accumulate ? out[t, r] : 0) + sum_c W[r, c] * in[t, c] + (bias ? bias[r] : 0)
+  // for r < w.rows; in.cols == w.cols, out.cols == w.rows; bias: f32 [w.rows] or 0.
+  Status record_linear(vk::CommandBuffer& cmd, const WeightView& w, VkDeviceAddress bias, const ActView& in,
+                       const ActView& out, bool accumulate, const StepView& step);
+
+  // Per head h < heads, with R = w.rows / heads and C = w.cols:
+  // out[t, h*R + r] = sum_c W[h*R + r, c] * in[t, h*in_head_stride + in_offset + c]
+  Status record_linear_heads(vk::CommandBuffer& cmd, const WeightView& w, uint32_t heads, const ActView& in,
+                             uint32_t in_head_stride, uint32_t in_offset, const ActView& out, const StepView& step);
+
+  // out[t, :] = row tokens[t] of the table, dequantised; zero when zero_at_position0 and the
+  // row's position is 0. Token ids outside [0, table.rows) give a zero row (ids come from the
+  // host or the sampler, which both check them, so this only guards memory).
+  Status record_embed(vk::CommandBuffer& cmd, const WeightView& table, const ActView& tokens, const ActView& out,
+                      bool zero_at_position0, const StepView& step);
+
+  // out[t] += sum_k weights[t, k] * down_e(silu(gate_e(in[t])) * up_e(in[t])), e = ids[t, k].
+  Status record_moe_experts(vk::CommandBuffer& cmd, const MoeExpertsArgs& args, const StepView& step);
+  static uint64_t moe_scratch_bytes(uint32_t max_tokens, uint32_t top_k, uint32_t width);
+
+ private:
+  PipelineSet& pipelines_;
+};
+
+}  // namespace r1vk::kernels
