@@ -15,5 +15,7 @@ namespace r1vk::cli {
 using CommandFn = std::function<Status()>;
 
 // One line per subcommand, defined in cmd_<name>.cpp.
+void add_gen_checkpoint_command(CLI::App& app, CommandFn& selected);
+void add_info_command(CLI::App& app, CommandFn& selected);
 
 }  // namespace r1vk::cli
