@@ -6,6 +6,8 @@
 namespace r1vk {
 namespace {
 
+constexpr int64_t kMaxExpertLayers = int64_t{1} << 17;
+
 Error field_error(const std::string& field, const std::string& message) {
   return make_error(ErrorCode::kCorruptData, "field '" + field + "': " + message);
 }
@@ -57,6 +59,13 @@ Status validate_moe(const ModelConfig& c) {
                                                      str(c.num_hidden_layers) + ")");
   }
   if (!(e.routed_scaling_factor > 0)) return field_error("routed_scaling_factor", "must be positive");
+  // Bounds the tensor inventory (3 tensors + a scale each per expert and layer): R1 has 62 x 256.
+  const int64_t expert_layers = (c.num_hidden_layers + c.num_nextn_predict_layers) * e.n_routed_experts;
+  if (expert_layers > kMaxExpertLayers) {
+    return field_error("n_routed_experts", str(e.n_routed_experts) + " experts in " +
+                                               str(c.num_hidden_layers + c.num_nextn_predict_layers) +
+                                               " layers exceed the limit of " + str(kMaxExpertLayers) + " expert-layers");
+  }
   return ok_status();
 }
 

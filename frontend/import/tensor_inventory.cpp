@@ -164,6 +164,8 @@ Status validate_checkpoint(const Checkpoint& checkpoint, const ModelConfig& conf
 }
 
 Result<ImportedModel> import_model(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return make_error(ErrorCode::kNotFound, dir + ": not a directory");
   R1VK_ASSIGN_OR_RETURN(ModelConfig config, load_model_config((std::filesystem::path(dir) / "config.json").string()));
   R1VK_ASSIGN_OR_RETURN(Checkpoint checkpoint, Checkpoint::open(dir));
   R1VK_TRY(validate_checkpoint(checkpoint, config));
