@@ -41,6 +41,10 @@ TEST_CASE("published sizes: R1 671B total / ~37B active, MTP ~14B; distills") {
   CHECK(static_cast<double>(r1.total) / 1e9 == doctest::Approx(671.0).epsilon(0.002));
   CHECK(static_cast<double>(r1.active) / 1e9 == doctest::Approx(37.5).epsilon(0.02));
   CHECK(static_cast<double>(r1.mtp) / 1e9 == doctest::Approx(14.0).epsilon(0.05));
+  // V2-Lite: 15.7B total; DeepSeek's 2.4B active leaves out the input embedding (0.21B), we count it.
+  const ParameterCounts v2 = count_parameters(testing::preset("v2-lite"));
+  CHECK(v2.total == 15706484224ull);
+  CHECK(v2.active - 102400ull * 2048 == doctest::Approx(2.45e9).epsilon(0.01));
   const ParameterCounts qwen = count_parameters(testing::preset("distill-qwen-1.5b"));
   CHECK(static_cast<double>(qwen.total) / 1e9 == doctest::Approx(1.777).epsilon(0.002));
   const ParameterCounts llama = count_parameters(testing::preset("distill-llama-8b"));
