@@ -1,10 +1,8 @@
 #include "import/tensor_inventory.h"
 
-#include <filesystem>
+#include <algorithm>
 #include <set>
-#include <unordered_map>
 
-#include "import/config_parser.h"
 #include "import/dequantize.h"
 
 namespace r1vk {
@@ -161,16 +159,6 @@ Status validate_checkpoint(const Checkpoint& checkpoint, const ModelConfig& conf
   std::string message = checkpoint.dir() + ": " + problems.front();
   if (problems.size() > 1) message += " (and " + std::to_string(problems.size() - 1) + " more problems)";
   return make_error(ErrorCode::kCorruptData, message);
-}
-
-Result<ImportedModel> import_model(const std::string& dir) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) return make_error(ErrorCode::kNotFound, dir + ": not a directory");
-  R1VK_ASSIGN_OR_RETURN(ModelConfig config, load_model_config((std::filesystem::path(dir) / "config.json").string()));
-  R1VK_ASSIGN_OR_RETURN(Checkpoint checkpoint, Checkpoint::open(dir));
-  R1VK_TRY(validate_checkpoint(checkpoint, config));
-  checkpoint.set_fp8_block(config.fp8.block_n, config.fp8.block_k);
-  return ImportedModel{std::move(config), std::move(checkpoint)};
 }
 
 }  // namespace r1vk

@@ -43,11 +43,4 @@ Status validate_checkpoint(const Checkpoint& checkpoint, const ModelConfig& conf
 
 std::string dtype_list(const std::vector<DType>& dtypes);  // "BF16|F16|F32"
 
-// config.json + shards + inventory check, with the checkpoint's FP8 block size set from config.
-struct ImportedModel {
-  ModelConfig config;
-  Checkpoint checkpoint;
-};
-Result<ImportedModel> import_model(const std::string& dir);
-
 }  // namespace r1vk

@@ -8,6 +8,7 @@
 
 #include "import/import_test_util.h"
 #include "import/json_util.h"
+#include "import/import_model.h"
 #include "import/tensor_inventory.h"
 
 namespace r1vk {
@@ -192,6 +193,36 @@ TEST_CASE("read_f32 rejects an FP8 tensor whose scale has the wrong shape") {
   auto values = ck->read_f32(w);
   REQUIRE_FALSE(values.ok());
   CHECK(values.error().message() == "tensor '" + w + "_scale_inv' is F32 [5, 3], expected F32 [3, 5]");
+}
+
+TEST_CASE("random byte corruption of a header never crashes the reader") {
+  // Deterministic xorshift so failures reproduce; every result must be a value, never a crash.
+  const std::vector<uint8_t> original = read_bytes(pristine(kQwen) / "model.safetensors");
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | original[static_cast<size_t>(i)];
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  int rejected = 0;
+  const int trials = 300;
+  for (int trial = 0; trial < trials; ++trial) {
+    std::vector<uint8_t> bytes = original;
+    const int flips = 1 + static_cast<int>(next() % 4);
+    for (int f = 0; f < flips; ++f) {
+      const size_t at = static_cast<size_t>(next() % (8 + header_len));
+      bytes[at] = static_cast<uint8_t>(next());
+    }
+    auto parsed = parse_safetensors(bytes, "fuzz");
+    if (!parsed.ok()) {
+      ++rejected;
+      CHECK_FALSE(parsed.error().message().empty());
+    }
+  }
+  CHECK(rejected > trials / 2);  // most random edits break something the reader notices
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "base/numeric_formats.h"
 #include "import/dequantize.h"
 #include "import/import_test_util.h"
+#include "import/import_model.h"
 #include "import/tensor_inventory.h"
 #include "tensor_values.h"
 

@@ -7,6 +7,7 @@
 #include "command.h"
 #include "import/config_parser.h"
 #include "import/model_stats.h"
+#include "import/import_model.h"
 #include "import/tensor_inventory.h"
 
 namespace r1vk::cli {
