@@ -1,13 +1,18 @@
 #version 460
 // dst = src, 16 bytes per invocation step: measures the device's achievable copy bandwidth,
-// the yardstick the GEMV benchmark reports its fraction of.
+// the yardstick the GEMV benchmark reports its fraction of. 64-bit words, because CPU drivers
+// pay per 32/64-bit component of a per-lane load or store.
 #include "common.glsl"
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
+
+layout(buffer_reference, std430, buffer_reference_align = 16) readonly buffer Src { u64vec2 v[]; };
+layout(buffer_reference, std430, buffer_reference_align = 16) writeonly buffer Dst { u64vec2 v[]; };
 
 layout(local_size_x_id = 0) in;
 
 layout(push_constant) uniform Params {
-  U32x4In src;
-  U32x4Out dst;
+  Src src;
+  Dst dst;
   uint n_vec4;
 } p;
 

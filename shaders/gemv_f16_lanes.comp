@@ -13,15 +13,32 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint ROWS_PER_LANE = 1;
 
+#if DESCRIPTORS
+// Descriptor-bound twin, kept only to measure BDA against descriptors (docs/decisions.md).
+layout(set = 0, binding = 0, std430) readonly buffer WBuf { u64vec2 w8[]; };
+layout(set = 0, binding = 1, std430) readonly buffer XBuf { u64vec2 x4[]; };
+layout(set = 0, binding = 2, std430) writeonly buffer YBuf { float y[]; };
+layout(push_constant) uniform Params {
+  uint rows;
+  uint cols;
+} p;
+#define W8(i) w8[i]
+#define X4(i) x4[i]
+#define Y(i) y[i]
+#else
 layout(buffer_reference, std430, buffer_reference_align = 16) readonly buffer U64x2In { u64vec2 v[]; };
 
 layout(push_constant) uniform Params {
-  F16In w;
-  F32In x;
+  U64x2In w;
+  U64x2In x;
   F32Out y;
   uint rows;
   uint cols;
 } p;
+#define W8(i) p.w.v[i]
+#define X4(i) p.x.v[i]
+#define Y(i) p.y.v[i]
+#endif
 
 vec4 halves4(uint64_t q) {
   const uvec2 u = unpackUint2x32(q);
@@ -39,17 +56,15 @@ void main() {
     acc[r] = 0.0;
     row[r] = min(first + r * lanes, p.rows - 1);  // clamp: loads stay in bounds, store is guarded
   }
-  U64x2In w8 = U64x2In(p.w);
-  U64x2In x4 = U64x2In(p.x);
   const uint chunks = p.cols / 8;
   for (uint c = 0; c < chunks; ++c) {  // chunks < 65535: see common.glsl
-    const vec4 xa = floats4(x4.v[2 * c]);
-    const vec4 xb = floats4(x4.v[2 * c + 1]);
+    const vec4 xa = floats4(X4(2 * c));
+    const vec4 xb = floats4(X4(2 * c + 1));
     for (uint r = 0; r < ROWS_PER_LANE; ++r) {
-      const u64vec2 q = w8.v[row[r] * chunks + c];
+      const u64vec2 q = W8(row[r] * chunks + c);
       acc[r] += dot(halves4(q.x), xa) + dot(halves4(q.y), xb);
     }
   }
   for (uint r = 0; r < ROWS_PER_LANE; ++r)
-    if (first + r * lanes < p.rows) p.y.v[first + r * lanes] = acc[r];
+    if (first + r * lanes < p.rows) Y(first + r * lanes) = acc[r];
 }
