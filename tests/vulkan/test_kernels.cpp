@@ -126,7 +126,7 @@ struct GemvShape { uint32_t rows, cols; };
 // counts that leave partial row groups.
 constexpr GemvShape kGemvShapes[] = {{1, 1}, {1, 8}, {3, 5}, {7, 6}, {13, 1000}, {64, 64}, {33, 4097},
                                      {5, 100000}, {2, 100001}, {1, 100002}, {1030, 136},
-                                     {2, 600000}};  // past the lane variant's loop limit
+                                     {2, 600000}, {2, 1048576}};  // the last: past the lane variant's loop limit
 
 TEST_CASE("f16 GEMV matches the reference for the device's default variant") {
   for (GemvShape s : kGemvShapes) check_gemv(s.rows, s.cols);
@@ -163,7 +163,8 @@ TEST_CASE("f16 GEMV matches the reference for every reduction variant and row gr
     CAPTURE(c.workgroup_size);
     CAPTURE(c.rows_per_workgroup);
     kernels().set_gemv_choice(c);
-    for (GemvShape s : {GemvShape{1, 1}, GemvShape{9, 7}, GemvShape{17, 130}, GemvShape{5, 4104}, GemvShape{131, 64}})
+    for (GemvShape s : {GemvShape{1, 1}, GemvShape{9, 7}, GemvShape{17, 130}, GemvShape{5, 4104}, GemvShape{131, 64},
+                        GemvShape{70, 160}, GemvShape{3, 4096}})
       check_gemv(s.rows, s.cols);
   }
   kernels().set_gemv_choice(saved);

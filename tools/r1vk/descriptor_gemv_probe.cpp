@@ -103,8 +103,8 @@ Status build(DescriptorObjects& d, vk::Context& ctx, const vk::GemvChoice& choic
 Result<TimingStats> bench_gemv_f16_descriptors(vk::Context& ctx, const vk::GemvChoice& choice, const vk::Buffer& w,
                                                const vk::Buffer& x, const vk::Buffer& y, uint32_t rows, uint32_t cols,
                                                int iters) {
-  if (!vk::gemv_is_lane_per_row(choice) || cols % 8 != 0)
-    return make_error(ErrorCode::kInvalidArgument, "--descriptors compares the gemv_f16_lanes variant; needs cols % 8 == 0");
+  if (!vk::gemv_is_lane_per_row(choice) || cols % 16 != 0)
+    return make_error(ErrorCode::kInvalidArgument, "--descriptors compares the gemv_f16_lanes variant; needs cols % 16 == 0");
   for (const vk::Buffer* b : {&w, &x, &y})
     if (b->size() > ctx.caps().max_storage_buffer_range)
       return make_error(ErrorCode::kUnsupported, "buffer " + b->name() + " exceeds maxStorageBufferRange (" +
