@@ -36,6 +36,8 @@ GemvChoice choose_gemv_f16(const DeviceCaps& caps);
 uint32_t elementwise_workgroup_size(const DeviceCaps& caps);
 
 bool gemv_is_lane_per_row(const GemvChoice& choice);
+// gemv_f16_lanes_desc: buffers bound by push descriptors, W split into maxStorageBufferRange slices.
+bool gemv_uses_descriptors(const GemvChoice& choice);
 // Empty string when `choice` can run on `caps`, else why not.
 std::string gemv_choice_problem(const GemvChoice& choice, const DeviceCaps& caps);
 // The choice to use for a column count: the lane-per-row shader needs cols % 16 == 0 and

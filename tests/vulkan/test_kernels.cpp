@@ -141,7 +141,11 @@ TEST_CASE("f16 GEMV reads a weight buffer larger than maxStorageBufferRange (BDA
   }
   const uint32_t cols = 8192;
   const auto rows = static_cast<uint32_t>(range / (cols * 2) + 3);  // W is 3 rows past the limit
+  check_gemv(rows, cols);  // default variant (on lavapipe: descriptors, split into two slices)
+  const vk::GemvChoice saved = kernels().gemv_choice();
+  kernels().set_gemv_choice({"gemv_f16_lanes", 8, 64});  // BDA: one pointer, no split
   check_gemv(rows, cols);
+  kernels().set_gemv_choice(saved);
   CHECK(test::validation_errors() == 0);
 }
 
@@ -151,6 +155,10 @@ TEST_CASE("f16 GEMV matches the reference for every reduction variant and row gr
   std::vector<vk::GemvChoice> choices = {{"gemv_f16_shared", 64, 1}, {"gemv_f16_shared", 32, 3},
                                          {"gemv_f16_lanes", 8, 8},   {"gemv_f16_lanes", 8, 64},
                                          {"gemv_f16_lanes", 16, 32}};
+  if (caps.push_descriptor) {
+    choices.push_back({"gemv_f16_lanes_desc", 8, 64});
+    choices.push_back({"gemv_f16_lanes_desc", 8, 8});
+  }
   if (vk::has_subgroup_reduce(caps)) {
     choices.push_back({"gemv_f16_sg", 128, 2});
     if (caps.min_subgroup_size == caps.max_subgroup_size) {

@@ -23,7 +23,6 @@ struct BenchFlags {
   std::string variant;  // empty: the device's default
   uint32_t workgroup = 0;
   uint32_t rows_per_workgroup = 0;
-  bool descriptors = false;
 };
 
 Status run_bench(const BenchFlags& in) {
@@ -51,16 +50,11 @@ Status run_bench(const BenchFlags& in) {
   const double copy_gbps = 2.0 * static_cast<double>(w_bytes / 16 * 16) / (copy.median_ms * 1e6);
   std::printf("copy kernel   %8.1f MiB: %8.3f ms/call (min %.3f, cpu %.1f), %7.2f GB/s (read + write)\n",
               static_cast<double>(w_bytes) / (1 << 20), copy.median_ms, copy.min_ms, copy.cpu_ms, copy_gbps);
-  R1VK_ASSIGN_OR_RETURN(GemvBenchResult g, bench_gemv_f16(*ctx, kernels, f.rows, f.cols, f.iters, f.descriptors));
+  R1VK_ASSIGN_OR_RETURN(GemvBenchResult g, bench_gemv_f16(*ctx, kernels, f.rows, f.cols, f.iters));
   std::printf("gemv_f16 %ux%u [%s wg=%u rows/wg=%u]: %8.3f ms/call (min %.3f, cpu %.1f), %7.2f GB/s = %.0f%% of copy, "
               "max rel error %.2g\n",
               f.rows, f.cols, choice.variant.c_str(), choice.workgroup_size, choice.rows_per_workgroup, g.time.median_ms,
               g.time.min_ms, g.time.cpu_ms, g.gbps, 100.0 * g.gbps / copy_gbps, g.max_rel_error);
-  if (g.descriptor_time)
-    std::printf("  same kernel via descriptors: %8.3f ms/call (min %.3f, cpu %.1f); BDA/descriptor cpu time %.2f, "
-                "max |y diff| %g\n",
-                g.descriptor_time->median_ms, g.descriptor_time->min_ms, g.descriptor_time->cpu_ms,
-                g.time.cpu_ms / g.descriptor_time->cpu_ms, g.descriptor_max_diff);
   if (ctx->validation_errors() != 0)
     return make_error(ErrorCode::kInternal, std::to_string(ctx->validation_errors()) + " Vulkan validation error(s)");
   return ctx->save_pipeline_cache();
@@ -77,10 +71,9 @@ void add_bench_kernels_command(CLI::App& app, CommandFn& selected) {
   cmd->add_option("--cols", f->cols, "GEMV columns (default 14336)");
   cmd->add_option("--iters", f->iters, "Timed calls per kernel (default 20)");
   cmd->add_flag("--quick", f->quick, "Small shape, few iterations: a smoke run");
-  cmd->add_option("--variant", f->variant, "GEMV shader variant (gemv_f16_sg1, gemv_f16_sg, gemv_f16_shared)");
+  cmd->add_option("--variant", f->variant, "GEMV shader variant (gemv_f16_lanes_desc, gemv_f16_lanes, gemv_f16_sg1, gemv_f16_sg, gemv_f16_shared)");
   cmd->add_option("--wg", f->workgroup, "GEMV workgroup size");
   cmd->add_option("--rows-per-wg", f->rows_per_workgroup, "GEMV rows per workgroup");
-  cmd->add_flag("--descriptors", f->descriptors, "Also time the GEMV with descriptor bindings instead of BDA");
   cmd->callback([&selected, f, device, device_opt] {
     if (device_opt->count() > 0) f->device = *device;
     selected = [f] { return run_bench(*f); };

@@ -7,7 +7,6 @@
 #include <sys/resource.h>
 
 #include "base/numeric_formats.h"
-#include "descriptor_gemv_probe.h"
 #include "vulkan/query_pool.h"
 #include "vulkan/transfer.h"
 
@@ -64,8 +63,7 @@ Result<TimingStats> bench_copy(vk::Context& ctx, vk::Kernels& kernels, uint64_t 
   return time_dispatches(ctx, iters, [&](vk::CommandBuffer& c) { return kernels.record_copy(c, src, dst, bytes); });
 }
 
-Result<GemvBenchResult> bench_gemv_f16(vk::Context& ctx, vk::Kernels& kernels, uint32_t rows, uint32_t cols, int iters,
-                                       bool descriptors) {
+Result<GemvBenchResult> bench_gemv_f16(vk::Context& ctx, vk::Kernels& kernels, uint32_t rows, uint32_t cols, int iters) {
   const size_t n = size_t{rows} * cols;
   std::vector<uint16_t> w(n);
   std::vector<float> x(cols);
@@ -99,14 +97,6 @@ Result<GemvBenchResult> bench_gemv_f16(vk::Context& ctx, vk::Kernels& kernels, u
   if (!(result.max_rel_error < 1e-5))
     return make_error(ErrorCode::kInternal, "gemv_f16 result differs from the CPU dot product (relative error " +
                                                 std::to_string(result.max_rel_error) + ")");
-  if (descriptors) {
-    R1VK_ASSIGN_OR_RETURN(result.descriptor_time,
-                          bench_gemv_f16_descriptors(ctx, kernels.gemv_choice(), bw, bx, by, rows, cols, iters));
-    std::vector<float> y2(rows);
-    R1VK_TRY(vk::download_span(ctx, by, std::span<float>(y2)));
-    for (uint32_t r = 0; r < rows; ++r)
-      result.descriptor_max_diff = std::max(result.descriptor_max_diff, static_cast<double>(std::abs(y2[r] - y[r])));
-  }
   return result;
 }
 

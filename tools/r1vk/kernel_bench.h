@@ -24,9 +24,6 @@ struct GemvBenchResult {
   TimingStats time;
   double gbps = 0;             // bytes moved (W + x + y) / median time
   double max_rel_error = 0;    // over the spot-checked rows
-  // With `descriptors`: the same kernel through descriptor bindings (DESIGN.md decision 3).
-  std::optional<TimingStats> descriptor_time;
-  double descriptor_max_diff = 0;  // |y_descriptors - y_bda|, should be 0
 };
 
 // Records `iters` calls of `record`, separated by barriers and bracketed by timestamps, runs
@@ -36,7 +33,6 @@ Result<TimingStats> time_dispatches(vk::Context& ctx, int iters,
 
 // Time per copy of `bytes` bytes; bandwidth counts read + write.
 Result<TimingStats> bench_copy(vk::Context& ctx, vk::Kernels& kernels, uint64_t bytes, int iters);
-Result<GemvBenchResult> bench_gemv_f16(vk::Context& ctx, vk::Kernels& kernels, uint32_t rows, uint32_t cols, int iters,
-                                       bool descriptors = false);
+Result<GemvBenchResult> bench_gemv_f16(vk::Context& ctx, vk::Kernels& kernels, uint32_t rows, uint32_t cols, int iters);
 
 }  // namespace r1vk::cli
