@@ -15,7 +15,8 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint ROWS_PER_LANE = 1;
 
 #if DESCRIPTORS
-// Descriptor-bound twin, kept only to measure BDA against descriptors (docs/decisions.md).
+// Descriptor-bound twin: cheaper loads on lavapipe (docs/decisions.md D3). The host binds W and y
+// as row slices within maxStorageBufferRange, so p.rows counts the rows of this slice.
 layout(set = 0, binding = 0, std430) readonly buffer WBuf { u64vec4 w16[]; };
 layout(set = 0, binding = 1, std430) readonly buffer XBuf { u64vec2 x4[]; };
 layout(set = 0, binding = 2, std430) writeonly buffer YBuf { float y[]; };

@@ -15,5 +15,5 @@ r1vk_shader_variant(gemv_f16_sg       gemv_f16.comp    REDUCE_MODE=1)
 r1vk_shader_variant(gemv_f16_shared   gemv_f16.comp    REDUCE_MODE=2)
 r1vk_shader_variant(copy_u32x4        copy.comp)
 r1vk_shader_variant(gemv_f16_lanes    gemv_f16_lanes.comp DESCRIPTORS=0)
-# Experiment only (r1vk bench-kernels --descriptors): the same kernel through descriptor bindings.
+# The same kernel with W/x/y bound by push descriptors (default on lavapipe, docs/decisions.md D3).
 r1vk_shader_variant(gemv_f16_lanes_desc gemv_f16_lanes.comp DESCRIPTORS=1)

@@ -133,7 +133,7 @@ TEST_CASE("f16 GEMV matches the reference for the device's default variant") {
   CHECK(test::validation_errors() == 0);
 }
 
-TEST_CASE("f16 GEMV reads a weight buffer larger than maxStorageBufferRange (BDA, no splitting)") {
+TEST_CASE("f16 GEMV over a weight buffer larger than maxStorageBufferRange: sliced descriptors and BDA") {
   const uint64_t range = test::context().caps().max_storage_buffer_range;
   if (range > (256ull << 20)) {
     MESSAGE("maxStorageBufferRange is " << range << " bytes; skipping the > range case to keep the suite fast");
