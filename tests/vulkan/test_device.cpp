@@ -126,6 +126,19 @@ TEST_CASE("--device out of range is a clear usage error") {
   }
 }
 
+TEST_CASE("creating a device that lacks a required feature is a clear error") {
+  auto devices = vk::enumerate_physical_devices(context().instance().handle(), context().instance().api_version());
+  REQUIRE(devices.ok());
+  REQUIRE(!devices->empty());
+  vk::PhysicalDevice crippled = (*devices)[0];
+  crippled.caps.storage_buffer_16bit = false;
+  crippled.caps.buffer_device_address = false;
+  auto dev = vk::Device::create(crippled, context().instance().api_version());
+  REQUIRE_FALSE(dev.ok());
+  CHECK(dev.error().code() == ErrorCode::kUnsupported);
+  CHECK(dev.error().message().find("storageBuffer16BitAccess, bufferDeviceAddress") != std::string::npos);
+}
+
 TEST_CASE("VkResult failures become errors naming the call") {
   Error e = vk::vk_error(VK_ERROR_OUT_OF_DEVICE_MEMORY, "vkAllocateMemory(device, &info, nullptr, &mem)");
   CHECK(e.code() == ErrorCode::kVulkan);
