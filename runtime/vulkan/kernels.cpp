@@ -25,7 +25,7 @@ struct GemvParams {
 };
 struct CopyParams {
   VkDeviceAddress src, dst;
-  uint32_t n_vec4;
+  uint32_t n_chunks;  // 32-byte chunks
 };
 
 template <typename T>
@@ -176,16 +176,16 @@ Status Kernels::record_gemv_f16_sliced(CommandBuffer& cmd, const GemvChoice& c, 
 }
 
 Status Kernels::record_copy(CommandBuffer& cmd, const Buffer& src, const Buffer& dst, uint64_t bytes) {
-  if (bytes == 0 || bytes % 16 != 0) return make_error(ErrorCode::kInvalidArgument, "copy: size must be a positive multiple of 16");
-  if (bytes / 16 > UINT32_MAX) return make_error(ErrorCode::kOutOfRange, "copy: too large");
+  if (bytes == 0 || bytes % 32 != 0) return make_error(ErrorCode::kInvalidArgument, "copy: size must be a positive multiple of 32");
+  if (bytes / 32 > UINT32_MAX) return make_error(ErrorCode::kOutOfRange, "copy: too large");
   R1VK_TRY(need(src, bytes, "copy", "src"));
   R1VK_TRY(need(dst, bytes, "copy", "dst"));
   const uint32_t wg = elementwise_workgroup_size(ctx_.caps());
-  const CopyParams params{src.address(), dst.address(), static_cast<uint32_t>(bytes / 16)};
+  const CopyParams params{src.address(), dst.address(), static_cast<uint32_t>(bytes / 32)};
   R1VK_ASSIGN_OR_RETURN(const ComputePipeline* p, pipeline("copy_u32x4", {wg}, sizeof params));
   cmd.bind(*p);
   cmd.push_constants(*p, bytes_of(params));
-  return dispatch_groups(cmd, std::min<uint64_t>((bytes / 16 + wg - 1) / wg, 65535));
+  return dispatch_groups(cmd, std::min<uint64_t>((bytes / 32 + wg - 1) / wg, 65535));
 }
 
 }  // namespace r1vk::vk

@@ -33,7 +33,7 @@ class Kernels {
   // y = W x; W f16 row-major [rows, cols], x f32 [cols], y f32 [rows].
   Status record_gemv_f16(CommandBuffer& cmd, const Buffer& w, const Buffer& x, const Buffer& y, uint32_t rows,
                          uint32_t cols);
-  // dst[0..bytes) = src[0..bytes); bytes a multiple of 16.
+  // dst[0..bytes) = src[0..bytes); bytes a multiple of 32.
   Status record_copy(CommandBuffer& cmd, const Buffer& src, const Buffer& dst, uint64_t bytes);
 
   // Override the GEMV variant (benchmarks sweep it); validated on the next record call.

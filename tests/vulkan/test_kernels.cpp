@@ -2,6 +2,7 @@
 // workgroup size, one row, very long rows, odd column counts), with the validation layer on.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -186,6 +187,23 @@ TEST_CASE("GEMV variant choices a device cannot run are rejected, not run") {
   CHECK_FALSE(vk::gemv_choice_problem({"gemv_f16_sg", 0, 1}, caps).empty());
   CHECK_FALSE(vk::gemv_choice_problem({"gemv_f16_sg", caps.max_workgroup_invocations * 2, 1}, caps).empty());
   CHECK(vk::gemv_choice_problem(vk::choose_gemv_f16(caps), caps).empty());
+}
+
+TEST_CASE("the copy kernel copies exactly") {
+  for (uint32_t n : {8u, 8000u, 3000008u}) {  // floats; bytes are multiples of 32
+    CAPTURE(n);
+    const auto src = test::random_floats(n, 41 + n);
+    auto bs = test::upload_new(src, "src");
+    auto bd = test::zeros(size_t{n} * 4 + 64, "dst");  // larger: the tail must stay untouched
+    REQUIRE(bs.ok());
+    REQUIRE(bd.ok());
+    REQUIRE(test::run([&](vk::CommandBuffer& cmd) { return kernels().record_copy(cmd, *bs, *bd, uint64_t{n} * 4); }).ok());
+    auto got = test::download_floats(*bd, n + 16);
+    REQUIRE(got.ok());
+    CHECK(std::equal(src.begin(), src.end(), got->begin()));
+    CHECK(std::all_of(got->begin() + n, got->end(), [](float v) { return v == 0.0f; }));
+  }
+  CHECK(test::validation_errors() == 0);
 }
 
 TEST_CASE("kernels reject shapes their buffers cannot hold") {

@@ -47,7 +47,7 @@ Status run_bench(const BenchFlags& in) {
   std::printf("device [%zu] %s\n", ctx->device_index(), ctx->caps().name.c_str());
   const uint64_t w_bytes = uint64_t{f.rows} * f.cols * 2;
   R1VK_ASSIGN_OR_RETURN(TimingStats copy, bench_copy(*ctx, kernels, w_bytes, f.iters));
-  const double copy_gbps = 2.0 * static_cast<double>(w_bytes / 16 * 16) / (copy.median_ms * 1e6);
+  const double copy_gbps = 2.0 * static_cast<double>(w_bytes / 32 * 32) / (copy.median_ms * 1e6);
   std::printf("copy kernel   %8.1f MiB: %8.3f ms/call (min %.3f, cpu %.1f), %7.2f GB/s (read + write)\n",
               static_cast<double>(w_bytes) / (1 << 20), copy.median_ms, copy.min_ms, copy.cpu_ms, copy_gbps);
   R1VK_ASSIGN_OR_RETURN(GemvBenchResult g, bench_gemv_f16(*ctx, kernels, f.rows, f.cols, f.iters));

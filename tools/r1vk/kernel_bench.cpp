@@ -53,7 +53,7 @@ Result<TimingStats> time_dispatches(vk::Context& ctx, int iters,
 }
 
 Result<TimingStats> bench_copy(vk::Context& ctx, vk::Kernels& kernels, uint64_t bytes, int iters) {
-  bytes = bytes / 16 * 16;
+  bytes = bytes / 32 * 32;
   R1VK_ASSIGN_OR_RETURN(auto src, ctx.create_buffer(bytes, vk::MemoryUsage::kDeviceLocal, "copy_src"));
   R1VK_ASSIGN_OR_RETURN(auto dst, ctx.create_buffer(bytes, vk::MemoryUsage::kDeviceLocal, "copy_dst"));
   R1VK_ASSIGN_OR_RETURN(auto warm, time_dispatches(ctx, 1, [&](vk::CommandBuffer& c) {
