@@ -14,4 +14,6 @@ r1vk_shader_variant(gemv_f16_sg1      gemv_f16.comp    REDUCE_MODE=0)
 r1vk_shader_variant(gemv_f16_sg       gemv_f16.comp    REDUCE_MODE=1)
 r1vk_shader_variant(gemv_f16_shared   gemv_f16.comp    REDUCE_MODE=2)
 r1vk_shader_variant(copy_u32x4        copy.comp)
-r1vk_shader_variant(gemv_f16_lanes    gemv_f16_lanes.comp)
+r1vk_shader_variant(gemv_f16_lanes    gemv_f16_lanes.comp DESCRIPTORS=0)
+# The same kernel with W/x/y bound by push descriptors (default on lavapipe, docs/decisions.md D3).
+r1vk_shader_variant(gemv_f16_lanes_desc gemv_f16_lanes.comp DESCRIPTORS=1)

@@ -47,7 +47,7 @@ Status run_bench(const BenchFlags& in) {
   std::printf("device [%zu] %s\n", ctx->device_index(), ctx->caps().name.c_str());
   const uint64_t w_bytes = uint64_t{f.rows} * f.cols * 2;
   R1VK_ASSIGN_OR_RETURN(TimingStats copy, bench_copy(*ctx, kernels, w_bytes, f.iters));
-  const double copy_gbps = 2.0 * static_cast<double>(w_bytes / 16 * 16) / (copy.median_ms * 1e6);
+  const double copy_gbps = 2.0 * static_cast<double>(w_bytes / 32 * 32) / (copy.median_ms * 1e6);
   std::printf("copy kernel   %8.1f MiB: %8.3f ms/call (min %.3f, cpu %.1f), %7.2f GB/s (read + write)\n",
               static_cast<double>(w_bytes) / (1 << 20), copy.median_ms, copy.min_ms, copy.cpu_ms, copy_gbps);
   R1VK_ASSIGN_OR_RETURN(GemvBenchResult g, bench_gemv_f16(*ctx, kernels, f.rows, f.cols, f.iters));
@@ -71,7 +71,7 @@ void add_bench_kernels_command(CLI::App& app, CommandFn& selected) {
   cmd->add_option("--cols", f->cols, "GEMV columns (default 14336)");
   cmd->add_option("--iters", f->iters, "Timed calls per kernel (default 20)");
   cmd->add_flag("--quick", f->quick, "Small shape, few iterations: a smoke run");
-  cmd->add_option("--variant", f->variant, "GEMV shader variant (gemv_f16_sg1, gemv_f16_sg, gemv_f16_shared)");
+  cmd->add_option("--variant", f->variant, "GEMV shader variant (gemv_f16_lanes_desc, gemv_f16_lanes, gemv_f16_sg1, gemv_f16_sg, gemv_f16_shared)");
   cmd->add_option("--wg", f->workgroup, "GEMV workgroup size");
   cmd->add_option("--rows-per-wg", f->rows_per_workgroup, "GEMV rows per workgroup");
   cmd->callback([&selected, f, device, device_opt] {
