@@ -39,8 +39,10 @@ Result<Regex> Regex::literal(std::string_view literal) { return build(literal, P
 Result<Regex> Regex::build(std::string_view source, uint32_t extra_options) {
   int error = 0;
   PCRE2_SIZE offset = 0;
+  // PCRE2_LITERAL rejects PCRE2_UCP (it has no classes to apply it to).
+  const uint32_t options = PCRE2_UTF | ((extra_options & PCRE2_LITERAL) ? 0 : PCRE2_UCP) | extra_options;
   pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(source.data()), source.size(),
-                                   PCRE2_UTF | PCRE2_UCP | extra_options, &error, &offset, nullptr);
+                                   options, &error, &offset, nullptr);
   if (!code) {
     return make_error(ErrorCode::kCorruptData, "bad regex /" + std::string(source) + "/ at offset " +
                                                    std::to_string(offset) + ": " + pcre2_message(error));
