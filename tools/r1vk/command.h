@@ -15,5 +15,7 @@ namespace r1vk::cli {
 using CommandFn = std::function<Status()>;
 
 // One line per subcommand, defined in cmd_<name>.cpp.
+void add_tokenize_command(CLI::App& app, CommandFn& selected);
+void add_bench_tokenizer_command(CLI::App& app, CommandFn& selected);
 
 }  // namespace r1vk::cli

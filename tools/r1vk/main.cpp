@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "r1vk 0.1.0");
 
   r1vk::cli::CommandFn selected;
+  r1vk::cli::add_tokenize_command(app, selected);
+  r1vk::cli::add_bench_tokenizer_command(app, selected);
 
   try {
     app.parse(argc, argv);
