@@ -166,7 +166,49 @@ void BpeModel::encode_word(std::string_view word, std::vector<TokenId>& out) con
   cache_.emplace(std::string(word), std::vector<TokenId>(out.begin() + static_cast<std::ptrdiff_t>(first), out.end()));
 }
 
+uint32_t BpeModel::pair_rank(TokenId left, TokenId right, TokenId* result) const {
+  const Merge* m = merges_.find((static_cast<uint64_t>(left) << 32) | right);
+  if (!m) return kNoMerge;
+  *result = m->result;
+  return m->rank;
+}
+
 void BpeModel::merge_word(std::string_view word, std::vector<TokenId>& out) const {
+  if (word.size() <= kShortWordBytes) merge_short_word(word, out);
+  else merge_long_word(word, out);
+}
+
+// Short words: keep the rank of every adjacent pair in an array and merge the minimum, found by
+// a linear scan. Each merge looks up only the two pairs it changed.
+void BpeModel::merge_short_word(std::string_view word, std::vector<TokenId>& out) const {
+  TokenId ids[kShortWordBytes];
+  uint32_t ranks[kShortWordBytes];  // ranks[i]: pair (ids[i], ids[i + 1])
+  TokenId results[kShortWordBytes];
+  size_t n = word.size();
+  for (size_t i = 0; i < n; ++i) ids[i] = byte_ids_[static_cast<unsigned char>(word[i])];
+  for (size_t i = 0; i + 1 < n; ++i) ranks[i] = pair_rank(ids[i], ids[i + 1], &results[i]);
+  while (n > 1) {
+    size_t best = 0;
+    for (size_t i = 1; i + 1 < n; ++i) {
+      if (ranks[i] < ranks[best]) best = i;  // strict: the leftmost of equal ranks wins
+    }
+    if (ranks[best] == kNoMerge) break;
+    ids[best] = results[best];
+    for (size_t i = best + 1; i + 1 < n; ++i) {
+      ids[i] = ids[i + 1];
+      ranks[i] = ranks[i + 1];
+      results[i] = results[i + 1];
+    }
+    --n;
+    if (best > 0) ranks[best - 1] = pair_rank(ids[best - 1], ids[best], &results[best - 1]);
+    if (best + 1 < n) ranks[best] = pair_rank(ids[best], ids[best + 1], &results[best]);
+  }
+  out.insert(out.end(), ids, ids + n);
+}
+
+// Long words: a heap of candidate merges ordered by (rank, position) over a linked list of
+// symbols, O(n log n); stale candidates are skipped when popped.
+void BpeModel::merge_long_word(std::string_view word, std::vector<TokenId>& out) const {
   struct Symbol {
     TokenId id;
     int prev;

@@ -55,7 +55,13 @@ class BpeModel {
 
   Status load_vocab(const nlohmann::json& vocab);
   Status load_merges(const nlohmann::json& merges);
+  static constexpr uint32_t kNoMerge = UINT32_MAX;
+  static constexpr size_t kShortWordBytes = 48;
+  // The rank of merging (left, right) and its result, or kNoMerge.
+  uint32_t pair_rank(TokenId left, TokenId right, TokenId* result) const;
   void merge_word(std::string_view word, std::vector<TokenId>& out) const;
+  void merge_short_word(std::string_view word, std::vector<TokenId>& out) const;
+  void merge_long_word(std::string_view word, std::vector<TokenId>& out) const;
 
   BytesToId bytes_to_id_;
   std::vector<std::string> id_to_token_;
