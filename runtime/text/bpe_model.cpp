@@ -12,9 +12,6 @@ namespace {
 
 // Ids beyond this are rejected: no real vocabulary comes near, and it bounds the id table.
 constexpr uint64_t kMaxVocabId = 1u << 24;
-// Words longer than this are not cached: they rarely repeat and would bloat the cache.
-constexpr size_t kMaxCachedWordBytes = 64;
-constexpr size_t kMaxCacheEntries = 1u << 16;
 
 Error corrupt(const std::string& what) { return make_error(ErrorCode::kCorruptData, "model: " + what); }
 
@@ -41,20 +38,6 @@ Result<std::pair<std::string, std::string>> merge_parts(const nlohmann::json& en
 }
 
 }  // namespace
-
-BpeModel::BpeModel(BpeModel&& other) noexcept { *this = std::move(other); }
-
-BpeModel& BpeModel::operator=(BpeModel&& other) noexcept {
-  if (this != &other) {
-    bytes_to_id_ = std::move(other.bytes_to_id_);
-    id_to_token_ = std::move(other.id_to_token_);
-    byte_ids_ = other.byte_ids_;
-    merges_ = std::move(other.merges_);
-    ignore_merges_ = other.ignore_merges_;
-    cache_.clear();
-  }
-  return *this;
-}
 
 Result<BpeModel> BpeModel::from_json(const nlohmann::json& spec) {
   if (!spec.is_object()) return corrupt("missing or not an object");
@@ -148,22 +131,15 @@ void BpeModel::encode_word(std::string_view word, std::vector<TokenId>& out) con
       return;
     }
   }
-  if (word.size() > kMaxCachedWordBytes) {
+  if (word.size() > WordCache::kMaxWordBytes) {
     merge_word(word, out);
     return;
   }
-  {
-    std::lock_guard<std::mutex> lock(cache_mutex_);
-    if (auto it = cache_.find(word); it != cache_.end()) {
-      out.insert(out.end(), it->second.begin(), it->second.end());
-      return;
-    }
-  }
+  const size_t hash = std::hash<std::string_view>{}(word);
+  if (cache_->lookup(word, hash, out)) return;
   const size_t first = out.size();
   merge_word(word, out);
-  std::lock_guard<std::mutex> lock(cache_mutex_);
-  if (cache_.size() >= kMaxCacheEntries) cache_.clear();
-  cache_.emplace(std::string(word), std::vector<TokenId>(out.begin() + static_cast<std::ptrdiff_t>(first), out.end()));
+  cache_->store(word, hash, out.data() + first, out.size() - first);
 }
 
 uint32_t BpeModel::pair_rank(TokenId left, TokenId right, TokenId* result) const {

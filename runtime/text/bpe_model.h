@@ -2,11 +2,12 @@
 // bytes: vocab entries are converted from the byte-level alphabet once at load. Encoding a word
 // merges the lowest-ranked adjacent pair first (leftmost on ties) with a heap, so long words cost
 // O(n log n); results for short words are cached.
+// Movable, not copyable; thread-safe once built.
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <mutex>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -16,6 +17,7 @@
 
 #include "base/status.h"
 #include "text/flat_map64.h"
+#include "text/word_cache.h"
 
 namespace r1vk::text {
 
@@ -32,10 +34,6 @@ class BpeModel {
  public:
   // `spec` is the JSON value of "model".
   static Result<BpeModel> from_json(const nlohmann::json& spec);
-
-  BpeModel() = default;
-  BpeModel(BpeModel&& other) noexcept;
-  BpeModel& operator=(BpeModel&& other) noexcept;
 
   // Appends the ids of one pre-tokenized word (raw bytes, non-empty). Thread-safe.
   void encode_word(std::string_view word, std::vector<TokenId>& out) const;
@@ -69,8 +67,7 @@ class BpeModel {
   FlatMap64<Merge> merges_;  // key: left id << 32 | right id
   bool ignore_merges_ = false;
 
-  mutable std::mutex cache_mutex_;
-  mutable std::unordered_map<std::string, std::vector<TokenId>, StringHash, std::equal_to<>> cache_;
+  std::unique_ptr<WordCache> cache_ = std::make_unique<WordCache>();
 };
 
 }  // namespace r1vk::text
