@@ -74,8 +74,9 @@ Result<AddedTokenMatcher> AddedTokenMatcher::build(const std::vector<AddedToken>
   return m;
 }
 
-std::optional<AddedTokenMatcher::Match> AddedTokenMatcher::find(std::string_view text, size_t from,
-                                                                size_t end) const {
+std::optional<AddedTokenMatcher::Match> AddedTokenMatcher::find(std::string_view text, Span piece,
+                                                                size_t from) const {
+  const size_t end = piece.end;
   for (size_t pos = from; pos < end; ++pos) {
     if (!starts_[static_cast<unsigned char>(text[pos])]) continue;
     uint32_t node = 0;
@@ -93,7 +94,7 @@ std::optional<AddedTokenMatcher::Match> AddedTokenMatcher::find(std::string_view
     }
     if (best < 0) continue;
     const AddedToken& t = tokens_[static_cast<size_t>(best)];
-    if (t.single_word && (is_word_char_before(text, pos, from) || is_word_char_at(text, best_end, end))) continue;
+    if (t.single_word && (is_word_char_before(text, pos, piece.begin) || is_word_char_at(text, best_end, end))) continue;
     return Match{pos, best_end, static_cast<size_t>(best)};
   }
   return std::nullopt;
@@ -118,7 +119,7 @@ bool AddedTokenMatcher::is_word_char_at(std::string_view text, size_t pos, size_
 void AddedTokenMatcher::split(std::string_view text, Span piece, std::vector<TextSegment>& out) const {
   size_t done = piece.begin;  // end of the previous token: lstrip never reaches before it
   size_t from = piece.begin;
-  while (auto m = find(text, from, piece.end)) {
+  while (auto m = find(text, piece, from)) {
     const AddedToken& t = tokens_[m->token];
     size_t begin = m->begin, end = m->end;
     if (t.lstrip) {

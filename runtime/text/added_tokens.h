@@ -53,7 +53,8 @@ class AddedTokenMatcher {
     size_t end;
     size_t token;  // index into tokens_
   };
-  std::optional<Match> find(std::string_view text, size_t from, size_t end) const;
+  // The next match in text[from, piece.end); single_word looks at the whole piece around it.
+  std::optional<Match> find(std::string_view text, Span piece, size_t from) const;
   bool is_word_char_before(std::string_view text, size_t pos, size_t lo) const;
   bool is_word_char_at(std::string_view text, size_t pos, size_t hi) const;
 

@@ -45,6 +45,9 @@ TEST_CASE("single_word tokens match only as whole words; longest token wins") {
   j["added_tokens"][1]["single_word"] = true;
   j["added_tokens"].push_back(added(302, "<e"));
   CHECK(encode(load(j), "ab cab") == std::vector<TokenId>{301, ' ', 'c', 'a', 'b'});
+  // After another added token, the character before is that token's last one: 'e' of "<e".
+  CHECK(encode(load(j), "<eab") == std::vector<TokenId>{302, 'a', 'b'});
+  CHECK(encode(load(j), "<eos>ab") == std::vector<TokenId>{300, 301});
   // "<eos>" and "<e" both match at one place: the longer one is taken.
   CHECK(encode(load(j), "<eos><e") == std::vector<TokenId>{300, 302});
 }
@@ -66,6 +69,20 @@ TEST_CASE("ignore_merges takes a whole word from the vocab before merging") {
   CHECK(encode(load(j), "hel") == std::vector<TokenId>{256, 'l'});
   j["model"]["ignore_merges"] = true;
   CHECK(encode(load(j), "hel") == std::vector<TokenId>{290});
+}
+
+TEST_CASE("ByteLevel with use_regex splits words the GPT-2 way") {
+  nlohmann::json spec = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}};
+  auto pre = PreTokenizer::from_json(spec);
+  REQUIRE(pre.ok());
+  const std::string text = "Hello world's  42x";
+  std::vector<Span> pieces = {{0, text.size()}};
+  REQUIRE(pre->split(text, pieces).ok());
+  std::vector<std::string> words;
+  for (const Span& s : pieces) words.push_back(text.substr(s.begin, s.end - s.begin));
+  CHECK(words == std::vector<std::string>{"Hello", " world", "'s", " ", " 42", "x"});
+  spec["add_prefix_space"] = true;
+  CHECK_FALSE(PreTokenizer::from_json(spec).ok());
 }
 
 std::vector<std::string> split_with(const std::string& behavior, bool invert, const std::string& text) {
