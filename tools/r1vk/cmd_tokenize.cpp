@@ -36,9 +36,12 @@ Result<std::vector<text::TokenId>> parse_ids(const std::string& list) {
 }
 
 Status run_tokenize(const TokenizeArgs& args, bool have_text, bool have_ids) {
+  std::vector<text::TokenId> ids;
+  if (have_ids) {  // usage errors come before the slow load
+    R1VK_ASSIGN_OR_RETURN(ids, parse_ids(args.ids));
+  }
   R1VK_ASSIGN_OR_RETURN(text::Tokenizer tok, load_tokenizer(args.model));
   if (have_ids) {
-    R1VK_ASSIGN_OR_RETURN(auto ids, parse_ids(args.ids));
     text::DecodeOptions options;
     options.skip_special = args.skip_special;
     R1VK_ASSIGN_OR_RETURN(std::string decoded, tok.decode(ids, options));
@@ -47,7 +50,7 @@ Status run_tokenize(const TokenizeArgs& args, bool have_text, bool have_ids) {
   }
   std::string input = args.text;
   if (!have_text) input.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  R1VK_ASSIGN_OR_RETURN(auto ids, tok.encode(input, {.add_bos = args.special}));
+  R1VK_ASSIGN_OR_RETURN(ids, tok.encode(input, {.add_bos = args.special}));
   for (size_t i = 0; i < ids.size(); ++i) std::cout << (i ? "," : "") << ids[i];
   std::cout << '\n';
   return ok_status();
