@@ -11,8 +11,12 @@
 namespace r1vk::text {
 namespace {
 
-Status collect(const nlohmann::json& spec, std::vector<NormalForm>& out, const std::string& where) {
+// Real files nest one Sequence; the bound keeps hostile input from exhausting the stack.
+constexpr int kMaxNesting = 16;
+
+Status collect(const nlohmann::json& spec, std::vector<NormalForm>& out, const std::string& where, int depth) {
   if (spec.is_null()) return ok_status();
+  if (depth > kMaxNesting) return make_error(ErrorCode::kCorruptData, where + ": Sequence nested too deeply");
   if (!spec.is_object() || !spec.contains("type") || !spec["type"].is_string()) {
     return make_error(ErrorCode::kCorruptData, where + ": expected an object with a string \"type\"");
   }
@@ -27,7 +31,7 @@ Status collect(const nlohmann::json& spec, std::vector<NormalForm>& out, const s
     }
     size_t i = 0;
     for (const auto& child : spec["normalizers"]) {
-      R1VK_TRY(collect(child, out, where + ".normalizers[" + std::to_string(i++) + "]"));
+      R1VK_TRY(collect(child, out, where + ".normalizers[" + std::to_string(i++) + "]", depth + 1));
     }
   } else {
     return make_error(ErrorCode::kUnsupported, where + ": unsupported normalizer type \"" + type + "\"");
@@ -56,7 +60,7 @@ bool is_ascii(std::string_view s) {
 
 Result<Normalizer> Normalizer::from_json(const nlohmann::json& spec) {
   Normalizer n;
-  R1VK_TRY(collect(spec, n.forms_, "normalizer"));
+  R1VK_TRY(collect(spec, n.forms_, "normalizer", 0));
   return n;
 }
 

@@ -11,6 +11,9 @@ namespace {
 constexpr const char* kGpt2Pattern =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
+// Real files nest one Sequence; the bound keeps hostile input from exhausting the stack.
+constexpr int kMaxNesting = 16;
+
 Error corrupt(const std::string& where, const std::string& what) {
   return make_error(ErrorCode::kCorruptData, where + ": " + what);
 }
@@ -97,7 +100,8 @@ void apply_behavior(SplitBehavior behavior, const std::vector<Piece>& in, std::v
 
 }  // namespace
 
-Status PreTokenizer::add(const nlohmann::json& spec, const std::string& where, bool last) {
+Status PreTokenizer::add(const nlohmann::json& spec, const std::string& where, bool last, int depth) {
+  if (depth > kMaxNesting) return corrupt(where, "Sequence nested too deeply");
   if (!spec.is_object() || !spec.contains("type") || !spec["type"].is_string()) {
     return corrupt(where, "expected an object with a string \"type\"");
   }
@@ -109,7 +113,8 @@ Status PreTokenizer::add(const nlohmann::json& spec, const std::string& where, b
     }
     const auto& list = spec["pretokenizers"];
     for (size_t i = 0; i < list.size(); ++i) {
-      R1VK_TRY(add(list[i], where + ".pretokenizers[" + std::to_string(i) + "]", last && i + 1 == list.size()));
+      R1VK_TRY(add(list[i], where + ".pretokenizers[" + std::to_string(i) + "]", last && i + 1 == list.size(),
+                   depth + 1));
     }
     return ok_status();
   }
@@ -139,7 +144,7 @@ Result<PreTokenizer> PreTokenizer::from_json(const nlohmann::json& spec) {
   if (spec.is_null()) {
     return make_error(ErrorCode::kUnsupported, "pre_tokenizer: missing; r1vk supports byte-level BPE only");
   }
-  R1VK_TRY(p.add(spec, "pre_tokenizer", true));
+  R1VK_TRY(p.add(spec, "pre_tokenizer", true, 0));
   if (!p.byte_level_) {
     return make_error(ErrorCode::kUnsupported,
                       "pre_tokenizer: no ByteLevel step; r1vk supports byte-level BPE only");

@@ -30,7 +30,7 @@ class PreTokenizer {
   Status split(std::string_view text, std::vector<Span>& pieces) const;
 
  private:
-  Status add(const nlohmann::json& spec, const std::string& where, bool last);
+  Status add(const nlohmann::json& spec, const std::string& where, bool last, int depth);
 
   std::vector<SplitStep> steps_;
   bool byte_level_ = false;

@@ -118,6 +118,12 @@ TEST_CASE("unknown or unsupported pipeline parts") {
   j["added_tokens"][0].erase("content");
   expect_load_error(j, "added_tokens[0]: \"content\" missing");
 
+  j = tiny_tokenizer_json();
+  nlohmann::json nested = nullptr;
+  for (int i = 0; i < 1000; ++i) nested = {{"type", "Sequence"}, {"normalizers", nlohmann::json::array({nested})}};
+  j["normalizer"] = nested;
+  expect_load_error(j, "nested too deeply");
+
   auto bad_config = Tokenizer::from_json(tiny_tokenizer_json().dump(), R"({"bos_token": "<nope>"})");
   REQUIRE_FALSE(bad_config.ok());
   CHECK(bad_config.error().message().find("bos_token \"<nope>\"") != std::string::npos);
