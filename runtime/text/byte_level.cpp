@@ -34,6 +34,7 @@ const Tables& tables() {
 char32_t byte_to_char(unsigned char byte) { return tables().to_char[byte]; }
 
 std::optional<std::string> byte_level_to_bytes(std::string_view token) {
+  if (find_invalid_utf8(token)) return std::nullopt;
   std::string out;
   out.reserve(token.size());
   size_t pos = 0;

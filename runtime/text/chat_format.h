@@ -31,6 +31,7 @@ std::string_view strip_reasoning(std::string_view content);
 class R1ChatFormat {
  public:
   // Fails when the tokenizer lacks a token of the R1 format (e.g. a Qwen or Llama base tokenizer).
+  // The tokenizer must outlive the format.
   static Result<R1ChatFormat> from_tokenizer(const Tokenizer& tokenizer);
 
   // The prompt text; with add_generation_prompt it ends by opening the assistant's reasoning.
