@@ -17,11 +17,10 @@
 
 #include "base/status.h"
 #include "text/flat_map64.h"
+#include "text/token_id.h"
 #include "text/word_cache.h"
 
 namespace r1vk::text {
-
-using TokenId = uint32_t;
 
 // std::string keys looked up by std::string_view without a copy.
 struct StringHash {

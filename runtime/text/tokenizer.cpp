@@ -5,7 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "text/bpe_model.h"
 #include "text/byte_level.h"
+#include "text/pre_tokenizer.h"
 #include "text/utf8.h"
 
 namespace r1vk::text {
@@ -62,6 +64,11 @@ std::optional<std::string> template_bos(const nlohmann::json& pp) {
 }
 
 }  // namespace
+
+Tokenizer::Tokenizer() = default;
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
+Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
+Tokenizer::~Tokenizer() = default;
 
 Result<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json, std::string_view config_json) {
   nlohmann::json root = nlohmann::json::parse(tokenizer_json, nullptr, /*allow_exceptions=*/false);

@@ -12,14 +12,18 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "base/status.h"
 #include "text/added_tokens.h"
-#include "text/bpe_model.h"
 #include "text/normalizer.h"
-#include "text/pre_tokenizer.h"
+#include "text/token_id.h"
 #include "text/tokenizer_config.h"
 
 namespace r1vk::text {
+
+class BpeModel;
+class PreTokenizer;
 
 struct EncodeOptions {
   bool add_bos = false;  // prepend the BOS token (error if the tokenizer has none)
@@ -41,6 +45,10 @@ class Tokenizer {
   static Result<Tokenizer> from_file(const std::filesystem::path& tokenizer_json_path);
   // A checkpoint directory holding tokenizer.json.
   static Result<Tokenizer> from_directory(const std::filesystem::path& dir);
+
+  Tokenizer(Tokenizer&&) noexcept;
+  Tokenizer& operator=(Tokenizer&&) noexcept;
+  ~Tokenizer();
 
   // Encodes UTF-8 text with added tokens recognised in it; invalid UTF-8 is an error naming the
   // byte offset.
@@ -69,6 +77,7 @@ class Tokenizer {
   const std::vector<AddedToken>& added_tokens() const { return added_; }
 
  private:
+  Tokenizer();
   Status encode_plain(std::string_view text, std::vector<TokenId>& out) const;
   Status encode_normalized(std::string_view text, std::vector<TokenId>& out) const;
   Status resolve_bos_eos(const nlohmann::json& post_processor);
