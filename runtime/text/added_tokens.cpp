@@ -23,7 +23,10 @@ Result<std::vector<AddedToken>> parse_added_tokens(const nlohmann::json& spec) {
   if (!spec.is_array()) return corrupt(": not an array");
   for (size_t i = 0; i < spec.size(); ++i) {
     const auto& t = spec[i];
-    const std::string where = "[" + std::to_string(i) + "]";
+    // Built by appending: "[" + std::to_string(i) trips GCC 12's -Wrestrict false positive at -O3.
+    std::string where = "[";
+    where += std::to_string(i);
+    where += "]";
     if (!t.is_object()) return corrupt(where + ": not an object");
     if (!t.contains("id") || !t["id"].is_number_unsigned() || t["id"].get<uint64_t>() >= (1u << 24)) {
       return corrupt(where + ": \"id\" missing or not an integer in [0, 2^24)");
