@@ -63,9 +63,12 @@ Status Regex::find_all(std::string_view text, Span piece, std::vector<Span>& out
   const size_t length = piece.end - piece.begin;
   size_t start = 0;
   while (start <= length) {
-    const int rc = state_->jit
-        ? pcre2_jit_match(state_->code, subject, length, start, PCRE2_NO_UTF_CHECK, md, nullptr)
-        : pcre2_match(state_->code, subject, length, start, PCRE2_NO_UTF_CHECK, md, nullptr);
+    int rc = state_->jit ? pcre2_jit_match(state_->code, subject, length, start, PCRE2_NO_UTF_CHECK, md, nullptr)
+                         : pcre2_match(state_->code, subject, length, start, PCRE2_NO_UTF_CHECK, md, nullptr);
+    // The JIT's fixed stack can run out on pathological input; the interpreter uses the heap.
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+      rc = pcre2_match(state_->code, subject, length, start, PCRE2_NO_UTF_CHECK, md, nullptr);
+    }
     if (rc == PCRE2_ERROR_NOMATCH) break;
     if (rc < 0) {
       return make_error(ErrorCode::kInternal, "regex /" + source_ + "/: " + pcre2_message(rc));
