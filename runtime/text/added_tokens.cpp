@@ -78,7 +78,7 @@ Result<AddedTokenMatcher> AddedTokenMatcher::build(const std::vector<AddedToken>
 }
 
 std::optional<AddedTokenMatcher::Match> AddedTokenMatcher::find(std::string_view text, Span piece,
-                                                                size_t from) const {
+                                                                size_t from, bool skip_special) const {
   const size_t end = piece.end;
   for (size_t pos = from; pos < end; ++pos) {
     if (!starts_[static_cast<unsigned char>(text[pos])]) continue;
@@ -97,6 +97,7 @@ std::optional<AddedTokenMatcher::Match> AddedTokenMatcher::find(std::string_view
     }
     if (best < 0) continue;
     const AddedToken& t = tokens_[static_cast<size_t>(best)];
+    if (skip_special && t.special) continue;
     if (t.single_word && (is_word_char_before(text, pos, piece.begin) || is_word_char_at(text, best_end, end))) continue;
     return Match{pos, best_end, static_cast<size_t>(best)};
   }
@@ -119,10 +120,11 @@ bool AddedTokenMatcher::is_word_char_at(std::string_view text, size_t pos, size_
   return word_char_->find_all(text, {pos, next}, m).ok() && !m.empty();
 }
 
-void AddedTokenMatcher::split(std::string_view text, Span piece, std::vector<TextSegment>& out) const {
+void AddedTokenMatcher::split(std::string_view text, Span piece, bool skip_special,
+                              std::vector<TextSegment>& out) const {
   size_t done = piece.begin;  // end of the previous token: lstrip never reaches before it
   size_t from = piece.begin;
-  while (auto m = find(text, piece, from)) {
+  while (auto m = find(text, piece, from, skip_special)) {
     const AddedToken& t = tokens_[m->token];
     size_t begin = m->begin, end = m->end;
     if (t.lstrip) {

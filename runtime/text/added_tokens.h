@@ -44,8 +44,9 @@ class AddedTokenMatcher {
   static Result<AddedTokenMatcher> build(const std::vector<AddedToken>& tokens, bool normalized);
 
   bool empty() const { return tokens_.empty(); }
-  // Cuts text[piece] into plain and token segments, in order, appending them to `out`.
-  void split(std::string_view text, Span piece, std::vector<TextSegment>& out) const;
+  // Cuts text[piece] into plain and token segments, in order, appending them to `out`. With
+  // `skip_special`, tokens marked special are not matched (they stay plain text).
+  void split(std::string_view text, Span piece, bool skip_special, std::vector<TextSegment>& out) const;
 
  private:
   struct Match {
@@ -54,7 +55,7 @@ class AddedTokenMatcher {
     size_t token;  // index into tokens_
   };
   // The next match in text[from, piece.end); single_word looks at the whole piece around it.
-  std::optional<Match> find(std::string_view text, Span piece, size_t from) const;
+  std::optional<Match> find(std::string_view text, Span piece, size_t from, bool skip_special) const;
   bool is_word_char_before(std::string_view text, size_t pos, size_t lo) const;
   bool is_word_char_at(std::string_view text, size_t pos, size_t hi) const;
 

@@ -198,7 +198,7 @@ Result<std::vector<TokenId>> Tokenizer::encode(std::string_view text, EncodeOpti
     out.push_back(*bos_id_);
   }
   std::vector<TextSegment> segments;
-  raw_matcher_->split(text, {0, text.size()}, segments);
+  raw_matcher_->split(text, {0, text.size()}, !options.recognize_special, segments);
   for (const TextSegment& seg : segments) {
     if (seg.token_id >= 0) {
       out.push_back(static_cast<TokenId>(seg.token_id));
@@ -206,19 +206,20 @@ Result<std::vector<TokenId>> Tokenizer::encode(std::string_view text, EncodeOpti
     }
     const std::string_view piece = text.substr(seg.span.begin, seg.span.end - seg.span.begin);
     if (normalizer_.is_identity()) {
-      R1VK_TRY(encode_normalized(piece, out));
+      R1VK_TRY(encode_normalized(piece, options.recognize_special, out));
     } else {
       R1VK_ASSIGN_OR_RETURN(std::string normalized, normalizer_.apply(piece));
-      R1VK_TRY(encode_normalized(normalized, out));
+      R1VK_TRY(encode_normalized(normalized, options.recognize_special, out));
     }
   }
   return out;
 }
 
-Status Tokenizer::encode_normalized(std::string_view text, std::vector<TokenId>& out) const {
+Status Tokenizer::encode_normalized(std::string_view text, bool recognize_special,
+                                    std::vector<TokenId>& out) const {
   if (normalized_matcher_->empty()) return encode_plain(text, out);
   std::vector<TextSegment> segments;
-  normalized_matcher_->split(text, {0, text.size()}, segments);
+  normalized_matcher_->split(text, {0, text.size()}, !recognize_special, segments);
   for (const TextSegment& seg : segments) {
     if (seg.token_id >= 0) out.push_back(static_cast<TokenId>(seg.token_id));
     else R1VK_TRY(encode_plain(text.substr(seg.span.begin, seg.span.end - seg.span.begin), out));

@@ -27,6 +27,9 @@ class PreTokenizer;
 
 struct EncodeOptions {
   bool add_bos = false;  // prepend the BOS token (error if the tokenizer has none)
+  // Match added tokens marked special in the text (Hugging Face's default). False treats them as
+  // plain text, e.g. for untrusted content; non-special added tokens are matched either way.
+  bool recognize_special = true;
 };
 
 struct DecodeOptions {
@@ -79,7 +82,7 @@ class Tokenizer {
  private:
   Tokenizer();
   Status encode_plain(std::string_view text, std::vector<TokenId>& out) const;
-  Status encode_normalized(std::string_view text, std::vector<TokenId>& out) const;
+  Status encode_normalized(std::string_view text, bool recognize_special, std::vector<TokenId>& out) const;
   Status resolve_bos_eos(const nlohmann::json& post_processor);
 
   std::unique_ptr<BpeModel> model_;

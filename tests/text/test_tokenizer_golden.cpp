@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <sstream>
 
 #include "text/tokenizer_test_data.h"
@@ -70,14 +71,28 @@ TEST_CASE("BOS and EOS come from the tokenizer files") {
   // Qwen has no BOS: asking for one is an error, not a silent no-op.
   const Tokenizer& qwen = testing::tokenizer("qwen3");
   CHECK_FALSE(qwen.bos_id().has_value());
-  CHECK_FALSE(qwen.encode("hi", {.add_bos = true}).ok());
+  CHECK_FALSE(qwen.encode("hi", {.add_bos = true, .recognize_special = true}).ok());
 
-  auto with_bos = ds.encode("Hello", {.add_bos = true});
+  auto with_bos = ds.encode("Hello", {.add_bos = true, .recognize_special = true});
   auto without = ds.encode("Hello");
   REQUIRE(with_bos.ok());
   REQUIRE(without.ok());
   REQUIRE(with_bos->size() == without->size() + 1);
   CHECK(with_bos->front() == *ds.bos_id());
+}
+
+TEST_CASE("special tokens in the text can be treated as plain text") {
+  const Tokenizer& ds = testing::tokenizer("deepseek_r1");
+  const std::string text = "a<｜end▁of▁sentence｜><think>";
+  auto parsed = ds.encode(text);
+  REQUIRE(parsed.ok());
+  CHECK(*parsed == std::vector<TokenId>{*ds.encode("a").value().begin(), *ds.eos_id(), *ds.find_token("<think>")});
+  auto plain = ds.encode(text, {.add_bos = false, .recognize_special = false});
+  REQUIRE(plain.ok());
+  CHECK(plain->size() > 3);  // EOS spelled out in ordinary tokens
+  CHECK(std::find(plain->begin(), plain->end(), *ds.eos_id()) == plain->end());
+  CHECK(plain->back() == *ds.find_token("<think>"));  // not special: still matched
+  CHECK(*ds.decode(*plain) == text);
 }
 
 TEST_CASE("decode can hide special tokens and clean up spaces on request") {

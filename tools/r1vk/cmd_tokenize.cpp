@@ -50,7 +50,7 @@ Status run_tokenize(const TokenizeArgs& args, bool have_text, bool have_ids) {
   }
   std::string input = args.text;
   if (!have_text) input.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  R1VK_ASSIGN_OR_RETURN(ids, tok.encode(input, {.add_bos = args.special}));
+  R1VK_ASSIGN_OR_RETURN(ids, tok.encode(input, {.add_bos = args.special, .recognize_special = true}));
   for (size_t i = 0; i < ids.size(); ++i) std::cout << (i ? "," : "") << ids[i];
   std::cout << '\n';
   return ok_status();
