@@ -1,6 +1,7 @@
 // Streaming decode emits only complete UTF-8 characters and shows specials only on request.
 #include <doctest/doctest.h>
 
+#include "text/reasoning_parser.h"
 #include "text/stream_decoder.h"
 #include "text/tokenizer_test_data.h"
 #include "text/utf8.h"
@@ -73,6 +74,30 @@ TEST_CASE("special tokens are hidden unless asked for; unknown ids are errors") 
   }
   StreamDecoder stream(tok);
   CHECK_FALSE(stream.push(static_cast<TokenId>(tok.id_limit() + 5)).ok());
+}
+
+}  // namespace
+}  // namespace r1vk::text
+
+namespace r1vk::text {
+namespace {
+
+TEST_CASE("generated ids stream through the decoder into the reasoning split") {
+  // What the CLI does with R1 output: decode token by token (specials hidden), split at </think>.
+  const Tokenizer& tok = testing::tokenizer("deepseek_r1");
+  auto ids = tok.encode("Two plus two 🤔 is four.\n</think>\n\nThe answer is 4.<｜end▁of▁sentence｜>");
+  REQUIRE(ids.ok());
+  StreamDecoder stream(tok);
+  ReasoningParser parser(/*prompt_opened_think=*/true);
+  std::string reasoning, answer;
+  auto take = [&](const std::vector<TextPiece>& pieces) {
+    for (const TextPiece& p : pieces) (p.kind == TextKind::kReasoning ? reasoning : answer) += p.text;
+  };
+  for (TokenId id : *ids) take(parser.feed(stream.push(id).value()));
+  take(parser.feed(stream.finish()));
+  take(parser.finish());
+  CHECK(reasoning == "Two plus two 🤔 is four.\n");
+  CHECK(answer == "\n\nThe answer is 4.");
 }
 
 }  // namespace
