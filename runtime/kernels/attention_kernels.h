@@ -36,6 +36,8 @@ struct MlaAttentionArgs {
   CacheView cache;           // rows [latent (kv_lora_rank) | k_pe (rope_dim)]
   ActView out;               // [T, heads * kv_lora_rank]
   VkDeviceAddress scratch = 0;  // mla_scratch_bytes()
+  // Keys per split; 0: mla_split_len(). Another length needs attention_scratch_bytes() of it.
+  uint32_t split_len = 0;
 };
 
 struct GqaAttentionArgs {
@@ -45,6 +47,7 @@ struct GqaAttentionArgs {
   CacheView cache;           // rows [K (kv_heads*head_dim) | V (kv_heads*head_dim)]
   ActView out;               // [T, heads * head_dim]
   VkDeviceAddress scratch = 0;  // gqa_scratch_bytes()
+  uint32_t split_len = 0;    // keys per split; 0: gqa_split_len()
 };
 
 struct RouteArgs {
@@ -84,6 +87,14 @@ class AttentionKernels {
   Status record_gqa_kv_store(vk::CommandBuffer& cmd, const ActView& kv, const CacheView& cache, const StepView& step);
   Status record_gqa_attention(vk::CommandBuffer& cmd, const GqaAttentionArgs& args, const StepView& step);
   static uint64_t gqa_scratch_bytes(uint32_t max_tokens, uint32_t heads, uint32_t head_dim, uint32_t max_context);
+  // Keys per split of the attention kernels (a context of at most this many keys needs no
+  // scratch: one split writes the output directly). Decode (max_tokens 1) splits at <= 1024 keys
+  // to spread one token over more workgroups; prefill uses the longest split the loop limit allows.
+  static uint32_t mla_split_len(uint32_t max_tokens, uint32_t kv_lora_rank);
+  static uint32_t gqa_split_len(uint32_t max_tokens, uint32_t head_dim);
+  // Scratch for an explicit split length: max_tokens * heads * splits * (2 + value_dims) floats.
+  static uint64_t attention_scratch_bytes(uint32_t max_tokens, uint32_t heads, uint32_t value_dims, uint32_t max_context,
+                                          uint32_t split_len);
   // MoE routing per row, exactly as ref::route() (ties to the lower expert index).
   Status record_moe_route(vk::CommandBuffer& cmd, const RouteArgs& args, const StepView& step);
   // Picks the next token from logits row StepParams.sample_row (vocab = logits.cols) and writes
