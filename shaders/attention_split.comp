@@ -1,15 +1,17 @@
 #version 460
-// One split of causal attention over an f16 cache, for one (row t, head h, split s) per
-// workgroup; shared by MLA (absorbed: query [q_lat | q_pe] against cache [latent | k_pe], value =
-// latent) and GQA (query q against K of kv head h / group, value = V of that kv head).
+// One split of causal attention over an f16 cache, for one (row t, block of HB heads, split s)
+// per workgroup; shared by MLA (absorbed: query [q_lat | q_pe] against cache [latent | k_pe],
+// value = latent) and GQA (query q against K of kv head h / group, value = V of that kv head).
 //   score_j = scale * (qa . cache[j, ka : ka+na] + qb . cache[j, kb : kb+nb]),  j <= pos0 + t
-// Keys are walked in tiles of one key per invocation with an online softmax (running max m, sum
-// l, output o). With several splits the kernel writes (m, l, o) per split for attention_merge;
-// with one split (DIRECT) it writes o / l to the output. The split length keeps every
-// invocation's loop trips under lavapipe's 65535 (chosen by the host).
+// The HB heads of a workgroup read the same kv head, so each cache value loaded serves HB heads
+// (MLA: all heads share the latent cache). Keys are walked in tiles of one key per invocation
+// with an online softmax per head (running max m, sum l, output o). With several splits the
+// kernel writes (m, l, o) per (row, head, split) for attention_merge; with one split (DIRECT) it
+// writes o / l to the output. The split length keeps every invocation's loop trips under
+// lavapipe's 65535 (chosen by the host).
 // Spec constants: 0 workgroup size (= keys per tile), 1 VEC4 (rows read as 4 halves per load),
 // 2 OWN (4-value output groups (VEC4) or single values each invocation owns), 3 QMAX (na + nb
-// rounded up to 4), 4 DIRECT.
+// rounded up to 4), 4 DIRECT, 5 HB (heads per workgroup, dividing heads / kv heads).
 #include "common.glsl"
 #include "step.glsl"
 #include "rows_common.glsl"
@@ -19,6 +21,7 @@ layout(constant_id = 1) const uint VEC4 = 0;
 layout(constant_id = 2) const uint OWN = 1;
 layout(constant_id = 3) const uint QMAX = 4;
 layout(constant_id = 4) const uint DIRECT = 0;
+layout(constant_id = 5) const uint HB = 1;
 
 layout(push_constant) uniform Params {
   F32In qa;
@@ -39,115 +42,134 @@ layout(push_constant) uniform Params {
   uint records;  // max_tokens * heads * n_splits: the scratch holds 2 stats, then dv values per record
 } p;
 
-shared float q_sh[QMAX];
-shared float s_sh[gl_WorkGroupSize.x];
-shared float p_sh[gl_WorkGroupSize.x];
+shared float q_sh[HB * QMAX];
+shared float s_sh[HB * gl_WorkGroupSize.x];
+shared float p_sh[HB * gl_WorkGroupSize.x];
 
 #define NEG_INF uintBitsToFloat(0xff800000u)
+
+vec4 q4(uint b, uint i) {
+  const uint o = b * QMAX + i;
+  return vec4(q_sh[o], q_sh[o + 1], q_sh[o + 2], q_sh[o + 3]);
+}
 
 void main() {
   const uint WG = gl_WorkGroupSize.x, lid = gl_LocalInvocationID.x;
   const uint g = flat_group_id();
-  if (g >= p.records) return;  // grid padding
-  const uint s = g % p.n_splits, th = g / p.n_splits;
-  const uint h = th % p.heads, t = th / p.heads;
+  if (g >= p.records / HB) return;  // grid padding
+  const uint blocks = p.heads / HB;
+  const uint s = g % p.n_splits, tb = g / p.n_splits;
+  const uint h0 = (tb % blocks) * HB, t = tb / blocks;
   if (t >= p.step.n_tokens) return;  // uniform per workgroup
   const uint n_keys = min(p.step.pos0 + t + 1, p.max_context);
   const uint k_begin = s * p.split_len;
   const uint k_end = min(n_keys, k_begin + p.split_len);
-  const uint rec = th * p.n_splits + s;  // this split's record in the scratch
-  const uint stats_base = 0, o_base = 2 * p.records;
+  const uint rec0 = (t * p.heads + h0) * p.n_splits + s;  // head h0 + b: rec0 + b * n_splits
+  const uint o_base = 2 * p.records;
   if (k_begin >= k_end) {  // past the causal end: an empty split for the merge
-    if (DIRECT == 0 && lid == 0) {
-      p.part.v[stats_base + 2 * rec] = NEG_INF;
-      p.part.v[stats_base + 2 * rec + 1] = 0.0;
+    if (DIRECT == 0 && lid < HB) {
+      p.part.v[2 * (rec0 + lid * p.n_splits)] = NEG_INF;
+      p.part.v[2 * (rec0 + lid * p.n_splits) + 1] = 0.0;
     }
     return;
   }
-  for (uint i = lid; i < p.na; i += WG) q_sh[i] = p.qa.v[t * p.qa_stride + h * p.qa_head + i];
-  for (uint i = lid; i < p.nb; i += WG) q_sh[p.na + i] = p.qb.v[t * p.qb_stride + h * p.qb_head + p.qb_off + i];
+  for (uint i = lid; i < p.na; i += WG)
+    for (uint b = 0; b < HB; ++b) q_sh[b * QMAX + i] = p.qa.v[t * p.qa_stride + (h0 + b) * p.qa_head + i];
+  for (uint i = lid; i < p.nb; i += WG)
+    for (uint b = 0; b < HB; ++b) q_sh[b * QMAX + p.na + i] = p.qb.v[t * p.qb_stride + (h0 + b) * p.qb_head + p.qb_off + i];
   barrier();
 
-  const uint kvh = h / p.group;
+  const uint kvh = h0 / p.group;
   const uint ka = kvh * p.kv_head_stride, vo = p.v_off + kvh * p.kv_head_stride;
   U32x2In cache4 = U32x2In(p.cache);
-  float m = NEG_INF, l = 0.0;
-  vec4 acc[OWN];
-  for (uint k = 0; k < OWN; ++k) acc[k] = vec4(0.0);
+  float m[HB], l[HB];
+  vec4 acc[HB * OWN];
+  for (uint b = 0; b < HB; ++b) {
+    m[b] = NEG_INF;
+    l[b] = 0.0;
+  }
+  for (uint k = 0; k < HB * OWN; ++k) acc[k] = vec4(0.0);
 
   for (uint tile = k_begin; tile < k_end; tile += WG) {
     const uint j = tile + lid;
-    float score = NEG_INF;
+    float score[HB];
+    for (uint b = 0; b < HB; ++b) score[b] = 0.0;
     if (j < k_end) {
       const uint row = j * p.width;
-      float dot_sum = 0.0;
       if (VEC4 != 0) {
         const uint ra = (row + ka) / 4, rb = (row + p.kb_off) / 4;
-        for (uint i = 0; i < p.na / 4; ++i)
-          dot_sum += dot(vec4(q_sh[4 * i], q_sh[4 * i + 1], q_sh[4 * i + 2], q_sh[4 * i + 3]), halves4(cache4.v[ra + i]));
+        for (uint i = 0; i < p.na / 4; ++i) {
+          const vec4 kv = halves4(cache4.v[ra + i]);
+          for (uint b = 0; b < HB; ++b) score[b] += dot(q4(b, 4 * i), kv);
+        }
         for (uint i = 0; i < p.nb / 4; ++i) {
-          const uint q = p.na + 4 * i;
-          dot_sum += dot(vec4(q_sh[q], q_sh[q + 1], q_sh[q + 2], q_sh[q + 3]), halves4(cache4.v[rb + i]));
+          const vec4 kv = halves4(cache4.v[rb + i]);
+          for (uint b = 0; b < HB; ++b) score[b] += dot(q4(b, p.na + 4 * i), kv);
         }
       } else {
-        for (uint i = 0; i < p.na; ++i) dot_sum += q_sh[i] * float(p.cache.v[row + ka + i]);
-        for (uint i = 0; i < p.nb; ++i) dot_sum += q_sh[p.na + i] * float(p.cache.v[row + p.kb_off + i]);
+        for (uint i = 0; i < p.na; ++i) {
+          const float kv = float(p.cache.v[row + ka + i]);
+          for (uint b = 0; b < HB; ++b) score[b] += q_sh[b * QMAX + i] * kv;
+        }
+        for (uint i = 0; i < p.nb; ++i) {
+          const float kv = float(p.cache.v[row + p.kb_off + i]);
+          for (uint b = 0; b < HB; ++b) score[b] += q_sh[b * QMAX + p.na + i] * kv;
+        }
       }
-      score = dot_sum * p.scale;
     }
-    s_sh[lid] = score;
+    for (uint b = 0; b < HB; ++b) s_sh[b * WG + lid] = j < k_end ? score[b] * p.scale : NEG_INF;
     barrier();
     const uint n_tile = min(WG, k_end - tile);
-    float tile_max = NEG_INF;
-    for (uint jj = 0; jj < n_tile; ++jj) tile_max = max(tile_max, s_sh[jj]);
-    const float m_new = max(m, tile_max);
-    const float alpha = exp(m - m_new);  // 0 on the first tile (m = -inf)
-    p_sh[lid] = j < k_end ? exp(score - m_new) : 0.0;
+    float alpha[HB];
+    for (uint b = 0; b < HB; ++b) {
+      float tile_max = NEG_INF;
+      for (uint jj = 0; jj < n_tile; ++jj) tile_max = max(tile_max, s_sh[b * WG + jj]);
+      const float m_new = max(m[b], tile_max);
+      alpha[b] = exp(m[b] - m_new);  // 0 on the first tile (m = -inf)
+      p_sh[b * WG + lid] = j < k_end ? exp(s_sh[b * WG + lid] - m_new) : 0.0;
+      m[b] = m_new;
+    }
     barrier();
-    l *= alpha;
-    for (uint k = 0; k < OWN; ++k) acc[k] *= alpha;
+    for (uint b = 0; b < HB; ++b) {
+      l[b] *= alpha[b];
+      for (uint k = 0; k < OWN; ++k) acc[b * OWN + k] *= alpha[b];
+    }
     for (uint jj = 0; jj < n_tile; ++jj) {
-      const float pj = p_sh[jj];
-      l += pj;
+      for (uint b = 0; b < HB; ++b) l[b] += p_sh[b * WG + jj];
       const uint row = (tile + jj) * p.width + vo;
       for (uint k = 0; k < OWN; ++k) {
         const uint gi = lid + k * WG;
         if (VEC4 != 0) {
-          if (4 * gi < p.dv) acc[k] += pj * halves4(cache4.v[row / 4 + gi]);
-        } else {
-          if (gi < p.dv) acc[k].x += pj * float(p.cache.v[row + gi]);
+          if (4 * gi < p.dv) {
+            const vec4 v = halves4(cache4.v[row / 4 + gi]);
+            for (uint b = 0; b < HB; ++b) acc[b * OWN + k] += p_sh[b * WG + jj] * v;
+          }
+        } else if (gi < p.dv) {
+          const float v = float(p.cache.v[row + gi]);
+          for (uint b = 0; b < HB; ++b) acc[b * OWN + k].x += p_sh[b * WG + jj] * v;
         }
       }
     }
-    m = m_new;
+    // No barrier needed here: the next tile writes s_sh before its first barrier (every
+    // invocation has read s_sh above) and p_sh only after it (every invocation is past this loop).
   }
 
-  if (DIRECT != 0) {
-    const float inv_l = 1.0 / l;
-    const uint ob = t * p.out_stride + h * p.dv;
+  for (uint b = 0; b < HB; ++b) {
+    const uint rec = rec0 + b * p.n_splits;
+    const float inv_l = DIRECT != 0 ? 1.0 / l[b] : 1.0;
+    const uint ob = DIRECT != 0 ? t * p.out_stride + (h0 + b) * p.dv : o_base + rec * p.dv;
+    if (DIRECT == 0 && lid == 0) {
+      p.part.v[2 * rec] = m[b];
+      p.part.v[2 * rec + 1] = l[b];
+    }
     for (uint k = 0; k < OWN; ++k) {
       const uint gi = lid + k * WG;
       if (VEC4 != 0) {
         if (4 * gi < p.dv)
-          for (uint c = 0; c < 4; ++c) p.part.v[ob + 4 * gi + c] = acc[k][c] * inv_l;
+          for (uint c = 0; c < 4; ++c) p.part.v[ob + 4 * gi + c] = acc[b * OWN + k][c] * inv_l;
       } else if (gi < p.dv) {
-        p.part.v[ob + gi] = acc[k].x * inv_l;
+        p.part.v[ob + gi] = acc[b * OWN + k].x * inv_l;
       }
-    }
-    return;
-  }
-  if (lid == 0) {
-    p.part.v[stats_base + 2 * rec] = m;
-    p.part.v[stats_base + 2 * rec + 1] = l;
-  }
-  const uint ob = o_base + rec * p.dv;
-  for (uint k = 0; k < OWN; ++k) {
-    const uint gi = lid + k * WG;
-    if (VEC4 != 0) {
-      if (4 * gi < p.dv)
-        for (uint c = 0; c < 4; ++c) p.part.v[ob + 4 * gi + c] = acc[k][c];
-    } else if (gi < p.dv) {
-      p.part.v[ob + gi] = acc[k].x;
     }
   }
 }

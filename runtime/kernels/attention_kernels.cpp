@@ -45,6 +45,7 @@ struct AttentionShape {
   VkDeviceAddress scratch = 0;
   uint32_t split_len = 0;
   uint32_t plan_q_dims = 0;  // query length the split length is planned for (>= na + nb)
+  bool plan_vec4 = false;    // the plan assumes 4-half loads
 };
 
 bool vec4_ok(const AttentionShape& s) {
@@ -54,17 +55,30 @@ bool vec4_ok(const AttentionShape& s) {
 
 uint32_t own_groups(uint32_t dv, bool vec4) { return (dv + (vec4 ? 4 : 1) * kKeysPerTile - 1) / ((vec4 ? 4 : 1) * kKeysPerTile); }
 
-// Loop trips one invocation of attention_split runs per tile of keys (dot product, tile max,
-// accumulation over the tile's keys and owned outputs) and outside the tiles (query load, stores).
-uint64_t trips_per_tile(uint32_t q_dims, uint32_t dv, bool vec4) {
-  return (vec4 ? q_dims / 4 : q_dims) + kKeysPerTile + uint64_t{kKeysPerTile} * (1 + own_groups(dv, vec4)) + 4;
+// Heads per workgroup that fit the query and score tiles in 16 KiB of shared memory (the Vulkan
+// minimum of maxComputeSharedMemorySize), at most 8.
+uint32_t max_heads_per_group(uint32_t q_dims) {
+  const uint32_t qmax = (q_dims + 3) / 4 * 4;
+  uint32_t hb = 8;
+  while (hb > 1 && hb * (qmax + 2 * kKeysPerTile) * 4 > 16384) hb /= 2;
+  return hb;
 }
 
-// Planned from the scalar (no VEC4) trip count, so the length depends only on the shape the
-// scratch size functions see; half the limit leaves a margin for loops the compiler may add.
-uint32_t split_len_for(uint32_t max_tokens, uint32_t q_dims, uint32_t dv) {
-  const uint64_t budget = vk::kLoopIterationLimit / 2 - q_dims - 4 * own_groups(dv, false) - 64;
-  uint64_t tiles = std::max<uint64_t>(1, budget / trips_per_tile(q_dims, dv, false));
+// Loop trips one invocation of attention_split runs per tile of keys, counting every loop over
+// the HB heads as if the compiler kept it: the dot product, the tile max and the accumulation
+// over the tile's keys and owned outputs.
+uint64_t trips_per_tile(uint32_t q_dims, uint32_t dv, bool vec4, uint32_t hb) {
+  const uint64_t own = own_groups(dv, vec4);
+  return uint64_t{vec4 ? q_dims / 4 : q_dims} * (1 + hb) + uint64_t{hb} * (kKeysPerTile + 2) +
+         uint64_t{kKeysPerTile} * (1 + hb + own * (1 + hb)) + 4;
+}
+
+// Planned for the largest head block the query allows (a smaller block only runs fewer trips);
+// half the limit leaves a margin for loops the compiler may add.
+uint32_t split_len_for(uint32_t max_tokens, uint32_t q_dims, uint32_t dv, bool vec4) {
+  const uint32_t hb = max_heads_per_group(q_dims);
+  const uint64_t budget = vk::kLoopIterationLimit / 2 - uint64_t{q_dims} * hb - 4 * own_groups(dv, vec4) * hb - 64;
+  uint64_t tiles = std::max<uint64_t>(1, budget / trips_per_tile(q_dims, dv, vec4, hb));
   uint64_t len = tiles * kKeysPerTile;
   if (max_tokens == 1) len = std::min<uint64_t>(len, kDecodeSplitCap);
   return static_cast<uint32_t>(len);
@@ -86,10 +100,12 @@ Status record_attention(vk::CommandBuffer& cmd, PipelineSet& set, const Attentio
   if (!(s.scale > 0.0f)) return invalid(k, "softmax scale must be positive");
   if (s.na + s.nb > kMaxQueryDims) return invalid(k, "query of " + std::to_string(s.na + s.nb) + " values per head exceeds 2048");
   const bool vec4 = vec4_ok(s);
-  const uint32_t split = s.split_len ? s.split_len : split_len_for(step.max_tokens, s.plan_q_dims, s.dv);
+  const uint32_t split = s.split_len ? s.split_len : split_len_for(step.max_tokens, s.plan_q_dims, s.dv, s.plan_vec4);
   const uint32_t n_splits = split_count(s.cache.max_context, split);
+  uint32_t hb = std::min(max_heads_per_group(s.na + s.nb), max_heads_per_group(s.plan_q_dims));
+  while (s.group % hb != 0) hb /= 2;
   const uint64_t tiles = (split + kKeysPerTile - 1) / kKeysPerTile;
-  R1VK_TRY(detail::check_loop(k, tiles * trips_per_tile(s.na + s.nb, s.dv, vec4) + s.na + s.nb));
+  R1VK_TRY(detail::check_loop(k, tiles * trips_per_tile(s.na + s.nb, s.dv, vec4, hb) + uint64_t{s.na + s.nb} * hb));
   const uint64_t records = uint64_t{step.max_tokens} * s.heads * n_splits;
   if (records * (2 + uint64_t{s.dv}) > UINT32_MAX) return make_error(ErrorCode::kOutOfRange, k + ": scratch exceeds 2^32 values");
   const bool direct = n_splits == 1;
@@ -99,8 +115,8 @@ Status record_attention(vk::CommandBuffer& cmd, PipelineSet& set, const Attentio
                       step.params, s.qa.row_stride, s.qa_head, s.qb.row_stride, s.qb_head, s.qb_off, s.na, s.nb,
                       s.kb_off, s.v_off, s.dv, s.cache.width, s.cache.max_context, s.heads, s.group, s.kv_head_stride,
                       split, n_splits, s.scale, s.out.row_stride, static_cast<uint32_t>(records)};
-  const std::vector<uint32_t> spec{kKeysPerTile, vec4 ? 1u : 0u, own_groups(s.dv, vec4), qmax, direct ? 1u : 0u};
-  R1VK_TRY(detail::record(cmd, set, "attention_split", spec, p, records, k));
+  const std::vector<uint32_t> spec{kKeysPerTile, vec4 ? 1u : 0u, own_groups(s.dv, vec4), qmax, direct ? 1u : 0u, hb};
+  R1VK_TRY(detail::record(cmd, set, "attention_split", spec, p, records / hb, k));
   if (direct) return ok_status();
   cmd.compute_barrier();
   const MergeParams m{s.scratch, s.out.addr, step.params, s.heads, s.dv, split, n_splits,
@@ -113,11 +129,11 @@ Status record_attention(vk::CommandBuffer& cmd, PipelineSet& set, const Attentio
 constexpr uint32_t kMlaPlannedRopeDim = 64;  // every DeepSeek model; larger rope parts are refused
 
 uint32_t AttentionKernels::mla_split_len(uint32_t max_tokens, uint32_t kv_lora_rank) {
-  return split_len_for(max_tokens, kv_lora_rank + kMlaPlannedRopeDim, kv_lora_rank);
+  return split_len_for(max_tokens, kv_lora_rank + kMlaPlannedRopeDim, kv_lora_rank, kv_lora_rank % 4 == 0);
 }
 
 uint32_t AttentionKernels::gqa_split_len(uint32_t max_tokens, uint32_t head_dim) {
-  return split_len_for(max_tokens, head_dim, head_dim);
+  return split_len_for(max_tokens, head_dim, head_dim, head_dim % 4 == 0);
 }
 
 Status AttentionKernels::record_mla_attention(vk::CommandBuffer& cmd, const MlaAttentionArgs& a, const StepView& step) {
@@ -134,6 +150,7 @@ Status AttentionKernels::record_mla_attention(vk::CommandBuffer& cmd, const MlaA
   if (a.rope_dim > kMlaPlannedRopeDim) return invalid(k, "rope_dim above 64 is not supported");
   AttentionShape s;
   s.plan_q_dims = a.kv_lora_rank + kMlaPlannedRopeDim;
+  s.plan_vec4 = a.kv_lora_rank % 4 == 0;
   s.qa = a.q_latent;
   s.qb = a.q;
   s.out = a.out;
@@ -169,6 +186,7 @@ Status AttentionKernels::record_gqa_attention(vk::CommandBuffer& cmd, const GqaA
   if (a.cache.width != 2 * a.kv_heads * a.head_dim) return invalid(k, "cache rows must hold K and V of every kv head");
   AttentionShape s;
   s.plan_q_dims = a.head_dim;
+  s.plan_vec4 = a.head_dim % 4 == 0;
   s.qa = a.q;
   s.out = a.out;
   s.qa_head = a.head_dim;

@@ -4,6 +4,7 @@
 // over long contexts (5000 positions; 70000 positions, whose single-invocation loop would pass
 // lavapipe's 65535-trip limit), forced short splits so the merge sees partly empty splits.
 // Cache rows past the last position hold huge values, so reading past the causal end fails.
+// Head counts cover every head-block size (1, 2, 4, 8 heads per workgroup).
 #include <cmath>
 #include <vector>
 
@@ -196,6 +197,8 @@ TEST_CASE("gqa attention: heads share kv head h / (heads / kv_heads)") {
   check_gqa({6, 3, 5, 7, 6, 20, 40, 8});    // odd head_dim (scalar path), forced 8-key splits
   check_gqa({28, 4, 128, 1, 1, 2999, 3000});  // Qwen2-7B shape, decode over three splits
   check_gqa({28, 4, 128, 16, 16, 1000, 1100});  // prefill chunk at position 1000
+  check_gqa({32, 8, 128, 2, 2, 1500, 1600});    // Llama-8B shape: 4 heads per workgroup
+  check_gqa({16, 2, 16, 3, 3, 90, 200, 32});    // 8 heads per workgroup, forced 32-key splits
   CHECK(test::validation_errors() == 0);
 }
 
