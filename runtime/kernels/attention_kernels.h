@@ -81,6 +81,8 @@ class AttentionKernels {
                              const StepView& step);
   // Absorbed MLA over cache rows 0..pos0+t (causal); softmax in f32. Long contexts are split
   // across workgroups and merged (and every per-invocation loop stays under 65535 trips).
+  // Prefill rows each walk their own keys (tiled, online softmax); blocks of heads share loads.
+  // Needs rope_dim <= 64 (the split length is planned for 64).
   Status record_mla_attention(vk::CommandBuffer& cmd, const MlaAttentionArgs& args, const StepView& step);
   static uint64_t mla_scratch_bytes(uint32_t max_tokens, uint32_t heads, uint32_t kv_lora_rank, uint32_t max_context);
   // cache[pos0 + t] = f16(kv[t, :]) (K then V).
@@ -101,7 +103,13 @@ class AttentionKernels {
   // it as u32 to out_token[0] and, when next_tokens != 0, to next_tokens[0] (the next decode
   // step's input, so steps can chain without the host). Greedy when temperature <= 0 (lowest
   // index on ties); else softmax(logits / temperature) restricted by top_k and top_p, drawn with
-  // a counter-based RNG of (seed, rng_counter), so a seed reproduces a generation.
+  // a counter-based RNG of (seed, rng_counter), so a seed reproduces a generation. Exactly:
+  //   order tokens by (logit descending, index ascending); top_k (0 or >= vocab: off) keeps the
+  //   first k; top_p (>= 1: off) keeps the shortest prefix of those whose probability mass
+  //   reaches top_p times the mass top-k kept (top_p <= 0: the first token only); the token is
+  //   drawn from the kept probabilities renormalised, u = pcg_hash(seed ^ pcg_hash(counter +
+  //   0x9e3779b9)) >> 8 scaled to [0, 1). Records three dispatches (argmax partial + final, draw);
+  //   the executor advances rng_counter once per sampled token.
   Status record_sample(vk::CommandBuffer& cmd, const ActView& logits, VkDeviceAddress out_token,
                        VkDeviceAddress next_tokens, const StepView& step);
   static uint64_t sample_scratch_bytes(uint32_t vocab);

@@ -162,4 +162,68 @@ Status run_mla_bench(const MlaBenchOptions& in) {
   return ctx->save_pipeline_cache();
 }
 
+Status run_sample_bench(std::optional<int> device, uint32_t vocab, int iters) {
+  if (vocab == 0 || iters <= 0) return make_error(ErrorCode::kInvalidArgument, "--vocab and --iters must be positive");
+  vk::ContextOptions options;
+  options.device_index = device;
+  R1VK_ASSIGN_OR_RETURN(auto ctx, vk::Context::create(options));
+  std::printf("device [%zu] %s\n", ctx->device_index(), ctx->caps().name.c_str());
+  uint64_t seed = 11;
+  std::vector<float> logits(vocab);
+  for (auto& v : logits) v = 6.0f * uniform_pm1(seed);
+  struct Mode { const char* name; float temperature, top_p; uint32_t top_k; };
+  const Mode modes[] = {{"greedy", 0.0f, 1.0f, 0}, {"T 0.8, top-k 40, top-p 0.9", 0.8f, 0.9f, 40}, {"T 0.8, top-p 0.9", 0.8f, 0.9f, 0}};
+  std::vector<kernels::StepParams> steps;
+  for (const Mode& m : modes)
+    for (int i = 0; i <= iters; ++i) {
+      kernels::StepParams p;
+      p.temperature = m.temperature;
+      p.top_p = m.top_p;
+      p.top_k = m.top_k;
+      p.rng_counter = static_cast<uint32_t>(i);
+      steps.push_back(p);
+    }
+  auto buffer = [&](uint64_t bytes, const char* name) { return ctx->create_buffer(bytes, vk::MemoryUsage::kDeviceLocal, name); };
+  R1VK_ASSIGN_OR_RETURN(auto b_logits, buffer(logits.size() * 4, "logits"));
+  R1VK_ASSIGN_OR_RETURN(auto b_steps, buffer(steps.size() * sizeof(kernels::StepParams), "steps"));
+  R1VK_ASSIGN_OR_RETURN(auto b_tokens, buffer(steps.size() * 4, "tokens"));
+  R1VK_ASSIGN_OR_RETURN(auto b_scratch, buffer(kernels::AttentionKernels::sample_scratch_bytes(vocab), "sample_scratch"));
+  R1VK_TRY(vk::upload_span(*ctx, b_logits, std::span<const float>(logits)));
+  R1VK_TRY(vk::upload_span(*ctx, b_steps, std::span<const kernels::StepParams>(steps)));
+  kernels::PipelineSet set(*ctx);
+  kernels::AttentionKernels k(set);
+  k.set_sample_scratch(b_scratch.address());
+  const uint32_t n = static_cast<uint32_t>(steps.size());
+  R1VK_ASSIGN_OR_RETURN(auto pool, vk::TimestampQueryPool::create(ctx->device(), 2 * n));
+  R1VK_ASSIGN_OR_RETURN(auto cmd, ctx->create_command_buffer());
+  R1VK_TRY(cmd.begin());
+  cmd.reset_queries(pool);
+  for (uint32_t i = 0; i < n; ++i) {
+    cmd.compute_barrier();
+    cmd.write_timestamp(pool, 2 * i);
+    R1VK_TRY(k.record_sample(cmd, {b_logits.address(), vocab, vocab}, b_tokens.address() + 4ull * i, 0,
+                             {b_steps.address() + sizeof(kernels::StepParams) * i, 1}));
+    cmd.write_timestamp(pool, 2 * i + 1);
+  }
+  R1VK_TRY(cmd.end());
+  R1VK_TRY(ctx->submit_and_wait(cmd));
+  R1VK_ASSIGN_OR_RETURN(auto ns, pool.read_ns());
+  std::vector<uint32_t> tokens(n);
+  R1VK_TRY(vk::download_span(*ctx, b_tokens, std::span<uint32_t>(tokens)));
+  const uint32_t argmax = static_cast<uint32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  for (size_t m = 0; m < std::size(modes); ++m) {
+    std::vector<double> ms;
+    for (int i = 1; i <= iters; ++i) {
+      const size_t c = m * (iters + 1) + static_cast<size_t>(i);
+      ms.push_back((ns[2 * c + 1] - ns[2 * c]) / 1e6);
+    }
+    std::sort(ms.begin(), ms.end());
+    std::printf("sample vocab %u, %-28s %8.3f ms/token (min %.3f)\n", vocab, modes[m].name, ms[ms.size() / 2], ms.front());
+  }
+  if (tokens[1] != argmax) return make_error(ErrorCode::kInternal, "greedy sampling did not return the argmax");
+  if (ctx->validation_errors() != 0)
+    return make_error(ErrorCode::kInternal, std::to_string(ctx->validation_errors()) + " Vulkan validation error(s)");
+  return ok_status();
+}
+
 }  // namespace r1vk::cli

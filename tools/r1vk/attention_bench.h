@@ -20,4 +20,8 @@ struct MlaBenchOptions {
 
 Status run_mla_bench(const MlaBenchOptions& options);
 
+// `r1vk bench-kernels --op sample`: the GPU sampler over a `vocab`-wide logits row, greedy and
+// temperature 0.8 with top-k 40 / top-p 0.9 and with top-p 0.9 alone; time per sampled token.
+Status run_sample_bench(std::optional<int> device, uint32_t vocab, int iters);
+
 }  // namespace r1vk::cli

@@ -26,11 +26,13 @@ struct BenchFlags {
   uint32_t rows_per_workgroup = 0;
   std::string op = "gemv";  // gemv | mla (attention_bench.cpp)
   uint32_t context = 4096;   // --op mla
+  uint32_t vocab = 129280;   // --op sample
 };
 
 Status run_bench(const BenchFlags& in) {
   if (in.op == "mla") return run_mla_bench({in.device, in.context, 128, in.iters, in.quick});
-  if (in.op != "gemv") return make_error(ErrorCode::kInvalidArgument, "--op must be gemv or mla");
+  if (in.op == "sample") return run_sample_bench(in.device, in.quick ? 32000 : in.vocab, in.quick ? 3 : in.iters);
+  if (in.op != "gemv") return make_error(ErrorCode::kInvalidArgument, "--op must be gemv, mla or sample");
   BenchFlags f = in;
   if (f.quick) {
     f.rows = std::min<uint32_t>(f.rows, 1024);
@@ -79,7 +81,8 @@ void add_bench_kernels_command(CLI::App& app, CommandFn& selected) {
   cmd->add_option("--variant", f->variant, "GEMV shader variant (gemv_f16_sg1, gemv_f16_sg, gemv_f16_shared)");
   cmd->add_option("--wg", f->workgroup, "GEMV workgroup size");
   cmd->add_option("--rows-per-wg", f->rows_per_workgroup, "GEMV rows per workgroup");
-  cmd->add_option("--op", f->op, "Kernel to time: gemv (default) or mla (R1 decode attention)");
+  cmd->add_option("--op", f->op, "Kernel to time: gemv (default), mla (R1 decode attention) or sample (GPU sampler)");
+  cmd->add_option("--vocab", f->vocab, "--op sample: vocabulary size (default 129280)");
   cmd->add_option("--context", f->context, "--op mla: cache length (default 4096)");
   cmd->callback([&selected, f, device, device_opt] {
     if (device_opt->count() > 0) f->device = *device;
