@@ -42,15 +42,19 @@ layout(push_constant) uniform Params {
   uint records;  // max_tokens * heads * n_splits: the scratch holds 2 stats, then dv values per record
 } p;
 
-shared float q_sh[HB * QMAX];
-shared float s_sh[HB * gl_WorkGroupSize.x];
-shared float p_sh[HB * gl_WorkGroupSize.x];
+// Shared tiles as vec4s: CPU drivers may load shared memory lane by lane, so one vec4 load
+// replaces four scalar ones. Scores and probabilities of a key are packed head-block-wise.
+const uint HBV = (HB + 3) / 4;
+shared vec4 q_sh4[HB * QMAX / 4];
+shared vec4 s_sh4[HBV * gl_WorkGroupSize.x];
+shared vec4 p_sh4[HBV * gl_WorkGroupSize.x];
 
 #define NEG_INF uintBitsToFloat(0xff800000u)
 
-vec4 q4(uint b, uint i) {
+vec4 q4(uint b, uint i) { return q_sh4[(b * QMAX + i) / 4]; }
+float q1(uint b, uint i) {
   const uint o = b * QMAX + i;
-  return vec4(q_sh[o], q_sh[o + 1], q_sh[o + 2], q_sh[o + 3]);
+  return q_sh4[o / 4][o % 4];
 }
 
 void main() {
@@ -74,9 +78,15 @@ void main() {
     return;
   }
   for (uint i = lid; i < p.na; i += WG)
-    for (uint b = 0; b < HB; ++b) q_sh[b * QMAX + i] = p.qa.v[t * p.qa_stride + (h0 + b) * p.qa_head + i];
+    for (uint b = 0; b < HB; ++b) {
+      const uint o = b * QMAX + i;
+      q_sh4[o / 4][o % 4] = p.qa.v[t * p.qa_stride + (h0 + b) * p.qa_head + i];
+    }
   for (uint i = lid; i < p.nb; i += WG)
-    for (uint b = 0; b < HB; ++b) q_sh[b * QMAX + p.na + i] = p.qb.v[t * p.qb_stride + (h0 + b) * p.qb_head + p.qb_off + i];
+    for (uint b = 0; b < HB; ++b) {
+      const uint o = b * QMAX + p.na + i;
+      q_sh4[o / 4][o % 4] = p.qb.v[t * p.qb_stride + (h0 + b) * p.qb_head + p.qb_off + i];
+    }
   barrier();
 
   const uint kvh = h0 / p.group;
@@ -109,24 +119,29 @@ void main() {
       } else {
         for (uint i = 0; i < p.na; ++i) {
           const float kv = float(p.cache.v[row + ka + i]);
-          for (uint b = 0; b < HB; ++b) score[b] += q_sh[b * QMAX + i] * kv;
+          for (uint b = 0; b < HB; ++b) score[b] += q1(b, i) * kv;
         }
         for (uint i = 0; i < p.nb; ++i) {
           const float kv = float(p.cache.v[row + p.kb_off + i]);
-          for (uint b = 0; b < HB; ++b) score[b] += q_sh[b * QMAX + p.na + i] * kv;
+          for (uint b = 0; b < HB; ++b) score[b] += q1(b, p.na + i) * kv;
         }
       }
     }
-    for (uint b = 0; b < HB; ++b) s_sh[b * WG + lid] = j < k_end ? score[b] * p.scale : NEG_INF;
+    for (uint b = 0; b < HB; ++b) {
+      score[b] = j < k_end ? score[b] * p.scale : NEG_INF;
+      s_sh4[lid * HBV + b / 4][b % 4] = score[b];
+    }
     barrier();
     const uint n_tile = min(WG, k_end - tile);
+    vec4 tile_max[HBV];
+    for (uint v = 0; v < HBV; ++v) tile_max[v] = vec4(NEG_INF);
+    for (uint jj = 0; jj < n_tile; ++jj)
+      for (uint v = 0; v < HBV; ++v) tile_max[v] = max(tile_max[v], s_sh4[jj * HBV + v]);
     float alpha[HB];
     for (uint b = 0; b < HB; ++b) {
-      float tile_max = NEG_INF;
-      for (uint jj = 0; jj < n_tile; ++jj) tile_max = max(tile_max, s_sh[b * WG + jj]);
-      const float m_new = max(m[b], tile_max);
+      const float m_new = max(m[b], tile_max[b / 4][b % 4]);
       alpha[b] = exp(m[b] - m_new);  // 0 on the first tile (m = -inf)
-      p_sh[b * WG + lid] = j < k_end ? exp(s_sh[b * WG + lid] - m_new) : 0.0;
+      p_sh4[lid * HBV + b / 4][b % 4] = j < k_end ? exp(score[b] - m_new) : 0.0;
       m[b] = m_new;
     }
     barrier();
@@ -135,18 +150,20 @@ void main() {
       for (uint k = 0; k < OWN; ++k) acc[b * OWN + k] *= alpha[b];
     }
     for (uint jj = 0; jj < n_tile; ++jj) {
-      for (uint b = 0; b < HB; ++b) l[b] += p_sh[b * WG + jj];
+      vec4 pj[HBV];
+      for (uint v = 0; v < HBV; ++v) pj[v] = p_sh4[jj * HBV + v];
+      for (uint b = 0; b < HB; ++b) l[b] += pj[b / 4][b % 4];
       const uint row = (tile + jj) * p.width + vo;
       for (uint k = 0; k < OWN; ++k) {
         const uint gi = lid + k * WG;
         if (VEC4 != 0) {
           if (4 * gi < p.dv) {
-            const vec4 v = halves4(cache4.v[row / 4 + gi]);
-            for (uint b = 0; b < HB; ++b) acc[b * OWN + k] += p_sh[b * WG + jj] * v;
+            const vec4 val = halves4(cache4.v[row / 4 + gi]);
+            for (uint b = 0; b < HB; ++b) acc[b * OWN + k] += pj[b / 4][b % 4] * val;
           }
         } else if (gi < p.dv) {
-          const float v = float(p.cache.v[row + gi]);
-          for (uint b = 0; b < HB; ++b) acc[b * OWN + k].x += p_sh[b * WG + jj] * v;
+          const float val = float(p.cache.v[row + gi]);
+          for (uint b = 0; b < HB; ++b) acc[b * OWN + k].x += pj[b / 4][b % 4] * val;
         }
       }
     }

@@ -60,7 +60,8 @@ uint32_t own_groups(uint32_t dv, bool vec4) { return (dv + (vec4 ? 4 : 1) * kKey
 uint32_t max_heads_per_group(uint32_t q_dims) {
   const uint32_t qmax = (q_dims + 3) / 4 * 4;
   uint32_t hb = 8;
-  while (hb > 1 && hb * (qmax + 2 * kKeysPerTile) * 4 > 16384) hb /= 2;
+  // q tile hb * qmax floats; score and probability tiles of vec4 per 4 heads per key.
+  while (hb > 1 && hb * qmax * 4 + 2 * ((hb + 3) / 4) * kKeysPerTile * 16 > 16384) hb /= 2;
   return hb;
 }
 
