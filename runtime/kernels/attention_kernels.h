@@ -62,6 +62,10 @@ struct RouteArgs {
   ActView weights;           // [T, top_k] f32
 };
 
+// Every record_* checks its shapes (an error value, never an out-of-bounds dispatch) and records
+// its dispatches with barriers between its own passes only: the caller orders it against the
+// kernels before and after (a compute barrier between dependent kernels). Scratch-size functions
+// may return 0 (the context fits one split); the scratch address may then be 0.
 class AttentionKernels {
  public:
   explicit AttentionKernels(PipelineSet& pipelines);
