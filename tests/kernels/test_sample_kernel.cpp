@@ -152,6 +152,7 @@ TEST_CASE("a seed reproduces its draws and another seed differs") {
   CHECK(a == b);
   CHECK(a != c);
   CHECK(std::set<uint32_t>(a.begin(), a.end()).size() > 20);  // the counter moves the draw
+  CHECK(test::validation_errors() == 0);
 }
 
 TEST_CASE("large-vocabulary draws stay inside the top-k / top-p set") {
