@@ -17,3 +17,19 @@ r1vk_shader_variant(copy_u32x4        copy.comp)
 r1vk_shader_variant(gemv_f16_lanes    gemv_f16_lanes.comp DESCRIPTORS=0)
 # The same kernel with W/x/y bound by push descriptors (default on lavapipe, docs/decisions.md D3).
 r1vk_shader_variant(gemv_f16_lanes_desc gemv_f16_lanes.comp DESCRIPTORS=1)
+
+# --- Attention family (runtime/kernels/attention_kernels.h): row ops over ActView windows, KV-cache
+# stores, split/merge attention (MLA absorbed and GQA), MoE router, sampler.
+r1vk_shader_variant(rows_rmsnorm_sg        rows_rmsnorm.comp     REDUCE_MODE=1)
+r1vk_shader_variant(rows_rmsnorm_shared    rows_rmsnorm.comp     REDUCE_MODE=2)
+r1vk_shader_variant(rows_swiglu            rows_swiglu.comp)
+r1vk_shader_variant(rows_rope              rows_rope.comp)
+r1vk_shader_variant(kv_store_mla_sg        kv_store_mla.comp     REDUCE_MODE=1)
+r1vk_shader_variant(kv_store_mla_shared    kv_store_mla.comp     REDUCE_MODE=2)
+r1vk_shader_variant(kv_store_gqa           kv_store_gqa.comp)
+r1vk_shader_variant(attention_split        attention_split.comp)
+r1vk_shader_variant(attention_merge        attention_merge.comp)
+r1vk_shader_variant(moe_route              moe_route.comp)
+r1vk_shader_variant(sample_argmax_partial  sample_argmax.comp    PARTIAL)
+r1vk_shader_variant(sample_argmax_final    sample_argmax.comp)
+r1vk_shader_variant(sample_draw            sample_draw.comp)

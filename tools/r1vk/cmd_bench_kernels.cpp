@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "attention_bench.h"
 #include "command.h"
 #include "kernel_bench.h"
 #include "vulkan/context.h"
@@ -23,9 +24,15 @@ struct BenchFlags {
   std::string variant;  // empty: the device's default
   uint32_t workgroup = 0;
   uint32_t rows_per_workgroup = 0;
+  std::string op = "gemv";  // gemv | mla (attention_bench.cpp)
+  uint32_t context = 4096;   // --op mla
+  uint32_t vocab = 129280;   // --op sample
 };
 
 Status run_bench(const BenchFlags& in) {
+  if (in.op == "mla") return run_mla_bench({in.device, in.context, 128, in.iters, in.quick});
+  if (in.op == "sample") return run_sample_bench(in.device, in.quick ? 32000 : in.vocab, in.quick ? 3 : in.iters);
+  if (in.op != "gemv") return make_error(ErrorCode::kInvalidArgument, "--op must be gemv, mla or sample");
   BenchFlags f = in;
   if (f.quick) {
     f.rows = std::min<uint32_t>(f.rows, 1024);
@@ -74,6 +81,9 @@ void add_bench_kernels_command(CLI::App& app, CommandFn& selected) {
   cmd->add_option("--variant", f->variant, "GEMV shader variant (gemv_f16_lanes_desc, gemv_f16_lanes, gemv_f16_sg1, gemv_f16_sg, gemv_f16_shared)");
   cmd->add_option("--wg", f->workgroup, "GEMV workgroup size");
   cmd->add_option("--rows-per-wg", f->rows_per_workgroup, "GEMV rows per workgroup");
+  cmd->add_option("--op", f->op, "Kernel to time: gemv (default), mla (R1 decode attention) or sample (GPU sampler)");
+  cmd->add_option("--vocab", f->vocab, "--op sample: vocabulary size (default 129280)");
+  cmd->add_option("--context", f->context, "--op mla: cache length (default 4096)");
   cmd->callback([&selected, f, device, device_opt] {
     if (device_opt->count() > 0) f->device = *device;
     selected = [f] { return run_bench(*f); };
