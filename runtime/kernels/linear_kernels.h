@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "base/status.h"
+#include "kernels/linear_variants.h"
 #include "kernels/pipeline_set.h"
 #include "kernels/views.h"
 #include "vulkan/command_buffer.h"
@@ -57,8 +59,18 @@ class LinearKernels {
   Status record_moe_experts(vk::CommandBuffer& cmd, const MoeExpertsArgs& args, const StepView& step);
   static uint64_t moe_scratch_bytes(uint32_t max_tokens, uint32_t top_k, uint32_t width);
 
+  // Forces one shader shape for linear / linear_heads / moe_experts (tests and benchmarks sweep
+  // shapes); std::nullopt restores the per-device choice (linear_variants.h).
+  void set_shape_override(std::optional<LinearShape> shape) { override_ = std::move(shape); }
+  // The shape record_linear would use for this weight and token count.
+  LinearShape shape_for(WeightFormat format, uint32_t cols, uint32_t max_tokens, bool moe) const;
+
  private:
+  struct Dispatch;
+  Status record_matrix(vk::CommandBuffer& cmd, const char* op, const Dispatch& d, const StepView& step);
+
   PipelineSet& pipelines_;
+  std::optional<LinearShape> override_;
 };
 
 }  // namespace r1vk::kernels

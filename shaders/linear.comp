@@ -1,0 +1,181 @@
+#version 460
+// y[t, r] = (accumulate ? y[t, r] : 0) + sum_c W[r, c] * x[t, c] + bias[r], for every weight
+// format (FORMAT, weight_decode.glsl), as GEMV (TOKENS == 1) or GEMM (TOKENS rows of x per
+// invocation, so each decoded weight is used TOKENS times from registers).
+//
+// Two shapes (variant table):
+//   SHAPE_LANES  CPU drivers (lavapipe): every lane owns ROWS whole rows (rows lane, lane +
+//                WG, ...) and all lanes walk the columns in lockstep: no cross-lane reduction,
+//                no barrier, and the x loads are the same address in every lane.
+//   otherwise    GPUs: a workgroup owns ROWS rows, its lanes stride over the column chunks and
+//                each (row, token) sum is reduced with workgroup_sum (REDUCE_MODE, reduce.glsl).
+//
+// Grid: x = blocks of rows within a head, y = head (linear_heads; 1 otherwise), z = blocks of
+// TOKENS tokens. Row h*rows + r of the packed tensor is head h's row r, so per-head weights need
+// no offsets of their own; head h reads x columns from h * x_head_stride + x_offset.
+//
+// MOE (routed experts; TOKENS == 1; weights from the expert table, ids from the router):
+//   1  gate|up: job s = t * top_k + k multiplies expert ids[t, k]'s gate_up matrix with x row t
+//      and writes row s of y (scratch);
+//   2  down: for token t, sums route_w[t, k] * down_{ids[t, k]} x row (t * top_k + k) over k
+//      and adds the result to y row t.
+// Expert ids outside [0, experts) contribute nothing (they only guard memory).
+#include "common.glsl"
+#include "step.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint ROWS = 1;      // rows per lane (lanes) or per workgroup
+layout(constant_id = 2) const uint TOKENS = 1;    // tokens per invocation
+layout(constant_id = 3) const uint GROUP = 32;    // q8/q4/fp8 group
+layout(constant_id = 4) const uint WEIGHT_VEC = 0;  // 1: rows allow 16-byte chunk loads
+layout(constant_id = 5) const uint X_VEC = 0;       // 1: x rows allow vec4 loads
+
+#include "weight_decode.glsl"
+#ifndef SHAPE_LANES
+#include "reduce.glsl"
+#endif
+
+layout(buffer_reference, std430, buffer_reference_align = 8) readonly buffer U64In { uint64_t v[]; };
+
+layout(push_constant) uniform Params {
+  uint64_t w_data;    // MOE: the expert table (4 addresses per expert)
+  uint64_t w_scales;
+  F32In x;
+  F32Out y;
+  F32In bias;
+  StepParams step;
+  U32In ids;
+  F32In route_w;
+  uint rows;  // rows per head (MOE: rows of one expert matrix)
+  uint cols;
+  uint x_stride;
+  uint x_head_stride;
+  uint x_offset;
+  uint y_stride;
+  uint flags;  // 1: add bias, 2: accumulate into y
+  uint top_k;
+  uint experts;
+  uint ids_stride;
+  uint route_stride;
+} p;
+
+const uint ACC = ROWS * TOKENS;
+
+vec4 load_x4(uint i) {
+  if (X_VEC != 0) return Vec4In(p.x).v[i / 4];
+  return vec4(p.x.v[i], p.x.v[i + 1], p.x.v[i + 2], p.x.v[i + 3]);
+}
+
+// acc[i * TOKENS + t] += sum_c W[wrow[i], c] * x[xb[t] + c].
+void accumulate(WeightRef w, uint wrow[ROWS], uint xb[TOKENS], inout float acc[ACC]) {
+#ifdef SHAPE_LANES
+  const uint first = 0, stride = 1;
+#else
+  const uint first = gl_LocalInvocationID.x, stride = gl_WorkGroupSize.x;
+#endif
+  const uint nv = WEIGHT_VEC != 0 ? w.cols / CHUNK : 0;
+  for (uint c = first; c < nv; c += stride) {  // host keeps the trip count < 65535
+    const uint c0 = c * CHUNK;
+    Chunk ch[ROWS];
+    for (uint i = 0; i < ROWS; ++i) ch[i] = load_chunk(w, wrow[i], c0, GROUP);
+    for (uint j = 0; j < SUBCHUNKS; ++j) {
+      vec4 lo[ROWS], hi[ROWS];
+      for (uint i = 0; i < ROWS; ++i) decode8(ch[i], j, lo[i], hi[i]);
+      for (uint t = 0; t < TOKENS; ++t) {
+        const vec4 xl = load_x4(xb[t] + c0 + 8 * j);
+        const vec4 xh = load_x4(xb[t] + c0 + 8 * j + 4);
+        for (uint i = 0; i < ROWS; ++i) acc[i * TOKENS + t] += dot(lo[i], xl) + dot(hi[i], xh);
+      }
+    }
+  }
+  // Tail columns past the last whole chunk (all columns when rows are not chunk-aligned). Inputs
+  // past `cols` are never read, so q8/q4 padding never meets garbage.
+  for (uint c = nv * CHUNK + first; c < w.cols; c += stride) {
+    float wv[ROWS];
+    for (uint i = 0; i < ROWS; ++i) wv[i] = weight_at(w, wrow[i], c, GROUP);
+    for (uint t = 0; t < TOKENS; ++t) {
+      const float xv = p.x.v[xb[t] + c];
+      for (uint i = 0; i < ROWS; ++i) acc[i * TOKENS + t] = fma(wv[i], xv, acc[i * TOKENS + t]);
+    }
+  }
+}
+
+void main() {
+#if MOE == 1
+  const uint jobs = p.step.n_tokens * p.top_k;
+#else
+  const uint jobs = p.step.n_tokens;
+#endif
+  const uint t0 = gl_WorkGroupID.z * TOKENS;
+  if (t0 >= jobs) return;  // uniform per workgroup
+  const uint head = gl_WorkGroupID.y;
+
+  uint r[ROWS];  // this invocation's rows within the head
+  uint wrow[ROWS];
+  for (uint i = 0; i < ROWS; ++i) {
+#ifdef SHAPE_LANES
+    r[i] = gl_WorkGroupID.x * (gl_WorkGroupSize.x * ROWS) + i * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+#else
+    r[i] = gl_WorkGroupID.x * ROWS + i;
+#endif
+    wrow[i] = head * p.rows + min(r[i], p.rows - 1);  // clamp: loads stay in bounds, stores are guarded
+  }
+
+  float total[ACC];
+  for (uint a = 0; a < ACC; ++a) total[a] = 0.0;
+
+#if MOE == 0
+  const WeightRef w = make_weight_ref(p.w_data, p.w_scales, p.cols, GROUP);
+  uint xb[TOKENS];
+  for (uint t = 0; t < TOKENS; ++t) xb[t] = min(t0 + t, jobs - 1) * p.x_stride + head * p.x_head_stride + p.x_offset;
+  accumulate(w, wrow, xb, total);
+#elif MOE == 1
+  const uint tok = t0 / p.top_k;
+  const uint e = p.ids.v[tok * p.ids_stride + t0 % p.top_k];
+  if (e < p.experts) {
+    U64In table = U64In(p.w_data);
+    const WeightRef w = make_weight_ref(table.v[4 * e], table.v[4 * e + 1], p.cols, GROUP);
+    uint xb[TOKENS];
+    xb[0] = tok * p.x_stride;
+    accumulate(w, wrow, xb, total);
+  }
+#else
+  const uint tok = t0;
+  for (uint k = 0; k < p.top_k; ++k) {
+    const uint e = p.ids.v[tok * p.ids_stride + k];
+    if (e >= p.experts) continue;
+    U64In table = U64In(p.w_data);
+    const WeightRef w = make_weight_ref(table.v[4 * e + 2], table.v[4 * e + 3], p.cols, GROUP);
+    uint xb[TOKENS];
+    xb[0] = (tok * p.top_k + k) * p.x_stride;
+    float acc[ACC];
+    for (uint a = 0; a < ACC; ++a) acc[a] = 0.0;
+    accumulate(w, wrow, xb, acc);
+    const float rw = p.route_w.v[tok * p.route_stride + k];
+    for (uint a = 0; a < ACC; ++a) total[a] = fma(rw, acc[a], total[a]);
+  }
+#endif
+
+  for (uint i = 0; i < ROWS; ++i) {
+    for (uint t = 0; t < TOKENS; ++t) {
+#ifdef SHAPE_LANES
+      const float v = total[i * TOKENS + t];
+      const bool writer = true;
+#else
+      const float v = workgroup_sum(total[i * TOKENS + t]);
+      const bool writer = gl_LocalInvocationID.x == 0;
+#endif
+      if (!writer || r[i] >= p.rows || t0 + t >= jobs) continue;
+      const uint col = head * p.rows + r[i];
+      const uint o = (t0 + t) * p.y_stride + col;
+      float result = v;
+      if ((p.flags & 1u) != 0) result += p.bias.v[col];
+#if MOE == 2
+      result += p.y.v[o];
+#else
+      if ((p.flags & 2u) != 0) result += p.y.v[o];
+#endif
+      p.y.v[o] = result;
+    }
+  }
+}
