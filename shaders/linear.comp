@@ -62,7 +62,7 @@ layout(push_constant) uniform Params {
 const uint ACC = ROWS * TOKENS;
 
 vec4 load_x4(uint i) {
-  if (X_VEC != 0) return Vec4In(p.x).v[i / 4];
+  if (X_VEC != 0) return uintBitsToFloat(words(U64x2In(p.x).v[i / 4]));
   return vec4(p.x.v[i], p.x.v[i + 1], p.x.v[i + 2], p.x.v[i + 3]);
 }
 
@@ -78,15 +78,21 @@ void accumulate(WeightRef w, uint wrow[ROWS], uint xb[TOKENS], inout float acc[A
     const uint c0 = c * CHUNK;
     Chunk ch[ROWS];
     for (uint i = 0; i < ROWS; ++i) ch[i] = load_chunk(w, wrow[i], c0, GROUP);
+    float part[ACC];  // sum of q * x over the chunk; the chunk's scale is applied once below
+    for (uint a = 0; a < ACC; ++a) part[a] = 0.0;
     for (uint j = 0; j < SUBCHUNKS; ++j) {
       vec4 lo[ROWS], hi[ROWS];
       for (uint i = 0; i < ROWS; ++i) decode8(ch[i], j, lo[i], hi[i]);
       for (uint t = 0; t < TOKENS; ++t) {
         const vec4 xl = load_x4(xb[t] + c0 + 8 * j);
         const vec4 xh = load_x4(xb[t] + c0 + 8 * j + 4);
-        for (uint i = 0; i < ROWS; ++i) acc[i * TOKENS + t] += dot(lo[i], xl) + dot(hi[i], xh);
+        for (uint i = 0; i < ROWS; ++i) part[i * TOKENS + t] += dot(lo[i], xl) + dot(hi[i], xh);
       }
     }
+    for (uint i = 0; i < ROWS; ++i)
+      for (uint t = 0; t < TOKENS; ++t)
+        acc[i * TOKENS + t] = CHUNK_SCALED ? fma(ch[i].scale, part[i * TOKENS + t], acc[i * TOKENS + t])
+                                           : acc[i * TOKENS + t] + part[i * TOKENS + t];
   }
   // Tail columns past the last whole chunk (all columns when rows are not chunk-aligned). Inputs
   // past `cols` are never read, so q8/q4 padding never meets garbage.

@@ -14,8 +14,13 @@
 #error "FORMAT must be set by the variant table"
 #endif
 
-layout(buffer_reference, std430, buffer_reference_align = 8) readonly buffer U32x2In { uvec2 v[]; };
+// Chunks are read as 64-bit words: a CPU driver turns each per-lane load into one scalar load
+// per 32/64-bit component, so 64-bit components halve the load count (docs/decisions.md).
+layout(buffer_reference, std430, buffer_reference_align = 16) readonly buffer U64x2In { u64vec2 v[]; };
+layout(buffer_reference, std430, buffer_reference_align = 8) readonly buffer U64In1 { uint64_t v[]; };
 
+// Whether decode8's values still need Chunk.scale.
+const bool CHUNK_SCALED = FORMAT >= 2;
 #if FORMAT == 2 || FORMAT == 3
 const uint CHUNK = 32;
 const uint SUBCHUNKS = 4;
@@ -64,10 +69,11 @@ float group_scale(WeightRef w, uint row, uint c, uint group) {
 // e4m3 bytes -> f16 bit patterns: sign to bit 15, exponent+mantissa to bits 7..13, then scale by
 // 2^(15-7) to move from e4m3's exponent bias to f16's (subnormals map exactly too). Two bytes at
 // bits 0..15 of `u` become two halves.
-vec2 fp8_pair(uint u) {
+vec2 fp8_pair_unscaled(uint u) {
   const uint h = ((u & 0x80u) << 8) | ((u & 0x7Fu) << 7) | ((u & 0x8000u) << 16) | ((u & 0x7F00u) << 15);
-  return unpackHalf2x16(h) * 256.0;
+  return unpackHalf2x16(h);
 }
+vec2 fp8_pair(uint u) { return fp8_pair_unscaled(u) * 256.0; }
 
 float weight_at(WeightRef w, uint row, uint c, uint group) {
   const uint i = row * w.padded_cols + c;
@@ -89,28 +95,33 @@ float weight_at(WeightRef w, uint row, uint c, uint group) {
 
 // The raw bits of CHUNK weights of `row` from column c0 (a multiple of CHUNK).
 struct Chunk {
-  uvec4 a;
-  uvec4 b;
+  u64vec2 a;
+  u64vec2 b;
   float scale;
 };
+
+uvec4 words(u64vec2 q) { return uvec4(unpackUint2x32(q.x), unpackUint2x32(q.y)); }
 
 Chunk load_chunk(WeightRef w, uint row, uint c0, uint group) {
   Chunk k;
   const uint i = row * w.padded_cols + c0;
 #if FORMAT == 0
-  k.a = U32x4In(w.data).v[i / 4];
-  k.b = U32x4In(w.data).v[i / 4 + 1];
+  k.a = U64x2In(w.data).v[i / 4];
+  k.b = U64x2In(w.data).v[i / 4 + 1];
 #elif FORMAT == 1
-  k.a = U32x4In(w.data).v[i / 8];
+  k.a = U64x2In(w.data).v[i / 8];
 #elif FORMAT == 2
-  k.a = U32x4In(w.data).v[i / 16];
-  k.b = U32x4In(w.data).v[i / 16 + 1];
+  k.a = U64x2In(w.data).v[i / 16];
+  k.b = U64x2In(w.data).v[i / 16 + 1];
 #elif FORMAT == 3
-  k.a = U32x4In(w.data).v[i / 32];
+  k.a = U64x2In(w.data).v[i / 32];
 #else
-  k.a.xy = U32x2In(w.data).v[i / 8];
+  k.a.x = U64In1(w.data).v[i / 8];
 #endif
   k.scale = group_scale(w, row, c0, group);
+#if FORMAT == 4
+  k.scale *= 256.0;  // decode8 leaves fp8's exponent-bias factor to the chunk scale
+#endif
   return k;
 }
 
@@ -123,25 +134,28 @@ vec4 q4_quad(uint u) {
   return vec4(float(u & 15u), float((u >> 4) & 15u), float((u >> 8) & 15u), float((u >> 12) & 15u)) - 8.0;
 }
 
-// Weights j*8 .. j*8+7 of the chunk as two vec4.
+// Weights j*8 .. j*8+7 of the chunk as two vec4, WITHOUT the chunk's scale: callers sum
+// q * x over the chunk and multiply by Chunk.scale once (CHUNK_SCALED).
 void decode8(Chunk k, uint j, out vec4 lo, out vec4 hi) {
 #if FORMAT == 0
-  lo = uintBitsToFloat(k.a);
-  hi = uintBitsToFloat(k.b);
+  lo = uintBitsToFloat(words(k.a));
+  hi = uintBitsToFloat(words(k.b));
 #elif FORMAT == 1
-  lo = vec4(unpackHalf2x16(k.a.x), unpackHalf2x16(k.a.y));
-  hi = vec4(unpackHalf2x16(k.a.z), unpackHalf2x16(k.a.w));
+  const uvec4 a = words(k.a);
+  lo = vec4(unpackHalf2x16(a.x), unpackHalf2x16(a.y));
+  hi = vec4(unpackHalf2x16(a.z), unpackHalf2x16(a.w));
 #elif FORMAT == 2
-  const uvec4 q = j < 2 ? k.a : k.b;
+  const uvec4 q = words(j < 2 ? k.a : k.b);
   const uvec2 pair = (j % 2) == 0 ? q.xy : q.zw;
-  lo = q8_quad(pair.x) * k.scale;
-  hi = q8_quad(pair.y) * k.scale;
+  lo = q8_quad(pair.x);
+  hi = q8_quad(pair.y);
 #elif FORMAT == 3
-  const uint u = k.a[j];
-  lo = q4_quad(u) * k.scale;
-  hi = q4_quad(u >> 16) * k.scale;
+  const uint u = words(k.a)[j];
+  lo = q4_quad(u);
+  hi = q4_quad(u >> 16);
 #else
-  lo = vec4(fp8_pair(k.a.x), fp8_pair(k.a.x >> 16)) * k.scale;
-  hi = vec4(fp8_pair(k.a.y), fp8_pair(k.a.y >> 16)) * k.scale;
+  const uvec2 u = unpackUint2x32(k.a.x);
+  lo = vec4(fp8_pair_unscaled(u.x), fp8_pair_unscaled(u.x >> 16));
+  hi = vec4(fp8_pair_unscaled(u.y), fp8_pair_unscaled(u.y >> 16));
 #endif
 }

@@ -33,16 +33,20 @@ uint64_t linear_loop_iterations(const LinearShape& s, WeightFormat format, uint3
 LinearShape choose_linear_shape(const vk::DeviceCaps& caps, WeightFormat format, uint32_t cols, uint32_t max_tokens,
                                 bool moe) {
   const bool fixed_subgroup = caps.subgroup_size > 0 && caps.min_subgroup_size == caps.max_subgroup_size;
-  const uint32_t tokens = moe || max_tokens <= 1 ? 1 : std::min<uint32_t>(max_tokens, 8);
+  const bool gemm = !moe && max_tokens > 1;
   if (caps.type == VK_PHYSICAL_DEVICE_TYPE_CPU && fixed_subgroup) {
     // One subgroup per workgroup (no barriers); a lane keeps rows x tokens sums in registers.
-    LinearShape s{"lanes", caps.subgroup_size, tokens > 1 ? 2u : 4u, tokens};
+    // Measured on lavapipe (r1vk bench-kernels --op linear, 4096 x 14336): x loads are per-lane gathers,
+    // so rows per lane amortise them; tokens per lane amortise the weight decode. GEMV: 8 rows;
+    // GEMM: 8 rows x 4 tokens for q8/q4 (more spills), 4 x 4 for the wider formats.
+    const bool quant = format == WeightFormat::kQ8 || format == WeightFormat::kQ4;
+    LinearShape s{"lanes", caps.subgroup_size, gemm && !quant ? 4u : 8u, gemm ? std::min<uint32_t>(max_tokens, 4) : 1u};
     if (linear_loop_iterations(s, format, cols) < vk::kLoopIterationLimit) return s;
   }
   uint32_t wg = 128;
   while (wg > caps.max_workgroup_invocations) wg /= 2;
   const bool sg = vk::has_subgroup_reduce(caps);
-  return {sg ? "sg" : "shared", wg, 4, tokens > 1 ? 4u : 1u};
+  return {sg ? "sg" : "shared", wg, 4, gemm ? std::min<uint32_t>(max_tokens, 4) : 1u};
 }
 
 std::string linear_shape_problem(const LinearShape& s, const vk::DeviceCaps& caps) {
