@@ -18,8 +18,10 @@
 
 #include "harness/kernel_harness.h"
 #include "kernels/linear_kernels.h"
+#include "kernels/linear_variants.h"
 #include "kernels/pipeline_set.h"
 #include "plan/weight_format.h"
+#include "vulkan/kernel_variants.h"
 
 namespace r1vk {
 namespace {
@@ -344,6 +346,38 @@ TEST_CASE("matrix kernels reject bad views with errors") {
   CHECK_FALSE(record(no_scales, in, out).ok());
   CHECK(record(w.view(), in, out).ok());
   CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("linear shape chooser: lanes on CPU drivers, reductions on GPUs, loop-limit fallback") {
+  vk::DeviceCaps cpu;
+  cpu.type = VK_PHYSICAL_DEVICE_TYPE_CPU;
+  cpu.subgroup_size = cpu.min_subgroup_size = cpu.max_subgroup_size = 8;
+  cpu.subgroup_ops_in_compute = true;
+  cpu.subgroup_ops = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+  cpu.max_workgroup_invocations = 1024;
+  const LinearShape gemv = kernels::choose_linear_shape(cpu, WeightFormat::kQ4, 14336, 1, false);
+  CHECK(gemv.lanes());
+  CHECK(gemv.tokens == 1);
+  CHECK(gemv.workgroup == 8);
+  const LinearShape gemm = kernels::choose_linear_shape(cpu, WeightFormat::kQ4, 14336, 512, false);
+  CHECK(gemm.tokens > 1);
+  CHECK(kernels::choose_linear_shape(cpu, WeightFormat::kQ4, 14336, 512, true).tokens == 1);  // MoE: one job each
+  // Unaligned f16 rows run scalar: past 65535 columns a lane would exceed the loop limit.
+  const LinearShape longrow = kernels::choose_linear_shape(cpu, WeightFormat::kF16, 70001, 1, false);
+  CHECK_FALSE(longrow.lanes());
+  CHECK(kernels::linear_loop_iterations(longrow, WeightFormat::kF16, 70001) < vk::kLoopIterationLimit);
+
+  vk::DeviceCaps gpu = cpu;
+  gpu.type = VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
+  gpu.min_subgroup_size = 32;
+  gpu.max_subgroup_size = 64;
+  CHECK(kernels::choose_linear_shape(gpu, WeightFormat::kF16, 4096, 1, false).shape == "sg");
+  gpu.subgroup_ops = VK_SUBGROUP_FEATURE_BASIC_BIT;
+  const LinearShape shared = kernels::choose_linear_shape(gpu, WeightFormat::kF16, 4096, 1, false);
+  CHECK(shared.shape == "shared");
+  CHECK(kernels::linear_shape_problem(shared, gpu).empty());
+  CHECK_FALSE(kernels::linear_shape_problem(LinearShape{"shared", 96, 4, 1}, gpu).empty());  // not a power of two
+  CHECK_FALSE(kernels::linear_shape_problem(LinearShape{"sg", 64, 4, 1}, gpu).empty());      // no subgroup arithmetic
 }
 
 }  // namespace
