@@ -19,6 +19,10 @@
 //      and writes row s of y (scratch);
 //   2  down: for token t, sums route_w[t, k] * down_{ids[t, k]} x row (t * top_k + k) over k
 //      and adds the result to y row t.
+//   3  grouped gate|up (prefill): grid y = expert e; TOKENS jobs of e at a time (job lists from
+//      moe_group.comp), so each decoded expert weight serves several tokens; writes row s.
+//   4  grouped down: like 3 over the activation rows, scaled by the job's routing weight and
+//      written to row s of a per-job buffer that moe_combine.comp sums per token.
 // Expert ids outside [0, experts) contribute nothing (they only guard memory).
 #include "common.glsl"
 #include "step.glsl"
@@ -57,6 +61,7 @@ layout(push_constant) uniform Params {
   uint experts;
   uint ids_stride;
   uint route_stride;
+  U32In groups;  // MOE 3/4: offsets[experts + 1], then the job list grouped by expert
 } p;
 
 const uint ACC = ROWS * TOKENS;
@@ -106,15 +111,18 @@ void accumulate(WeightRef w, uint wrow[ROWS], uint xb[TOKENS], inout float acc[A
   }
 }
 
-void main() {
+// Rows of x / y this block works on: token (or job) t of the block is x row xrow[t] and y row
+// yrow[t]; t is stored only when t < valid.
+void block(uint t0, uint group_expert, uint group_begin, uint group_count) {
 #if MOE == 1
   const uint jobs = p.step.n_tokens * p.top_k;
+#elif MOE >= 3
+  const uint jobs = group_count;
 #else
   const uint jobs = p.step.n_tokens;
 #endif
-  const uint t0 = gl_WorkGroupID.z * TOKENS;
   if (t0 >= jobs) return;  // uniform per workgroup
-  const uint head = gl_WorkGroupID.y;
+  const uint head = MOE >= 3 ? 0 : gl_WorkGroupID.y;
 
   uint r[ROWS];  // this invocation's rows within the head
   uint wrow[ROWS];
@@ -129,6 +137,8 @@ void main() {
 
   float total[ACC];
   for (uint a = 0; a < ACC; ++a) total[a] = 0.0;
+  uint yrow[TOKENS];
+  for (uint t = 0; t < TOKENS; ++t) yrow[t] = t0 + t;
 
 #if MOE == 0
   const WeightRef w = make_weight_ref(p.w_data, p.w_scales, p.cols, GROUP);
@@ -145,7 +155,7 @@ void main() {
     xb[0] = tok * p.x_stride;
     accumulate(w, wrow, xb, total);
   }
-#else
+#elif MOE == 2
   const uint tok = t0;
   for (uint k = 0; k < p.top_k; ++k) {
     const uint e = p.ids.v[tok * p.ids_stride + k];
@@ -160,6 +170,26 @@ void main() {
     const float rw = p.route_w.v[tok * p.route_stride + k];
     for (uint a = 0; a < ACC; ++a) total[a] = fma(rw, acc[a], total[a]);
   }
+#else
+  // Grouped (prefill): the block's jobs all use expert group_expert; job j = token * top_k + k.
+  U64In table = U64In(p.w_data);
+  const uint e = group_expert;
+  const WeightRef w = MOE == 3 ? make_weight_ref(table.v[4 * e], table.v[4 * e + 1], p.cols, GROUP)
+                               : make_weight_ref(table.v[4 * e + 2], table.v[4 * e + 3], p.cols, GROUP);
+  uint xb[TOKENS];
+  for (uint t = 0; t < TOKENS; ++t) {
+    const uint job = p.groups.v[p.experts + 1 + group_begin + min(t0 + t, jobs - 1)];
+    yrow[t] = job;
+    xb[t] = (MOE == 3 ? job / p.top_k : job) * p.x_stride;
+  }
+  accumulate(w, wrow, xb, total);
+#if MOE == 4
+  for (uint t = 0; t < TOKENS; ++t) {
+    const uint job = yrow[t];
+    const float rw = p.route_w.v[(job / p.top_k) * p.route_stride + job % p.top_k];
+    for (uint i = 0; i < ROWS; ++i) total[i * TOKENS + t] *= rw;
+  }
+#endif
 #endif
 
   for (uint i = 0; i < ROWS; ++i) {
@@ -173,7 +203,7 @@ void main() {
 #endif
       if (!writer || r[i] >= p.rows || t0 + t >= jobs) continue;
       const uint col = head * p.rows + r[i];
-      const uint o = (t0 + t) * p.y_stride + col;
+      const uint o = yrow[t] * p.y_stride + col;
       float result = v;
       if ((p.flags & 1u) != 0) result += p.bias.v[col];
 #if MOE == 2
@@ -184,4 +214,17 @@ void main() {
       p.y.v[o] = result;
     }
   }
+}
+
+void main() {
+#if MOE >= 3
+  // Grid y = expert; its jobs are groups[offsets[e] .. offsets[e + 1]) (moe_group.comp), taken
+  // TOKENS at a time, grid-stride over z so any job count is covered.
+  const uint e = gl_WorkGroupID.y;
+  const uint begin = p.groups.v[e];
+  const uint count = p.groups.v[e + 1] - begin;
+  for (uint t0 = gl_WorkGroupID.z * TOKENS; t0 < count; t0 += gl_NumWorkGroups.z * TOKENS) block(t0, e, begin, count);
+#else
+  block(gl_WorkGroupID.z * TOKENS, 0, 0, 0);
+#endif
 }

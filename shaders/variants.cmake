@@ -18,7 +18,8 @@ r1vk_shader_variant(gemv_f16_lanes    gemv_f16_lanes.comp)
 
 # ---- Matrix kernels of linear / linear_heads / embed / moe_experts (runtime/kernels/linear_kernels.cpp).
 # linear.comp shapes: _lanes (CPU drivers, lane per row), _sg / _shared (GPUs, workgroup reduction).
-# FORMAT: 0 f32, 1 f16, 2 q8, 3 q4, 4 fp8. MOE: 0 plain linear, 1 expert gate|up, 2 expert down.
+# FORMAT: 0 f32, 1 f16, 2 q8, 3 q4, 4 fp8. MOE: 0 plain linear, 1 expert gate|up, 2 expert down,
+# 3/4 grouped (prefill) gate|up / down.
 foreach(_fmt f32 f16 q8 q4 fp8)
   if(_fmt STREQUAL "f32")
     set(_fid 0)
@@ -31,13 +32,17 @@ foreach(_fmt f32 f16 q8 q4 fp8)
   else()
     set(_fid 4)
   endif()
-  foreach(_moe 0 1 2)
+  foreach(_moe 0 1 2 3 4)
     if(_moe EQUAL 0)
       set(_op linear)
     elseif(_moe EQUAL 1)
       set(_op moe_gu)
-    else()
+    elseif(_moe EQUAL 2)
       set(_op moe_down)
+    elseif(_moe EQUAL 3)
+      set(_op moe_group_gu)
+    else()
+      set(_op moe_group_down)
     endif()
     r1vk_shader_variant(${_op}_lanes_${_fmt}  linear.comp FORMAT=${_fid} MOE=${_moe} SHAPE_LANES)
     r1vk_shader_variant(${_op}_sg_${_fmt}     linear.comp FORMAT=${_fid} MOE=${_moe} REDUCE_MODE=1)
@@ -46,4 +51,6 @@ foreach(_fmt f32 f16 q8 q4 fp8)
   r1vk_shader_variant(embed_${_fmt} embed.comp FORMAT=${_fid})
 endforeach()
 r1vk_shader_variant(moe_swiglu moe_swiglu.comp)
+r1vk_shader_variant(moe_group moe_group.comp)
+r1vk_shader_variant(moe_combine moe_combine.comp)
 # ---- end of matrix kernels

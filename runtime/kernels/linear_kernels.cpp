@@ -14,6 +14,7 @@ namespace detail {
 struct LinearParams {
   VkDeviceAddress w_data, w_scales, x, y, bias, step, ids, route_w;
   uint32_t rows, cols, x_stride, x_head_stride, x_offset, y_stride, flags, top_k, experts, ids_stride, route_stride;
+  VkDeviceAddress groups;  // grouped MoE: expert offsets and job list (shaders/moe_group.comp)
 };
 static_assert(sizeof(LinearParams) <= 128);
 
@@ -27,6 +28,18 @@ using detail::LinearParams;
 struct EmbedParams {
   VkDeviceAddress w_data, w_scales, ids, y, step;
   uint32_t rows, cols, ids_stride, y_stride, zero_at_position0;
+};
+
+// shaders/moe_group.comp
+struct GroupParams {
+  VkDeviceAddress ids, groups, step;
+  uint32_t experts, top_k, ids_stride, max_jobs;
+};
+
+// shaders/moe_combine.comp
+struct CombineParams {
+  VkDeviceAddress ydown, out, ids, step;
+  uint32_t hidden, top_k, experts, ids_stride, out_stride;
 };
 
 // shaders/moe_swiglu.comp
@@ -105,7 +118,8 @@ struct LinearKernels::Dispatch {
   LinearParams params{};
   uint32_t heads = 1;
   uint32_t jobs = 1;  // max rows of x (tokens, or token x expert jobs)
-  bool moe = false;
+  bool moe = false;      // one job per invocation (per-job expert GEMVs)
+  uint32_t repeat = 1;   // times the kernel may run the column loop per invocation
   bool weight_vec = false;
   bool x_vec = false;
 };
@@ -128,7 +142,7 @@ Status LinearKernels::record_matrix(vk::CommandBuffer& cmd, const char* op, cons
   if (const std::string problem = linear_shape_problem(s, caps); !problem.empty())
     return fail(op, "shape " + s.shape + ": " + problem);
   uint64_t iterations = linear_loop_iterations(s, d.format, cols);
-  if (d.moe) iterations *= std::max<uint32_t>(d.params.top_k, 1);
+  iterations *= d.repeat;
   if (iterations >= vk::kLoopIterationLimit)
     return make_error(ErrorCode::kOutOfRange, std::string(op) + ": rows of " + std::to_string(cols) + " columns need " +
                                                   std::to_string(iterations) + " loop iterations per invocation with shape " +
@@ -160,7 +174,7 @@ Status LinearKernels::record_linear(vk::CommandBuffer& cmd, const WeightView& w,
   d.weight_vec = linear_rows_aligned(w.format, w.cols) && aligned16(w.data);
   d.x_vec = aligned16(in.addr) && in.row_stride % 4 == 0;
   d.params = LinearParams{w.data, w.scales, in.addr, out.addr, bias, 0, 0, 0, w.rows, w.cols, in.row_stride, 0, 0,
-                          out.row_stride, (bias ? 1u : 0u) | (accumulate ? 2u : 0u), 0, 0, 0, 0};
+                          out.row_stride, (bias ? 1u : 0u) | (accumulate ? 2u : 0u), 0, 0, 0, 0, 0};
   return record_matrix(cmd, op, d, step);
 }
 
@@ -186,7 +200,7 @@ Status LinearKernels::record_linear_heads(vk::CommandBuffer& cmd, const WeightVi
   d.weight_vec = linear_rows_aligned(w.format, w.cols) && aligned16(w.data);
   d.x_vec = aligned16(in.addr) && in.row_stride % 4 == 0 && in_head_stride % 4 == 0 && in_offset % 4 == 0;
   d.params = LinearParams{w.data, w.scales, in.addr, out.addr, 0, 0, 0, 0, w.rows / heads, w.cols, in.row_stride,
-                          in_head_stride, in_offset, out.row_stride, 0, 0, 0, 0, 0};
+                          in_head_stride, in_offset, out.row_stride, 0, 0, 0, 0, 0, 0};
   return record_matrix(cmd, op, d, step);
 }
 
@@ -216,6 +230,75 @@ uint64_t LinearKernels::moe_scratch_bytes(uint32_t max_tokens, uint32_t top_k, u
   return uint64_t{4} * max_tokens * top_k * 3 * width;
 }
 
+uint64_t LinearKernels::moe_grouped_scratch_bytes(uint32_t max_tokens, uint32_t top_k, uint32_t width, uint32_t hidden,
+                                                  uint32_t experts) {
+  // gate|up [jobs, 2 * width], act [jobs, width], weighted down rows [jobs, hidden], then the
+  // u32 groups (offsets [experts + 1], job list [jobs], cursors [experts]).
+  const uint64_t jobs = uint64_t{max_tokens} * top_k;
+  return 4 * jobs * (3 * uint64_t{width} + hidden) + 4 * (2 * uint64_t{experts} + 1 + jobs);
+}
+
+Status LinearKernels::record_moe_grouped(vk::CommandBuffer& cmd, const MoeExpertsArgs& a, const StepView& step) {
+  const char* op = "moe_experts";
+  const vk::DeviceCaps& caps = pipelines_.context().caps();
+  const uint64_t jobs = uint64_t{step.max_tokens} * a.top_k;
+  if (2 * jobs + 2 * uint64_t{a.experts} + 1 >= vk::kLoopIterationLimit || jobs * a.hidden >= (uint64_t{1} << 32))
+    return fail(op, "too many (token, expert) jobs for the grouped path; use smaller prefill chunks");
+  const VkDeviceAddress gu = a.scratch;
+  const VkDeviceAddress act = gu + 4 * jobs * 2 * a.width;
+  const VkDeviceAddress ydown = act + 4 * jobs * a.width;
+  const VkDeviceAddress groups = ydown + 4 * jobs * a.hidden;
+
+  // 1. Group the jobs by expert.
+  const GroupParams gp{a.ids.addr, groups, step.params, a.experts, a.top_k, a.ids.row_stride, static_cast<uint32_t>(jobs)};
+  R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* pg, pipelines_.get("moe_group", {}, sizeof gp));
+  cmd.bind(*pg);
+  cmd.push_constants(*pg, bytes_of(gp));
+  cmd.dispatch(1);
+  cmd.compute_barrier();
+
+  // 2. Grouped gate|up GEMM: grid y = expert, several tokens per invocation.
+  Dispatch d;
+  d.format = a.format;
+  d.group = a.group;
+  d.heads = a.experts;
+  d.jobs = step.max_tokens;
+  d.repeat = a.top_k;  // grid-stride over an expert's job blocks
+  d.weight_vec = linear_rows_aligned(a.format, a.hidden);
+  d.x_vec = aligned16(a.in.addr) && a.in.row_stride % 4 == 0;
+  d.params = LinearParams{a.expert_table, 0, a.in.addr, gu, 0, 0, a.ids.addr, a.weights.addr, 2 * a.width, a.hidden,
+                          a.in.row_stride, 0, 0, 2 * a.width, 0, a.top_k, a.experts, a.ids.row_stride,
+                          a.weights.row_stride, groups};
+  R1VK_TRY(record_matrix(cmd, "moe_group_gu", d, step));
+  cmd.compute_barrier();
+
+  // 3. SwiGLU over every job row.
+  const uint32_t wg = std::min<uint32_t>(64, caps.max_workgroup_invocations);
+  const SwigluParams sp{gu, act, step.params, a.width, a.top_k};
+  R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* ps, pipelines_.get("moe_swiglu", {wg}, sizeof sp));
+  cmd.bind(*ps);
+  cmd.push_constants(*ps, bytes_of(sp));
+  R1VK_TRY(dispatch_checked(cmd, caps, op, 1, 1, jobs));
+  cmd.compute_barrier();
+
+  // 4. Grouped down GEMM, each job row scaled by its routing weight.
+  Dispatch down = d;
+  down.weight_vec = linear_rows_aligned(a.format, a.width);
+  down.x_vec = aligned16(act) && a.width % 4 == 0;
+  down.params = LinearParams{a.expert_table, 0, act, ydown, 0, 0, a.ids.addr, a.weights.addr, a.hidden, a.width,
+                             a.width, 0, 0, a.hidden, 0, a.top_k, a.experts, a.ids.row_stride, a.weights.row_stride, groups};
+  R1VK_TRY(record_matrix(cmd, "moe_group_down", down, step));
+  cmd.compute_barrier();
+
+  // 5. out[t] += the token's job rows, in k order.
+  const CombineParams cp{ydown, a.out.addr, a.ids.addr, step.params, a.hidden, a.top_k, a.experts, a.ids.row_stride,
+                         a.out.row_stride};
+  R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* pc, pipelines_.get("moe_combine", {wg}, sizeof cp));
+  cmd.bind(*pc);
+  cmd.push_constants(*pc, bytes_of(cp));
+  return dispatch_checked(cmd, caps, op, 1, 1, step.max_tokens);
+}
+
 Status LinearKernels::record_moe_experts(vk::CommandBuffer& cmd, const MoeExpertsArgs& a, const StepView& step) {
   const char* op = "moe_experts";
   R1VK_TRY(check_step(op, step));
@@ -231,6 +314,11 @@ Status LinearKernels::record_moe_experts(vk::CommandBuffer& cmd, const MoeExpert
   R1VK_TRY(check_act(op, "weights", a.weights, a.top_k));
   const uint64_t jobs = uint64_t{step.max_tokens} * a.top_k;
   if (jobs * 3 * a.width >= (uint64_t{1} << 32)) return fail(op, "scratch exceeds 2^32 values");
+  if (step.max_tokens > 1 &&
+      a.scratch_size >= moe_grouped_scratch_bytes(step.max_tokens, a.top_k, a.width, a.hidden, a.experts))
+    return record_moe_grouped(cmd, a, step);
+  if (a.scratch_size != 0 && a.scratch_size < moe_scratch_bytes(step.max_tokens, a.top_k, a.width))
+    return fail(op, "scratch of " + std::to_string(a.scratch_size) + " bytes is too small");
   const VkDeviceAddress gu = a.scratch;
   const VkDeviceAddress act = a.scratch + 4 * jobs * 2 * a.width;
 
@@ -239,12 +327,13 @@ Status LinearKernels::record_moe_experts(vk::CommandBuffer& cmd, const MoeExpert
   d.format = a.format;
   d.group = a.group;
   d.moe = true;
+  d.repeat = a.top_k;
   d.jobs = static_cast<uint32_t>(jobs);
   // Expert matrices are blobs of the plan (16-byte aligned by the plan format).
   d.weight_vec = linear_rows_aligned(a.format, a.hidden);
   d.x_vec = aligned16(a.in.addr) && a.in.row_stride % 4 == 0;
   d.params = LinearParams{a.expert_table, 0, a.in.addr, gu, 0, 0, a.ids.addr, a.weights.addr, 2 * a.width, a.hidden,
-                          a.in.row_stride, 0, 0, 2 * a.width, 0, a.top_k, a.experts, a.ids.row_stride, a.weights.row_stride};
+                          a.in.row_stride, 0, 0, 2 * a.width, 0, a.top_k, a.experts, a.ids.row_stride, a.weights.row_stride, 0};
   R1VK_TRY(record_matrix(cmd, "moe_gu", d, step));
   cmd.compute_barrier();
 
@@ -264,7 +353,7 @@ Status LinearKernels::record_moe_experts(vk::CommandBuffer& cmd, const MoeExpert
   down.weight_vec = linear_rows_aligned(a.format, a.width);
   down.x_vec = aligned16(act) && a.width % 4 == 0;
   down.params = LinearParams{a.expert_table, 0, act, a.out.addr, 0, 0, a.ids.addr, a.weights.addr, a.hidden, a.width,
-                             a.width, 0, 0, a.out.row_stride, 0, a.top_k, a.experts, a.ids.row_stride, a.weights.row_stride};
+                             a.width, 0, 0, a.out.row_stride, 0, a.top_k, a.experts, a.ids.row_stride, a.weights.row_stride, 0};
   return record_matrix(cmd, "moe_down", down, step);
 }
 

@@ -262,10 +262,12 @@ float silu(float v) { return v / (1.0f + std::exp(-v)); }
 TEST_CASE("moe_experts: routed experts read ids and weights from device buffers") {
   const uint32_t experts = 6, top_k = 2, width = 40, hidden = 72;
   for (const FormatCase& fc : kFormats) {
-    for (const auto& shape : {kShapes[0], kShapes[2]}) {
-      for (uint32_t max_tokens : {1u, 4u}) {
+    for (const auto& shape : {kShapes[0], kShapes[1], kShapes[2]}) {
+      for (uint32_t max_tokens : {1u, 4u, 5u}) {
+        const bool grouped = max_tokens == 5;  // prefill path: jobs grouped by expert
         CAPTURE(weight_format_name(fc.format));
         CAPTURE(max_tokens);
+        CAPTURE(grouped);
         std::vector<Packed> gate_up, down;
         std::vector<uint64_t> table;
         for (uint32_t e = 0; e < experts; ++e) {
@@ -275,19 +277,23 @@ TEST_CASE("moe_experts: routed experts read ids and weights from device buffers"
           const auto& dn = down.back();
           table.insert(table.end(), {gu.data.address(), gu.view().scales, dn.data.address(), dn.view().scales});
         }
-        const uint32_t n_tokens = max_tokens == 1 ? 1 : 3;
+        const uint32_t n_tokens = max_tokens == 1 ? 1 : max_tokens - 1;
         const auto x = test::random_floats(size_t{max_tokens} * hidden, 31);
-        const std::vector<int32_t> ids = {4, 1, 0, 5, 2, 4, 3, 3};
-        const std::vector<float> rw = {0.7f, 0.3f, 1.2f, -0.4f, 0.5f, 0.5f, 0.9f, 0.1f};
+        // Token 2 has an out-of-range id (it contributes nothing); expert 4 serves three tokens.
+        const std::vector<int32_t> ids = {4, 1, 0, 5, 2, 6, 3, 4, 4, 1};
+        const std::vector<float> rw = {0.7f, 0.3f, 1.2f, -0.4f, 0.5f, 0.5f, 0.9f, 0.1f, 0.6f, -0.2f};
         const auto y0 = test::random_floats(size_t{max_tokens} * hidden, 32);
         const vk::Buffer bx = upload(x, "x"), bt = upload(table, "experts"), bi = upload(ids, "ids"),
                          bw = upload(rw, "route_w"), by = upload(y0, "y"), step = step_buffer(n_tokens, 0);
-        auto scratch = test::zeros(LinearKernels::moe_scratch_bytes(max_tokens, top_k, width), "scratch");
+        const uint64_t scratch_bytes = grouped ? LinearKernels::moe_grouped_scratch_bytes(max_tokens, top_k, width, hidden, experts)
+                                               : LinearKernels::moe_scratch_bytes(max_tokens, top_k, width);
+        auto scratch = test::zeros(scratch_bytes, "scratch");
         REQUIRE(scratch.ok());
         std::vector<float> want = y0;
         for (uint32_t t = 0; t < n_tokens; ++t)
           for (uint32_t k = 0; k < top_k; ++k) {
             const uint32_t e = static_cast<uint32_t>(ids[t * top_k + k]);
+            if (e >= experts) continue;
             std::vector<float> act(width);
             for (uint32_t i = 0; i < width; ++i) {
               double g = 0, u = 0;
@@ -316,6 +322,7 @@ TEST_CASE("moe_experts: routed experts read ids and weights from device buffers"
         a.weights = {bw.address(), top_k, top_k};
         a.out = {by.address(), hidden, hidden};
         a.scratch = scratch->address();
+        a.scratch_size = scratch_bytes;
         LinearKernels& lk = fixture().linear;
         lk.set_shape_override(shape);
         run_ok([&](vk::CommandBuffer& cmd) { return lk.record_moe_experts(cmd, a, StepView{step.address(), max_tokens}); });
