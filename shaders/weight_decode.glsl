@@ -68,7 +68,8 @@ float group_scale(WeightRef w, uint row, uint c, uint group) {
 
 // e4m3 bytes -> f16 bit patterns: sign to bit 15, exponent+mantissa to bits 7..13, then scale by
 // 2^(15-7) to move from e4m3's exponent bias to f16's (subnormals map exactly too). Two bytes at
-// bits 0..15 of `u` become two halves.
+// bits 0..15 of `u` become two halves. The e4m3 NaN pattern (S.1111.111) decodes as +-480 instead;
+// packers never emit it (weight_format.cpp saturates to +-448).
 vec2 fp8_pair_unscaled(uint u) {
   const uint h = ((u & 0x80u) << 8) | ((u & 0x7Fu) << 7) | ((u & 0x8000u) << 16) | ((u & 0x7F00u) << 15);
   return unpackHalf2x16(h);

@@ -81,6 +81,8 @@ Status check_weight(const char* op, WeightFormat format, uint32_t rows, uint32_t
     if (data == 0) return fail(op, "weight data address is 0");
     if (format != WeightFormat::kF32 && format != WeightFormat::kF16 && scales == 0)
       return fail(op, std::string(weight_format_name(format)) + " weight needs a scales address");
+    // Byte-packed data is read as 32-bit words, scales as f16/f32 (plan blobs are 16-aligned).
+    if (data % 4 != 0 || scales % 4 != 0) return fail(op, "weight data and scales must be 4-byte aligned");
   }
   return ok_status();
 }
