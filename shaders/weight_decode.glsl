@@ -19,8 +19,9 @@
 layout(buffer_reference, std430, buffer_reference_align = 16) readonly buffer U64x2In { u64vec2 v[]; };
 layout(buffer_reference, std430, buffer_reference_align = 8) readonly buffer U64In1 { uint64_t v[]; };
 
-// Whether decode8's values still need Chunk.scale.
+// Whether decode8's values still need Chunk.scale, and (q4) the -8 offset.
 const bool CHUNK_SCALED = FORMAT >= 2;
+const float Q4_OFFSET = FORMAT == 3 ? 8.0 : 0.0;
 #if FORMAT == 2 || FORMAT == 3
 const uint CHUNK = 32;
 const uint SUBCHUNKS = 4;
@@ -131,8 +132,10 @@ vec4 q8_quad(uint u) {
   return vec4(bitfieldExtract(s, 0, 8), bitfieldExtract(s, 8, 8), bitfieldExtract(s, 16, 8), bitfieldExtract(s, 24, 8));
 }
 
+// The stored nibbles q + 8, NOT re-centred: callers subtract 8 * sum(x) once per chunk
+// (Q4_OFFSET) instead of 8 per weight.
 vec4 q4_quad(uint u) {
-  return vec4(float(u & 15u), float((u >> 4) & 15u), float((u >> 8) & 15u), float((u >> 12) & 15u)) - 8.0;
+  return vec4(float(u & 15u), float((u >> 4) & 15u), float((u >> 8) & 15u), float((u >> 12) & 15u));
 }
 
 // Weights j*8 .. j*8+7 of the chunk as two vec4, WITHOUT the chunk's scale: callers sum
