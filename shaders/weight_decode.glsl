@@ -19,9 +19,9 @@
 layout(buffer_reference, std430, buffer_reference_align = 16) readonly buffer U64x2In { u64vec2 v[]; };
 layout(buffer_reference, std430, buffer_reference_align = 8) readonly buffer U64In1 { uint64_t v[]; };
 
-// Whether decode8's values still need Chunk.scale, and (q4) the -8 offset.
+// Whether decode8's values still need Chunk.scale, and the offset q8/q4 values carry.
 const bool CHUNK_SCALED = FORMAT >= 2;
-const float Q4_OFFSET = FORMAT == 3 ? 8.0 : 0.0;
+const float Q_OFFSET = FORMAT == 3 ? 8.0 : (FORMAT == 2 ? 128.0 : 0.0);
 #if FORMAT == 2 || FORMAT == 3
 const uint CHUNK = 32;
 const uint SUBCHUNKS = 4;
@@ -127,13 +127,15 @@ Chunk load_chunk(WeightRef w, uint row, uint c0, uint group) {
   return k;
 }
 
+// Four int8 as q + 128 (flipping each sign bit makes the bytes unsigned): callers subtract
+// 128 * sum(x) once per chunk (Q_OFFSET) instead of sign-extending every byte.
 vec4 q8_quad(uint u) {
-  const int s = int(u);
-  return vec4(bitfieldExtract(s, 0, 8), bitfieldExtract(s, 8, 8), bitfieldExtract(s, 16, 8), bitfieldExtract(s, 24, 8));
+  u ^= 0x80808080u;
+  return vec4(float(u & 0xFFu), float((u >> 8) & 0xFFu), float((u >> 16) & 0xFFu), float(u >> 24));
 }
 
 // The stored nibbles q + 8, NOT re-centred: callers subtract 8 * sum(x) once per chunk
-// (Q4_OFFSET) instead of 8 per weight.
+// (Q_OFFSET) instead of 8 per weight.
 vec4 q4_quad(uint u) {
   return vec4(float(u & 15u), float((u >> 4) & 15u), float((u >> 8) & 15u), float((u >> 12) & 15u));
 }
