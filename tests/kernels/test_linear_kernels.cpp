@@ -160,7 +160,7 @@ void check_linear(const FormatCase& fc, const LinearCase& c, const std::optional
 }
 
 const std::optional<LinearShape> kShapes[] = {std::nullopt, LinearShape{"lanes", 8, 3, 3}, LinearShape{"sg", 64, 3, 2},
-                                              LinearShape{"shared", 32, 2, 3}};
+                                              LinearShape{"shared", 128, 4, 4}};  // the GPU default without subgroups
 
 TEST_CASE("linear: every format, GEMV and GEMM, awkward shapes, all shader shapes") {
   const LinearCase cases[] = {
