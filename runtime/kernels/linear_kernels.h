@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "base/status.h"
+#include "kernels/linear_variants.h"
 #include "kernels/pipeline_set.h"
 #include "kernels/views.h"
 #include "vulkan/command_buffer.h"
@@ -31,6 +33,10 @@ struct MoeExpertsArgs {
   ActView weights;  // [T, top_k] f32 routing weights
   ActView out;      // [T, hidden], accumulated into
   VkDeviceAddress scratch = 0;  // moe_scratch_bytes() bytes
+  // Bytes at `scratch`. With max_tokens > 1 and at least moe_grouped_scratch_bytes(), prefill
+  // takes the grouped path (jobs grouped by expert, grouped GEMMs, weighted combine); otherwise
+  // every (token, expert) job runs its own GEMVs. 0: the per-job path.
+  uint64_t scratch_size = 0;
 };
 
 class LinearKernels {
@@ -56,9 +62,23 @@ class LinearKernels {
   // out[t] += sum_k weights[t, k] * down_e(silu(gate_e(in[t])) * up_e(in[t])), e = ids[t, k].
   Status record_moe_experts(vk::CommandBuffer& cmd, const MoeExpertsArgs& args, const StepView& step);
   static uint64_t moe_scratch_bytes(uint32_t max_tokens, uint32_t top_k, uint32_t width);
+  // Scratch for the grouped prefill path (a superset of moe_scratch_bytes).
+  static uint64_t moe_grouped_scratch_bytes(uint32_t max_tokens, uint32_t top_k, uint32_t width, uint32_t hidden,
+                                            uint32_t experts);
+
+  // Forces one shader shape for linear / linear_heads / moe_experts (tests and benchmarks sweep
+  // shapes); std::nullopt restores the per-device choice (linear_variants.h).
+  void set_shape_override(std::optional<LinearShape> shape) { override_ = std::move(shape); }
+  // The shape record_linear would use for this weight and token count.
+  LinearShape shape_for(WeightFormat format, uint32_t cols, uint32_t max_tokens, bool moe) const;
 
  private:
+  struct Dispatch;
+  Status record_matrix(vk::CommandBuffer& cmd, const char* op, const Dispatch& d, const StepView& step);
+  Status record_moe_grouped(vk::CommandBuffer& cmd, const MoeExpertsArgs& a, const StepView& step);
+
   PipelineSet& pipelines_;
+  std::optional<LinearShape> override_;
 };
 
 }  // namespace r1vk::kernels

@@ -9,6 +9,7 @@
 #include "attention_bench.h"
 #include "command.h"
 #include "kernel_bench.h"
+#include "linear_bench.h"
 #include "vulkan/context.h"
 #include "vulkan/kernels.h"
 
@@ -72,6 +73,19 @@ Status run_bench(const BenchFlags& in) {
 void add_bench_kernels_command(CLI::App& app, CommandFn& selected) {
   auto* cmd = app.add_subcommand("bench-kernels", "Time the f16 GEMV against the device's copy bandwidth");
   auto f = std::make_shared<BenchFlags>();
+  // --op linear: the plan's matrix kernels (linear_bench.h) instead of the foundation f16 GEMV.
+  auto op = std::make_shared<std::string>("gemv");
+  auto lf = std::make_shared<LinearBenchFlags>();
+  cmd->add_option("--op", *op,
+                  "Kernel to time: gemv (foundation f16 GEMV, default), linear (the plan's matrix kernels), "
+                  "mla (R1 decode attention) or sample (GPU sampler)")
+      ->check(CLI::IsMember({"gemv", "gemv_f16", "linear", "mla", "sample"}));
+  cmd->add_option("--format", lf->format, "--op linear: weight format f32, f16, q8, q4, fp8 (default q4)");
+  cmd->add_option("--group", lf->group, "--op linear: q4 group 32 or 128 (default 32)");
+  cmd->add_option("--tokens", lf->tokens, "--op linear: rows of x; 1 = GEMV, more = GEMM (default 1)");
+  cmd->add_option("--shape", lf->shape, "--op linear: shader shape lanes, sg or shared (default: the device's)");
+  cmd->add_option("--shape-rows", lf->shape_rows, "--op linear: rows per lane (lanes) or per workgroup");
+  cmd->add_option("--shape-tokens", lf->shape_tokens, "--op linear: tokens per invocation");
   auto device = std::make_shared<int>(-1);
   auto device_opt = cmd->add_option("--device", *device, "Vulkan device index (see `r1vk devices`)");
   cmd->add_option("--rows", f->rows, "GEMV rows (default 4096)");
@@ -81,11 +95,22 @@ void add_bench_kernels_command(CLI::App& app, CommandFn& selected) {
   cmd->add_option("--variant", f->variant, "GEMV shader variant (gemv_f16_lanes_desc, gemv_f16_lanes, gemv_f16_sg1, gemv_f16_sg, gemv_f16_shared)");
   cmd->add_option("--wg", f->workgroup, "GEMV workgroup size");
   cmd->add_option("--rows-per-wg", f->rows_per_workgroup, "GEMV rows per workgroup");
-  cmd->add_option("--op", f->op, "Kernel to time: gemv (default), mla (R1 decode attention) or sample (GPU sampler)");
   cmd->add_option("--vocab", f->vocab, "--op sample: vocabulary size (default 129280)");
   cmd->add_option("--context", f->context, "--op mla: cache length (default 4096)");
-  cmd->callback([&selected, f, device, device_opt] {
+  cmd->callback([&selected, f, device, device_opt, op, lf] {
     if (device_opt->count() > 0) f->device = *device;
+    f->op = *op == "gemv_f16" ? "gemv" : *op;
+    if (*op == "linear") {
+      LinearBenchFlags l = *lf;
+      l.device = f->device;
+      l.rows = f->rows;
+      l.cols = f->cols;
+      l.iters = f->iters == 20 ? 0 : f->iters;
+      l.quick = f->quick;
+      l.workgroup = f->workgroup;
+      selected = [l] { return run_linear_bench(l); };
+      return;
+    }
     selected = [f] { return run_bench(*f); };
   });
 }

@@ -1,0 +1,362 @@
+#include "kernels/linear_kernels.h"
+
+#include <algorithm>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vulkan/kernel_variants.h"
+
+namespace r1vk::kernels {
+namespace detail {
+
+// Push-constant block of shaders/linear.comp (buffer references are 8 bytes).
+struct LinearParams {
+  VkDeviceAddress w_data, w_scales, x, y, bias, step, ids, route_w;
+  uint32_t rows, cols, x_stride, x_head_stride, x_offset, y_stride, flags, top_k, experts, ids_stride, route_stride;
+  VkDeviceAddress groups;  // grouped MoE: expert offsets and job list (shaders/moe_group.comp)
+};
+static_assert(sizeof(LinearParams) <= 128);
+
+}  // namespace detail
+
+namespace {
+
+using detail::LinearParams;
+
+// shaders/embed.comp
+struct EmbedParams {
+  VkDeviceAddress w_data, w_scales, ids, y, step;
+  uint32_t rows, cols, ids_stride, y_stride, zero_at_position0;
+};
+
+// shaders/moe_group.comp
+struct GroupParams {
+  VkDeviceAddress ids, groups, step;
+  uint32_t experts, top_k, ids_stride, max_jobs;
+};
+
+// shaders/moe_combine.comp
+struct CombineParams {
+  VkDeviceAddress ydown, out, ids, step;
+  uint32_t hidden, top_k, experts, ids_stride, out_stride;
+};
+
+// shaders/moe_swiglu.comp
+struct SwigluParams {
+  VkDeviceAddress gu, act, step;
+  uint32_t width, top_k;
+};
+
+template <typename T>
+std::span<const std::byte> bytes_of(const T& v) {
+  return std::as_bytes(std::span<const T, 1>(&v, 1));
+}
+
+Status fail(const char* op, const std::string& what) {
+  return make_error(ErrorCode::kInvalidArgument, std::string(op) + ": " + what);
+}
+
+// The format's group as the shaders use it (spec constant GROUP).
+uint32_t shader_group(WeightFormat format, uint32_t group) {
+  switch (format) {
+    case WeightFormat::kQ8: return 32;
+    case WeightFormat::kFp8: return 128;
+    case WeightFormat::kQ4: return group;
+    default: return 32;  // unused
+  }
+}
+
+// Shape, group and addresses a weight view must have before any kernel reads it.
+Status check_weight(const char* op, WeightFormat format, uint32_t rows, uint32_t cols, uint32_t group,
+                    VkDeviceAddress data, VkDeviceAddress scales, bool check_addresses) {
+  const int64_t g = format == WeightFormat::kF32 || format == WeightFormat::kF16 ? 0 : group;
+  auto bytes = packed_data_bytes(format, rows, cols, g);
+  if (!bytes.ok()) return fail(op, bytes.error().message());
+  const uint64_t padded = g > 0 && format != WeightFormat::kFp8 ? (uint64_t{cols} + g - 1) / g * g : cols;
+  // The shaders index weights with 32-bit element offsets.
+  if (uint64_t{rows} * padded >= (uint64_t{1} << 32))
+    return fail(op, "weight [" + std::to_string(rows) + ", " + std::to_string(cols) + "] exceeds 2^32 elements");
+  if (check_addresses) {
+    if (data == 0) return fail(op, "weight data address is 0");
+    if (format != WeightFormat::kF32 && format != WeightFormat::kF16 && scales == 0)
+      return fail(op, std::string(weight_format_name(format)) + " weight needs a scales address");
+    // Byte-packed data is read as 32-bit words, scales as f16/f32 (plan blobs are 16-aligned).
+    if (data % 4 != 0 || scales % 4 != 0) return fail(op, "weight data and scales must be 4-byte aligned");
+  }
+  return ok_status();
+}
+
+Status check_step(const char* op, const StepView& step) {
+  if (step.params == 0) return fail(op, "step parameters address is 0");
+  if (step.max_tokens == 0) return fail(op, "max_tokens must be positive");
+  return ok_status();
+}
+
+Status check_act(const char* op, const char* role, const ActView& a, uint32_t cols) {
+  if (a.addr == 0) return fail(op, std::string(role) + " address is 0");
+  if (a.cols != cols) return fail(op, std::string(role) + " has " + std::to_string(a.cols) + " columns, expected " + std::to_string(cols));
+  if (a.row_stride < a.cols) return fail(op, std::string(role) + " row stride is smaller than its columns");
+  return ok_status();
+}
+
+Status dispatch_checked(vk::CommandBuffer& cmd, const vk::DeviceCaps& caps, const char* op, uint64_t x, uint64_t y,
+                        uint64_t z) {
+  if (x > caps.max_workgroup_count[0] || y > caps.max_workgroup_count[1] || z > caps.max_workgroup_count[2])
+    return make_error(ErrorCode::kOutOfRange, std::string(op) + ": grid " + std::to_string(x) + " x " + std::to_string(y) +
+                                                  " x " + std::to_string(z) + " exceeds the device's workgroup counts");
+  cmd.dispatch(static_cast<uint32_t>(x), static_cast<uint32_t>(y), static_cast<uint32_t>(z));
+  return ok_status();
+}
+
+bool aligned16(uint64_t v) { return v % 16 == 0; }
+
+}  // namespace
+
+// One matrix dispatch of linear.comp, filled in by the record_* calls.
+struct LinearKernels::Dispatch {
+  WeightFormat format = WeightFormat::kF16;
+  uint32_t group = 0;
+  LinearParams params{};
+  uint32_t heads = 1;
+  uint32_t jobs = 1;  // max rows of x (tokens, or token x expert jobs)
+  bool moe = false;      // one job per invocation (per-job expert GEMVs)
+  uint32_t repeat = 1;   // times the kernel may run the column loop per invocation
+  bool weight_vec = false;
+  bool x_vec = false;
+};
+
+LinearKernels::LinearKernels(PipelineSet& pipelines) : pipelines_(pipelines) {}
+
+LinearShape LinearKernels::shape_for(WeightFormat format, uint32_t cols, uint32_t max_tokens, bool moe) const {
+  if (override_) {
+    LinearShape s = *override_;
+    if (moe || max_tokens <= 1) s.tokens = 1;
+    return s;
+  }
+  return choose_linear_shape(pipelines_.context().caps(), format, cols, max_tokens, moe);
+}
+
+Status LinearKernels::record_matrix(vk::CommandBuffer& cmd, const char* op, const Dispatch& d, const StepView& step) {
+  const vk::DeviceCaps& caps = pipelines_.context().caps();
+  const uint32_t cols = d.params.cols;
+  const LinearShape s = shape_for(d.format, cols, d.jobs, d.moe);
+  if (const std::string problem = linear_shape_problem(s, caps); !problem.empty())
+    return fail(op, "shape " + s.shape + ": " + problem);
+  uint64_t iterations = linear_loop_iterations(s, d.format, cols);
+  iterations *= d.repeat;
+  if (iterations >= vk::kLoopIterationLimit)
+    return make_error(ErrorCode::kOutOfRange, std::string(op) + ": rows of " + std::to_string(cols) + " columns need " +
+                                                  std::to_string(iterations) + " loop iterations per invocation with shape " +
+                                                  s.shape + "; CPU drivers stop at 65535");
+  const std::string name = linear_variant_name(op, s, d.format);
+  const std::vector<uint32_t> spec = {s.workgroup, s.rows, s.tokens, shader_group(d.format, d.group),
+                                      d.weight_vec ? 1u : 0u, d.x_vec ? 1u : 0u};
+  R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* p, pipelines_.get(name, spec, sizeof(LinearParams)));
+  LinearParams params = d.params;
+  params.step = step.params;
+  cmd.bind(*p);
+  cmd.push_constants(*p, bytes_of(params));
+  const uint64_t rows_per_head = d.params.rows;
+  return dispatch_checked(cmd, caps, op, (rows_per_head + s.rows_per_workgroup() - 1) / s.rows_per_workgroup(), d.heads,
+                          (uint64_t{d.jobs} + s.tokens - 1) / s.tokens);
+}
+
+Status LinearKernels::record_linear(vk::CommandBuffer& cmd, const WeightView& w, VkDeviceAddress bias,
+                                    const ActView& in, const ActView& out, bool accumulate, const StepView& step) {
+  const char* op = "linear";
+  R1VK_TRY(check_step(op, step));
+  R1VK_TRY(check_weight(op, w.format, w.rows, w.cols, w.group, w.data, w.scales, true));
+  R1VK_TRY(check_act(op, "input", in, w.cols));
+  R1VK_TRY(check_act(op, "output", out, w.rows));
+  Dispatch d;
+  d.format = w.format;
+  d.group = w.group;
+  d.jobs = step.max_tokens;
+  d.weight_vec = linear_rows_aligned(w.format, w.cols) && aligned16(w.data);
+  d.x_vec = aligned16(in.addr) && in.row_stride % 4 == 0;
+  d.params = LinearParams{w.data, w.scales, in.addr, out.addr, bias, 0, 0, 0, w.rows, w.cols, in.row_stride, 0, 0,
+                          out.row_stride, (bias ? 1u : 0u) | (accumulate ? 2u : 0u), 0, 0, 0, 0, 0};
+  return record_matrix(cmd, op, d, step);
+}
+
+Status LinearKernels::record_linear_heads(vk::CommandBuffer& cmd, const WeightView& w, uint32_t heads,
+                                          const ActView& in, uint32_t in_head_stride, uint32_t in_offset,
+                                          const ActView& out, const StepView& step) {
+  const char* op = "linear";  // the same kernels, one head per grid row
+  R1VK_TRY(check_step("linear_heads", step));
+  if (heads == 0 || w.rows % heads != 0)
+    return fail("linear_heads", std::to_string(w.rows) + " weight rows do not split into " + std::to_string(heads) + " heads");
+  R1VK_TRY(check_weight("linear_heads", w.format, w.rows, w.cols, w.group, w.data, w.scales, true));
+  R1VK_TRY(check_act("linear_heads", "output", out, w.rows));
+  if (in.addr == 0 || in.row_stride < in.cols) return fail("linear_heads", "input view is invalid");
+  if (uint64_t{heads - 1} * in_head_stride + in_offset + w.cols > in.cols)
+    return fail("linear_heads", "head windows (stride " + std::to_string(in_head_stride) + ", offset " +
+                                    std::to_string(in_offset) + ", " + std::to_string(w.cols) + " columns) exceed the input's " +
+                                    std::to_string(in.cols) + " columns");
+  Dispatch d;
+  d.format = w.format;
+  d.group = w.group;
+  d.jobs = step.max_tokens;
+  d.heads = heads;
+  d.weight_vec = linear_rows_aligned(w.format, w.cols) && aligned16(w.data);
+  d.x_vec = aligned16(in.addr) && in.row_stride % 4 == 0 && in_head_stride % 4 == 0 && in_offset % 4 == 0;
+  d.params = LinearParams{w.data, w.scales, in.addr, out.addr, 0, 0, 0, 0, w.rows / heads, w.cols, in.row_stride,
+                          in_head_stride, in_offset, out.row_stride, 0, 0, 0, 0, 0, 0};
+  return record_matrix(cmd, op, d, step);
+}
+
+Status LinearKernels::record_embed(vk::CommandBuffer& cmd, const WeightView& table, const ActView& tokens,
+                                   const ActView& out, bool zero_at_position0, const StepView& step) {
+  const char* op = "embed";
+  R1VK_TRY(check_step(op, step));
+  R1VK_TRY(check_weight(op, table.format, table.rows, table.cols, table.group, table.data, table.scales, true));
+  R1VK_TRY(check_act(op, "output", out, table.cols));
+  if (tokens.addr == 0 || tokens.cols < 1) return fail(op, "token id view is invalid");
+  const vk::DeviceCaps& caps = pipelines_.context().caps();
+  const uint32_t wg = std::min<uint32_t>(64, caps.max_workgroup_invocations);
+  if ((uint64_t{table.cols} + wg - 1) / wg >= vk::kLoopIterationLimit)
+    return make_error(ErrorCode::kOutOfRange, "embed: rows of " + std::to_string(table.cols) + " columns are too long");
+  const EmbedParams params{table.data, table.scales, tokens.addr, out.addr, step.params, table.rows, table.cols,
+                           tokens.row_stride, out.row_stride, zero_at_position0 ? 1u : 0u};
+  R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* p,
+                        pipelines_.get(std::string("embed_") + weight_format_name(table.format),
+                                       {wg, 0, 0, shader_group(table.format, table.group)}, sizeof params));
+  cmd.bind(*p);
+  cmd.push_constants(*p, bytes_of(params));
+  return dispatch_checked(cmd, caps, op, 1, 1, step.max_tokens);
+}
+
+uint64_t LinearKernels::moe_scratch_bytes(uint32_t max_tokens, uint32_t top_k, uint32_t width) {
+  // gate|up outputs [jobs, 2 * width], then the SwiGLU activations [jobs, width].
+  return uint64_t{4} * max_tokens * top_k * 3 * width;
+}
+
+uint64_t LinearKernels::moe_grouped_scratch_bytes(uint32_t max_tokens, uint32_t top_k, uint32_t width, uint32_t hidden,
+                                                  uint32_t experts) {
+  // gate|up [jobs, 2 * width], act [jobs, width], weighted down rows [jobs, hidden], then the
+  // u32 groups (offsets [experts + 1], job list [jobs], cursors [experts]).
+  const uint64_t jobs = uint64_t{max_tokens} * top_k;
+  return 4 * jobs * (3 * uint64_t{width} + hidden) + 4 * (2 * uint64_t{experts} + 1 + jobs);
+}
+
+Status LinearKernels::record_moe_grouped(vk::CommandBuffer& cmd, const MoeExpertsArgs& a, const StepView& step) {
+  const char* op = "moe_experts";
+  const vk::DeviceCaps& caps = pipelines_.context().caps();
+  const uint64_t jobs = uint64_t{step.max_tokens} * a.top_k;
+  if (2 * jobs + 2 * uint64_t{a.experts} + 1 >= vk::kLoopIterationLimit || jobs * a.hidden >= (uint64_t{1} << 32))
+    return fail(op, "too many (token, expert) jobs for the grouped path; use smaller prefill chunks");
+  const VkDeviceAddress gu = a.scratch;
+  const VkDeviceAddress act = gu + 4 * jobs * 2 * a.width;
+  const VkDeviceAddress ydown = act + 4 * jobs * a.width;
+  const VkDeviceAddress groups = ydown + 4 * jobs * a.hidden;
+
+  // 1. Group the jobs by expert.
+  const GroupParams gp{a.ids.addr, groups, step.params, a.experts, a.top_k, a.ids.row_stride, static_cast<uint32_t>(jobs)};
+  R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* pg, pipelines_.get("moe_group", {}, sizeof gp));
+  cmd.bind(*pg);
+  cmd.push_constants(*pg, bytes_of(gp));
+  cmd.dispatch(1);
+  cmd.compute_barrier();
+
+  // 2. Grouped gate|up GEMM: grid y = expert, several tokens per invocation.
+  Dispatch d;
+  d.format = a.format;
+  d.group = a.group;
+  d.heads = a.experts;
+  d.jobs = step.max_tokens;
+  d.repeat = a.top_k;  // grid-stride over an expert's job blocks
+  d.weight_vec = linear_rows_aligned(a.format, a.hidden);
+  d.x_vec = aligned16(a.in.addr) && a.in.row_stride % 4 == 0;
+  d.params = LinearParams{a.expert_table, 0, a.in.addr, gu, 0, 0, a.ids.addr, a.weights.addr, 2 * a.width, a.hidden,
+                          a.in.row_stride, 0, 0, 2 * a.width, 0, a.top_k, a.experts, a.ids.row_stride,
+                          a.weights.row_stride, groups};
+  R1VK_TRY(record_matrix(cmd, "moe_group_gu", d, step));
+  cmd.compute_barrier();
+
+  // 3. SwiGLU over every job row.
+  const uint32_t wg = std::min<uint32_t>(64, caps.max_workgroup_invocations);
+  const SwigluParams sp{gu, act, step.params, a.width, a.top_k};
+  R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* ps, pipelines_.get("moe_swiglu", {wg}, sizeof sp));
+  cmd.bind(*ps);
+  cmd.push_constants(*ps, bytes_of(sp));
+  R1VK_TRY(dispatch_checked(cmd, caps, op, 1, 1, jobs));
+  cmd.compute_barrier();
+
+  // 4. Grouped down GEMM, each job row scaled by its routing weight.
+  Dispatch down = d;
+  down.weight_vec = linear_rows_aligned(a.format, a.width);
+  down.x_vec = aligned16(act) && a.width % 4 == 0;
+  down.params = LinearParams{a.expert_table, 0, act, ydown, 0, 0, a.ids.addr, a.weights.addr, a.hidden, a.width,
+                             a.width, 0, 0, a.hidden, 0, a.top_k, a.experts, a.ids.row_stride, a.weights.row_stride, groups};
+  R1VK_TRY(record_matrix(cmd, "moe_group_down", down, step));
+  cmd.compute_barrier();
+
+  // 5. out[t] += the token's job rows, in k order.
+  const CombineParams cp{ydown, a.out.addr, a.ids.addr, step.params, a.hidden, a.top_k, a.experts, a.ids.row_stride,
+                         a.out.row_stride};
+  R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* pc, pipelines_.get("moe_combine", {wg}, sizeof cp));
+  cmd.bind(*pc);
+  cmd.push_constants(*pc, bytes_of(cp));
+  return dispatch_checked(cmd, caps, op, 1, 1, step.max_tokens);
+}
+
+Status LinearKernels::record_moe_experts(vk::CommandBuffer& cmd, const MoeExpertsArgs& a, const StepView& step) {
+  const char* op = "moe_experts";
+  R1VK_TRY(check_step(op, step));
+  if (a.expert_table == 0 || a.scratch == 0) return fail(op, "expert table and scratch addresses must be set");
+  if (a.experts == 0 || a.top_k == 0 || a.width == 0 || a.hidden == 0)
+    return fail(op, "experts, top_k, width and hidden must be positive");
+  if (a.top_k > a.experts) return fail(op, "top_k exceeds the expert count");
+  R1VK_TRY(check_weight(op, a.format, 2 * a.width, a.hidden, a.group, 0, 0, false));
+  R1VK_TRY(check_weight(op, a.format, a.hidden, a.width, a.group, 0, 0, false));
+  R1VK_TRY(check_act(op, "input", a.in, a.hidden));
+  R1VK_TRY(check_act(op, "output", a.out, a.hidden));
+  R1VK_TRY(check_act(op, "ids", a.ids, a.top_k));
+  R1VK_TRY(check_act(op, "weights", a.weights, a.top_k));
+  const uint64_t jobs = uint64_t{step.max_tokens} * a.top_k;
+  if (jobs * 3 * a.width >= (uint64_t{1} << 32)) return fail(op, "scratch exceeds 2^32 values");
+  if (step.max_tokens > 1 &&
+      a.scratch_size >= moe_grouped_scratch_bytes(step.max_tokens, a.top_k, a.width, a.hidden, a.experts))
+    return record_moe_grouped(cmd, a, step);
+  if (a.scratch_size != 0 && a.scratch_size < moe_scratch_bytes(step.max_tokens, a.top_k, a.width))
+    return fail(op, "scratch of " + std::to_string(a.scratch_size) + " bytes is too small");
+  const VkDeviceAddress gu = a.scratch;
+  const VkDeviceAddress act = a.scratch + 4 * jobs * 2 * a.width;
+
+  // 1. gate|up: one job per (token, chosen expert), rows [2 * width] of scratch.
+  Dispatch d;
+  d.format = a.format;
+  d.group = a.group;
+  d.moe = true;
+  d.repeat = a.top_k;
+  d.jobs = static_cast<uint32_t>(jobs);
+  // Expert matrices are blobs of the plan (16-byte aligned by the plan format).
+  d.weight_vec = linear_rows_aligned(a.format, a.hidden);
+  d.x_vec = aligned16(a.in.addr) && a.in.row_stride % 4 == 0;
+  d.params = LinearParams{a.expert_table, 0, a.in.addr, gu, 0, 0, a.ids.addr, a.weights.addr, 2 * a.width, a.hidden,
+                          a.in.row_stride, 0, 0, 2 * a.width, 0, a.top_k, a.experts, a.ids.row_stride, a.weights.row_stride, 0};
+  R1VK_TRY(record_matrix(cmd, "moe_gu", d, step));
+  cmd.compute_barrier();
+
+  // 2. SwiGLU into the activation rows.
+  const vk::DeviceCaps& caps = pipelines_.context().caps();
+  const uint32_t wg = std::min<uint32_t>(64, caps.max_workgroup_invocations);
+  const SwigluParams sp{gu, act, step.params, a.width, a.top_k};
+  R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* p, pipelines_.get("moe_swiglu", {wg}, sizeof sp));
+  cmd.bind(*p);
+  cmd.push_constants(*p, bytes_of(sp));
+  R1VK_TRY(dispatch_checked(cmd, caps, op, 1, 1, jobs));
+  cmd.compute_barrier();
+
+  // 3. down, weighted by the routing weights, summed over k and added to out.
+  Dispatch down = d;
+  down.jobs = step.max_tokens;
+  down.weight_vec = linear_rows_aligned(a.format, a.width);
+  down.x_vec = aligned16(act) && a.width % 4 == 0;
+  down.params = LinearParams{a.expert_table, 0, act, a.out.addr, 0, 0, a.ids.addr, a.weights.addr, a.hidden, a.width,
+                             a.width, 0, 0, a.out.row_stride, 0, a.top_k, a.experts, a.ids.row_stride, a.weights.row_stride, 0};
+  return record_matrix(cmd, "moe_down", down, step);
+}
+
+}  // namespace r1vk::kernels

@@ -1,0 +1,68 @@
+#include "kernels/linear_variants.h"
+
+#include <algorithm>
+
+#include "vulkan/kernel_variants.h"
+
+namespace r1vk::kernels {
+
+uint32_t linear_chunk(WeightFormat format) {
+  return format == WeightFormat::kQ8 || format == WeightFormat::kQ4 ? 32 : 8;
+}
+
+bool linear_rows_aligned(WeightFormat format, uint32_t cols) {
+  switch (format) {
+    case WeightFormat::kF32: return cols % 4 == 0;
+    case WeightFormat::kF16:
+    case WeightFormat::kFp8: return cols % 8 == 0;
+    case WeightFormat::kQ8:
+    case WeightFormat::kQ4: return true;  // rows padded to 32 or 128 columns
+  }
+  return false;
+}
+
+uint64_t linear_loop_iterations(const LinearShape& s, WeightFormat format, uint32_t cols) {
+  const uint32_t chunk = linear_chunk(format);
+  const bool aligned = linear_rows_aligned(format, cols);
+  const uint64_t vec = aligned ? cols / chunk : 0;
+  const uint64_t tail = aligned ? cols % chunk : cols;
+  const uint64_t step = s.lanes() ? 1 : s.workgroup;
+  return (vec + step - 1) / step + (tail + step - 1) / step;
+}
+
+LinearShape choose_linear_shape(const vk::DeviceCaps& caps, WeightFormat format, uint32_t cols, uint32_t max_tokens,
+                                bool moe) {
+  const bool fixed_subgroup = caps.subgroup_size > 0 && caps.min_subgroup_size == caps.max_subgroup_size;
+  const bool gemm = !moe && max_tokens > 1;
+  if (caps.type == VK_PHYSICAL_DEVICE_TYPE_CPU && fixed_subgroup) {
+    // One subgroup per workgroup (no barriers); a lane keeps rows x tokens sums in registers.
+    // Measured on lavapipe (r1vk bench-kernels --op linear, 4096 x 14336): x loads are per-lane gathers,
+    // so rows per lane amortise them; tokens per lane amortise the weight decode. GEMV: 16 rows
+    // for q8/q4, 8 otherwise; GEMM: 8 rows x 4 tokens for q8/q4, 4 x 4 for the wider formats.
+    const bool quant = format == WeightFormat::kQ8 || format == WeightFormat::kQ4;
+    const uint32_t rows = gemm ? (quant ? 8u : 4u) : (quant ? 16u : 8u);
+    LinearShape s{"lanes", caps.subgroup_size, rows, gemm ? std::min<uint32_t>(max_tokens, 4) : 1u};
+    if (linear_loop_iterations(s, format, cols) < vk::kLoopIterationLimit) return s;
+  }
+  uint32_t wg = 128;
+  while (wg > caps.max_workgroup_invocations) wg /= 2;
+  const bool sg = vk::has_subgroup_reduce(caps);
+  return {sg ? "sg" : "shared", wg, 4, gemm ? std::min<uint32_t>(max_tokens, 4) : 1u};
+}
+
+std::string linear_shape_problem(const LinearShape& s, const vk::DeviceCaps& caps) {
+  if (s.workgroup == 0 || s.rows == 0 || s.tokens == 0) return "workgroup, rows and tokens must be positive";
+  if (s.workgroup > caps.max_workgroup_invocations) return "workgroup size exceeds maxComputeWorkGroupInvocations";
+  if (s.rows * s.tokens > 64) return "more than 64 sums per invocation";
+  if (s.shape == "lanes") return {};
+  if (s.shape == "sg") return vk::has_subgroup_reduce(caps) ? std::string() : "the device has no subgroup arithmetic";
+  if (s.shape == "shared")
+    return (s.workgroup & (s.workgroup - 1)) == 0 ? std::string() : "the shared-memory reduction needs a power-of-two workgroup";
+  return "unknown shape '" + s.shape + "' (lanes, sg, shared)";
+}
+
+std::string linear_variant_name(const char* op, const LinearShape& s, WeightFormat format) {
+  return std::string(op) + "_" + s.shape + "_" + weight_format_name(format);
+}
+
+}  // namespace r1vk::kernels

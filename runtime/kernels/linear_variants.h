@@ -1,0 +1,42 @@
+// Which shader shape (and specialization constants) the matrix kernels use on a device, decided
+// from DeviceCaps and the problem shape only, so it is testable without a device.
+//   lanes   CPU drivers: lane per row, rows per lane and tokens per invocation in registers;
+//   sg      GPUs with subgroup arithmetic: workgroup per row block, subgroup + shared reduction;
+//   shared  GPUs without subgroup arithmetic: shared-memory tree reduction.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "plan/weight_format.h"
+#include "vulkan/device_caps.h"
+
+namespace r1vk::kernels {
+
+struct LinearShape {
+  std::string shape;       // "lanes", "sg" or "shared": the variant-name infix
+  uint32_t workgroup = 0;  // spec constant 0
+  uint32_t rows = 0;       // spec constant 1: rows per lane (lanes) or per workgroup
+  uint32_t tokens = 1;     // spec constant 2: tokens per invocation
+  bool lanes() const { return shape == "lanes"; }
+  uint32_t rows_per_workgroup() const { return lanes() ? rows * workgroup : rows; }
+};
+
+// Columns one chunk load covers for a format (weight_decode.glsl CHUNK).
+uint32_t linear_chunk(WeightFormat format);
+// Whether rows of `cols` weights allow the 16-byte chunk loads (weight_decode.glsl WEIGHT_VEC).
+bool linear_rows_aligned(WeightFormat format, uint32_t cols);
+// Loop iterations one invocation runs for a row of `cols` columns (kept below 65535).
+uint64_t linear_loop_iterations(const LinearShape& s, WeightFormat format, uint32_t cols);
+
+// The shape for a weight of `cols` columns applied to up to `max_tokens` rows of x; `moe`
+// kernels take one token per invocation. Falls back from lanes to a reduction shape when a row
+// would need too many loop iterations per invocation.
+LinearShape choose_linear_shape(const vk::DeviceCaps& caps, WeightFormat format, uint32_t cols, uint32_t max_tokens,
+                                bool moe);
+// Empty when `s` can run on `caps`, else why not.
+std::string linear_shape_problem(const LinearShape& s, const vk::DeviceCaps& caps);
+
+std::string linear_variant_name(const char* op, const LinearShape& s, WeightFormat format);
+
+}  // namespace r1vk::kernels

@@ -1,0 +1,233 @@
+#version 460
+// y[t, r] = (accumulate ? y[t, r] : 0) + sum_c W[r, c] * x[t, c] + bias[r], for every weight
+// format (FORMAT, weight_decode.glsl), as GEMV (TOKENS == 1) or GEMM (TOKENS rows of x per
+// invocation, so each decoded weight is used TOKENS times from registers).
+//
+// Two shapes (variant table):
+//   SHAPE_LANES  CPU drivers (lavapipe): every lane owns ROWS whole rows (rows lane, lane +
+//                WG, ...) and all lanes walk the columns in lockstep: no cross-lane reduction,
+//                no barrier, and the x loads are the same address in every lane.
+//   otherwise    GPUs: a workgroup owns ROWS rows, its lanes stride over the column chunks and
+//                each (row, token) sum is reduced with workgroup_sum (REDUCE_MODE, reduce.glsl).
+//
+// Grid: x = blocks of rows within a head, y = head (linear_heads; 1 otherwise), z = blocks of
+// TOKENS tokens. Row h*rows + r of the packed tensor is head h's row r, so per-head weights need
+// no offsets of their own; head h reads x columns from h * x_head_stride + x_offset.
+//
+// MOE (routed experts; TOKENS == 1; weights from the expert table, ids from the router):
+//   1  gate|up: job s = t * top_k + k multiplies expert ids[t, k]'s gate_up matrix with x row t
+//      and writes row s of y (scratch);
+//   2  down: for token t, sums route_w[t, k] * down_{ids[t, k]} x row (t * top_k + k) over k
+//      and adds the result to y row t.
+//   3  grouped gate|up (prefill): grid y = expert e; TOKENS jobs of e at a time (job lists from
+//      moe_group.comp), so each decoded expert weight serves several tokens; writes row s.
+//   4  grouped down: like 3 over the activation rows, scaled by the job's routing weight and
+//      written to row s of a per-job buffer that moe_combine.comp sums per token.
+// Expert ids outside [0, experts) contribute nothing (they only guard memory).
+#include "common.glsl"
+#include "step.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint ROWS = 1;      // rows per lane (lanes) or per workgroup
+layout(constant_id = 2) const uint TOKENS = 1;    // tokens per invocation
+layout(constant_id = 3) const uint GROUP = 32;    // q8/q4/fp8 group
+layout(constant_id = 4) const uint WEIGHT_VEC = 0;  // 1: rows allow 16-byte chunk loads
+layout(constant_id = 5) const uint X_VEC = 0;       // 1: x rows allow vec4 loads
+
+#include "weight_decode.glsl"
+#ifndef SHAPE_LANES
+#include "reduce.glsl"
+#endif
+
+layout(buffer_reference, std430, buffer_reference_align = 8) readonly buffer U64In { uint64_t v[]; };
+
+layout(push_constant) uniform Params {
+  uint64_t w_data;    // MOE: the expert table (4 addresses per expert)
+  uint64_t w_scales;
+  F32In x;
+  F32Out y;
+  F32In bias;
+  StepParams step;
+  U32In ids;
+  F32In route_w;
+  uint rows;  // rows per head (MOE: rows of one expert matrix)
+  uint cols;
+  uint x_stride;
+  uint x_head_stride;
+  uint x_offset;
+  uint y_stride;
+  uint flags;  // 1: add bias, 2: accumulate into y
+  uint top_k;
+  uint experts;
+  uint ids_stride;
+  uint route_stride;
+  U32In groups;  // MOE 3/4: offsets[experts + 1], then the job list grouped by expert
+} p;
+
+const uint ACC = ROWS * TOKENS;
+
+vec4 load_x4(uint i) {
+  if (X_VEC != 0) return uintBitsToFloat(words(U64x2In(p.x).v[i / 4]));
+  return vec4(p.x.v[i], p.x.v[i + 1], p.x.v[i + 2], p.x.v[i + 3]);
+}
+
+// acc[i * TOKENS + t] += sum_c W[wrow[i], c] * x[xb[t] + c].
+void accumulate(WeightRef w, uint wrow[ROWS], uint xb[TOKENS], inout float acc[ACC]) {
+#ifdef SHAPE_LANES
+  const uint first = 0, stride = 1;
+#else
+  const uint first = gl_LocalInvocationID.x, stride = gl_WorkGroupSize.x;
+#endif
+  const uint nv = WEIGHT_VEC != 0 ? w.cols / CHUNK : 0;
+  for (uint c = first; c < nv; c += stride) {  // host keeps the trip count < 65535
+    const uint c0 = c * CHUNK;
+    Chunk ch[ROWS];
+    for (uint i = 0; i < ROWS; ++i) ch[i] = load_chunk(w, wrow[i], c0, GROUP);
+    float part[ACC];  // sum of q * x over the chunk; the chunk's scale is applied once below
+    for (uint a = 0; a < ACC; ++a) part[a] = 0.0;
+    float xsum[TOKENS];  // q8/q4: sum of x over the chunk, for the stored values' offset
+    for (uint t = 0; t < TOKENS; ++t) xsum[t] = 0.0;
+    for (uint j = 0; j < SUBCHUNKS; ++j) {
+      vec4 lo[ROWS], hi[ROWS];
+      for (uint i = 0; i < ROWS; ++i) decode8(ch[i], j, lo[i], hi[i]);
+      for (uint t = 0; t < TOKENS; ++t) {
+        const vec4 xl = load_x4(xb[t] + c0 + 8 * j);
+        const vec4 xh = load_x4(xb[t] + c0 + 8 * j + 4);
+        if (Q_OFFSET != 0.0) xsum[t] += dot(xl + xh, vec4(1.0));
+        for (uint i = 0; i < ROWS; ++i) part[i * TOKENS + t] += dot(lo[i], xl) + dot(hi[i], xh);
+      }
+    }
+    for (uint i = 0; i < ROWS; ++i)
+      for (uint t = 0; t < TOKENS; ++t)
+        acc[i * TOKENS + t] = CHUNK_SCALED ? fma(ch[i].scale, fma(-Q_OFFSET, xsum[t], part[i * TOKENS + t]), acc[i * TOKENS + t])
+                                           : acc[i * TOKENS + t] + part[i * TOKENS + t];
+  }
+  // Tail columns past the last whole chunk (all columns when rows are not chunk-aligned). Inputs
+  // past `cols` are never read, so q8/q4 padding never meets garbage.
+  for (uint c = nv * CHUNK + first; c < w.cols; c += stride) {
+    float wv[ROWS];
+    for (uint i = 0; i < ROWS; ++i) wv[i] = weight_at(w, wrow[i], c, GROUP);
+    for (uint t = 0; t < TOKENS; ++t) {
+      const float xv = p.x.v[xb[t] + c];
+      for (uint i = 0; i < ROWS; ++i) acc[i * TOKENS + t] = fma(wv[i], xv, acc[i * TOKENS + t]);
+    }
+  }
+}
+
+// Rows of x / y this block works on: token (or job) t of the block is x row xrow[t] and y row
+// yrow[t]; t is stored only when t < valid.
+void block(uint t0, uint group_expert, uint group_begin, uint group_count) {
+#if MOE == 1
+  const uint jobs = p.step.n_tokens * p.top_k;
+#elif MOE >= 3
+  const uint jobs = group_count;
+#else
+  const uint jobs = p.step.n_tokens;
+#endif
+  if (t0 >= jobs) return;  // uniform per workgroup
+  const uint head = MOE >= 3 ? 0 : gl_WorkGroupID.y;
+
+  uint r[ROWS];  // this invocation's rows within the head
+  uint wrow[ROWS];
+  for (uint i = 0; i < ROWS; ++i) {
+#ifdef SHAPE_LANES
+    r[i] = gl_WorkGroupID.x * (gl_WorkGroupSize.x * ROWS) + i * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+#else
+    r[i] = gl_WorkGroupID.x * ROWS + i;
+#endif
+    wrow[i] = head * p.rows + min(r[i], p.rows - 1);  // clamp: loads stay in bounds, stores are guarded
+  }
+
+  float total[ACC];
+  for (uint a = 0; a < ACC; ++a) total[a] = 0.0;
+  uint yrow[TOKENS];
+  for (uint t = 0; t < TOKENS; ++t) yrow[t] = t0 + t;
+
+#if MOE == 0
+  const WeightRef w = make_weight_ref(p.w_data, p.w_scales, p.cols, GROUP);
+  uint xb[TOKENS];
+  for (uint t = 0; t < TOKENS; ++t) xb[t] = min(t0 + t, jobs - 1) * p.x_stride + head * p.x_head_stride + p.x_offset;
+  accumulate(w, wrow, xb, total);
+#elif MOE == 1
+  const uint tok = t0 / p.top_k;
+  const uint e = p.ids.v[tok * p.ids_stride + t0 % p.top_k];
+  if (e < p.experts) {
+    U64In table = U64In(p.w_data);
+    const WeightRef w = make_weight_ref(table.v[4 * e], table.v[4 * e + 1], p.cols, GROUP);
+    uint xb[TOKENS];
+    xb[0] = tok * p.x_stride;
+    accumulate(w, wrow, xb, total);
+  }
+#elif MOE == 2
+  const uint tok = t0;
+  for (uint k = 0; k < p.top_k; ++k) {
+    const uint e = p.ids.v[tok * p.ids_stride + k];
+    if (e >= p.experts) continue;
+    U64In table = U64In(p.w_data);
+    const WeightRef w = make_weight_ref(table.v[4 * e + 2], table.v[4 * e + 3], p.cols, GROUP);
+    uint xb[TOKENS];
+    xb[0] = (tok * p.top_k + k) * p.x_stride;
+    float acc[ACC];
+    for (uint a = 0; a < ACC; ++a) acc[a] = 0.0;
+    accumulate(w, wrow, xb, acc);
+    const float rw = p.route_w.v[tok * p.route_stride + k];
+    for (uint a = 0; a < ACC; ++a) total[a] = fma(rw, acc[a], total[a]);
+  }
+#else
+  // Grouped (prefill): the block's jobs all use expert group_expert; job j = token * top_k + k.
+  U64In table = U64In(p.w_data);
+  const uint e = group_expert;
+  const WeightRef w = MOE == 3 ? make_weight_ref(table.v[4 * e], table.v[4 * e + 1], p.cols, GROUP)
+                               : make_weight_ref(table.v[4 * e + 2], table.v[4 * e + 3], p.cols, GROUP);
+  uint xb[TOKENS];
+  for (uint t = 0; t < TOKENS; ++t) {
+    const uint job = p.groups.v[p.experts + 1 + group_begin + min(t0 + t, jobs - 1)];
+    yrow[t] = job;
+    xb[t] = (MOE == 3 ? job / p.top_k : job) * p.x_stride;
+  }
+  accumulate(w, wrow, xb, total);
+#if MOE == 4
+  for (uint t = 0; t < TOKENS; ++t) {
+    const uint job = yrow[t];
+    const float rw = p.route_w.v[(job / p.top_k) * p.route_stride + job % p.top_k];
+    for (uint i = 0; i < ROWS; ++i) total[i * TOKENS + t] *= rw;
+  }
+#endif
+#endif
+
+  for (uint i = 0; i < ROWS; ++i) {
+    for (uint t = 0; t < TOKENS; ++t) {
+#ifdef SHAPE_LANES
+      const float v = total[i * TOKENS + t];
+      const bool writer = true;
+#else
+      const float v = workgroup_sum(total[i * TOKENS + t]);
+      const bool writer = gl_LocalInvocationID.x == 0;
+#endif
+      if (!writer || r[i] >= p.rows || t0 + t >= jobs) continue;
+      const uint col = head * p.rows + r[i];
+      const uint o = yrow[t] * p.y_stride + col;
+      float result = v;
+      if ((p.flags & 1u) != 0) result += p.bias.v[col];
+#if MOE == 2
+      result += p.y.v[o];
+#else
+      if ((p.flags & 2u) != 0) result += p.y.v[o];
+#endif
+      p.y.v[o] = result;
+    }
+  }
+}
+
+void main() {
+#if MOE >= 3
+  // Grid y = expert; its jobs are groups[offsets[e] .. offsets[e + 1]) (moe_group.comp), taken
+  // TOKENS at a time, grid-stride over z so any job count is covered.
+  const uint e = gl_WorkGroupID.y;
+  const uint begin = p.groups.v[e];
+  const uint count = p.groups.v[e + 1] - begin;
+  for (uint t0 = gl_WorkGroupID.z * TOKENS; t0 < count; t0 += gl_NumWorkGroups.z * TOKENS) block(t0, e, begin, count);
+#else
+  block(gl_WorkGroupID.z * TOKENS, 0, 0, 0);
+#endif
+}

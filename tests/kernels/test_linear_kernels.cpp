@@ -1,0 +1,391 @@
+// The matrix kernels (linear, linear_heads, embed, moe_experts) against CPU computations on the
+// unpack_weight()'d matrices, for every weight format, GEMV (max_tokens 1) and GEMM, every
+// shader shape (lanes / sg / shared), awkward shapes (one row, columns not a multiple of the
+// chunk or group, unaligned rows, rows that are not a multiple of the workgroup tile, very long
+// rows), bias, accumulate and windowed input/output views. Validation layer on.
+//
+// Tolerances: the packed weights are exact on both sides (the CPU uses unpack_weight's values),
+// so only the f32 summation order differs; inputs and weights are O(1), so the error budget is
+// the f16 GEMV one, ~2e-5 * sqrt(cols) absolute and 1e-9 nmse, for every format. The MoE path
+// also runs silu's exp (a few ULP in Vulkan): 1e-9 nmse, 1e-4 absolute.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <vector>
+
+#include "harness/kernel_harness.h"
+#include "kernels/linear_kernels.h"
+#include "kernels/linear_variants.h"
+#include "kernels/pipeline_set.h"
+#include "plan/weight_format.h"
+#include "vulkan/kernel_variants.h"
+
+namespace r1vk {
+namespace {
+
+using kernels::ActView;
+using kernels::LinearKernels;
+using kernels::LinearShape;
+using kernels::StepView;
+using kernels::WeightView;
+
+struct Fixture {
+  kernels::PipelineSet pipelines{test::context()};
+  LinearKernels linear{pipelines};
+};
+
+Fixture& fixture() {
+  static Fixture f;
+  return f;
+}
+
+template <typename T>
+vk::Buffer upload(const std::vector<T>& v, const char* name) {
+  std::vector<T> padded = v;
+  if (padded.empty()) padded.resize(1);
+  // Pad to 16 bytes: kernels read whole 32-bit words of byte-packed data.
+  while ((padded.size() * sizeof(T)) % 16 != 0) padded.push_back(T{});
+  auto b = test::upload_new(padded, name);
+  REQUIRE_MESSAGE(b.ok(), (b.ok() ? "" : b.error().message()));
+  return std::move(b).value();
+}
+
+std::vector<float> download(const vk::Buffer& b, size_t n) {
+  auto v = test::download_floats(b, n);
+  REQUIRE(v.ok());
+  return *v;
+}
+
+void run_ok(const std::function<Status(vk::CommandBuffer&)>& record) {
+  const Status st = test::run(record);
+  REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.error().message()));
+}
+
+vk::Buffer step_buffer(uint32_t n_tokens, uint32_t pos0) {
+  kernels::StepParams sp;
+  sp.n_tokens = n_tokens;
+  sp.pos0 = pos0;
+  std::vector<uint8_t> bytes(sizeof sp);
+  std::memcpy(bytes.data(), &sp, sizeof sp);
+  return upload(bytes, "step");
+}
+
+struct Packed {
+  PackedWeight p;
+  std::vector<float> w;  // the values the kernels must compute with
+  vk::Buffer data, scales;
+  WeightView view() const {
+    return WeightView{data.address(), p.scales.empty() ? 0 : scales.address(), p.format, static_cast<uint32_t>(p.rows),
+                      static_cast<uint32_t>(p.cols), static_cast<uint32_t>(p.group)};
+  }
+};
+
+Packed make_weight(WeightFormat f, uint32_t rows, uint32_t cols, int group, uint32_t seed) {
+  const auto src = test::random_floats(size_t{rows} * cols, seed);
+  auto p = pack_weight(src, rows, cols, f, group);
+  REQUIRE(p.ok());
+  Packed out{std::move(p).value(), {}, {}, {}};
+  out.w = unpack_weight(out.p);
+  out.data = upload(out.p.data, "W");
+  out.scales = upload(out.p.scales, "W_scales");
+  return out;
+}
+
+test::Tolerance tolerance(uint32_t cols) { return test::gemv_f16_tolerance(cols); }
+
+void check_close(const std::vector<float>& got, const std::vector<float>& want, const test::Tolerance& tol) {
+  const test::Comparison c = test::compare(got, want);
+  INFO(c.describe(tol));
+  CHECK(c.within(tol));
+}
+
+struct FormatCase {
+  WeightFormat format;
+  int group;
+};
+const FormatCase kFormats[] = {{WeightFormat::kF32, 0}, {WeightFormat::kF16, 0}, {WeightFormat::kQ8, 32},
+                               {WeightFormat::kQ4, 32}, {WeightFormat::kQ4, 128}, {WeightFormat::kFp8, 128}};
+
+struct LinearCase {
+  uint32_t rows, cols;
+  uint32_t max_tokens, n_tokens;
+  bool bias, accumulate;
+  uint32_t in_pad, in_shift, out_pad, out_shift;  // window: extra row stride and column offset
+};
+
+// Runs record_linear on one case and checks the whole output buffer: rows t < n_tokens in the
+// window get W x (+ bias) (+ previous), everything else keeps its previous value.
+void check_linear(const FormatCase& fc, const LinearCase& c, const std::optional<LinearShape>& shape) {
+  CAPTURE(weight_format_name(fc.format));
+  CAPTURE(fc.group);
+  CAPTURE(c.rows);
+  CAPTURE(c.cols);
+  CAPTURE(c.max_tokens);
+  CAPTURE(c.n_tokens);
+  CAPTURE(c.bias);
+  CAPTURE(c.accumulate);
+  CAPTURE(c.in_shift);
+  CAPTURE(c.out_shift);
+  CAPTURE((shape ? shape->shape : std::string("default")));
+  const Packed w = make_weight(fc.format, c.rows, c.cols, fc.group, c.rows * 7 + c.cols);
+  const uint32_t in_stride = c.cols + c.in_pad, out_stride = c.rows + c.out_pad;
+  const auto x = test::random_floats(size_t{c.max_tokens} * in_stride + c.in_shift, 3 + c.cols);
+  const auto y0 = test::random_floats(size_t{c.max_tokens} * out_stride + c.out_shift, 4 + c.rows);
+  const auto bias = test::random_floats(c.rows, 5 + c.rows);
+  const vk::Buffer bx = upload(x, "x"), by = upload(y0, "y"), bb = upload(bias, "bias");
+  const vk::Buffer step = step_buffer(c.n_tokens, 0);
+
+  std::vector<float> want = y0;
+  for (uint32_t t = 0; t < c.n_tokens; ++t) {
+    for (uint32_t r = 0; r < c.rows; ++r) {
+      double s = 0;
+      for (uint32_t k = 0; k < c.cols; ++k) s += double(w.w[size_t{r} * c.cols + k]) * x[c.in_shift + size_t{t} * in_stride + k];
+      if (c.bias) s += bias[r];
+      float& o = want[c.out_shift + size_t{t} * out_stride + r];
+      o = static_cast<float>(c.accumulate ? o + s : s);
+    }
+  }
+  LinearKernels& lk = fixture().linear;
+  lk.set_shape_override(shape);
+  const ActView in{bx.address() + 4 * c.in_shift, in_stride, c.cols};
+  const ActView out{by.address() + 4 * c.out_shift, out_stride, c.rows};
+  run_ok([&](vk::CommandBuffer& cmd) {
+    return lk.record_linear(cmd, w.view(), c.bias ? bb.address() : 0, in, out, c.accumulate, StepView{step.address(), c.max_tokens});
+  });
+  lk.set_shape_override(std::nullopt);
+  check_close(download(by, y0.size()), want, tolerance(c.cols));
+}
+
+const std::optional<LinearShape> kShapes[] = {std::nullopt, LinearShape{"lanes", 8, 3, 3}, LinearShape{"sg", 64, 3, 2},
+                                              LinearShape{"shared", 128, 4, 4}};  // the GPU default without subgroups
+
+TEST_CASE("linear: every format, GEMV and GEMM, awkward shapes, all shader shapes") {
+  const LinearCase cases[] = {
+      {1, 7, 1, 1, false, false, 0, 0, 0, 0},        // one row, fewer columns than a chunk
+      {37, 100, 1, 1, true, false, 3, 1, 2, 3},      // unaligned windows, tail columns, bias
+      {64, 256, 1, 1, false, true, 0, 4, 0, 4},      // aligned, accumulate
+      {70, 264, 5, 4, true, true, 0, 0, 1, 0},       // GEMM, last token block partly used
+      {33, 129, 17, 17, false, false, 5, 2, 0, 0},   // GEMM, odd columns and windows
+      {130, 1000, 9, 6, true, false, 0, 0, 0, 0},    // GEMM, rows past one workgroup tile
+  };
+  for (const FormatCase& fc : kFormats)
+    for (const auto& shape : kShapes)
+      for (const LinearCase& c : cases) check_linear(fc, c, shape);
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("linear: very long rows (the per-invocation loop limit)") {
+  // 70000 aligned columns run in the lane shape; 70001 unaligned columns need more than 65535
+  // scalar iterations per lane, so the chooser must fall back to a reduction shape.
+  for (const FormatCase& fc : {FormatCase{WeightFormat::kF16, 0}, FormatCase{WeightFormat::kQ4, 128},
+                               FormatCase{WeightFormat::kFp8, 128}}) {
+    check_linear(fc, {3, 70000, 1, 1, true, false, 0, 0, 0, 0}, std::nullopt);
+    check_linear(fc, {2, 70001, 2, 2, false, true, 0, 0, 0, 0}, std::nullopt);
+  }
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("linear_heads: per-head blocks of every format") {
+  struct HeadsCase {
+    uint32_t heads, rows_per_head, cols, stride, offset, max_tokens, n_tokens;
+  };
+  for (const FormatCase& fc : kFormats) {
+    for (const HeadsCase& hc : {HeadsCase{4, 24, 40, 48, 8, 1, 1}, HeadsCase{3, 50, 64, 70, 3, 6, 5},
+                                HeadsCase{2, 129, 136, 136, 0, 3, 3}}) {
+      for (const auto& shape : {kShapes[0], kShapes[2]}) {
+        CAPTURE(weight_format_name(fc.format));
+        CAPTURE(hc.heads);
+        CAPTURE(hc.cols);
+        CAPTURE(hc.max_tokens);
+        const uint32_t rows = hc.heads * hc.rows_per_head, in_cols = hc.heads * hc.stride + 5;
+        const Packed w = make_weight(fc.format, rows, hc.cols, fc.group, rows + hc.cols);
+        const auto x = test::random_floats(size_t{hc.max_tokens} * in_cols, 9 + rows);
+        const auto y0 = test::random_floats(size_t{hc.max_tokens} * rows, 10 + rows);
+        const vk::Buffer bx = upload(x, "x"), by = upload(y0, "y"), step = step_buffer(hc.n_tokens, 0);
+        std::vector<float> want = y0;
+        for (uint32_t t = 0; t < hc.n_tokens; ++t)
+          for (uint32_t h = 0; h < hc.heads; ++h)
+            for (uint32_t r = 0; r < hc.rows_per_head; ++r) {
+              double s = 0;
+              const size_t row = size_t{h} * hc.rows_per_head + r;
+              for (uint32_t k = 0; k < hc.cols; ++k)
+                s += double(w.w[row * hc.cols + k]) * x[size_t{t} * in_cols + h * hc.stride + hc.offset + k];
+              want[size_t{t} * rows + row] = static_cast<float>(s);
+            }
+        LinearKernels& lk = fixture().linear;
+        lk.set_shape_override(shape);
+        run_ok([&](vk::CommandBuffer& cmd) {
+          return lk.record_linear_heads(cmd, w.view(), hc.heads, ActView{bx.address(), in_cols, in_cols}, hc.stride,
+                                        hc.offset, ActView{by.address(), rows, rows}, StepView{step.address(), hc.max_tokens});
+        });
+        lk.set_shape_override(std::nullopt);
+        check_close(download(by, y0.size()), want, tolerance(hc.cols));
+      }
+    }
+  }
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("embed: dequantised rows, zero row at position 0, out-of-range ids") {
+  for (const FormatCase& fc : kFormats) {
+    CAPTURE(weight_format_name(fc.format));
+    const uint32_t vocab = 50, dim = 70, max_tokens = 6;
+    const Packed table = make_weight(fc.format, vocab, dim, fc.group, 77);
+    const std::vector<int32_t> ids = {3, 49, -1, 0, 50, 17};
+    for (bool zero0 : {false, true}) {
+      for (uint32_t pos0 : {0u, 5u}) {
+        const uint32_t n_tokens = 5;
+        const auto y0 = test::random_floats(size_t{max_tokens} * (dim + 2), 8);
+        const vk::Buffer bids = upload(ids, "ids"), by = upload(y0, "y"), step = step_buffer(n_tokens, pos0);
+        std::vector<float> want = y0;
+        for (uint32_t t = 0; t < n_tokens; ++t)
+          for (uint32_t c = 0; c < dim; ++c) {
+            const bool zero = ids[t] < 0 || ids[t] >= int32_t(vocab) || (zero0 && pos0 + t == 0);
+            want[size_t{t} * (dim + 2) + c] = zero ? 0.0f : table.w[size_t(ids[t]) * dim + c];
+          }
+        run_ok([&](vk::CommandBuffer& cmd) {
+          return fixture().linear.record_embed(cmd, table.view(), ActView{bids.address(), 1, 1},
+                                               ActView{by.address(), dim + 2, dim}, zero0, StepView{step.address(), max_tokens});
+        });
+        check_close(download(by, y0.size()), want, test::kTolF32Exact);
+      }
+    }
+  }
+  CHECK(test::validation_errors() == 0);
+}
+
+float silu(float v) { return v / (1.0f + std::exp(-v)); }
+
+TEST_CASE("moe_experts: routed experts read ids and weights from device buffers") {
+  const uint32_t experts = 6, top_k = 2, width = 40, hidden = 72;
+  for (const FormatCase& fc : kFormats) {
+    for (const auto& shape : {kShapes[0], kShapes[1], kShapes[2]}) {
+      for (uint32_t max_tokens : {1u, 4u, 5u}) {
+        const bool grouped = max_tokens == 5;  // prefill path: jobs grouped by expert
+        CAPTURE(weight_format_name(fc.format));
+        CAPTURE(max_tokens);
+        CAPTURE(grouped);
+        std::vector<Packed> gate_up, down;
+        std::vector<uint64_t> table;
+        for (uint32_t e = 0; e < experts; ++e) {
+          gate_up.push_back(make_weight(fc.format, 2 * width, hidden, fc.group, 100 + e));
+          down.push_back(make_weight(fc.format, hidden, width, fc.group, 200 + e));
+          const auto& gu = gate_up.back();
+          const auto& dn = down.back();
+          table.insert(table.end(), {gu.data.address(), gu.view().scales, dn.data.address(), dn.view().scales});
+        }
+        const uint32_t n_tokens = max_tokens == 1 ? 1 : max_tokens - 1;
+        const auto x = test::random_floats(size_t{max_tokens} * hidden, 31);
+        // Token 2 has an out-of-range id (it contributes nothing); expert 4 serves three tokens.
+        const std::vector<int32_t> ids = {4, 1, 0, 5, 2, 6, 3, 4, 4, 1};
+        const std::vector<float> rw = {0.7f, 0.3f, 1.2f, -0.4f, 0.5f, 0.5f, 0.9f, 0.1f, 0.6f, -0.2f};
+        const auto y0 = test::random_floats(size_t{max_tokens} * hidden, 32);
+        const vk::Buffer bx = upload(x, "x"), bt = upload(table, "experts"), bi = upload(ids, "ids"),
+                         bw = upload(rw, "route_w"), by = upload(y0, "y"), step = step_buffer(n_tokens, 0);
+        const uint64_t scratch_bytes = grouped ? LinearKernels::moe_grouped_scratch_bytes(max_tokens, top_k, width, hidden, experts)
+                                               : LinearKernels::moe_scratch_bytes(max_tokens, top_k, width);
+        auto scratch = test::zeros(scratch_bytes, "scratch");
+        REQUIRE(scratch.ok());
+        std::vector<float> want = y0;
+        for (uint32_t t = 0; t < n_tokens; ++t)
+          for (uint32_t k = 0; k < top_k; ++k) {
+            const uint32_t e = static_cast<uint32_t>(ids[t * top_k + k]);
+            if (e >= experts) continue;
+            std::vector<float> act(width);
+            for (uint32_t i = 0; i < width; ++i) {
+              double g = 0, u = 0;
+              for (uint32_t c = 0; c < hidden; ++c) {
+                g += double(gate_up[e].w[size_t{i} * hidden + c]) * x[size_t{t} * hidden + c];
+                u += double(gate_up[e].w[size_t{width + i} * hidden + c]) * x[size_t{t} * hidden + c];
+              }
+              act[i] = silu(static_cast<float>(g)) * static_cast<float>(u);
+            }
+            for (uint32_t r = 0; r < hidden; ++r) {
+              double s = 0;
+              for (uint32_t i = 0; i < width; ++i) s += double(down[e].w[size_t{r} * width + i]) * act[i];
+              want[size_t{t} * hidden + r] += rw[t * top_k + k] * static_cast<float>(s);
+            }
+          }
+        kernels::MoeExpertsArgs a;
+        a.expert_table = bt.address();
+        a.format = fc.format;
+        a.experts = experts;
+        a.top_k = top_k;
+        a.width = width;
+        a.hidden = hidden;
+        a.group = static_cast<uint32_t>(fc.group);
+        a.in = {bx.address(), hidden, hidden};
+        a.ids = {bi.address(), top_k, top_k};
+        a.weights = {bw.address(), top_k, top_k};
+        a.out = {by.address(), hidden, hidden};
+        a.scratch = scratch->address();
+        a.scratch_size = scratch_bytes;
+        LinearKernels& lk = fixture().linear;
+        lk.set_shape_override(shape);
+        run_ok([&](vk::CommandBuffer& cmd) { return lk.record_moe_experts(cmd, a, StepView{step.address(), max_tokens}); });
+        lk.set_shape_override(std::nullopt);
+        check_close(download(by, y0.size()), want, {1e-9, 1e-4});
+      }
+    }
+  }
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("matrix kernels reject bad views with errors") {
+  const Packed w = make_weight(WeightFormat::kQ4, 8, 64, 32, 1);
+  const vk::Buffer bx = upload(std::vector<float>(64), "x"), by = upload(std::vector<float>(8), "y"), step = step_buffer(1, 0);
+  auto record = [&](const WeightView& wv, const ActView& in, const ActView& out) {
+    return test::run([&](vk::CommandBuffer& cmd) {
+      return fixture().linear.record_linear(cmd, wv, 0, in, out, false, StepView{step.address(), 1});
+    });
+  };
+  const ActView in{bx.address(), 64, 64}, out{by.address(), 8, 8};
+  CHECK_FALSE(record(w.view(), ActView{bx.address(), 64, 63}, out).ok());  // column mismatch
+  CHECK_FALSE(record(w.view(), in, ActView{by.address(), 4, 8}).ok());     // stride < cols
+  WeightView bad_group = w.view();
+  bad_group.group = 64;
+  CHECK_FALSE(record(bad_group, in, out).ok());
+  WeightView no_scales = w.view();
+  no_scales.scales = 0;
+  CHECK_FALSE(record(no_scales, in, out).ok());
+  CHECK(record(w.view(), in, out).ok());
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("linear shape chooser: lanes on CPU drivers, reductions on GPUs, loop-limit fallback") {
+  vk::DeviceCaps cpu;
+  cpu.type = VK_PHYSICAL_DEVICE_TYPE_CPU;
+  cpu.subgroup_size = cpu.min_subgroup_size = cpu.max_subgroup_size = 8;
+  cpu.subgroup_ops_in_compute = true;
+  cpu.subgroup_ops = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+  cpu.max_workgroup_invocations = 1024;
+  const LinearShape gemv = kernels::choose_linear_shape(cpu, WeightFormat::kQ4, 14336, 1, false);
+  CHECK(gemv.lanes());
+  CHECK(gemv.tokens == 1);
+  CHECK(gemv.workgroup == 8);
+  const LinearShape gemm = kernels::choose_linear_shape(cpu, WeightFormat::kQ4, 14336, 512, false);
+  CHECK(gemm.tokens > 1);
+  CHECK(kernels::choose_linear_shape(cpu, WeightFormat::kQ4, 14336, 512, true).tokens == 1);  // MoE: one job each
+  // Unaligned f16 rows run scalar: past 65535 columns a lane would exceed the loop limit.
+  const LinearShape longrow = kernels::choose_linear_shape(cpu, WeightFormat::kF16, 70001, 1, false);
+  CHECK_FALSE(longrow.lanes());
+  CHECK(kernels::linear_loop_iterations(longrow, WeightFormat::kF16, 70001) < vk::kLoopIterationLimit);
+
+  vk::DeviceCaps gpu = cpu;
+  gpu.type = VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
+  gpu.min_subgroup_size = 32;
+  gpu.max_subgroup_size = 64;
+  CHECK(kernels::choose_linear_shape(gpu, WeightFormat::kF16, 4096, 1, false).shape == "sg");
+  gpu.subgroup_ops = VK_SUBGROUP_FEATURE_BASIC_BIT;
+  const LinearShape shared = kernels::choose_linear_shape(gpu, WeightFormat::kF16, 4096, 1, false);
+  CHECK(shared.shape == "shared");
+  CHECK(kernels::linear_shape_problem(shared, gpu).empty());
+  CHECK_FALSE(kernels::linear_shape_problem(LinearShape{"shared", 96, 4, 1}, gpu).empty());  // not a power of two
+  CHECK_FALSE(kernels::linear_shape_problem(LinearShape{"sg", 64, 4, 1}, gpu).empty());      // no subgroup arithmetic
+}
+
+}  // namespace
+}  // namespace r1vk
