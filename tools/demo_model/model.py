@@ -21,12 +21,12 @@ class DemoConfig:
     intermediate_size: int = 256          # dense MLP width (layers < first_k_dense_replace)
     moe_intermediate_size: int = 64
     num_hidden_layers: int = 4
-    num_attention_heads: int = 4
+    num_attention_heads: int = 8
     q_lora_rank: int = 64
     kv_lora_rank: int = 64
-    qk_nope_head_dim: int = 32
-    qk_rope_head_dim: int = 16
-    v_head_dim: int = 32
+    qk_nope_head_dim: int = 16
+    qk_rope_head_dim: int = 32
+    v_head_dim: int = 16
     n_routed_experts: int = 8
     n_shared_experts: int = 1
     num_experts_per_tok: int = 2
