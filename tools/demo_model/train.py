@@ -63,6 +63,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--stop-after", type=int, default=0,
+                    help="end after this many steps of the --steps schedule (0: run it all)")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--min-lr-frac", type=float, default=0.05)
@@ -75,6 +77,8 @@ def main():
     ap.add_argument("--eval-count", type=int, default=200)
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--config", default="", help="JSON overrides of DemoConfig fields")
+    ap.add_argument("--init", default="", help="start from this checkpoint's weights and router "
+                    "biases (a second stage with its own schedule; the data stream uses --seed)")
     ap.add_argument("--out", required=True, help="checkpoint path (.pt)")
     args = ap.parse_args()
 
@@ -84,6 +88,11 @@ def main():
     overrides = json.loads(args.config) if args.config else {}
     cfg = M.DemoConfig(vocab_size=tok.VOCAB_SIZE, **overrides)
     model = M.DeepseekV3(cfg)
+    if args.init:
+        init = torch.load(args.init, map_location="cpu")
+        if init["config"] != cfg.to_dict():
+            raise SystemExit(f"--init {args.init}: config differs from this run's")
+        model.load_state_dict(init["state_dict"])
     print(f"params {M.count_parameters(model)}  config {json.dumps(cfg.to_dict())}", flush=True)
 
     test = set(data.test_problems())
@@ -111,7 +120,8 @@ def main():
     batches = []
     t0 = time.time()
     acc_loss = acc_mtp = acc_tok = acc_n = 0.0
-    for step in range(args.steps):
+    last = args.stop_after if 0 < args.stop_after < args.steps else args.steps
+    for step in range(last):
         if not batches:
             batches = make_batches(stream, args.batch, 16, rng)
         x, main_t, mtp_t = collate(batches.pop())
@@ -139,7 +149,7 @@ def main():
                   f"tok_acc {acc_tok / acc_n:.4f} lr {lr_at(step):.2e} "
                   f"elapsed {time.time() - t0:.0f}s", flush=True)
             acc_loss = acc_mtp = acc_tok = acc_n = 0.0
-        if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
+        if (step + 1) % args.eval_every == 0 or step + 1 == last:
             r = generate.evaluate_problems(model, valid, show_errors=2)
             loads = [m.last_load.tolist() for m in model.moe_layers()]
             print(f"eval step {step + 1} valid_acc {r['accuracy']:.4f} "
@@ -152,7 +162,7 @@ def main():
                         "step": step + 1, "args": vars(args),
                         "train_seconds": time.time() - t0}, args.out)
             shutil.copyfile(args.out, f"{args.out}.step{step + 1}")
-    print(f"done {args.steps} steps in {time.time() - t0:.0f}s", flush=True)
+    print(f"done {last} steps in {time.time() - t0:.0f}s", flush=True)
 
 
 if __name__ == "__main__":
