@@ -51,6 +51,14 @@ def report(label, model, problems, show_errors):
     print(f"{label}: accuracy {r['accuracy']:.4f} ({r['correct']}/{r['total']}), "
           f"MTP draft acceptance {r['mtp_acceptance']:.4f} over {r['mtp_drafts']} drafts, "
           f"{time.time() - t0:.0f}s", flush=True)
+    kinds = {"addition": lambda a, op, b: op == "+",
+             "subtraction, result >= 0": lambda a, op, b: op == "-" and a >= b,
+             "subtraction, result < 0": lambda a, op, b: op == "-" and a < b}
+    r["by_kind"] = {}
+    for kind, pred in kinds.items():
+        hits = [ok for p, ok in r["outcome"].items() if pred(*p)]
+        r["by_kind"][kind] = {"correct": sum(hits), "total": len(hits)}
+        print(f"  {kind}: {sum(hits)}/{len(hits)}")
     for p, o in r["errors"]:
         print(f"  wrong: {data.question(*p)} -> {o!r}")
     return r
@@ -76,7 +84,7 @@ def main():
                                            problems, args.show_errors)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({k: {kk: vv for kk, vv in v.items() if kk != "errors"}
+            json.dump({k: {kk: vv for kk, vv in v.items() if kk not in ("errors", "outcome")}
                        for k, v in results.items()}, f, indent=2)
             f.write("\n")
 

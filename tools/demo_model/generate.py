@@ -56,7 +56,7 @@ def evaluate_problems(model, problems, batch_size=128, max_new=200, show_errors=
         ids = tok.encode(data.prompt_text(*p))
         by_len[len(ids)].append((p, ids))
     correct = made = accepted = 0
-    errors = []
+    errors, outcome = [], {}
     for _, group in sorted(by_len.items()):
         for s in range(0, len(group), batch_size):
             chunk = group[s:s + batch_size]
@@ -65,10 +65,11 @@ def evaluate_problems(model, problems, batch_size=128, max_new=200, show_errors=
             accepted += a
             for (p, _), o in zip(chunk, outs):
                 got = data.parse_answer(tok.decode(o))
-                if got == data.answer_value(*p):
+                outcome[p] = got == data.answer_value(*p)
+                if outcome[p]:
                     correct += 1
                 elif len(errors) < show_errors:
                     errors.append((p, tok.decode(o)))
     model.train()
     return {"accuracy": correct / len(problems), "correct": correct, "total": len(problems),
-            "mtp_acceptance": accepted / max(made, 1), "mtp_drafts": made, "errors": errors}
+            "mtp_acceptance": accepted / max(made, 1), "mtp_drafts": made, "errors": errors, "outcome": outcome}
