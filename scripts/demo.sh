@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The main job: builds r1vk, lists the Vulkan devices and runs a small compute smoke run on the
-# default one (the f16 GEMV, timed and checked against a CPU dot product).
+# The main job: builds r1vk, lists the Vulkan devices, and lets the bundled demo model (a small
+# DeepSeek-V3-architecture reasoner, models/r1vk-demo) answer a question on the default device,
+# streaming its reasoning (dimmed on a terminal) and then its answer.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/build.sh"
 "$root/build/r1vk" devices
-"$root/build/r1vk" bench-kernels --quick
+echo
+prompt=${1:-"What is 31415 + 92653?"}
+echo "> $prompt"
+"$root/build/r1vk" run -p "$prompt" --temperature 0

@@ -50,11 +50,16 @@ Result<plan::Manifest> compile_plan(const CompileInput& in, const CompileOptions
                                     CompileReport* report) {
   const auto start = std::chrono::steady_clock::now();
   R1VK_ASSIGN_OR_RETURN(FormatChoice choice, resolve_format_choice(opt.weights, opt.q4_group));
-  if (opt.max_context <= 0 || opt.max_context > (int64_t{1} << 24)) {
-    return make_error(ErrorCode::kInvalidArgument, "--ctx must be between 1 and 16777216, got " + std::to_string(opt.max_context));
+  // --ctx 0: the default context, capped by the model's positions.
+  const int64_t max_context =
+      opt.max_context != 0 ? opt.max_context
+                           : (in.config.max_position_embeddings > 0 ? std::min(kDefaultContext, in.config.max_position_embeddings)
+                                                                    : kDefaultContext);
+  if (max_context <= 0 || max_context > (int64_t{1} << 24)) {
+    return make_error(ErrorCode::kInvalidArgument, "--ctx must be between 1 and 16777216, got " + std::to_string(max_context));
   }
-  if (in.config.max_position_embeddings > 0 && opt.max_context > in.config.max_position_embeddings) {
-    return make_error(ErrorCode::kInvalidArgument, "--ctx " + std::to_string(opt.max_context) + " exceeds the model's " +
+  if (in.config.max_position_embeddings > 0 && max_context > in.config.max_position_embeddings) {
+    return make_error(ErrorCode::kInvalidArgument, "--ctx " + std::to_string(max_context) + " exceeds the model's " +
                                                        std::to_string(in.config.max_position_embeddings) + " positions");
   }
   R1VK_ASSIGN_OR_RETURN(ModelGraph graph, build_model_graph(in.config));
@@ -67,8 +72,8 @@ Result<plan::Manifest> compile_plan(const CompileInput& in, const CompileOptions
   m.weights_requested = opt.weights;
   m.rope_freqs = graph.rope_freqs;
   m.rope_magnitude = graph.rope_magnitude;
-  m.memory.max_context = opt.max_context;
-  m.memory.prefill_chunk = std::min(opt.prefill_chunk, opt.max_context);
+  m.memory.max_context = max_context;
+  m.memory.prefill_chunk = std::min(opt.prefill_chunk, max_context);
   m.memory.kv_layers = graph.kv_layers;
   m.memory.kv_width = graph.kv_width;
   m.memory.arena_bytes = plan_memory(graph.main, m.memory.prefill_chunk);

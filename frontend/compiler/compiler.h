@@ -34,10 +34,12 @@ struct CompileInput {
   Fp8Fn read_fp8;                     // optional: lets fp8 plans keep FP8 weights bit for bit
 };
 
+inline constexpr int64_t kDefaultContext = 4096;
+
 struct CompileOptions {
   std::string weights = "f16";  // f32 | f16 | q8 | q4 | fp8 | auto
   int64_t q4_group = 32;
-  int64_t max_context = 4096;
+  int64_t max_context = 4096;  // 0: min(kDefaultContext, the model's max_position_embeddings)
   int64_t prefill_chunk = 64;
   // Called after each tensor with (bytes of source weights done, total).
   std::function<void(uint64_t done, uint64_t total)> progress;

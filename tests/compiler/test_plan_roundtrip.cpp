@@ -101,10 +101,10 @@ TEST_CASE("bad compile options are refused with the flag named") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message() == "--q4-group must be 32 or 128, got 64");
   opt.q4_group = 32;
-  opt.max_context = 0;
+  opt.max_context = -5;
   r = compile_plan(testing::compile_input(testing::tiny_qwen2(), "tiny", 1), opt, path.str());
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().message() == "--ctx must be between 1 and 16777216, got 0");
+  CHECK(r.error().message() == "--ctx must be between 1 and 16777216, got -5");
   CHECK_FALSE(std::filesystem::exists(path.path));
 }
 

@@ -21,6 +21,7 @@ void add_gen_checkpoint_command(CLI::App& app, CommandFn& selected);
 void add_info_command(CLI::App& app, CommandFn& selected);
 void add_compile_command(CLI::App& app, CommandFn& selected);
 void add_logits_command(CLI::App& app, CommandFn& selected);
+void add_run_command(CLI::App& app, CommandFn& selected);
 void add_tokenize_command(CLI::App& app, CommandFn& selected);
 void add_bench_tokenizer_command(CLI::App& app, CommandFn& selected);
 

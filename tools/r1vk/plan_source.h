@@ -12,7 +12,7 @@ namespace r1vk::cli {
 
 struct PlanSourceOptions {
   std::string weights = "auto";
-  int64_t context = 4096;
+  int64_t context = 0;  // 0: min(4096, the model's positions)
   int64_t prefill_chunk = 64;
 };
 

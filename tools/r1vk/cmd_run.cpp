@@ -1,0 +1,150 @@
+// `r1vk run [MODEL] -p PROMPT`: one chat turn (or a raw prompt), streamed as it is generated,
+// with the reasoning shown apart from the answer. Without MODEL the bundled demo model runs.
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "api/generation.h"
+#include "base/progress_bar.h"
+#include "command.h"
+#include "device_context.h"
+#include "exec/model.h"
+#include "exec/session.h"
+#include "plan_source.h"
+#include "text/chat_format.h"
+#include "text/tokenizer.h"
+
+namespace r1vk::cli {
+namespace {
+
+struct RunArgs {
+  std::string model = R1VK_DEFAULT_MODEL;
+  std::string prompt;
+  std::string system;
+  float temperature = 0.6f;
+  float top_p = 0.95f;
+  uint32_t top_k = 0;
+  uint32_t seed = 0;
+  int64_t max_tokens = 1024;
+  int64_t context = 0;
+  std::string weights = "auto";
+  std::optional<int> device;
+  bool raw = false;
+  bool json = false;
+  bool hide_reasoning = false;
+};
+
+Status run_run(const RunArgs& a) {
+  if (a.prompt.empty()) return make_error(ErrorCode::kInvalidArgument, "-p/--prompt is empty");
+  if (a.max_tokens <= 0) return make_error(ErrorCode::kInvalidArgument, "--max-tokens must be positive");
+  if (!(a.temperature >= 0.0f) || !(a.top_p > 0.0f && a.top_p <= 1.0f)) {
+    return make_error(ErrorCode::kInvalidArgument, "--temperature must be >= 0 and --top-p in (0, 1]");
+  }
+  PlanSourceOptions po;
+  po.weights = a.weights;
+  po.context = a.context;
+  R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(a.model, po));
+  if (!plan.manifest().has_tokenizer()) {
+    return make_error(ErrorCode::kInvalidArgument, a.model + " has no tokenizer: text commands cannot use it (try r1vk logits)");
+  }
+  R1VK_ASSIGN_OR_RETURN(auto tokenizer, text::Tokenizer::from_json(plan.manifest().tokenizer_json, plan.manifest().tokenizer_config_json));
+  R1VK_ASSIGN_OR_RETURN(auto ctx, open_device(a.device));
+  exec::ModelOptions mo;
+  ProgressBar bar("loading", 0);
+  mo.progress = [&bar](uint64_t done, uint64_t total) { bar.update(done, total); };
+  auto model = exec::Model::load(*ctx, std::move(plan), mo);
+  bar.finish();
+  if (!model.ok()) return std::move(model).error();
+  R1VK_ASSIGN_OR_RETURN(auto session, exec::Session::create(**model));
+
+  std::vector<int32_t> prompt;
+  text::TokenId eos;
+  if (a.raw) {
+    R1VK_ASSIGN_OR_RETURN(auto ids, tokenizer.encode(a.prompt));
+    prompt.assign(ids.begin(), ids.end());
+    if (!tokenizer.eos_id()) return make_error(ErrorCode::kUnsupported, "the tokenizer has no end-of-sentence token");
+    eos = *tokenizer.eos_id();
+  } else {
+    R1VK_ASSIGN_OR_RETURN(auto chat, text::R1ChatFormat::from_tokenizer(tokenizer));
+    std::vector<text::ChatMessage> messages;
+    if (!a.system.empty()) messages.push_back({text::ChatRole::kSystem, a.system});
+    messages.push_back({text::ChatRole::kUser, a.prompt});
+    R1VK_ASSIGN_OR_RETURN(auto ids, chat.encode(messages, /*add_generation_prompt=*/true));
+    prompt.assign(ids.begin(), ids.end());
+    eos = chat.eos_id();
+  }
+
+  api::GenerationOptions go;
+  go.sampling = {a.temperature, a.top_p, a.top_k, a.seed};
+  go.max_tokens = a.max_tokens;
+  go.prompt_opened_think = !a.raw;
+  go.split_reasoning = !a.raw;
+  const bool tty = isatty(STDOUT_FILENO) != 0;
+  bool in_reasoning = false;
+  bool answer_started = false;
+  auto on_piece = [&](const text::TextPiece& piece) {
+    text::TextPiece p = piece;
+    const bool reasoning = p.kind == text::TextKind::kReasoning;
+    if (!reasoning && !answer_started) {
+      // The template puts blank lines after </think>; the answer starts at its first character.
+      p.text.erase(0, p.text.find_first_not_of("\n"));
+      if (p.text.empty()) return;
+      answer_started = true;
+    }
+    if (a.json) {
+      std::printf("%s\n", nlohmann::json{{"type", reasoning ? "reasoning" : "answer"}, {"text", p.text}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    } else if (!(reasoning && a.hide_reasoning)) {
+      if (reasoning != in_reasoning && tty) std::fputs(reasoning ? "\033[2m" : "\033[0m", stdout);
+      if (!reasoning && in_reasoning && !tty) std::fputs("\n", stdout);
+      std::fputs(p.text.c_str(), stdout);
+    }
+    in_reasoning = reasoning;
+    std::fflush(stdout);
+  };
+  R1VK_ASSIGN_OR_RETURN(auto stats, api::generate(*session, tokenizer, prompt, eos, go, on_piece));
+  if (tty && in_reasoning && !a.json) std::fputs("\033[0m", stdout);
+  const double pps = stats.prompt_seconds > 0 ? static_cast<double>(stats.prompt_tokens) / stats.prompt_seconds : 0.0;
+  const double gps = stats.generation_seconds > 0 ? static_cast<double>(stats.generated_tokens) / stats.generation_seconds : 0.0;
+  if (a.json) {
+    std::printf("%s\n", nlohmann::json{{"type", "done"}, {"finish", api::finish_reason_name(stats.finish)},
+                                       {"prompt_tokens", stats.prompt_tokens}, {"prompt_tokens_per_second", pps},
+                                       {"generated_tokens", stats.generated_tokens}, {"generation_tokens_per_second", gps}}
+                            .dump()
+                            .c_str());
+  } else {
+    std::printf("\n");
+    std::fprintf(stderr, "[prompt %lld tokens, %.1f tok/s | generated %lld tokens, %.1f tok/s | finish: %s]\n",
+                 static_cast<long long>(stats.prompt_tokens), pps, static_cast<long long>(stats.generated_tokens), gps,
+                 api::finish_reason_name(stats.finish));
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, CommandFn& selected) {
+  auto a = std::make_shared<RunArgs>();
+  CLI::App* sub = app.add_subcommand("run", "Generate an answer to a prompt, streaming reasoning and answer");
+  sub->add_option("model", a->model, "Plan file or checkpoint directory (default: the bundled demo model)")->capture_default_str();
+  sub->add_option("-p,--prompt", a->prompt, "The user message (or raw text with --raw)")->required();
+  sub->add_option("--system", a->system, "Optional system text (DeepSeek advises none)");
+  sub->add_option("--temperature", a->temperature, "Sampling temperature; 0 = greedy")->capture_default_str();
+  sub->add_option("--top-p", a->top_p, "Nucleus sampling mass")->capture_default_str();
+  sub->add_option("--top-k", a->top_k, "Keep the k most likely tokens; 0 = off")->capture_default_str();
+  sub->add_option("--seed", a->seed, "Sampling seed (same seed, same output)")->capture_default_str();
+  sub->add_option("--max-tokens", a->max_tokens, "Most tokens to generate")->capture_default_str();
+  sub->add_option("--ctx", a->context, "Context length when MODEL is a checkpoint (0: min(4096, the model's positions))")->capture_default_str();
+  sub->add_option("--weights", a->weights, "Weight format when MODEL is a checkpoint: f32, f16, q8, q4, fp8, auto")
+      ->capture_default_str();
+  sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices)");
+  sub->add_flag("--raw", a->raw, "Feed the prompt as plain text, without the chat template");
+  sub->add_flag("--json", a->json, "One JSON object per event (reasoning, answer, done) for scripts");
+  sub->add_flag("--hide-reasoning", a->hide_reasoning, "Print only the answer");
+  sub->callback([a, &selected] { selected = [a] { return run_run(*a); }; });
+}
+
+}  // namespace r1vk::cli
