@@ -10,6 +10,7 @@
 #include "exec/model.h"
 #include "kernels/views.h"
 #include "vulkan/command_buffer.h"
+#include "vulkan/query_pool.h"
 
 namespace r1vk::exec {
 
@@ -24,8 +25,9 @@ enum class ProgramId { kMain = 0, kMtp = 1 };
 // Scratch the program's kernels need for chunks of up to max_tokens rows.
 uint64_t program_scratch_bytes(const Model& model, ProgramId id, uint32_t max_tokens);
 
+// With `timestamps`, writes a timestamp before the first op and after each op (ops + 1 queries).
 Status record_program(Model& model, ProgramId id, const ProgramBuffers& buffers, const kernels::StepView& step,
-                      vk::CommandBuffer& cmd);
+                      vk::CommandBuffer& cmd, const vk::TimestampQueryPool* timestamps = nullptr);
 
 // Address and stride of an ActRef inside an arena.
 kernels::ActView act_view(const plan::Program& program, const plan::ActRef& ref, VkDeviceAddress arena);

@@ -37,12 +37,16 @@ Result<std::unique_ptr<Session>> Session::create(Model& model, const SessionOpti
   }
   R1VK_ASSIGN_OR_RETURN(s->decode_cmd_, ctx.create_command_buffer());
   R1VK_ASSIGN_OR_RETURN(s->prefill_cmd_, ctx.create_command_buffer());
-  R1VK_TRY(s->record(s->decode_cmd_, 1));
-  R1VK_TRY(s->record(s->prefill_cmd_, s->chunk_));
+  if (options.profile) {
+    R1VK_ASSIGN_OR_RETURN(s->decode_timestamps_,
+                          vk::TimestampQueryPool::create(ctx.device(), static_cast<uint32_t>(m.main.ops.size() + 1)));
+  }
+  R1VK_TRY(s->record(s->decode_cmd_, 1, options.profile ? &s->decode_timestamps_ : nullptr));
+  R1VK_TRY(s->record(s->prefill_cmd_, s->chunk_, nullptr));
   return s;
 }
 
-Status Session::record(vk::CommandBuffer& cmd, uint32_t max_tokens) {
+Status Session::record(vk::CommandBuffer& cmd, uint32_t max_tokens, const vk::TimestampQueryPool* timestamps) {
   const plan::Program& p = model_.manifest().main;
   const plan::Value& tokens = p.values[static_cast<size_t>(p.tokens_value)];
   const plan::Value& logits = p.values[static_cast<size_t>(p.logits_value)];
@@ -55,7 +59,7 @@ Status Session::record(vk::CommandBuffer& cmd, uint32_t max_tokens) {
   for (const auto& k : kv_) b.kv_layers.push_back(k.address());
   b.scratch = scratch_.address();
   const kernels::StepView step{io_.address(), max_tokens};
-  R1VK_TRY(record_program(model_, ProgramId::kMain, b, step, cmd));
+  R1VK_TRY(record_program(model_, ProgramId::kMain, b, step, cmd, timestamps));
   model_.attention().set_sample_scratch(sample_scratch_.address());
   const kernels::ActView lv = act_view(p, {p.logits_value, 0, logits.width}, arena_.address());
   // The sampled token also lands in the token input slot, so the next decode step needs no host write.
@@ -156,6 +160,25 @@ Result<bool> Session::poll() {
   if (!done) return false;
   R1VK_TRY(finish_chunk(pending_tokens_, nullptr));
   return true;
+}
+
+Status Session::seek_for_benchmark(int64_t position) {
+  if (pending_) return make_error(ErrorCode::kInvalidArgument, "a submitted step has not been polled to completion");
+  if (position < 0 || position >= model_.context_length()) {
+    return make_error(ErrorCode::kOutOfRange, "position " + std::to_string(position) + " is outside the " +
+                                                  std::to_string(model_.context_length()) + "-token context");
+  }
+  position_ = position;
+  if (last_token_ < 0) last_token_ = 0;
+  return ok_status();
+}
+
+Result<std::vector<double>> Session::decode_op_times_ns() const {
+  if (!options_.profile) return make_error(ErrorCode::kInvalidArgument, "session was created without profile");
+  R1VK_ASSIGN_OR_RETURN(auto t, decode_timestamps_.read_ns());
+  std::vector<double> d;
+  for (size_t i = 1; i < t.size(); ++i) d.push_back(t[i] - t[i - 1]);
+  return d;
 }
 
 void Session::reset() {

@@ -26,6 +26,7 @@ struct Sampling {
 
 struct SessionOptions {
   bool keep_logits = false;  // copy every row's logits back to the host (logits, ppl)
+  bool profile = false;      // timestamp every op of the decode step (bench)
 };
 
 class Session {
@@ -52,11 +53,18 @@ class Session {
   // Forgets the context (position 0); cache contents are overwritten as new tokens arrive.
   void reset();
 
+  // Benchmarks only: moves to `position` as if that many tokens had been fed (the cache holds
+  // whatever it held), so decode speed at a long context can be timed without a long prefill.
+  Status seek_for_benchmark(int64_t position);
+
+  // With SessionOptions::profile: nanoseconds each op of the last decode step took.
+  Result<std::vector<double>> decode_op_times_ns() const;
+
   uint32_t submits() const { return submits_; }
 
  private:
   explicit Session(Model& model) : model_(model) {}
-  Status record(vk::CommandBuffer& cmd, uint32_t max_tokens);
+  Status record(vk::CommandBuffer& cmd, uint32_t max_tokens, const vk::TimestampQueryPool* timestamps);
   Status run_chunk(std::span<const int32_t> tokens, bool token_on_device, const Sampling& sampling, std::vector<float>* logits,
                    bool wait);
   void write_step(uint32_t n_tokens, const Sampling& sampling);
@@ -71,6 +79,7 @@ class Session {
   vk::Buffer io_;         // host-visible: StepParams, token inputs, sampled token
   vk::Buffer readback_;   // host-visible logits rows (keep_logits)
   vk::CommandBuffer decode_cmd_;
+  vk::TimestampQueryPool decode_timestamps_;
   vk::CommandBuffer prefill_cmd_;
   uint32_t chunk_ = 1;
   int64_t position_ = 0;
