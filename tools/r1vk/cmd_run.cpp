@@ -9,12 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "api/generation.h"
-#include "base/progress_bar.h"
 #include "command.h"
-#include "device_context.h"
+#include "model_session.h"
 #include "exec/model.h"
 #include "exec/session.h"
-#include "plan_source.h"
 #include "text/chat_format.h"
 #include "text/tokenizer.h"
 
@@ -47,19 +45,9 @@ Status run_run(const RunArgs& a) {
   PlanSourceOptions po;
   po.weights = a.weights;
   po.context = a.context;
-  R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(a.model, po));
-  if (!plan.manifest().has_tokenizer()) {
-    return make_error(ErrorCode::kInvalidArgument, a.model + " has no tokenizer: text commands cannot use it (try r1vk logits)");
-  }
-  R1VK_ASSIGN_OR_RETURN(auto tokenizer, text::Tokenizer::from_json(plan.manifest().tokenizer_json, plan.manifest().tokenizer_config_json));
-  R1VK_ASSIGN_OR_RETURN(auto ctx, open_device(a.device));
-  exec::ModelOptions mo;
-  ProgressBar bar("loading", 0);
-  mo.progress = [&bar](uint64_t done, uint64_t total) { bar.update(done, total); };
-  auto model = exec::Model::load(*ctx, std::move(plan), mo);
-  bar.finish();
-  if (!model.ok()) return std::move(model).error();
-  R1VK_ASSIGN_OR_RETURN(auto session, exec::Session::create(**model));
+  R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device));
+  const text::Tokenizer& tokenizer = *tm.tokenizer;
+  R1VK_ASSIGN_OR_RETURN(auto session, exec::Session::create(*tm.model));
 
   std::vector<int32_t> prompt;
   text::TokenId eos;

@@ -23,6 +23,7 @@ void add_compile_command(CLI::App& app, CommandFn& selected);
 void add_logits_command(CLI::App& app, CommandFn& selected);
 void add_run_command(CLI::App& app, CommandFn& selected);
 void add_bench_command(CLI::App& app, CommandFn& selected);
+void add_chat_command(CLI::App& app, CommandFn& selected);
 void add_tokenize_command(CLI::App& app, CommandFn& selected);
 void add_bench_tokenizer_command(CLI::App& app, CommandFn& selected);
 

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   r1vk::cli::add_logits_command(app, selected);
   r1vk::cli::add_run_command(app, selected);
   r1vk::cli::add_bench_command(app, selected);
+  r1vk::cli::add_chat_command(app, selected);
   r1vk::cli::add_tokenize_command(app, selected);
   r1vk::cli::add_bench_tokenizer_command(app, selected);
 

@@ -1,0 +1,27 @@
+#include "model_session.h"
+
+#include "base/progress_bar.h"
+#include "device_context.h"
+
+namespace r1vk::cli {
+
+Result<TextModel> open_text_model(const std::string& model, const PlanSourceOptions& options, std::optional<int> device) {
+  R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(model, options));
+  if (!plan.manifest().has_tokenizer()) {
+    return make_error(ErrorCode::kInvalidArgument, model + " has no tokenizer: text commands cannot use it (r1vk logits and bench can)");
+  }
+  TextModel t;
+  R1VK_ASSIGN_OR_RETURN(auto tok, text::Tokenizer::from_json(plan.manifest().tokenizer_json, plan.manifest().tokenizer_config_json));
+  t.tokenizer = std::make_unique<text::Tokenizer>(std::move(tok));
+  R1VK_ASSIGN_OR_RETURN(t.context, open_device(device));
+  exec::ModelOptions mo;
+  ProgressBar bar("loading", 0);
+  mo.progress = [&bar](uint64_t done, uint64_t total) { bar.update(done, total); };
+  auto loaded = exec::Model::load(*t.context, std::move(plan), mo);
+  bar.finish();
+  if (!loaded.ok()) return std::move(loaded).error();
+  t.model = std::move(loaded).value();
+  return t;
+}
+
+}  // namespace r1vk::cli

@@ -1,0 +1,26 @@
+// What the text commands (run, chat) open: a plan with an embedded tokenizer, loaded on a
+// device, with the R1 chat format. One place for the shared flags and their checks.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/status.h"
+#include "exec/model.h"
+#include "plan_source.h"
+#include "text/chat_format.h"
+#include "text/tokenizer.h"
+#include "vulkan/context.h"
+
+namespace r1vk::cli {
+
+struct TextModel {
+  std::unique_ptr<vk::Context> context;
+  std::unique_ptr<exec::Model> model;
+  std::unique_ptr<text::Tokenizer> tokenizer;
+};
+
+Result<TextModel> open_text_model(const std::string& model, const PlanSourceOptions& options, std::optional<int> device);
+
+}  // namespace r1vk::cli
