@@ -6,7 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   glslc glslang-tools spirv-tools
-  doctest-dev libcli11-dev nlohmann-json3-dev libpcre2-dev libxxhash-dev
+  doctest-dev libcli11-dev nlohmann-json3-dev libpcre2-dev libxxhash-dev libicu-dev
   tmux
 )
 

@@ -7,3 +7,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/build.sh"
 export R1VK_VALIDATION=1
 ctest --test-dir "$root/build" --output-on-failure --timeout 1800 -j "$(nproc)"
+
+# Sanitizer pass: the checkpoint import readers and their bad-input corpus under ASan + UBSan
+# (any finding aborts). Only these test executables are built in the second tree, to stay quick.
+san_dir=${R1VK_SANITIZE_BUILD_DIR:-$root/build-asan}
+cmake -S "$root" -B "$san_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DR1VK_WERROR=ON -DR1VK_SANITIZE=ON >/dev/null
+cmake --build "$san_dir" --parallel "$(nproc)" --target import_tests import_bad_input_tests
+ctest --test-dir "$san_dir" --output-on-failure --timeout 900 -R '^import_(tests|bad_input_tests)$'

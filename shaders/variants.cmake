@@ -14,7 +14,64 @@ r1vk_shader_variant(gemv_f16_sg1      gemv_f16.comp    REDUCE_MODE=0)
 r1vk_shader_variant(gemv_f16_sg       gemv_f16.comp    REDUCE_MODE=1)
 r1vk_shader_variant(gemv_f16_shared   gemv_f16.comp    REDUCE_MODE=2)
 r1vk_shader_variant(copy_u32x4        copy.comp)
-r1vk_shader_variant(gemv_f16_lanes    gemv_f16_lanes.comp)
+r1vk_shader_variant(gemv_f16_lanes    gemv_f16_lanes.comp DESCRIPTORS=0)
+# The same kernel with W/x/y bound by push descriptors (default on lavapipe, docs/decisions.md D3).
+r1vk_shader_variant(gemv_f16_lanes_desc gemv_f16_lanes.comp DESCRIPTORS=1)
+
+# --- Attention family (runtime/kernels/attention_kernels.h): row ops over ActView windows, KV-cache
+# stores, split/merge attention (MLA absorbed and GQA), MoE router, sampler.
+r1vk_shader_variant(rows_rmsnorm_sg        rows_rmsnorm.comp     REDUCE_MODE=1)
+r1vk_shader_variant(rows_rmsnorm_shared    rows_rmsnorm.comp     REDUCE_MODE=2)
+r1vk_shader_variant(rows_swiglu            rows_swiglu.comp)
+r1vk_shader_variant(rows_rope              rows_rope.comp)
+r1vk_shader_variant(kv_store_mla_sg        kv_store_mla.comp     REDUCE_MODE=1)
+r1vk_shader_variant(kv_store_mla_shared    kv_store_mla.comp     REDUCE_MODE=2)
+r1vk_shader_variant(kv_store_gqa           kv_store_gqa.comp)
+r1vk_shader_variant(attention_split        attention_split.comp)
+r1vk_shader_variant(attention_merge        attention_merge.comp)
+r1vk_shader_variant(moe_route              moe_route.comp)
+r1vk_shader_variant(sample_argmax_partial  sample_argmax.comp    PARTIAL)
+r1vk_shader_variant(sample_argmax_final    sample_argmax.comp)
+r1vk_shader_variant(sample_draw            sample_draw.comp)
+
+# ---- Matrix kernels of linear / linear_heads / embed / moe_experts (runtime/kernels/linear_kernels.cpp).
+# linear.comp shapes: _lanes (CPU drivers, lane per row), _sg / _shared (GPUs, workgroup reduction).
+# FORMAT: 0 f32, 1 f16, 2 q8, 3 q4, 4 fp8. MOE: 0 plain linear, 1 expert gate|up, 2 expert down,
+# 3/4 grouped (prefill) gate|up / down.
+foreach(_fmt f32 f16 q8 q4 fp8)
+  if(_fmt STREQUAL "f32")
+    set(_fid 0)
+  elseif(_fmt STREQUAL "f16")
+    set(_fid 1)
+  elseif(_fmt STREQUAL "q8")
+    set(_fid 2)
+  elseif(_fmt STREQUAL "q4")
+    set(_fid 3)
+  else()
+    set(_fid 4)
+  endif()
+  foreach(_moe 0 1 2 3 4)
+    if(_moe EQUAL 0)
+      set(_op linear)
+    elseif(_moe EQUAL 1)
+      set(_op moe_gu)
+    elseif(_moe EQUAL 2)
+      set(_op moe_down)
+    elseif(_moe EQUAL 3)
+      set(_op moe_group_gu)
+    else()
+      set(_op moe_group_down)
+    endif()
+    r1vk_shader_variant(${_op}_lanes_${_fmt}  linear.comp FORMAT=${_fid} MOE=${_moe} SHAPE_LANES)
+    r1vk_shader_variant(${_op}_sg_${_fmt}     linear.comp FORMAT=${_fid} MOE=${_moe} REDUCE_MODE=1)
+    r1vk_shader_variant(${_op}_shared_${_fmt} linear.comp FORMAT=${_fid} MOE=${_moe} REDUCE_MODE=2)
+  endforeach()
+  r1vk_shader_variant(embed_${_fmt} embed.comp FORMAT=${_fid})
+endforeach()
+r1vk_shader_variant(moe_swiglu moe_swiglu.comp)
+r1vk_shader_variant(moe_group moe_group.comp)
+r1vk_shader_variant(moe_combine moe_combine.comp)
+# ---- end of matrix kernels
 
 # ---- Matrix kernels of linear / linear_heads / embed / moe_experts (runtime/kernels/linear_kernels.cpp).
 # linear.comp shapes: _lanes (CPU drivers, lane per row), _sg / _shared (GPUs, workgroup reduction).

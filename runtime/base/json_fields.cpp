@@ -1,5 +1,7 @@
 #include "base/json_fields.h"
 
+#include "base/json_util.h"
+
 namespace r1vk::json_fields {
 namespace {
 
@@ -9,11 +11,7 @@ Error type_error(const std::string& path, const std::string& key, const char* ex
 
 }  // namespace
 
-Result<Json> parse(std::string_view text, const std::string& what) {
-  Json j = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return make_error(ErrorCode::kCorruptData, what + " is not valid JSON");
-  return j;
-}
+Result<Json> parse(std::string_view text, const std::string& what) { return parse_json(text, what); }
 
 Result<const Json*> member(const Json& obj, const std::string& key, const std::string& path) {
   if (!obj.is_object()) return make_error(ErrorCode::kCorruptData, path + ": expected an object");

@@ -36,6 +36,8 @@ struct MlaAttentionArgs {
   CacheView cache;           // rows [latent (kv_lora_rank) | k_pe (rope_dim)]
   ActView out;               // [T, heads * kv_lora_rank]
   VkDeviceAddress scratch = 0;  // mla_scratch_bytes()
+  // Keys per split; 0: mla_split_len(). Another length needs attention_scratch_bytes() of it.
+  uint32_t split_len = 0;
 };
 
 struct GqaAttentionArgs {
@@ -45,6 +47,7 @@ struct GqaAttentionArgs {
   CacheView cache;           // rows [K (kv_heads*head_dim) | V (kv_heads*head_dim)]
   ActView out;               // [T, heads * head_dim]
   VkDeviceAddress scratch = 0;  // gqa_scratch_bytes()
+  uint32_t split_len = 0;    // keys per split; 0: gqa_split_len()
 };
 
 struct RouteArgs {
@@ -59,6 +62,10 @@ struct RouteArgs {
   ActView weights;           // [T, top_k] f32
 };
 
+// Every record_* checks its shapes (an error value, never an out-of-bounds dispatch) and records
+// its dispatches with barriers between its own passes only: the caller orders it against the
+// kernels before and after (a compute barrier between dependent kernels). Scratch-size functions
+// may return 0 (the context fits one split); the scratch address may then be 0.
 class AttentionKernels {
  public:
   explicit AttentionKernels(PipelineSet& pipelines);
@@ -78,19 +85,35 @@ class AttentionKernels {
                              const StepView& step);
   // Absorbed MLA over cache rows 0..pos0+t (causal); softmax in f32. Long contexts are split
   // across workgroups and merged (and every per-invocation loop stays under 65535 trips).
+  // Prefill rows each walk their own keys (tiled, online softmax); blocks of heads share loads.
+  // Needs rope_dim <= 64 (the split length is planned for 64).
   Status record_mla_attention(vk::CommandBuffer& cmd, const MlaAttentionArgs& args, const StepView& step);
   static uint64_t mla_scratch_bytes(uint32_t max_tokens, uint32_t heads, uint32_t kv_lora_rank, uint32_t max_context);
   // cache[pos0 + t] = f16(kv[t, :]) (K then V).
   Status record_gqa_kv_store(vk::CommandBuffer& cmd, const ActView& kv, const CacheView& cache, const StepView& step);
   Status record_gqa_attention(vk::CommandBuffer& cmd, const GqaAttentionArgs& args, const StepView& step);
   static uint64_t gqa_scratch_bytes(uint32_t max_tokens, uint32_t heads, uint32_t head_dim, uint32_t max_context);
+  // Keys per split of the attention kernels (a context of at most this many keys needs no
+  // scratch: one split writes the output directly). Decode (max_tokens 1) splits at <= 1024 keys
+  // to spread one token over more workgroups; prefill uses the longest split the loop limit allows.
+  static uint32_t mla_split_len(uint32_t max_tokens, uint32_t kv_lora_rank);
+  static uint32_t gqa_split_len(uint32_t max_tokens, uint32_t head_dim);
+  // Scratch for an explicit split length: max_tokens * heads * splits * (2 + value_dims) floats.
+  static uint64_t attention_scratch_bytes(uint32_t max_tokens, uint32_t heads, uint32_t value_dims, uint32_t max_context,
+                                          uint32_t split_len);
   // MoE routing per row, exactly as ref::route() (ties to the lower expert index).
   Status record_moe_route(vk::CommandBuffer& cmd, const RouteArgs& args, const StepView& step);
   // Picks the next token from logits row StepParams.sample_row (vocab = logits.cols) and writes
   // it as u32 to out_token[0] and, when next_tokens != 0, to next_tokens[0] (the next decode
   // step's input, so steps can chain without the host). Greedy when temperature <= 0 (lowest
   // index on ties); else softmax(logits / temperature) restricted by top_k and top_p, drawn with
-  // a counter-based RNG of (seed, rng_counter), so a seed reproduces a generation.
+  // a counter-based RNG of (seed, rng_counter), so a seed reproduces a generation. Exactly:
+  //   order tokens by (logit descending, index ascending); top_k (0 or >= vocab: off) keeps the
+  //   first k; top_p (>= 1: off) keeps the shortest prefix of those whose probability mass
+  //   reaches top_p times the mass top-k kept (top_p <= 0: the first token only); the token is
+  //   drawn from the kept probabilities renormalised, u = pcg_hash(seed ^ pcg_hash(counter +
+  //   0x9e3779b9)) >> 8 scaled to [0, 1). Records three dispatches (argmax partial + final, draw);
+  //   the executor advances rng_counter once per sampled token.
   Status record_sample(vk::CommandBuffer& cmd, const ActView& logits, VkDeviceAddress out_token,
                        VkDeviceAddress next_tokens, const StepView& step);
   static uint64_t sample_scratch_bytes(uint32_t vocab);

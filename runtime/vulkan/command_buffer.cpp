@@ -1,6 +1,7 @@
 #include "vulkan/command_buffer.h"
 
 #include <utility>
+#include <vector>
 
 #include "vulkan/compute_pipeline.h"
 #include "vulkan/query_pool.h"
@@ -11,6 +12,7 @@ namespace r1vk::vk {
 Result<CommandBuffer> CommandBuffer::create(const Device& device) {
   CommandBuffer cb;
   cb.device_ = device.handle();
+  cb.push_descriptor_fn_ = device.push_descriptor_fn();
   VkCommandPoolCreateInfo pool_info{};
   pool_info.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
   pool_info.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
@@ -28,7 +30,8 @@ Result<CommandBuffer> CommandBuffer::create(const Device& device) {
 CommandBuffer::CommandBuffer(CommandBuffer&& o) noexcept
     : device_(std::exchange(o.device_, VK_NULL_HANDLE)),
       pool_(std::exchange(o.pool_, VK_NULL_HANDLE)),
-      cmd_(std::exchange(o.cmd_, VK_NULL_HANDLE)) {}
+      cmd_(std::exchange(o.cmd_, VK_NULL_HANDLE)),
+      push_descriptor_fn_(o.push_descriptor_fn_) {}
 
 CommandBuffer& CommandBuffer::operator=(CommandBuffer&& o) noexcept {
   if (this != &o) {
@@ -36,6 +39,7 @@ CommandBuffer& CommandBuffer::operator=(CommandBuffer&& o) noexcept {
     device_ = std::exchange(o.device_, VK_NULL_HANDLE);
     pool_ = std::exchange(o.pool_, VK_NULL_HANDLE);
     cmd_ = std::exchange(o.cmd_, VK_NULL_HANDLE);
+    push_descriptor_fn_ = o.push_descriptor_fn_;
   }
   return *this;
 }
@@ -70,6 +74,22 @@ void CommandBuffer::bind(const ComputePipeline& pipeline) {
 void CommandBuffer::push_constants(const ComputePipeline& pipeline, std::span<const std::byte> bytes) {
   vkCmdPushConstants(cmd_, pipeline.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, static_cast<uint32_t>(bytes.size()),
                      bytes.data());
+}
+
+void CommandBuffer::push_storage_buffers(const ComputePipeline& pipeline, std::span<const BufferRange> ranges) {
+  std::vector<VkDescriptorBufferInfo> infos(ranges.size());
+  std::vector<VkWriteDescriptorSet> writes(ranges.size());
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    infos[i] = {ranges[i].buffer, ranges[i].offset, ranges[i].size};
+    writes[i] = {};
+    writes[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
+    writes[i].dstBinding = static_cast<uint32_t>(i);
+    writes[i].descriptorCount = 1;
+    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    writes[i].pBufferInfo = &infos[i];
+  }
+  push_descriptor_fn_(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout(), 0, static_cast<uint32_t>(writes.size()),
+                      writes.data());
 }
 
 void CommandBuffer::dispatch(uint32_t x, uint32_t y, uint32_t z) { vkCmdDispatch(cmd_, x, y, z); }

@@ -15,6 +15,13 @@ namespace r1vk::vk {
 class ComputePipeline;
 class TimestampQueryPool;
 
+// A slice of a buffer bound to one storage-buffer binding.
+struct BufferRange {
+  VkBuffer buffer = VK_NULL_HANDLE;
+  VkDeviceSize offset = 0;
+  VkDeviceSize size = 0;
+};
+
 class CommandBuffer {
  public:
   static Result<CommandBuffer> create(const Device& device);
@@ -35,6 +42,8 @@ class CommandBuffer {
   void bind(const ComputePipeline& pipeline);
   // Push constants for the bound pipeline; `bytes` must fit the pipeline's declared range.
   void push_constants(const ComputePipeline& pipeline, std::span<const std::byte> bytes);
+  // Binds ranges[i] to binding i of the bound descriptor-using pipeline (VK_KHR_push_descriptor).
+  void push_storage_buffers(const ComputePipeline& pipeline, std::span<const BufferRange> ranges);
   void dispatch(uint32_t x, uint32_t y = 1, uint32_t z = 1);
   // Orders earlier shader/transfer writes before later shader/transfer reads and writes.
   void compute_barrier();
@@ -46,6 +55,7 @@ class CommandBuffer {
   VkDevice device_ = VK_NULL_HANDLE;
   VkCommandPool pool_ = VK_NULL_HANDLE;
   VkCommandBuffer cmd_ = VK_NULL_HANDLE;
+  PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn_ = nullptr;
 };
 
 }  // namespace r1vk::vk

@@ -24,9 +24,25 @@ Result<ComputePipeline> ComputePipeline::create(const Device& device, const Pipe
   p.push_size_ = desc.push_constant_size;
   p.name_ = desc.name;
 
+  if (desc.storage_bindings) {
+    if (!device.push_descriptor_fn())
+      return make_error(ErrorCode::kUnsupported, where + ": descriptor bindings need VK_KHR_push_descriptor");
+    std::vector<VkDescriptorSetLayoutBinding> bindings(desc.storage_bindings);
+    for (uint32_t i = 0; i < desc.storage_bindings; ++i)
+      bindings[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+    VkDescriptorSetLayoutCreateInfo set_info{};
+    set_info.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO;
+    set_info.flags = VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR;
+    set_info.bindingCount = desc.storage_bindings;
+    set_info.pBindings = bindings.data();
+    const VkResult sr = vkCreateDescriptorSetLayout(p.device_, &set_info, nullptr, &p.set_layout_);
+    if (sr != VK_SUCCESS) return vk_error(sr, "vkCreateDescriptorSetLayout").with_context(where);
+  }
   VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, desc.push_constant_size};
   VkPipelineLayoutCreateInfo layout_info{};
   layout_info.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
+  layout_info.setLayoutCount = p.set_layout_ ? 1 : 0;
+  layout_info.pSetLayouts = &p.set_layout_;
   layout_info.pushConstantRangeCount = desc.push_constant_size ? 1 : 0;
   layout_info.pPushConstantRanges = &range;
   VkResult r = vkCreatePipelineLayout(p.device_, &layout_info, nullptr, &p.layout_);
@@ -71,6 +87,7 @@ Result<ComputePipeline> ComputePipeline::create(const Device& device, const Pipe
 ComputePipeline::ComputePipeline(ComputePipeline&& o) noexcept
     : device_(std::exchange(o.device_, VK_NULL_HANDLE)),
       layout_(std::exchange(o.layout_, VK_NULL_HANDLE)),
+      set_layout_(std::exchange(o.set_layout_, VK_NULL_HANDLE)),
       pipeline_(std::exchange(o.pipeline_, VK_NULL_HANDLE)),
       push_size_(o.push_size_),
       name_(std::move(o.name_)) {}
@@ -80,6 +97,7 @@ ComputePipeline& ComputePipeline::operator=(ComputePipeline&& o) noexcept {
     reset();
     device_ = std::exchange(o.device_, VK_NULL_HANDLE);
     layout_ = std::exchange(o.layout_, VK_NULL_HANDLE);
+    set_layout_ = std::exchange(o.set_layout_, VK_NULL_HANDLE);
     pipeline_ = std::exchange(o.pipeline_, VK_NULL_HANDLE);
     push_size_ = o.push_size_;
     name_ = std::move(o.name_);
@@ -92,8 +110,10 @@ ComputePipeline::~ComputePipeline() { reset(); }
 void ComputePipeline::reset() {
   if (pipeline_ != VK_NULL_HANDLE) vkDestroyPipeline(device_, pipeline_, nullptr);
   if (layout_ != VK_NULL_HANDLE) vkDestroyPipelineLayout(device_, layout_, nullptr);
+  if (set_layout_ != VK_NULL_HANDLE) vkDestroyDescriptorSetLayout(device_, set_layout_, nullptr);
   pipeline_ = VK_NULL_HANDLE;
   layout_ = VK_NULL_HANDLE;
+  set_layout_ = VK_NULL_HANDLE;
 }
 
 }  // namespace r1vk::vk

@@ -22,6 +22,9 @@ struct ComputePipelineDesc {
   std::vector<uint32_t> spec_constants;  // constant_id i gets spec_constants[i] (32-bit each)
   uint32_t push_constant_size = 0;
   uint32_t required_subgroup_size = 0;  // 0: driver's choice; else needs subgroupSizeControl
+  // > 0: set 0 holds this many storage buffers (bindings 0..n-1), pushed per dispatch with
+  // VK_KHR_push_descriptor. Only the descriptor-bound GEMV uses it (docs/decisions.md D3).
+  uint32_t storage_bindings = 0;
 };
 
 class ComputePipeline {
@@ -38,12 +41,14 @@ class ComputePipeline {
   VkPipeline handle() const { return pipeline_; }
   VkPipelineLayout layout() const { return layout_; }
   uint32_t push_constant_size() const { return push_size_; }
+  bool uses_descriptors() const { return set_layout_ != VK_NULL_HANDLE; }
   const std::string& name() const { return name_; }
 
  private:
   void reset();
   VkDevice device_ = VK_NULL_HANDLE;
   VkPipelineLayout layout_ = VK_NULL_HANDLE;
+  VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
   VkPipeline pipeline_ = VK_NULL_HANDLE;
   uint32_t push_size_ = 0;
   std::string name_;

@@ -52,6 +52,11 @@ Result<uint64_t> Context::submit_with_fence(const CommandBuffer& cmd, VkFence fe
 
 Result<uint64_t> Context::submit(const CommandBuffer& cmd) { return submit_with_fence(cmd, VK_NULL_HANDLE); }
 
+Result<bool> Context::is_complete(uint64_t timeline_value) const {
+  R1VK_ASSIGN_OR_RETURN(uint64_t done, timeline_.value());
+  return done >= timeline_value;
+}
+
 Status Context::wait(uint64_t timeline_value) const { return timeline_.wait(timeline_value, options_.submit_timeout_ns); }
 
 Status Context::submit_and_wait(const CommandBuffer& cmd) {

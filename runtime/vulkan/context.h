@@ -51,6 +51,8 @@ class Context {
   // Submits a recorded command buffer; returns the timeline value that marks its completion.
   Result<uint64_t> submit(const CommandBuffer& cmd);
   Status wait(uint64_t timeline_value) const;
+  // Whether the submit that returned `timeline_value` has finished, without blocking.
+  Result<bool> is_complete(uint64_t timeline_value) const;
   // Submit, then block until the device finished it (fence-guarded, with the submit timeout).
   Status submit_and_wait(const CommandBuffer& cmd);
 

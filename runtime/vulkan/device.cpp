@@ -47,6 +47,7 @@ Result<std::unique_ptr<Device>> Device::create(const PhysicalDevice& physical, u
 
   std::vector<const char*> extensions;
   if (caps.memory_budget) extensions.push_back(VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+  if (caps.push_descriptor) extensions.push_back(VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
 
   const float priority = 1.0f;
   VkDeviceQueueCreateInfo queue_info{};
@@ -69,6 +70,9 @@ Result<std::unique_ptr<Device>> Device::create(const PhysicalDevice& physical, u
   dev->caps_ = caps;
   vkGetDeviceQueue(dev->device_, caps.compute_queue_family, 0, &dev->queue_);
   vkGetPhysicalDeviceMemoryProperties(physical.handle, &dev->memory_);
+  if (caps.push_descriptor)
+    dev->push_descriptor_fn_ = reinterpret_cast<PFN_vkCmdPushDescriptorSetKHR>(
+        vkGetDeviceProcAddr(dev->device_, "vkCmdPushDescriptorSetKHR"));
   return dev;
 }
 

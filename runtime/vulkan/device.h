@@ -29,6 +29,8 @@ class Device {
   const VkPhysicalDeviceMemoryProperties& memory_properties() const { return memory_; }
 
   Status wait_idle() const;
+  // vkCmdPushDescriptorSetKHR, or null without VK_KHR_push_descriptor.
+  PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn() const { return push_descriptor_fn_; }
 
  private:
   Device() = default;
@@ -37,6 +39,7 @@ class Device {
   VkQueue queue_ = VK_NULL_HANDLE;
   DeviceCaps caps_;
   VkPhysicalDeviceMemoryProperties memory_{};
+  PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn_ = nullptr;
 };
 
 }  // namespace r1vk::vk

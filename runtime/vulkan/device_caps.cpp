@@ -70,6 +70,7 @@ Result<DeviceCaps> probe_device_caps(VkPhysicalDevice device, uint32_t instance_
   const bool v12 = usable >= VK_API_VERSION_1_2;
   const bool v13 = usable >= VK_API_VERSION_1_3;
   caps.memory_budget = has_ext(VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+  caps.push_descriptor = has_ext(VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
   caps.cooperative_matrix = has_ext("VK_KHR_cooperative_matrix") || has_ext("VK_NV_cooperative_matrix");
 
   VkPhysicalDeviceVulkan11Properties p11{};

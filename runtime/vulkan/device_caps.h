@@ -56,6 +56,7 @@ struct DeviceCaps {
   bool integer_dot_product_4x8_accelerated = false;
   bool cooperative_matrix = false;  // VK_KHR_cooperative_matrix or VK_NV_cooperative_matrix
   bool memory_budget = false;       // VK_EXT_memory_budget
+  bool push_descriptor = false;     // VK_KHR_push_descriptor (descriptor-bound GEMV on CPU drivers)
 
   // Limits.
   uint64_t max_storage_buffer_range = 0;

@@ -84,7 +84,10 @@ Result<std::unique_ptr<Instance>> Instance::create(const InstanceOptions& option
   VkDebugUtilsMessengerCreateInfoEXT messenger_info = DebugMessenger::create_info(&inst->counter_);
   if (inst->validation_) info.pNext = &messenger_info;
 
-  R1VK_VK_TRY(vkCreateInstance(&info, nullptr, &inst->instance_));
+  const VkResult r = vkCreateInstance(&info, nullptr, &inst->instance_);
+  if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
+    return vk_error(r, "vkCreateInstance").with_context("no usable Vulkan driver (Debian: mesa-vulkan-drivers for lavapipe)");
+  R1VK_VK_TRY(r);
   if (inst->validation_) {
     R1VK_ASSIGN_OR_RETURN(inst->messenger_, DebugMessenger::create(inst->instance_, &inst->counter_));
   }

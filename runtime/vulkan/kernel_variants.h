@@ -36,10 +36,12 @@ GemvChoice choose_gemv_f16(const DeviceCaps& caps);
 uint32_t elementwise_workgroup_size(const DeviceCaps& caps);
 
 bool gemv_is_lane_per_row(const GemvChoice& choice);
+// gemv_f16_lanes_desc: buffers bound by push descriptors, W split into maxStorageBufferRange slices.
+bool gemv_uses_descriptors(const GemvChoice& choice);
 // Empty string when `choice` can run on `caps`, else why not.
 std::string gemv_choice_problem(const GemvChoice& choice, const DeviceCaps& caps);
-// The choice to use for a column count: the lane-per-row shader needs cols % 8 == 0 and
-// cols / 8 < kLoopIterationLimit, and hands other shapes to a row-per-workgroup variant.
+// The choice to use for a column count: the lane-per-row shader needs cols % 16 == 0 and
+// cols / 16 < kLoopIterationLimit, and hands other shapes to a row-per-workgroup variant.
 GemvChoice gemv_choice_for_cols(const GemvChoice& choice, const DeviceCaps& caps, uint32_t cols);
 // The pipeline's specialization constants for a column count: {workgroup, rows, vector width},
 // vector width being the halves per load that `cols` allows (8, 2 or 1; the lane variant has none).

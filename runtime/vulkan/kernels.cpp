@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <numeric>
 
 #include "embedded_shaders.h"
 
@@ -24,7 +25,7 @@ struct GemvParams {
 };
 struct CopyParams {
   VkDeviceAddress src, dst;
-  uint32_t n_vec4;
+  uint32_t n_chunks;  // 32-byte chunks
 };
 
 template <typename T>
@@ -43,7 +44,7 @@ Status need(const Buffer& b, uint64_t bytes, const char* kernel, const char* rol
 Kernels::Kernels(Context& ctx) : ctx_(ctx), gemv_(choose_gemv_f16(ctx.caps())) {}
 
 Result<const ComputePipeline*> Kernels::pipeline(const std::string& variant, std::vector<uint32_t> spec,
-                                                 uint32_t push_size) {
+                                                 uint32_t push_size, uint32_t storage_bindings) {
   std::string key = variant;
   for (uint32_t s : spec) key += ":" + std::to_string(s);
   if (auto it = pipelines_.find(key); it != pipelines_.end()) return &it->second;
@@ -54,6 +55,7 @@ Result<const ComputePipeline*> Kernels::pipeline(const std::string& variant, std
   desc.spirv = shader->spirv();
   desc.spec_constants = std::move(spec);
   desc.push_constant_size = push_size;
+  desc.storage_bindings = storage_bindings;
   R1VK_ASSIGN_OR_RETURN(auto p, ComputePipeline::create(ctx_.device(), &ctx_.pipeline_cache(), desc));
   auto [it, inserted] = pipelines_.emplace(key, std::move(p));
   (void)inserted;
@@ -132,6 +134,7 @@ Status Kernels::record_gemv_f16(CommandBuffer& cmd, const Buffer& w, const Buffe
                                                   std::to_string(gemv_loop_iterations(c, cols)) +
                                                   " loop iterations per invocation with " + c.variant +
                                                   "; CPU drivers stop at 65535 (use a larger workgroup)");
+  if (gemv_uses_descriptors(c)) return record_gemv_f16_sliced(cmd, c, w, x, y, rows, cols);
   const GemvParams params{w.address(), x.address(), y.address(), rows, cols};
   R1VK_ASSIGN_OR_RETURN(const ComputePipeline* p,
                         pipeline(c.variant, gemv_spec_constants(c, cols), sizeof params));
@@ -140,17 +143,49 @@ Status Kernels::record_gemv_f16(CommandBuffer& cmd, const Buffer& w, const Buffe
   return dispatch_groups(cmd, (uint64_t{rows} + c.rows_per_workgroup - 1) / c.rows_per_workgroup);
 }
 
+Status Kernels::record_gemv_f16_sliced(CommandBuffer& cmd, const GemvChoice& c, const Buffer& w, const Buffer& x,
+                                       const Buffer& y, uint32_t rows, uint32_t cols) {
+  const uint64_t range = ctx_.caps().max_storage_buffer_range;
+  const uint64_t row_bytes = uint64_t{cols} * 2;
+  if (uint64_t{cols} * 4 > range)
+    return make_error(ErrorCode::kOutOfRange, "gemv_f16: x of " + std::to_string(cols) +
+                                                  " floats exceeds maxStorageBufferRange; use a BDA variant");
+  // Slice starts must keep the y (and W) binding offsets aligned: r0 * 4 is a multiple of the
+  // offset alignment, and r0 * row_bytes then is too (cols is even).
+  const uint64_t align = std::max<uint64_t>(ctx_.caps().min_storage_buffer_offset_alignment, 4);
+  const uint64_t step = std::lcm<uint64_t>(c.rows_per_workgroup, align / 4);
+  const uint64_t slice_rows = range / row_bytes / step * step;
+  if (slice_rows == 0)
+    return make_error(ErrorCode::kOutOfRange, "gemv_f16: " + std::to_string(step) + " rows of " + std::to_string(cols) +
+                                                  " halves exceed maxStorageBufferRange; use a BDA variant");
+  // Push constants {rows in slice, cols}; bindings W slice, x, y slice.
+  R1VK_ASSIGN_OR_RETURN(const ComputePipeline* p,
+                        pipeline(c.variant, gemv_spec_constants(c, cols), 2 * sizeof(uint32_t), 3));
+  cmd.bind(*p);
+  for (uint64_t r0 = 0; r0 < rows; r0 += slice_rows) {
+    const uint64_t n = std::min<uint64_t>(slice_rows, rows - r0);
+    const BufferRange ranges[3] = {{w.handle(), r0 * row_bytes, n * row_bytes},
+                                   {x.handle(), 0, uint64_t{cols} * 4},
+                                   {y.handle(), r0 * 4, n * 4}};
+    const uint32_t slice_push[2] = {static_cast<uint32_t>(n), cols};
+    cmd.push_storage_buffers(*p, ranges);
+    cmd.push_constants(*p, std::as_bytes(std::span<const uint32_t>(slice_push)));
+    R1VK_TRY(dispatch_groups(cmd, (n + c.rows_per_workgroup - 1) / c.rows_per_workgroup));
+  }
+  return ok_status();
+}
+
 Status Kernels::record_copy(CommandBuffer& cmd, const Buffer& src, const Buffer& dst, uint64_t bytes) {
-  if (bytes == 0 || bytes % 16 != 0) return make_error(ErrorCode::kInvalidArgument, "copy: size must be a positive multiple of 16");
-  if (bytes / 16 > UINT32_MAX) return make_error(ErrorCode::kOutOfRange, "copy: too large");
+  if (bytes == 0 || bytes % 32 != 0) return make_error(ErrorCode::kInvalidArgument, "copy: size must be a positive multiple of 32");
+  if (bytes / 32 > UINT32_MAX) return make_error(ErrorCode::kOutOfRange, "copy: too large");
   R1VK_TRY(need(src, bytes, "copy", "src"));
   R1VK_TRY(need(dst, bytes, "copy", "dst"));
   const uint32_t wg = elementwise_workgroup_size(ctx_.caps());
-  const CopyParams params{src.address(), dst.address(), static_cast<uint32_t>(bytes / 16)};
+  const CopyParams params{src.address(), dst.address(), static_cast<uint32_t>(bytes / 32)};
   R1VK_ASSIGN_OR_RETURN(const ComputePipeline* p, pipeline("copy_u32x4", {wg}, sizeof params));
   cmd.bind(*p);
   cmd.push_constants(*p, bytes_of(params));
-  return dispatch_groups(cmd, std::min<uint64_t>((bytes / 16 + wg - 1) / wg, 65535));
+  return dispatch_groups(cmd, std::min<uint64_t>((bytes / 32 + wg - 1) / wg, 65535));
 }
 
 }  // namespace r1vk::vk

@@ -33,7 +33,7 @@ class Kernels {
   // y = W x; W f16 row-major [rows, cols], x f32 [cols], y f32 [rows].
   Status record_gemv_f16(CommandBuffer& cmd, const Buffer& w, const Buffer& x, const Buffer& y, uint32_t rows,
                          uint32_t cols);
-  // dst[0..bytes) = src[0..bytes); bytes a multiple of 16.
+  // dst[0..bytes) = src[0..bytes); bytes a multiple of 32.
   Status record_copy(CommandBuffer& cmd, const Buffer& src, const Buffer& dst, uint64_t bytes);
 
   // Override the GEMV variant (benchmarks sweep it); validated on the next record call.
@@ -41,7 +41,11 @@ class Kernels {
   const GemvChoice& gemv_choice() const { return gemv_; }
 
  private:
-  Result<const ComputePipeline*> pipeline(const std::string& variant, std::vector<uint32_t> spec, uint32_t push_size);
+  Result<const ComputePipeline*> pipeline(const std::string& variant, std::vector<uint32_t> spec, uint32_t push_size,
+                                          uint32_t storage_bindings = 0);
+  // gemv_f16_lanes_desc: W bound in row slices no larger than maxStorageBufferRange.
+  Status record_gemv_f16_sliced(CommandBuffer& cmd, const GemvChoice& c, const Buffer& w, const Buffer& x,
+                                const Buffer& y, uint32_t rows, uint32_t cols);
   Status record_elementwise(CommandBuffer& cmd, const char* variant, const Buffer& a, const Buffer& b,
                             const Buffer& out, uint32_t n);
   // Splits a group count into an (x, y) grid within maxComputeWorkGroupCount.

@@ -46,6 +46,19 @@ TEST_CASE("a validation error is counted, so tests can fail on it") {
   CHECK((*ctx)->validation_errors() >= 1);
 }
 
+TEST_CASE("validation requested but the layer missing is an error, not a silent downgrade") {
+  context();  // the shared context must exist before the layer path is hidden
+  const char* old = std::getenv("VK_LAYER_PATH");
+  const std::string saved = old ? old : "";
+  ::setenv("VK_LAYER_PATH", "/nonexistent-r1vk-layer-dir", 1);
+  auto inst = vk::Instance::create({true});
+  if (old) ::setenv("VK_LAYER_PATH", saved.c_str(), 1);
+  else ::unsetenv("VK_LAYER_PATH");
+  REQUIRE_FALSE(inst.ok());
+  CHECK(inst.error().code() == ErrorCode::kNotFound);
+  CHECK(inst.error().message().find("VK_LAYER_KHRONOS_validation") != std::string::npos);
+}
+
 TEST_CASE("device caps carry real limits") {
   const vk::DeviceCaps& caps = context().caps();
   INFO("device: " << caps.name);
@@ -111,6 +124,19 @@ TEST_CASE("--device out of range is a clear usage error") {
     CHECK(ctx.error().code() == ErrorCode::kInvalidArgument);
     CHECK(ctx.error().message().find("--device " + std::to_string(bad) + " does not exist") != std::string::npos);
   }
+}
+
+TEST_CASE("creating a device that lacks a required feature is a clear error") {
+  auto devices = vk::enumerate_physical_devices(context().instance().handle(), context().instance().api_version());
+  REQUIRE(devices.ok());
+  REQUIRE(!devices->empty());
+  vk::PhysicalDevice crippled = (*devices)[0];
+  crippled.caps.storage_buffer_16bit = false;
+  crippled.caps.buffer_device_address = false;
+  auto dev = vk::Device::create(crippled, context().instance().api_version());
+  REQUIRE_FALSE(dev.ok());
+  CHECK(dev.error().code() == ErrorCode::kUnsupported);
+  CHECK(dev.error().message().find("storageBuffer16BitAccess, bufferDeviceAddress") != std::string::npos);
 }
 
 TEST_CASE("VkResult failures become errors naming the call") {

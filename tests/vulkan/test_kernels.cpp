@@ -2,6 +2,7 @@
 // workgroup size, one row, very long rows, odd column counts), with the validation layer on.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -126,10 +127,26 @@ struct GemvShape { uint32_t rows, cols; };
 // counts that leave partial row groups.
 constexpr GemvShape kGemvShapes[] = {{1, 1}, {1, 8}, {3, 5}, {7, 6}, {13, 1000}, {64, 64}, {33, 4097},
                                      {5, 100000}, {2, 100001}, {1, 100002}, {1030, 136},
-                                     {2, 600000}};  // past the lane variant's loop limit
+                                     {2, 600000}, {2, 1048576}};  // the last: past the lane variant's loop limit
 
 TEST_CASE("f16 GEMV matches the reference for the device's default variant") {
   for (GemvShape s : kGemvShapes) check_gemv(s.rows, s.cols);
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("f16 GEMV over a weight buffer larger than maxStorageBufferRange: sliced descriptors and BDA") {
+  const uint64_t range = test::context().caps().max_storage_buffer_range;
+  if (range > (256ull << 20)) {
+    MESSAGE("maxStorageBufferRange is " << range << " bytes; skipping the > range case to keep the suite fast");
+    return;
+  }
+  const uint32_t cols = 8192;
+  const auto rows = static_cast<uint32_t>(range / (cols * 2) + 3);  // W is 3 rows past the limit
+  check_gemv(rows, cols);  // default variant (on lavapipe: descriptors, split into two slices)
+  const vk::GemvChoice saved = kernels().gemv_choice();
+  kernels().set_gemv_choice({"gemv_f16_lanes", 8, 64});  // BDA: one pointer, no split
+  check_gemv(rows, cols);
+  kernels().set_gemv_choice(saved);
   CHECK(test::validation_errors() == 0);
 }
 
@@ -139,6 +156,10 @@ TEST_CASE("f16 GEMV matches the reference for every reduction variant and row gr
   std::vector<vk::GemvChoice> choices = {{"gemv_f16_shared", 64, 1}, {"gemv_f16_shared", 32, 3},
                                          {"gemv_f16_lanes", 8, 8},   {"gemv_f16_lanes", 8, 64},
                                          {"gemv_f16_lanes", 16, 32}};
+  if (caps.push_descriptor) {
+    choices.push_back({"gemv_f16_lanes_desc", 8, 64});
+    choices.push_back({"gemv_f16_lanes_desc", 8, 8});
+  }
   if (vk::has_subgroup_reduce(caps)) {
     choices.push_back({"gemv_f16_sg", 128, 2});
     if (caps.min_subgroup_size == caps.max_subgroup_size) {
@@ -151,7 +172,8 @@ TEST_CASE("f16 GEMV matches the reference for every reduction variant and row gr
     CAPTURE(c.workgroup_size);
     CAPTURE(c.rows_per_workgroup);
     kernels().set_gemv_choice(c);
-    for (GemvShape s : {GemvShape{1, 1}, GemvShape{9, 7}, GemvShape{17, 130}, GemvShape{5, 4104}, GemvShape{131, 64}})
+    for (GemvShape s : {GemvShape{1, 1}, GemvShape{9, 7}, GemvShape{17, 130}, GemvShape{5, 4104}, GemvShape{131, 64},
+                        GemvShape{70, 160}, GemvShape{3, 4096}})
       check_gemv(s.rows, s.cols);
   }
   kernels().set_gemv_choice(saved);
@@ -165,6 +187,23 @@ TEST_CASE("GEMV variant choices a device cannot run are rejected, not run") {
   CHECK_FALSE(vk::gemv_choice_problem({"gemv_f16_sg", 0, 1}, caps).empty());
   CHECK_FALSE(vk::gemv_choice_problem({"gemv_f16_sg", caps.max_workgroup_invocations * 2, 1}, caps).empty());
   CHECK(vk::gemv_choice_problem(vk::choose_gemv_f16(caps), caps).empty());
+}
+
+TEST_CASE("the copy kernel copies exactly") {
+  for (uint32_t n : {8u, 8000u, 3000008u}) {  // floats; bytes are multiples of 32
+    CAPTURE(n);
+    const auto src = test::random_floats(n, 41 + n);
+    auto bs = test::upload_new(src, "src");
+    auto bd = test::zeros(size_t{n} * 4 + 64, "dst");  // larger: the tail must stay untouched
+    REQUIRE(bs.ok());
+    REQUIRE(bd.ok());
+    REQUIRE(test::run([&](vk::CommandBuffer& cmd) { return kernels().record_copy(cmd, *bs, *bd, uint64_t{n} * 4); }).ok());
+    auto got = test::download_floats(*bd, n + 16);
+    REQUIRE(got.ok());
+    CHECK(std::equal(src.begin(), src.end(), got->begin()));
+    CHECK(std::all_of(got->begin() + n, got->end(), [](float v) { return v == 0.0f; }));
+  }
+  CHECK(test::validation_errors() == 0);
 }
 
 TEST_CASE("kernels reject shapes their buffers cannot hold") {

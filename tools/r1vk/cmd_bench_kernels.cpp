@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "attention_bench.h"
 #include "command.h"
 #include "kernel_bench.h"
 #include "linear_bench.h"
@@ -24,9 +25,15 @@ struct BenchFlags {
   std::string variant;  // empty: the device's default
   uint32_t workgroup = 0;
   uint32_t rows_per_workgroup = 0;
+  std::string op = "gemv";  // gemv | mla | sample (attention_bench.cpp) | linear (linear_bench.cpp)
+  uint32_t context = 4096;   // --op mla
+  uint32_t vocab = 129280;   // --op sample
 };
 
 Status run_bench(const BenchFlags& in) {
+  if (in.op == "mla") return run_mla_bench({in.device, in.context, 128, in.iters, in.quick});
+  if (in.op == "sample") return run_sample_bench(in.device, in.quick ? 32000 : in.vocab, in.quick ? 3 : in.iters);
+  if (in.op != "gemv") return make_error(ErrorCode::kInvalidArgument, "--op must be gemv, mla, sample or linear");
   BenchFlags f = in;
   if (f.quick) {
     f.rows = std::min<uint32_t>(f.rows, 1024);
@@ -48,7 +55,7 @@ Status run_bench(const BenchFlags& in) {
   std::printf("device [%zu] %s\n", ctx->device_index(), ctx->caps().name.c_str());
   const uint64_t w_bytes = uint64_t{f.rows} * f.cols * 2;
   R1VK_ASSIGN_OR_RETURN(TimingStats copy, bench_copy(*ctx, kernels, w_bytes, f.iters));
-  const double copy_gbps = 2.0 * static_cast<double>(w_bytes / 16 * 16) / (copy.median_ms * 1e6);
+  const double copy_gbps = 2.0 * static_cast<double>(w_bytes / 32 * 32) / (copy.median_ms * 1e6);
   std::printf("copy kernel   %8.1f MiB: %8.3f ms/call (min %.3f, cpu %.1f), %7.2f GB/s (read + write)\n",
               static_cast<double>(w_bytes) / (1 << 20), copy.median_ms, copy.min_ms, copy.cpu_ms, copy_gbps);
   R1VK_ASSIGN_OR_RETURN(GemvBenchResult g, bench_gemv_f16(*ctx, kernels, f.rows, f.cols, f.iters));
@@ -66,10 +73,8 @@ Status run_bench(const BenchFlags& in) {
 void add_bench_kernels_command(CLI::App& app, CommandFn& selected) {
   auto* cmd = app.add_subcommand("bench-kernels", "Time the f16 GEMV against the device's copy bandwidth");
   auto f = std::make_shared<BenchFlags>();
-  // --op linear: the plan's matrix kernels (linear_bench.h) instead of the foundation f16 GEMV.
-  auto op = std::make_shared<std::string>("gemv_f16");
+  // --op linear: the plan's matrix kernels (linear_bench.h).
   auto lf = std::make_shared<LinearBenchFlags>();
-  cmd->add_option("--op", *op, "Kernel to time: gemv_f16 (default) or linear")->check(CLI::IsMember({"gemv_f16", "linear"}));
   cmd->add_option("--format", lf->format, "--op linear: weight format f32, f16, q8, q4, fp8 (default q4)");
   cmd->add_option("--group", lf->group, "--op linear: q4 group 32 or 128 (default 32)");
   cmd->add_option("--tokens", lf->tokens, "--op linear: rows of x; 1 = GEMV, more = GEMM (default 1)");
@@ -82,12 +87,15 @@ void add_bench_kernels_command(CLI::App& app, CommandFn& selected) {
   cmd->add_option("--cols", f->cols, "GEMV columns (default 14336)");
   cmd->add_option("--iters", f->iters, "Timed calls per kernel (default 20)");
   cmd->add_flag("--quick", f->quick, "Small shape, few iterations: a smoke run");
-  cmd->add_option("--variant", f->variant, "GEMV shader variant (gemv_f16_sg1, gemv_f16_sg, gemv_f16_shared)");
+  cmd->add_option("--variant", f->variant, "GEMV shader variant (gemv_f16_lanes_desc, gemv_f16_lanes, gemv_f16_sg1, gemv_f16_sg, gemv_f16_shared)");
   cmd->add_option("--wg", f->workgroup, "GEMV workgroup size");
   cmd->add_option("--rows-per-wg", f->rows_per_workgroup, "GEMV rows per workgroup");
-  cmd->callback([&selected, f, device, device_opt, op, lf] {
+  cmd->add_option("--op", f->op, "Kernel to time: gemv (default), mla (R1 decode attention), sample (GPU sampler) or linear (matrix kernels)");
+  cmd->add_option("--vocab", f->vocab, "--op sample: vocabulary size (default 129280)");
+  cmd->add_option("--context", f->context, "--op mla: cache length (default 4096)");
+  cmd->callback([&selected, f, device, device_opt, lf] {
     if (device_opt->count() > 0) f->device = *device;
-    if (*op == "linear") {
+    if (f->op == "linear") {
       LinearBenchFlags l = *lf;
       l.device = f->device;
       l.rows = f->rows;

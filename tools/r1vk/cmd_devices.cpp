@@ -39,6 +39,7 @@ nlohmann::json caps_json(const vk::DeviceCaps& c) {
       {"integer_dot_product_4x8_accelerated", c.integer_dot_product_4x8_accelerated},
       {"cooperative_matrix", c.cooperative_matrix},
       {"memory_budget", c.memory_budget},
+      {"push_descriptor", c.push_descriptor},
       {"max_storage_buffer_range", c.max_storage_buffer_range},
       {"max_memory_allocation_size", c.max_memory_allocation_size},
       {"max_buffer_size", c.max_buffer_size},
@@ -63,9 +64,10 @@ void print_caps(size_t index, const vk::DeviceCaps& c, bool is_default, const st
   std::printf("      subgroup size %u (range %u..%u), ops: %s\n", c.subgroup_size, c.min_subgroup_size, c.max_subgroup_size,
               vk::subgroup_ops_string(c.subgroup_ops_in_compute ? c.subgroup_ops : 0).c_str());
   std::printf("      buffer device address %s, timeline semaphore %s, integer dot product %s (4x8 accelerated %s), "
-              "cooperative matrix %s\n",
+              "cooperative matrix %s, push descriptors %s\n",
               yes_no(c.buffer_device_address), yes_no(c.timeline_semaphore), yes_no(c.integer_dot_product),
-              yes_no(c.integer_dot_product_4x8_accelerated), yes_no(c.cooperative_matrix));
+              yes_no(c.integer_dot_product_4x8_accelerated), yes_no(c.cooperative_matrix),
+              yes_no(c.push_descriptor));
   std::printf("      maxStorageBufferRange %s, maxMemoryAllocationSize %s, maxBufferSize %s\n",
               mib(c.max_storage_buffer_range).c_str(), mib(c.max_memory_allocation_size).c_str(),
               c.max_buffer_size ? mib(c.max_buffer_size).c_str() : "unknown");

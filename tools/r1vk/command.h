@@ -17,5 +17,9 @@ using CommandFn = std::function<Status()>;
 // One line per subcommand, defined in cmd_<name>.cpp.
 void add_devices_command(CLI::App& app, CommandFn& selected);
 void add_bench_kernels_command(CLI::App& app, CommandFn& selected);
+void add_gen_checkpoint_command(CLI::App& app, CommandFn& selected);
+void add_info_command(CLI::App& app, CommandFn& selected);
+void add_tokenize_command(CLI::App& app, CommandFn& selected);
+void add_bench_tokenizer_command(CLI::App& app, CommandFn& selected);
 
 }  // namespace r1vk::cli

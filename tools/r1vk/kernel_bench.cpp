@@ -27,10 +27,10 @@ double process_cpu_ms() {
   return ms(u.ru_utime) + ms(u.ru_stime);
 }
 
-// Records `iters` dispatches separated by barriers, timestamps around each, and returns the
-// per-dispatch durations.
-template <typename RecordFn>
-Result<TimingStats> time_dispatches(vk::Context& ctx, int iters, RecordFn record) {
+}  // namespace
+
+Result<TimingStats> time_dispatches(vk::Context& ctx, int iters,
+                                    const std::function<Status(vk::CommandBuffer&)>& record) {
   R1VK_ASSIGN_OR_RETURN(auto pool, vk::TimestampQueryPool::create(ctx.device(), static_cast<uint32_t>(2 * iters)));
   R1VK_ASSIGN_OR_RETURN(auto cmd, ctx.create_command_buffer());
   R1VK_TRY(cmd.begin());
@@ -52,10 +52,8 @@ Result<TimingStats> time_dispatches(vk::Context& ctx, int iters, RecordFn record
   return TimingStats{ms[ms.size() / 2], ms.front(), cpu_ms};
 }
 
-}  // namespace
-
 Result<TimingStats> bench_copy(vk::Context& ctx, vk::Kernels& kernels, uint64_t bytes, int iters) {
-  bytes = bytes / 16 * 16;
+  bytes = bytes / 32 * 32;
   R1VK_ASSIGN_OR_RETURN(auto src, ctx.create_buffer(bytes, vk::MemoryUsage::kDeviceLocal, "copy_src"));
   R1VK_ASSIGN_OR_RETURN(auto dst, ctx.create_buffer(bytes, vk::MemoryUsage::kDeviceLocal, "copy_dst"));
   R1VK_ASSIGN_OR_RETURN(auto warm, time_dispatches(ctx, 1, [&](vk::CommandBuffer& c) {

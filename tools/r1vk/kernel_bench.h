@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 
 #include "base/status.h"
@@ -24,6 +25,11 @@ struct GemvBenchResult {
   double gbps = 0;             // bytes moved (W + x + y) / median time
   double max_rel_error = 0;    // over the spot-checked rows
 };
+
+// Records `iters` calls of `record`, separated by barriers and bracketed by timestamps, runs
+// them in one submit and returns the per-call statistics.
+Result<TimingStats> time_dispatches(vk::Context& ctx, int iters,
+                                    const std::function<Status(vk::CommandBuffer&)>& record);
 
 // Time per copy of `bytes` bytes; bandwidth counts read + write.
 Result<TimingStats> bench_copy(vk::Context& ctx, vk::Kernels& kernels, uint64_t bytes, int iters);

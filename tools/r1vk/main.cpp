@@ -19,6 +19,10 @@ int main(int argc, char** argv) {
   r1vk::cli::CommandFn selected;
   r1vk::cli::add_devices_command(app, selected);
   r1vk::cli::add_bench_kernels_command(app, selected);
+  r1vk::cli::add_gen_checkpoint_command(app, selected);
+  r1vk::cli::add_info_command(app, selected);
+  r1vk::cli::add_tokenize_command(app, selected);
+  r1vk::cli::add_bench_tokenizer_command(app, selected);
 
   try {
     app.parse(argc, argv);

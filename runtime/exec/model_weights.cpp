@@ -1,0 +1,76 @@
+#include "exec/model_weights.h"
+
+#include <algorithm>
+
+#include "vulkan/transfer.h"
+
+namespace r1vk::exec {
+namespace {
+
+constexpr uint64_t kTensorAlignment = 256;
+constexpr uint64_t kMaxPageBytes = 1ull << 30;
+
+uint64_t align(uint64_t v) { return (v + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment; }
+
+}  // namespace
+
+Result<ModelWeights> ModelWeights::upload(vk::Context& ctx, const plan::LoadedPlan& plan,
+                                          const std::function<void(uint64_t, uint64_t)>& progress) {
+  const auto& tensors = plan.manifest().tensors;
+  const vk::DeviceCaps& caps = ctx.caps();
+  uint64_t page_limit = std::min<uint64_t>(kMaxPageBytes, caps.max_memory_allocation_size);
+  if (caps.max_buffer_size) page_limit = std::min(page_limit, caps.max_buffer_size);
+
+  // Assign each tensor's data and scales a place, filling pages in order.
+  struct Place {
+    size_t page;
+    uint64_t data, scales;
+  };
+  std::vector<Place> places(tensors.size());
+  std::vector<uint64_t> page_sizes = {0};
+  uint64_t total = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const uint64_t need = align(tensors[i].data.size) + align(tensors[i].scales.size);
+    if (need > page_limit) {
+      return make_error(ErrorCode::kOutOfRange, "tensor " + tensors[i].name + " needs " + std::to_string(need) +
+                                                    " bytes, more than one device allocation allows (" +
+                                                    std::to_string(page_limit) + ")");
+    }
+    if (page_sizes.back() + need > page_limit) page_sizes.push_back(0);
+    Place& p = places[i];
+    p.page = page_sizes.size() - 1;
+    p.data = page_sizes.back();
+    p.scales = p.data + align(tensors[i].data.size);
+    page_sizes.back() += need;
+    total += tensors[i].data.size + tensors[i].scales.size;
+  }
+
+  ModelWeights w;
+  for (size_t p = 0; p < page_sizes.size(); ++p) {
+    R1VK_ASSIGN_OR_RETURN(auto buf, ctx.create_buffer(std::max<uint64_t>(page_sizes[p], kTensorAlignment),
+                                                      vk::MemoryUsage::kDeviceLocal, "weights page " + std::to_string(p)));
+    w.device_bytes_ += buf.size();
+    w.pages_.push_back(std::move(buf));
+  }
+  uint64_t done = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const plan::TensorEntry& t = tensors[i];
+    R1VK_ASSIGN_OR_RETURN(plan::TensorBytes bytes, plan.tensor_bytes(i));
+    const vk::Buffer& page = w.pages_[places[i].page];
+    R1VK_TRY(vk::upload(ctx, page, places[i].data, std::as_bytes(bytes.data)));
+    if (!bytes.scales.empty()) R1VK_TRY(vk::upload(ctx, page, places[i].scales, std::as_bytes(bytes.scales)));
+    kernels::WeightView v;
+    v.data = page.address() + places[i].data;
+    v.scales = bytes.scales.empty() ? 0 : page.address() + places[i].scales;
+    v.format = t.format;
+    v.rows = static_cast<uint32_t>(t.rows);
+    v.cols = static_cast<uint32_t>(t.cols);
+    v.group = static_cast<uint32_t>(t.group);
+    w.views_.push_back(v);
+    done += t.data.size + t.scales.size;
+    if (progress) progress(done, total);
+  }
+  return w;
+}
+
+}  // namespace r1vk::exec

@@ -1,0 +1,32 @@
+// A plan's tensors on the device: packed into a few large buffers ("pages", each within
+// maxMemoryAllocationSize), checksums verified as each blob is uploaded. Kernels address a
+// tensor by page address + offset, so no tensor needs a binding of its own.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "base/status.h"
+#include "kernels/views.h"
+#include "plan/loaded_plan.h"
+#include "vulkan/context.h"
+
+namespace r1vk::exec {
+
+class ModelWeights {
+ public:
+  // progress(bytes uploaded, total) after each tensor.
+  static Result<ModelWeights> upload(vk::Context& ctx, const plan::LoadedPlan& plan,
+                                     const std::function<void(uint64_t, uint64_t)>& progress = {});
+
+  const kernels::WeightView& view(size_t tensor) const { return views_[tensor]; }
+  size_t size() const { return views_.size(); }
+  uint64_t device_bytes() const { return device_bytes_; }
+
+ private:
+  std::vector<vk::Buffer> pages_;
+  std::vector<kernels::WeightView> views_;
+  uint64_t device_bytes_ = 0;
+};
+
+}  // namespace r1vk::exec

@@ -1,0 +1,217 @@
+// AttentionKernels: MLA (absorbed) and GQA attention over the f16 cache. Both run
+// attention_split.comp (one workgroup per row, head and split of the keys, online softmax over
+// tiles of keys) and, when the context needs more than one split, attention_merge.comp.
+#include "kernels/attention_kernels.h"
+
+#include <algorithm>
+#include <string>
+
+#include "kernels/attention_record_util.h"
+
+namespace r1vk::kernels {
+
+using detail::check_step;
+using detail::check_view;
+using detail::invalid;
+
+namespace {
+
+constexpr uint32_t kKeysPerTile = 64;  // = the workgroup size of attention_split
+constexpr uint32_t kMergeGroup = 64;
+constexpr uint32_t kMaxQueryDims = 2048;  // shared-memory query of attention_split
+constexpr uint32_t kDecodeSplitCap = 1024;  // decode: more splits, more workgroups over the keys
+
+struct SplitParams {
+  VkDeviceAddress qa, qb, cache, part, step;
+  uint32_t qa_stride, qa_head, qb_stride, qb_head, qb_off, na, nb, kb_off, v_off, dv, width, max_context;
+  uint32_t heads, group, kv_head_stride, split_len, n_splits;
+  float scale;
+  uint32_t out_stride, records;
+};
+static_assert(sizeof(SplitParams) <= 128, "push constants are limited to 128 bytes on many devices");
+struct MergeParams {
+  VkDeviceAddress part, y, step;
+  uint32_t heads, dv, split_len, n_splits, records, max_context, out_stride;
+};
+
+// The generic attention of one split kernel: query parts a (and b), key parts at kv-head
+// offset (and kb_off), values at v_off + kv-head offset.
+struct AttentionShape {
+  ActView qa, qb, out;
+  uint32_t qa_head = 0, qb_head = 0, qb_off = 0, na = 0, nb = 0, kb_off = 0, v_off = 0, dv = 0;
+  uint32_t heads = 0, group = 1, kv_head_stride = 0;
+  float scale = 0;
+  CacheView cache;
+  VkDeviceAddress scratch = 0;
+  uint32_t split_len = 0;
+  uint32_t plan_q_dims = 0;  // query length the split length is planned for (>= na + nb)
+  bool plan_vec4 = false;    // the plan assumes 4-half loads
+};
+
+bool vec4_ok(const AttentionShape& s) {
+  return s.na % 4 == 0 && s.nb % 4 == 0 && s.kb_off % 4 == 0 && s.v_off % 4 == 0 && s.dv % 4 == 0 &&
+         s.cache.width % 4 == 0 && s.kv_head_stride % 4 == 0;
+}
+
+uint32_t own_groups(uint32_t dv, bool vec4) { return (dv + (vec4 ? 4 : 1) * kKeysPerTile - 1) / ((vec4 ? 4 : 1) * kKeysPerTile); }
+
+// Heads per workgroup that fit the query and score tiles in 16 KiB of shared memory (the Vulkan
+// minimum of maxComputeSharedMemorySize), at most 8.
+uint32_t max_heads_per_group(uint32_t q_dims) {
+  const uint32_t qmax = (q_dims + 3) / 4 * 4;
+  uint32_t hb = 8;
+  // q tile hb * qmax floats; score and probability tiles of vec4 per 4 heads per key.
+  while (hb > 1 && hb * qmax * 4 + 2 * ((hb + 3) / 4) * kKeysPerTile * 16 > 16384) hb /= 2;
+  return hb;
+}
+
+// Loop trips one invocation of attention_split runs per tile of keys, counting every loop over
+// the HB heads as if the compiler kept it: the dot product, the tile max and the accumulation
+// over the tile's keys and owned outputs.
+uint64_t trips_per_tile(uint32_t q_dims, uint32_t dv, bool vec4, uint32_t hb) {
+  const uint64_t own = own_groups(dv, vec4);
+  return uint64_t{vec4 ? q_dims / 4 : q_dims} * (1 + hb) + uint64_t{hb} * (kKeysPerTile + 2) +
+         uint64_t{kKeysPerTile} * (1 + hb + own * (1 + hb)) + 4;
+}
+
+// Planned for the largest head block the query allows (a smaller block only runs fewer trips);
+// half the limit leaves a margin for loops the compiler may add.
+uint32_t split_len_for(uint32_t max_tokens, uint32_t q_dims, uint32_t dv, bool vec4) {
+  const uint32_t hb = max_heads_per_group(q_dims);
+  const uint64_t budget = vk::kLoopIterationLimit / 2 - uint64_t{q_dims} * hb - 4 * own_groups(dv, vec4) * hb - 64;
+  uint64_t tiles = std::max<uint64_t>(1, budget / trips_per_tile(q_dims, dv, vec4, hb));
+  uint64_t len = tiles * kKeysPerTile;
+  if (max_tokens == 1) len = std::min<uint64_t>(len, kDecodeSplitCap);
+  return static_cast<uint32_t>(len);
+}
+
+uint32_t split_count(uint32_t max_context, uint32_t split_len) { return (max_context + split_len - 1) / split_len; }
+
+uint64_t scratch_bytes(uint32_t max_tokens, uint32_t heads, uint32_t dv, uint32_t max_context, uint32_t split_len) {
+  const uint32_t n = split_count(max_context, split_len);
+  if (n <= 1) return 0;  // one split writes the output directly
+  return uint64_t{max_tokens} * heads * n * (2 + uint64_t{dv}) * 4;
+}
+
+Status record_attention(vk::CommandBuffer& cmd, PipelineSet& set, const AttentionShape& s, const StepView& step,
+                        const std::string& k) {
+  R1VK_TRY(check_step(k, step));
+  if (s.heads == 0 || s.na == 0 || s.dv == 0) return invalid(k, "heads and head dimensions must be positive");
+  if (s.cache.addr == 0 || s.cache.width == 0 || s.cache.max_context == 0) return invalid(k, "no cache");
+  if (!(s.scale > 0.0f)) return invalid(k, "softmax scale must be positive");
+  if (s.na + s.nb > kMaxQueryDims) return invalid(k, "query of " + std::to_string(s.na + s.nb) + " values per head exceeds 2048");
+  const bool vec4 = vec4_ok(s);
+  const uint32_t split = s.split_len ? s.split_len : split_len_for(step.max_tokens, s.plan_q_dims, s.dv, s.plan_vec4);
+  const uint32_t n_splits = split_count(s.cache.max_context, split);
+  uint32_t hb = std::min(max_heads_per_group(s.na + s.nb), max_heads_per_group(s.plan_q_dims));
+  while (s.group % hb != 0) hb /= 2;
+  const uint64_t tiles = (split + kKeysPerTile - 1) / kKeysPerTile;
+  R1VK_TRY(detail::check_loop(k, tiles * trips_per_tile(s.na + s.nb, s.dv, vec4, hb) + uint64_t{s.na + s.nb} * hb));
+  const uint64_t records = uint64_t{step.max_tokens} * s.heads * n_splits;
+  if (records * (2 + uint64_t{s.dv}) > UINT32_MAX) return make_error(ErrorCode::kOutOfRange, k + ": scratch exceeds 2^32 values");
+  const bool direct = n_splits == 1;
+  if (!direct && s.scratch == 0) return invalid(k, "the context needs " + std::to_string(n_splits) + " splits but no scratch was given");
+  const uint32_t qmax = (s.na + s.nb + 3) / 4 * 4;
+  const SplitParams p{s.qa.addr, s.qb.addr ? s.qb.addr : s.qa.addr, s.cache.addr, direct ? s.out.addr : s.scratch,
+                      step.params, s.qa.row_stride, s.qa_head, s.qb.row_stride, s.qb_head, s.qb_off, s.na, s.nb,
+                      s.kb_off, s.v_off, s.dv, s.cache.width, s.cache.max_context, s.heads, s.group, s.kv_head_stride,
+                      split, n_splits, s.scale, s.out.row_stride, static_cast<uint32_t>(records)};
+  const std::vector<uint32_t> spec{kKeysPerTile, vec4 ? 1u : 0u, own_groups(s.dv, vec4), qmax, direct ? 1u : 0u, hb};
+  R1VK_TRY(detail::record(cmd, set, "attention_split", spec, p, records / hb, k));
+  if (direct) return ok_status();
+  cmd.compute_barrier();
+  const MergeParams m{s.scratch, s.out.addr, step.params, s.heads, s.dv, split, n_splits,
+                      static_cast<uint32_t>(records), s.cache.max_context, s.out.row_stride};
+  return detail::record(cmd, set, "attention_merge", {kMergeGroup}, m, uint64_t{step.max_tokens} * s.heads, k);
+}
+
+}  // namespace
+
+constexpr uint32_t kMlaPlannedRopeDim = 64;  // every DeepSeek model; larger rope parts are refused
+
+uint32_t AttentionKernels::mla_split_len(uint32_t max_tokens, uint32_t kv_lora_rank) {
+  return split_len_for(max_tokens, kv_lora_rank + kMlaPlannedRopeDim, kv_lora_rank, kv_lora_rank % 4 == 0);
+}
+
+uint32_t AttentionKernels::gqa_split_len(uint32_t max_tokens, uint32_t head_dim) {
+  return split_len_for(max_tokens, head_dim, head_dim, head_dim % 4 == 0);
+}
+
+Status AttentionKernels::record_mla_attention(vk::CommandBuffer& cmd, const MlaAttentionArgs& a, const StepView& step) {
+  const std::string k = "mla_attention";
+  if (a.heads == 0 || a.kv_lora_rank == 0) return invalid(k, "heads and kv_lora_rank must be positive");
+  R1VK_TRY(check_view(k, "q_latent", a.q_latent, a.heads * a.kv_lora_rank));
+  R1VK_TRY(check_view(k, "out", a.out, a.heads * a.kv_lora_rank));
+  if (a.rope_dim > 0) {
+    R1VK_TRY(check_view(k, "q", a.q, a.q.cols));
+    if (a.q_rope_offset + a.rope_dim > a.q_head_stride || uint64_t{a.heads} * a.q_head_stride > a.q.cols)
+      return invalid(k, "q heads (stride " + std::to_string(a.q_head_stride) + ") do not fit q's " + std::to_string(a.q.cols) + " columns");
+  }
+  if (a.cache.width != a.kv_lora_rank + a.rope_dim) return invalid(k, "cache rows must hold kv_lora_rank + rope_dim values");
+  if (a.rope_dim > kMlaPlannedRopeDim) return invalid(k, "rope_dim above 64 is not supported");
+  AttentionShape s;
+  s.plan_q_dims = a.kv_lora_rank + kMlaPlannedRopeDim;
+  s.plan_vec4 = a.kv_lora_rank % 4 == 0;
+  s.qa = a.q_latent;
+  s.qb = a.q;
+  s.out = a.out;
+  s.qa_head = a.kv_lora_rank;
+  s.qb_head = a.q_head_stride;
+  s.qb_off = a.q_rope_offset;
+  s.na = a.kv_lora_rank;
+  s.nb = a.rope_dim;
+  s.kb_off = a.kv_lora_rank;
+  s.v_off = 0;
+  s.dv = a.kv_lora_rank;
+  s.heads = a.heads;
+  s.group = a.heads;  // every head reads the one latent "kv head"
+  s.kv_head_stride = 0;
+  s.scale = a.scale;
+  s.cache = a.cache;
+  s.scratch = a.scratch;
+  s.split_len = a.split_len;
+  return record_attention(cmd, pipelines_, s, step, k);
+}
+
+uint64_t AttentionKernels::mla_scratch_bytes(uint32_t max_tokens, uint32_t heads, uint32_t kv_lora_rank,
+                                             uint32_t max_context) {
+  return scratch_bytes(max_tokens, heads, kv_lora_rank, max_context, mla_split_len(max_tokens, kv_lora_rank));
+}
+
+Status AttentionKernels::record_gqa_attention(vk::CommandBuffer& cmd, const GqaAttentionArgs& a, const StepView& step) {
+  const std::string k = "gqa_attention";
+  if (a.heads == 0 || a.kv_heads == 0 || a.head_dim == 0 || a.heads % a.kv_heads != 0)
+    return invalid(k, "heads must be a positive multiple of kv_heads, head_dim positive");
+  R1VK_TRY(check_view(k, "q", a.q, a.heads * a.head_dim));
+  R1VK_TRY(check_view(k, "out", a.out, a.heads * a.head_dim));
+  if (a.cache.width != 2 * a.kv_heads * a.head_dim) return invalid(k, "cache rows must hold K and V of every kv head");
+  AttentionShape s;
+  s.plan_q_dims = a.head_dim;
+  s.plan_vec4 = a.head_dim % 4 == 0;
+  s.qa = a.q;
+  s.out = a.out;
+  s.qa_head = a.head_dim;
+  s.na = a.head_dim;
+  s.nb = 0;
+  s.v_off = a.kv_heads * a.head_dim;
+  s.dv = a.head_dim;
+  s.heads = a.heads;
+  s.group = a.heads / a.kv_heads;
+  s.kv_head_stride = a.head_dim;
+  s.scale = a.scale;
+  s.cache = a.cache;
+  s.scratch = a.scratch;
+  s.split_len = a.split_len;
+  return record_attention(cmd, pipelines_, s, step, k);
+}
+
+uint64_t AttentionKernels::gqa_scratch_bytes(uint32_t max_tokens, uint32_t heads, uint32_t head_dim, uint32_t max_context) {
+  return scratch_bytes(max_tokens, heads, head_dim, max_context, gqa_split_len(max_tokens, head_dim));
+}
+
+uint64_t AttentionKernels::attention_scratch_bytes(uint32_t max_tokens, uint32_t heads, uint32_t value_dims,
+                                                   uint32_t max_context, uint32_t split_len) {
+  return scratch_bytes(max_tokens, heads, value_dims, max_context, split_len);
+}
+
+}  // namespace r1vk::kernels

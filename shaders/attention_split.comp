@@ -1,0 +1,192 @@
+#version 460
+// One split of causal attention over an f16 cache, for one (row t, block of HB heads, split s)
+// per workgroup; shared by MLA (absorbed: query [q_lat | q_pe] against cache [latent | k_pe],
+// value = latent) and GQA (query q against K of kv head h / group, value = V of that kv head).
+//   score_j = scale * (qa . cache[j, ka : ka+na] + qb . cache[j, kb : kb+nb]),  j <= pos0 + t
+// The HB heads of a workgroup read the same kv head, so each cache value loaded serves HB heads
+// (MLA: all heads share the latent cache). Keys are walked in tiles of one key per invocation
+// with an online softmax per head (running max m, sum l, output o). With several splits the
+// kernel writes (m, l, o) per (row, head, split) for attention_merge; with one split (DIRECT) it
+// writes o / l to the output. The split length keeps every invocation's loop trips under
+// lavapipe's 65535 (chosen by the host).
+// Spec constants: 0 workgroup size (= keys per tile), 1 VEC4 (rows read as 4 halves per load),
+// 2 OWN (4-value output groups (VEC4) or single values each invocation owns), 3 QMAX (na + nb
+// rounded up to 4), 4 DIRECT, 5 HB (heads per workgroup, dividing heads / kv heads).
+#include "common.glsl"
+#include "step.glsl"
+#include "rows_common.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint VEC4 = 0;
+layout(constant_id = 2) const uint OWN = 1;
+layout(constant_id = 3) const uint QMAX = 4;
+layout(constant_id = 4) const uint DIRECT = 0;
+layout(constant_id = 5) const uint HB = 1;
+
+layout(push_constant) uniform Params {
+  F32In qa;
+  F32In qb;
+  F16In cache;
+  F32Out part;  // DIRECT: the output [T, heads * dv]; else the split scratch
+  StepParams step;
+  uint qa_stride, qa_head;            // query part a: row stride, per-head stride
+  uint qb_stride, qb_head, qb_off;    // query part b (nb == 0: unused)
+  uint na, nb;
+  uint kb_off;                        // cache column of key part b (key part a is at kv head offset)
+  uint v_off, dv;                     // value columns (plus the kv head offset)
+  uint width, max_context;
+  uint heads, group, kv_head_stride;  // kv head = h / group; its columns start at kvh * kv_head_stride
+  uint split_len, n_splits;
+  float scale;
+  uint out_stride;
+  uint records;  // max_tokens * heads * n_splits: the scratch holds 2 stats, then dv values per record
+} p;
+
+// Shared tiles as vec4s: CPU drivers may load shared memory lane by lane, so one vec4 load
+// replaces four scalar ones. Scores and probabilities of a key are packed head-block-wise.
+const uint HBV = (HB + 3) / 4;
+shared vec4 q_sh4[HB * QMAX / 4];
+shared vec4 s_sh4[HBV * gl_WorkGroupSize.x];
+shared vec4 p_sh4[HBV * gl_WorkGroupSize.x];
+
+#define NEG_INF uintBitsToFloat(0xff800000u)
+
+vec4 q4(uint b, uint i) { return q_sh4[(b * QMAX + i) / 4]; }
+float q1(uint b, uint i) {
+  const uint o = b * QMAX + i;
+  return q_sh4[o / 4][o % 4];
+}
+
+void main() {
+  const uint WG = gl_WorkGroupSize.x, lid = gl_LocalInvocationID.x;
+  const uint g = flat_group_id();
+  if (g >= p.records / HB) return;  // grid padding
+  const uint blocks = p.heads / HB;
+  const uint s = g % p.n_splits, tb = g / p.n_splits;
+  const uint h0 = (tb % blocks) * HB, t = tb / blocks;
+  if (t >= p.step.n_tokens) return;  // uniform per workgroup
+  const uint n_keys = min(p.step.pos0 + t + 1, p.max_context);
+  const uint k_begin = s * p.split_len;
+  const uint k_end = min(n_keys, k_begin + p.split_len);
+  const uint rec0 = (t * p.heads + h0) * p.n_splits + s;  // head h0 + b: rec0 + b * n_splits
+  const uint o_base = 2 * p.records;
+  if (k_begin >= k_end) {  // past the causal end: an empty split for the merge
+    if (DIRECT == 0 && lid < HB) {
+      p.part.v[2 * (rec0 + lid * p.n_splits)] = NEG_INF;
+      p.part.v[2 * (rec0 + lid * p.n_splits) + 1] = 0.0;
+    }
+    return;
+  }
+  for (uint i = lid; i < p.na; i += WG)
+    for (uint b = 0; b < HB; ++b) {
+      const uint o = b * QMAX + i;
+      q_sh4[o / 4][o % 4] = p.qa.v[t * p.qa_stride + (h0 + b) * p.qa_head + i];
+    }
+  for (uint i = lid; i < p.nb; i += WG)
+    for (uint b = 0; b < HB; ++b) {
+      const uint o = b * QMAX + p.na + i;
+      q_sh4[o / 4][o % 4] = p.qb.v[t * p.qb_stride + (h0 + b) * p.qb_head + p.qb_off + i];
+    }
+  barrier();
+
+  const uint kvh = h0 / p.group;
+  const uint ka = kvh * p.kv_head_stride, vo = p.v_off + kvh * p.kv_head_stride;
+  U32x2In cache4 = U32x2In(p.cache);
+  float m[HB], l[HB];
+  vec4 acc[HB * OWN];
+  for (uint b = 0; b < HB; ++b) {
+    m[b] = NEG_INF;
+    l[b] = 0.0;
+  }
+  for (uint k = 0; k < HB * OWN; ++k) acc[k] = vec4(0.0);
+
+  for (uint tile = k_begin; tile < k_end; tile += WG) {
+    const uint j = tile + lid;
+    float score[HB];
+    for (uint b = 0; b < HB; ++b) score[b] = 0.0;
+    if (j < k_end) {
+      const uint row = j * p.width;
+      if (VEC4 != 0) {
+        const uint ra = (row + ka) / 4, rb = (row + p.kb_off) / 4;
+        for (uint i = 0; i < p.na / 4; ++i) {
+          const vec4 kv = halves4(cache4.v[ra + i]);
+          for (uint b = 0; b < HB; ++b) score[b] += dot(q4(b, 4 * i), kv);
+        }
+        for (uint i = 0; i < p.nb / 4; ++i) {
+          const vec4 kv = halves4(cache4.v[rb + i]);
+          for (uint b = 0; b < HB; ++b) score[b] += dot(q4(b, p.na + 4 * i), kv);
+        }
+      } else {
+        for (uint i = 0; i < p.na; ++i) {
+          const float kv = float(p.cache.v[row + ka + i]);
+          for (uint b = 0; b < HB; ++b) score[b] += q1(b, i) * kv;
+        }
+        for (uint i = 0; i < p.nb; ++i) {
+          const float kv = float(p.cache.v[row + p.kb_off + i]);
+          for (uint b = 0; b < HB; ++b) score[b] += q1(b, p.na + i) * kv;
+        }
+      }
+    }
+    for (uint b = 0; b < HB; ++b) {
+      score[b] = j < k_end ? score[b] * p.scale : NEG_INF;
+      s_sh4[lid * HBV + b / 4][b % 4] = score[b];
+    }
+    barrier();
+    const uint n_tile = min(WG, k_end - tile);
+    vec4 tile_max[HBV];
+    for (uint v = 0; v < HBV; ++v) tile_max[v] = vec4(NEG_INF);
+    for (uint jj = 0; jj < n_tile; ++jj)
+      for (uint v = 0; v < HBV; ++v) tile_max[v] = max(tile_max[v], s_sh4[jj * HBV + v]);
+    float alpha[HB];
+    for (uint b = 0; b < HB; ++b) {
+      const float m_new = max(m[b], tile_max[b / 4][b % 4]);
+      alpha[b] = exp(m[b] - m_new);  // 0 on the first tile (m = -inf)
+      p_sh4[lid * HBV + b / 4][b % 4] = j < k_end ? exp(score[b] - m_new) : 0.0;
+      m[b] = m_new;
+    }
+    barrier();
+    for (uint b = 0; b < HB; ++b) {
+      l[b] *= alpha[b];
+      for (uint k = 0; k < OWN; ++k) acc[b * OWN + k] *= alpha[b];
+    }
+    for (uint jj = 0; jj < n_tile; ++jj) {
+      vec4 pj[HBV];
+      for (uint v = 0; v < HBV; ++v) pj[v] = p_sh4[jj * HBV + v];
+      for (uint b = 0; b < HB; ++b) l[b] += pj[b / 4][b % 4];
+      const uint row = (tile + jj) * p.width + vo;
+      for (uint k = 0; k < OWN; ++k) {
+        const uint gi = lid + k * WG;
+        if (VEC4 != 0) {
+          if (4 * gi < p.dv) {
+            const vec4 val = halves4(cache4.v[row / 4 + gi]);
+            for (uint b = 0; b < HB; ++b) acc[b * OWN + k] += pj[b / 4][b % 4] * val;
+          }
+        } else if (gi < p.dv) {
+          const float val = float(p.cache.v[row + gi]);
+          for (uint b = 0; b < HB; ++b) acc[b * OWN + k].x += pj[b / 4][b % 4] * val;
+        }
+      }
+    }
+    // No barrier needed here: the next tile writes s_sh before its first barrier (every
+    // invocation has read s_sh above) and p_sh only after it (every invocation is past this loop).
+  }
+
+  for (uint b = 0; b < HB; ++b) {
+    const uint rec = rec0 + b * p.n_splits;
+    const float inv_l = DIRECT != 0 ? 1.0 / l[b] : 1.0;
+    const uint ob = DIRECT != 0 ? t * p.out_stride + (h0 + b) * p.dv : o_base + rec * p.dv;
+    if (DIRECT == 0 && lid == 0) {
+      p.part.v[2 * rec] = m[b];
+      p.part.v[2 * rec + 1] = l[b];
+    }
+    for (uint k = 0; k < OWN; ++k) {
+      const uint gi = lid + k * WG;
+      if (VEC4 != 0) {
+        if (4 * gi < p.dv)
+          for (uint c = 0; c < 4; ++c) p.part.v[ob + 4 * gi + c] = acc[b * OWN + k][c] * inv_l;
+      } else if (gi < p.dv) {
+        p.part.v[ob + gi] = acc[b * OWN + k].x * inv_l;
+      }
+    }
+  }
+}

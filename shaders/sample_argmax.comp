@@ -1,0 +1,80 @@
+#version 460
+// Argmax of the sampled logits row (row StepParams.sample_row), lowest index on ties, in two
+// passes: PARTIAL (one workgroup per chunk of `chunk` logits, writes (value, index) pairs to the
+// scratch) and FINAL (one workgroup over the pairs, writes the row max and argmax after them and,
+// when sampling is greedy (temperature <= 0), the token). NaN logits count as -inf.
+#include "common.glsl"
+#include "step.glsl"
+#include "rows_common.glsl"
+
+layout(local_size_x_id = 0) in;  // a power of two
+
+layout(push_constant) uniform Params {
+  F32In logits;
+  U32Out scratch;  // [2 * groups] pairs, then [max bits, argmax]
+  U32Out out_token;
+  U32Out next_tokens;
+  StepParams step;
+  uint stride, vocab, chunk, groups, has_next;
+} p;
+
+shared float best_v[gl_WorkGroupSize.x];
+shared uint best_i[gl_WorkGroupSize.x];
+
+bool better(float v, uint i, float w, uint j) { return v > w || (v == w && i < j); }
+
+void main() {
+  const uint lid = gl_LocalInvocationID.x, WG = gl_WorkGroupSize.x;
+  float v = uintBitsToFloat(0xff800000u);
+  uint vi = 0xffffffffu;
+#ifdef PARTIAL
+  const uint g = flat_group_id();
+  if (g >= p.groups) return;
+  const uint row = p.step.sample_row * p.stride;
+  const uint end = min(p.vocab, (g + 1) * p.chunk);
+  for (uint i = g * p.chunk + lid; i < end; i += WG) {
+    float x = p.logits.v[row + i];
+    if (isnan(x)) x = uintBitsToFloat(0xff800000u);
+    if (vi == 0xffffffffu || x > v) {
+      v = x;
+      vi = i;
+    }
+  }
+#else
+  for (uint k = lid; k < p.groups; k += WG) {
+    const float x = uintBitsToFloat(p.scratch.v[2 * k]);
+    const uint xi = p.scratch.v[2 * k + 1];
+    if (xi != 0xffffffffu && (vi == 0xffffffffu || better(x, xi, v, vi))) {
+      v = x;
+      vi = xi;
+    }
+  }
+#endif
+  best_v[lid] = v;
+  best_i[lid] = vi;
+  barrier();
+  for (uint s = WG / 2; s > 0; s >>= 1) {
+    if (lid < s) {
+      const float w = best_v[lid + s];
+      const uint wi = best_i[lid + s];
+      if (wi != 0xffffffffu && (best_i[lid] == 0xffffffffu || better(w, wi, best_v[lid], best_i[lid]))) {
+        best_v[lid] = w;
+        best_i[lid] = wi;
+      }
+    }
+    barrier();
+  }
+  if (lid != 0) return;
+#ifdef PARTIAL
+  p.scratch.v[2 * g] = floatBitsToUint(best_v[0]);
+  p.scratch.v[2 * g + 1] = best_i[0];
+#else
+  p.scratch.v[2 * p.groups] = floatBitsToUint(best_v[0]);
+  p.scratch.v[2 * p.groups + 1] = best_i[0];
+  if (p.step.temperature <= 0.0) {
+    const uint token = min(best_i[0], p.vocab - 1);  // all-NaN row: token 0 rather than garbage
+    p.out_token.v[0] = best_i[0] == 0xffffffffu ? 0u : token;
+    if (p.has_next != 0) p.next_tokens.v[0] = best_i[0] == 0xffffffffu ? 0u : token;
+  }
+#endif
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# r1vk gen-checkpoint + r1vk info end to end, and their exit codes on bad input (0 / 1 / 2).
+set -uo pipefail
+r1vk=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+"$r1vk" gen-checkpoint --preset tiny-r1 --fp8 --shards 2 --seed 3 -o "$tmp/r1" >/dev/null || fail "gen tiny-r1"
+out=$("$r1vk" info "$tmp/r1") || fail "info tiny-r1"
+grep -q "DeepseekV3ForCausalLM" <<<"$out" || fail "architecture: $out"
+grep -q "total 6932880 " <<<"$out" || fail "total parameters: $out"
+grep -q "active per token 5089680 " <<<"$out" || fail "active parameters: $out"
+grep -q "F8_E4M3 *104 tensors" <<<"$out" || fail "dtype breakdown: $out"
+grep -q "kv cache *3456 bytes per token" <<<"$out" || fail "kv cache: $out"
+grep -q "in 2 file(s)" <<<"$out" || fail "shards: $out"
+
+"$r1vk" info "$tmp/missing" 2>"$tmp/err"; rc=$?
+[ "$rc" -eq 1 ] || fail "info on a missing dir exited $rc"
+grep -q "not a directory" "$tmp/err" || fail "message: $(cat "$tmp/err")"
+
+printf '{"architectures": ["GPT2LMHeadModel"]}' >"$tmp/r1/config.json"
+"$r1vk" info "$tmp/r1" 2>"$tmp/err"; rc=$?
+[ "$rc" -eq 1 ] || fail "unknown architecture exited $rc"
+grep -q "unknown architecture 'GPT2LMHeadModel'" "$tmp/err" || fail "message: $(cat "$tmp/err")"
+
+"$r1vk" info >/dev/null 2>&1; rc=$?
+[ "$rc" -eq 2 ] || fail "info without DIR exited $rc"
+"$r1vk" gen-checkpoint --preset nope -o "$tmp/x" 2>"$tmp/err"; rc=$?
+[ "$rc" -eq 2 ] || fail "unknown preset exited $rc"
+grep -q "unknown preset 'nope'" "$tmp/err" || fail "message: $(cat "$tmp/err")"
+"$r1vk" gen-checkpoint --preset tiny-qwen2 --fp8 -o "$tmp/x" 2>"$tmp/err"; rc=$?
+[ "$rc" -eq 2 ] || fail "FP8 qwen2 exited $rc"
+grep -q "quantization_config" "$tmp/err" || fail "message: $(cat "$tmp/err")"
+echo "ok"

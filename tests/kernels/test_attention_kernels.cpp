@@ -1,0 +1,237 @@
+// MLA (absorbed) and GQA attention against program_interpreter's kMlaAttention / kGqaAttention
+// semantics (f64 scores rounded to f32, f32 softmax, f64 sums over the f16 cache): tiny odd
+// shapes (scalar path), R1 and Qwen shapes (vector path), prefill rows (causal), decode split
+// over long contexts (5000 positions; 70000 positions, whose single-invocation loop would pass
+// lavapipe's 65535-trip limit), forced short splits so the merge sees partly empty splits.
+// Cache rows past the last position hold huge values, so reading past the causal end fails.
+// Head counts cover every head-block size (1, 2, 4, 8 heads per workgroup).
+#include <cmath>
+#include <vector>
+
+#include "attention_test_util.h"
+#include "base/numeric_formats.h"
+#include "reference/reference_ops.h"
+
+namespace r1vk {
+namespace {
+
+using test::BufferPool;
+using test::view;
+
+// f32 accumulation in another order and device exp (a few ULP) on convex combinations of values
+// in [-1, 1].
+constexpr test::Tolerance kTolAttention{1e-9, 5e-5};
+
+struct CacheData {
+  std::vector<uint16_t> bits;
+  std::vector<float> values;  // f16 -> f32 of bits
+};
+
+CacheData make_cache(uint32_t max_context, uint32_t width, uint32_t last_pos, uint32_t seed) {
+  CacheData c;
+  c.bits = test::random_f16(size_t{max_context} * width, seed);
+  for (size_t i = size_t{last_pos + 1} * width; i < c.bits.size(); ++i) c.bits[i] = f32_to_f16(30000.0f);
+  c.values.resize(c.bits.size());
+  for (size_t i = 0; i < c.bits.size(); ++i) c.values[i] = f16_to_f32(c.bits[i]);
+  return c;
+}
+
+// One (row, head) of the interpreter's attention: keys 0..pos, key parts (qa at ka) and (qb at kb).
+void reference_head(const CacheData& cache, uint32_t width, uint32_t pos, const float* qa, uint32_t ka, uint32_t na,
+                    const float* qb, uint32_t kb, uint32_t nb, uint32_t vo, uint32_t dv, double scale, float* out) {
+  std::vector<float> prob(pos + 1);
+  for (uint32_t j = 0; j <= pos; ++j) {
+    const float* row = cache.values.data() + size_t{j} * width;
+    double s = 0.0;
+    for (uint32_t i = 0; i < na; ++i) s += static_cast<double>(qa[i]) * row[ka + i];
+    for (uint32_t i = 0; i < nb; ++i) s += static_cast<double>(qb[i]) * row[kb + i];
+    prob[j] = static_cast<float>(s * scale);
+  }
+  ref::softmax(prob);
+  for (uint32_t i = 0; i < dv; ++i) {
+    double acc = 0.0;
+    for (uint32_t j = 0; j <= pos; ++j) acc += static_cast<double>(prob[j]) * cache.values[size_t{j} * width + vo + i];
+    out[i] = static_cast<float>(acc);
+  }
+}
+
+struct MlaCase {
+  uint32_t heads, c, dr, q_head_stride, q_rope_offset;
+  uint32_t max_tokens, n_tokens, pos0, max_context;
+  uint32_t split_len = 0;  // 0: the kernel's choice
+};
+
+// Runs the kernel; returns (got, want) over the whole output buffer (rows past n_tokens keep 9).
+std::pair<std::vector<float>, std::vector<float>> run_mla(const MlaCase& m, float scale_factor = 1.0f) {
+  BufferPool pool;
+  const uint32_t width = m.c + m.dr, last = m.pos0 + m.n_tokens - 1;
+  const uint32_t ql_cols = m.heads * m.c, ql_stride = ql_cols + 3, q_cols = m.heads * m.q_head_stride, q_stride = q_cols + 1;
+  const uint32_t out_stride = ql_cols + 2;
+  const double scale = 0.1352338;
+  const CacheData cache = make_cache(m.max_context, width, last, 61 + m.c);
+  const auto ql = test::random_floats(size_t{m.max_tokens} * ql_stride, 62 + m.heads);
+  const auto q = test::random_floats(size_t{m.max_tokens} * q_stride, 63 + m.heads);
+  std::vector<float> want(size_t{m.max_tokens} * out_stride, 9.0f);
+  const auto& bql = pool.upload(ql, "q_latent");
+  const auto& bq = pool.upload(q, "q");
+  const auto& bc = pool.upload(cache.bits, "cache");
+  const auto& bo = pool.upload(want, "out");
+  const uint64_t scratch_bytes =
+      m.split_len ? kernels::AttentionKernels::attention_scratch_bytes(m.max_tokens, m.heads, m.c, m.max_context, m.split_len)
+                  : kernels::AttentionKernels::mla_scratch_bytes(m.max_tokens, m.heads, m.c, m.max_context);
+  const auto& bs = pool.zeros(scratch_bytes, "scratch");
+  const auto step = pool.step({m.n_tokens, m.pos0}, m.max_tokens);
+  kernels::MlaAttentionArgs a;
+  a.q_latent = view(bql, ql_cols, ql_stride);
+  a.q = view(bq, q_cols, q_stride);
+  a.heads = m.heads;
+  a.kv_lora_rank = m.c;
+  a.rope_dim = m.dr;
+  a.q_head_stride = m.q_head_stride;
+  a.q_rope_offset = m.q_rope_offset;
+  a.scale = static_cast<float>(scale) * scale_factor;
+  a.cache = {bc.address(), width, m.max_context};
+  a.out = view(bo, ql_cols, out_stride);
+  a.scratch = bs.address();
+  a.split_len = m.split_len;
+  test::run_ok([&](vk::CommandBuffer& cmd) { return test::attention_kernels().record_mla_attention(cmd, a, step); });
+  for (uint32_t t = 0; t < m.n_tokens; ++t)
+    for (uint32_t h = 0; h < m.heads; ++h)
+      reference_head(cache, width, m.pos0 + t, &ql[size_t{t} * ql_stride + h * m.c], 0, m.c,
+                     &q[size_t{t} * q_stride + h * m.q_head_stride + m.q_rope_offset], m.c, m.dr, 0, m.c, scale,
+                     &want[size_t{t} * out_stride + h * m.c]);
+  return {test::download_as<float>(bo, want.size()), want};
+}
+
+TEST_CASE("mla attention: tiny odd shapes, prefill and decode") {
+  for (const MlaCase& m : {MlaCase{3, 7, 2, 5, 3, 5, 5, 0, 16}, MlaCase{3, 7, 2, 5, 3, 1, 1, 5, 16},
+                           MlaCase{2, 8, 4, 12, 8, 4, 3, 2, 9}, MlaCase{1, 1, 2, 2, 0, 2, 2, 0, 3}}) {
+    CAPTURE(m.c);
+    CAPTURE(m.pos0);
+    const auto [got, want] = run_mla(m);
+    test::check_close(got, want, kTolAttention);
+  }
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("mla attention: R1 shapes (128 heads, 512 + 64), decode and prefill") {
+  // Decode at position 1499: two 1024-key splits and a merge.
+  for (const MlaCase& m : {MlaCase{128, 512, 64, 192, 128, 1, 1, 1499, 1500}, MlaCase{128, 512, 64, 192, 128, 8, 7, 100, 200}}) {
+    CAPTURE(m.max_tokens);
+    const auto [got, want] = run_mla(m);
+    test::check_close(got, want, kTolAttention);
+  }
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("mla attention: long contexts split across workgroups") {
+  // 5000 positions: five decode splits.
+  {
+    const auto [got, want] = run_mla({2, 512, 64, 192, 128, 1, 1, 4999, 5000});
+    test::check_close(got, want, kTolAttention);
+  }
+  // 70000 positions: one invocation walking every key would run far past 65535 loop trips.
+  {
+    const auto [got, want] = run_mla({1, 64, 64, 128, 64, 2, 2, 69998, 70000});
+    test::check_close(got, want, kTolAttention);
+  }
+  // Short forced splits over a prefill chunk: rows use different numbers of splits.
+  {
+    const auto [got, want] = run_mla({4, 32, 16, 48, 32, 37, 33, 50, 120, 10});
+    test::check_close(got, want, kTolAttention);
+  }
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("the attention comparison detects a wrong kernel result") {
+  // The same kernel with a 1.5x softmax scale must be outside the tolerance: the check can fail.
+  const auto [got, want] = run_mla({3, 7, 2, 5, 3, 5, 5, 0, 16}, 1.5f);
+  CHECK_FALSE(test::compare(got, want).within(kTolAttention));
+}
+
+struct GqaCase {
+  uint32_t heads, kv_heads, d, max_tokens, n_tokens, pos0, max_context;
+  uint32_t split_len = 0;
+};
+
+void check_gqa(const GqaCase& g) {
+  CAPTURE(g.heads);
+  CAPTURE(g.d);
+  CAPTURE(g.pos0);
+  BufferPool pool;
+  const uint32_t width = 2 * g.kv_heads * g.d, cols = g.heads * g.d, q_stride = cols + 5, out_stride = cols + 1;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(g.d));
+  const CacheData cache = make_cache(g.max_context, width, g.pos0 + g.n_tokens - 1, 71 + g.d);
+  const auto q = test::random_floats(size_t{g.max_tokens} * q_stride, 72 + g.heads, -2, 2);
+  std::vector<float> want(size_t{g.max_tokens} * out_stride, 9.0f);
+  const auto& bq = pool.upload(q, "q");
+  const auto& bc = pool.upload(cache.bits, "cache");
+  const auto& bo = pool.upload(want, "out");
+  const uint64_t scratch_bytes =
+      g.split_len ? kernels::AttentionKernels::attention_scratch_bytes(g.max_tokens, g.heads, g.d, g.max_context, g.split_len)
+                  : kernels::AttentionKernels::gqa_scratch_bytes(g.max_tokens, g.heads, g.d, g.max_context);
+  const auto& bs = pool.zeros(scratch_bytes, "scratch");
+  const auto step = pool.step({g.n_tokens, g.pos0}, g.max_tokens);
+  kernels::GqaAttentionArgs a;
+  a.q = view(bq, cols, q_stride);
+  a.heads = g.heads;
+  a.kv_heads = g.kv_heads;
+  a.head_dim = g.d;
+  a.scale = static_cast<float>(scale);
+  a.cache = {bc.address(), width, g.max_context};
+  a.out = view(bo, cols, out_stride);
+  a.scratch = bs.address();
+  a.split_len = g.split_len;
+  test::run_ok([&](vk::CommandBuffer& cmd) { return test::attention_kernels().record_gqa_attention(cmd, a, step); });
+  for (uint32_t t = 0; t < g.n_tokens; ++t)
+    for (uint32_t h = 0; h < g.heads; ++h) {
+      const uint32_t kvh = h / (g.heads / g.kv_heads);
+      reference_head(cache, width, g.pos0 + t, &q[size_t{t} * q_stride + h * g.d], kvh * g.d, g.d, nullptr, 0, 0,
+                     g.kv_heads * g.d + kvh * g.d, g.d, scale, &want[size_t{t} * out_stride + h * g.d]);
+    }
+  test::check_close(test::download_as<float>(bo, want.size()), want, kTolAttention);
+}
+
+TEST_CASE("gqa attention: heads share kv head h / (heads / kv_heads)") {
+  check_gqa({4, 2, 8, 5, 5, 0, 16});        // prefill from position 0, one split
+  check_gqa({6, 3, 5, 7, 6, 20, 40, 8});    // odd head_dim (scalar path), forced 8-key splits
+  check_gqa({28, 4, 128, 1, 1, 2999, 3000});  // Qwen2-7B shape, decode over three splits
+  check_gqa({28, 4, 128, 16, 16, 1000, 1100});  // prefill chunk at position 1000
+  check_gqa({32, 8, 128, 2, 2, 1500, 1600});    // Llama-8B shape: 4 heads per workgroup
+  check_gqa({16, 2, 16, 3, 3, 90, 200, 32});    // 8 heads per workgroup, forced 32-key splits
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("attention rejects bad shapes with an error") {
+  BufferPool pool;
+  const auto& b = pool.zeros(1 << 16, "b");
+  const auto step = pool.step({1, 0}, 1);
+  auto cmd = test::context().create_command_buffer();
+  REQUIRE(cmd.ok());
+  REQUIRE(cmd->begin().ok());
+  kernels::GqaAttentionArgs g;
+  g.q = view(b, 6 * 8, 48);
+  g.heads = 6;
+  g.kv_heads = 4;  // not a divisor
+  g.head_dim = 8;
+  g.scale = 1;
+  g.cache = {b.address(), 64, 16};
+  g.out = view(b, 48, 48);
+  CHECK_FALSE(test::attention_kernels().record_gqa_attention(*cmd, g, step).ok());
+  kernels::MlaAttentionArgs m;
+  m.q_latent = view(b, 16, 16);
+  m.q = view(b, 8, 8);
+  m.heads = 2;
+  m.kv_lora_rank = 8;
+  m.rope_dim = 4;
+  m.q_head_stride = 4;
+  m.q_rope_offset = 0;
+  m.scale = 1;
+  m.cache = {b.address(), 12, 5000};  // needs splits
+  m.out = view(b, 16, 16);
+  CHECK_FALSE(test::attention_kernels().record_mla_attention(*cmd, m, step).ok());  // no scratch
+  REQUIRE(cmd->end().ok());
+}
+
+}  // namespace
+}  // namespace r1vk

@@ -1,0 +1,79 @@
+// `r1vk gen-checkpoint`: writes a synthetic Hugging Face checkpoint from a preset, optionally
+// resized, FP8-quantised, with MTP layers and sharded.
+#include <cstdio>
+#include <string>
+
+#include "command.h"
+#include "gen_checkpoint.h"
+#include "import/config_parser.h"
+#include "presets.h"
+
+namespace r1vk::cli {
+namespace {
+
+struct GenFlags {
+  std::string preset = "tiny-r1";
+  std::string out;
+  uint64_t seed = 0;
+  bool fp8 = false;
+  int64_t mtp = -1;
+  int64_t shards = 1;
+  int64_t layers = 0;
+  int64_t hidden = 0;
+  int64_t intermediate = 0;
+  int64_t vocab = 0;
+  int64_t experts = 0;
+};
+
+Status run_gen(const GenFlags& f) {
+  auto preset = gen::preset_config(f.preset);
+  if (!preset.ok()) return std::move(preset).error();
+  ModelConfig c = *preset;
+  if (f.layers > 0) c.num_hidden_layers = f.layers;
+  if (f.hidden > 0) {
+    c.hidden_size = f.hidden;
+    if (!c.is_deepseek() && f.hidden % c.num_attention_heads == 0) c.head_dim = f.hidden / c.num_attention_heads;
+  }
+  if (f.intermediate > 0) c.intermediate_size = f.intermediate;
+  if (f.vocab > 0) c.vocab_size = f.vocab;
+  if (f.experts > 0) c.moe.n_routed_experts = f.experts;
+  if (f.mtp >= 0) c.num_nextn_predict_layers = f.mtp;
+  if (f.fp8) c.fp8.enabled = true;
+  if (c.moe.first_k_dense_replace > c.num_hidden_layers) c.moe.first_k_dense_replace = c.num_hidden_layers;
+  if (Status s = validate_model_config(c); !s.ok()) {
+    return make_error(ErrorCode::kInvalidArgument, "preset " + f.preset + " with these flags: " + s.error().message());
+  }
+  gen::GenOptions options;
+  options.config = c;
+  options.seed = f.seed;
+  options.shards = f.shards;
+  auto summary = gen::generate_checkpoint(f.out, options);
+  if (!summary.ok()) return std::move(summary).error();
+  std::printf("wrote %s: %lld tensors, %llu bytes in %lld file(s)\n", f.out.c_str(),
+              static_cast<long long>(summary->tensors), static_cast<unsigned long long>(summary->bytes),
+              static_cast<long long>(summary->shards));
+  return ok_status();
+}
+
+}  // namespace
+
+void add_gen_checkpoint_command(CLI::App& app, CommandFn& selected) {
+  auto flags = std::make_shared<GenFlags>();
+  std::string presets;
+  for (const std::string& p : gen::preset_names()) presets += (presets.empty() ? "" : ", ") + p;
+  CLI::App* cmd = app.add_subcommand("gen-checkpoint", "Write a synthetic Hugging Face checkpoint directory");
+  cmd->add_option("--preset", flags->preset, "Model preset: " + presets)->capture_default_str();
+  cmd->add_option("--out,-o", flags->out, "Output directory")->required();
+  cmd->add_option("--seed", flags->seed, "Random seed")->capture_default_str();
+  cmd->add_flag("--fp8", flags->fp8, "FP8 e4m3 linear weights with 128x128 block scales (DeepseekV3 only)");
+  cmd->add_option("--mtp", flags->mtp, "Number of MTP layers (DeepseekV3 only; default: the preset's)")->check(CLI::Range(0, 16));
+  cmd->add_option("--shards", flags->shards, "Number of safetensors shards (>1 writes an index)")->check(CLI::Range(1, 10000));
+  cmd->add_option("--layers", flags->layers, "Override num_hidden_layers")->check(CLI::Range(1, 1024));
+  cmd->add_option("--hidden", flags->hidden, "Override hidden_size")->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--intermediate", flags->intermediate, "Override intermediate_size")->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--vocab", flags->vocab, "Override vocab_size (>= 262)")->check(CLI::Range(262, 1 << 24));
+  cmd->add_option("--experts", flags->experts, "Override n_routed_experts")->check(CLI::Range(1, 8192));
+  cmd->callback([flags, &selected] { selected = [flags] { return run_gen(*flags); }; });
+}
+
+}  // namespace r1vk::cli

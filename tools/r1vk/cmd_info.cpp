@@ -1,0 +1,111 @@
+// `r1vk info DIR`: imports and validates a checkpoint (config, shard headers, tensor inventory;
+// tensor data stays mapped and untouched) and prints its architecture and sizes.
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "command.h"
+#include "import/config_parser.h"
+#include "import/model_stats.h"
+#include "import/import_model.h"
+#include "import/tensor_inventory.h"
+
+namespace r1vk::cli {
+namespace {
+
+std::string bytes_text(uint64_t bytes) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%llu bytes (%.2f GiB)", static_cast<unsigned long long>(bytes),
+                static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
+  return buf;
+}
+
+std::string params_text(uint64_t n) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%llu (%.3f B)", static_cast<unsigned long long>(n), static_cast<double>(n) / 1e9);
+  return buf;
+}
+
+void print_attention(const ModelConfig& c) {
+  if (c.is_deepseek()) {
+    std::printf("attention      MLA, %lld heads, q_lora_rank %lld, kv_lora_rank %lld, qk_nope %lld, qk_rope %lld, v %lld\n",
+                static_cast<long long>(c.num_attention_heads), static_cast<long long>(c.mla.q_lora_rank),
+                static_cast<long long>(c.mla.kv_lora_rank), static_cast<long long>(c.mla.qk_nope_head_dim),
+                static_cast<long long>(c.mla.qk_rope_head_dim), static_cast<long long>(c.mla.v_head_dim));
+  } else {
+    std::printf("attention      GQA, %lld heads, %lld KV heads, head_dim %lld%s\n",
+                static_cast<long long>(c.num_attention_heads), static_cast<long long>(c.num_key_value_heads),
+                static_cast<long long>(c.head_dim), c.attention_qkv_bias ? ", q/k/v bias" : "");
+  }
+  if (c.moe.n_routed_experts > 0) {
+    const char* methods[] = {"greedy", "group_limited_greedy", "noaux_tc"};
+    std::printf("experts        %lld routed, %lld per token, %lld shared, %lld groups (top %lld), %s scoring, %s; "
+                "first %lld layer(s) dense\n",
+                static_cast<long long>(c.moe.n_routed_experts), static_cast<long long>(c.moe.num_experts_per_tok),
+                static_cast<long long>(c.moe.n_shared_experts), static_cast<long long>(c.moe.n_group),
+                static_cast<long long>(c.moe.topk_group),
+                c.moe.scoring_func == ScoringFunc::kSigmoid ? "sigmoid" : "softmax",
+                methods[static_cast<int>(c.moe.topk_method)], static_cast<long long>(c.moe.first_k_dense_replace));
+  }
+}
+
+Status run_info(const std::string& dir) {
+  auto model = import_model(dir);
+  if (!model.ok()) return std::move(model).error();
+  const ModelConfig& c = model->config;
+  const Checkpoint& ck = model->checkpoint;
+  std::printf("checkpoint     %s\n", dir.c_str());
+  std::printf("architecture   %s (%s)%s\n", architecture_name(c.arch), model_type_name(c.arch),
+              c.fp8.enabled ? ", FP8 e4m3 block-quantised" : "");
+  std::printf("layers         %lld (+%lld MTP)\n", static_cast<long long>(c.num_hidden_layers),
+              static_cast<long long>(c.num_nextn_predict_layers));
+  std::printf("hidden         %lld, dense intermediate %lld, vocab %lld\n", static_cast<long long>(c.hidden_size),
+              static_cast<long long>(c.intermediate_size), static_cast<long long>(c.vocab_size));
+  print_attention(c);
+
+  const ParameterCounts p = count_parameters(c);
+  std::printf("parameters     total %s\n", params_text(p.total).c_str());
+  std::printf("               active per token %s\n", params_text(p.active).c_str());
+  std::printf("               MTP layers %s\n", params_text(p.mtp).c_str());
+
+  std::map<std::string, std::pair<uint64_t, uint64_t>> by_dtype;  // count, bytes
+  for (const SafetensorsFile& shard : ck.shards()) {
+    for (const TensorInfo& t : shard.tensors()) {
+      auto& entry = by_dtype[dtype_name(t.dtype)];
+      entry.first += 1;
+      entry.second += t.data_end - t.data_begin;
+    }
+  }
+  std::printf("tensors        %zu in %zu file(s)\n", ck.tensor_count(), ck.shards().size());
+  for (const auto& [dtype, entry] : by_dtype) {
+    std::printf("  %-12s %llu tensors, %s\n", dtype.c_str(), static_cast<unsigned long long>(entry.first),
+                bytes_text(entry.second).c_str());
+  }
+  const MemoryEstimate m = estimate_memory(c);
+  std::printf("weights        f16 %s\n", bytes_text(m.f16).c_str());
+  std::printf("               q8  %s\n", bytes_text(m.q8).c_str());
+  std::printf("               q4  %s\n", bytes_text(m.q4).c_str());
+  std::printf("               fp8 %s\n", bytes_text(m.fp8).c_str());
+  std::printf("kv cache       %llu bytes per token (fp16)\n", static_cast<unsigned long long>(kv_cache_bytes_per_token(c)));
+  return ok_status();
+}
+
+}  // namespace
+
+void add_info_command(CLI::App& app, CommandFn& selected) {
+  auto dir = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand(
+      "info",
+      "Validate a Hugging Face checkpoint directory and print its architecture and sizes.\n"
+      "Parameters: total = every weight of the main model (embeddings, layers, final norm, lm_head), without\n"
+      "MTP layers and FP8 scales; active per token = total minus the routed experts, plus num_experts_per_tok\n"
+      "routed experts per MoE layer (so dense, shared-expert, attention, embedding and head weights count fully).\n"
+      "Weights memory (main model): 2-D tensors in the format (f16: 2 bytes; q8: 1 byte + fp16 scale per 32;\n"
+      "q4: 0.5 byte + fp16 scale per 32; fp8: 1 byte + f32 scale per 128x128 block), 1-D tensors as f32.\n"
+      "KV cache per token at fp16: MLA (kv_lora_rank + qk_rope_head_dim) x layers x 2 bytes;\n"
+      "GQA 2 x kv_heads x head_dim x layers x 2 bytes.");
+  cmd->add_option("dir", *dir, "Checkpoint directory (config.json, *.safetensors)")->required();
+  cmd->callback([dir, &selected] { selected = [dir] { return run_info(*dir); }; });
+}
+
+}  // namespace r1vk::cli

@@ -1,0 +1,78 @@
+// `r1vk tokenize`: text to token ids and back with a checkpoint's tokenizer.json.
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "command.h"
+#include "load_tokenizer.h"
+#include "text/tokenizer.h"
+
+namespace r1vk::cli {
+namespace {
+
+struct TokenizeArgs {
+  std::string model;
+  std::string text;
+  std::string ids;
+  bool special = false;
+  bool skip_special = false;
+};
+
+Result<std::vector<text::TokenId>> parse_ids(const std::string& list) {
+  std::vector<text::TokenId> ids;
+  std::string item;
+  std::istringstream in(list);
+  while (std::getline(in, item, ',')) {
+    const auto first = item.find_first_not_of(" \t");
+    const auto last = item.find_last_not_of(" \t");
+    const std::string trimmed = first == std::string::npos ? "" : item.substr(first, last - first + 1);
+    if (trimmed.empty() || trimmed.size() > 9 || trimmed.find_first_not_of("0123456789") != std::string::npos) {
+      return make_error(ErrorCode::kInvalidArgument, "--ids: \"" + item + "\" is not a token id");
+    }
+    ids.push_back(static_cast<text::TokenId>(std::stoul(trimmed)));
+  }
+  if (ids.empty()) return make_error(ErrorCode::kInvalidArgument, "--ids: empty list");
+  return ids;
+}
+
+Status run_tokenize(const TokenizeArgs& args, bool have_text, bool have_ids) {
+  std::vector<text::TokenId> ids;
+  if (have_ids) {  // usage errors come before the slow load
+    R1VK_ASSIGN_OR_RETURN(ids, parse_ids(args.ids));
+  }
+  R1VK_ASSIGN_OR_RETURN(text::Tokenizer tok, load_tokenizer(args.model));
+  if (have_ids) {
+    text::DecodeOptions options;
+    options.skip_special = args.skip_special;
+    R1VK_ASSIGN_OR_RETURN(std::string decoded, tok.decode(ids, options));
+    std::cout << decoded << '\n';
+    return ok_status();
+  }
+  std::string input = args.text;
+  if (!have_text) input.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  R1VK_ASSIGN_OR_RETURN(ids, tok.encode(input, {.add_bos = args.special, .recognize_special = true}));
+  for (size_t i = 0; i < ids.size(); ++i) std::cout << (i ? "," : "") << ids[i];
+  std::cout << '\n';
+  return ok_status();
+}
+
+}  // namespace
+
+void add_tokenize_command(CLI::App& app, CommandFn& selected) {
+  auto args = std::make_shared<TokenizeArgs>();
+  CLI::App* cmd = app.add_subcommand("tokenize", "Encode text to token ids, or decode ids to text");
+  cmd->add_option("model", args->model, "Checkpoint directory (with tokenizer.json) or a tokenizer.json file")
+      ->required();
+  auto* text_opt = cmd->add_option("--text", args->text, "Text to encode (default: read stdin)");
+  auto* ids_opt = cmd->add_option("--ids", args->ids, "Comma-separated token ids to decode, e.g. 1,2,3");
+  text_opt->excludes(ids_opt);
+  cmd->add_flag("--special", args->special, "When encoding, add the BOS token");
+  cmd->add_flag("--skip-special", args->skip_special, "When decoding, hide special tokens");
+  cmd->callback([args, text_opt, ids_opt, &selected] {
+    const bool have_text = text_opt->count() > 0;
+    const bool have_ids = ids_opt->count() > 0;
+    selected = [args, have_text, have_ids] { return run_tokenize(*args, have_text, have_ids); };
+  });
+}
+
+}  // namespace r1vk::cli
