@@ -22,6 +22,30 @@ Result<FormatChoice> resolve_format_choice(const std::string& weights, int64_t q
   return choice;
 }
 
+namespace {
+
+// FP8 checkpoint weights go into fp8 plans unchanged when their 128x128 blocks survive the
+// transform: a plain tensor, or row concatenation whose parts (all but the last) end on a block
+// boundary. Anything else (MLA absorption transposes heads) is requantised.
+Result<std::optional<PackedWeight>> keep_fp8(const WeightSpec& spec, const Fp8Fn& read_fp8) {
+  const std::optional<PackedWeight> requantise;
+  if (spec.transform != WeightTransform::kNone && spec.transform != WeightTransform::kConcatRows) return requantise;
+  std::vector<uint8_t> q;
+  std::vector<float> scales;
+  for (size_t i = 0; i < spec.sources.size(); ++i) {
+    const int64_t rows = spec.transform == WeightTransform::kNone ? spec.rows : spec.source_rows[i];
+    if (i + 1 < spec.sources.size() && rows % kFp8Block != 0) return requantise;
+    R1VK_ASSIGN_OR_RETURN(auto raw, read_fp8(spec.sources[i]));
+    if (!raw) return requantise;
+    q.insert(q.end(), raw->q.begin(), raw->q.end());
+    scales.insert(scales.end(), raw->scale_inv.begin(), raw->scale_inv.end());
+  }
+  R1VK_ASSIGN_OR_RETURN(PackedWeight p, pack_fp8_checkpoint(q, scales, spec.rows, spec.cols));
+  return std::optional<PackedWeight>(std::move(p));
+}
+
+}  // namespace
+
 Result<plan::Manifest> compile_plan(const CompileInput& in, const CompileOptions& opt, const std::string& out_path,
                                     CompileReport* report) {
   const auto start = std::chrono::steady_clock::now();
@@ -59,7 +83,14 @@ Result<plan::Manifest> compile_plan(const CompileInput& in, const CompileOptions
   for (const WeightSpec& spec : graph.weights) {
     auto w = gather_weight(spec, in.read);
     if (!w.ok()) return std::move(w).error().with_context(spec.name);
-    auto packed = pack_weight(*w, spec.rows, spec.cols, format_for(spec.role, choice), choice.q4_group);
+    const WeightFormat format = format_for(spec.role, choice);
+    std::optional<PackedWeight> kept;
+    if (format == WeightFormat::kFp8 && in.read_fp8) {
+      auto raw = keep_fp8(spec, in.read_fp8);
+      if (!raw.ok()) return std::move(raw).error().with_context(spec.name);
+      kept = std::move(raw).value();
+    }
+    auto packed = kept ? Result<PackedWeight>(std::move(*kept)) : pack_weight(*w, spec.rows, spec.cols, format, choice.q4_group);
     if (!packed.ok()) return std::move(packed).error().with_context(spec.name);
     plan::TensorEntry e;
     e.name = spec.name;

@@ -3,6 +3,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <span>
+#include <vector>
 #include <string>
 
 #include "base/status.h"
@@ -13,6 +16,14 @@
 
 namespace r1vk {
 
+// An FP8 checkpoint tensor as stored: e4m3 bytes and its f32 block scales (scale_inv).
+struct Fp8Source {
+  std::span<const uint8_t> q;
+  std::vector<float> scale_inv;
+};
+// Returns the tensor's raw FP8 form, or nullopt when it is not stored as F8_E4M3.
+using Fp8Fn = std::function<Result<std::optional<Fp8Source>>(const std::string& name)>;
+
 struct CompileInput {
   ModelConfig config;
   std::string model_name;
@@ -20,6 +31,7 @@ struct CompileInput {
   std::string tokenizer_json;         // empty: no tokenizer (token-id interfaces only)
   std::string tokenizer_config_json;
   WeightFn read;                      // dequantised checkpoint tensors
+  Fp8Fn read_fp8;                     // optional: lets fp8 plans keep FP8 weights bit for bit
 };
 
 struct CompileOptions {
@@ -41,6 +53,10 @@ struct CompileReport {
 // finished file is returned so callers can report on it.
 Result<plan::Manifest> compile_plan(const CompileInput& input, const CompileOptions& options, const std::string& out_path,
                                     CompileReport* report = nullptr);
+
+// Imports the checkpoint directory (config, shards, tensor inventory) and compiles it.
+Result<plan::Manifest> compile_checkpoint(const std::string& dir, const CompileOptions& options, const std::string& out_path,
+                                          CompileReport* report = nullptr);
 
 // --weights auto: q8 bulk weights (the best speed/quality trade-off on memory-bound decode).
 Result<FormatChoice> resolve_format_choice(const std::string& weights, int64_t q4_group);

@@ -17,6 +17,10 @@ class ProgressBar {
   ~ProgressBar();
 
   void update(uint64_t done);
+  void update(uint64_t done, uint64_t total) {
+    total_ = total;
+    update(done);
+  }
   void finish();  // draws the final state and ends the line
 
   // The text update() would draw, for tests: "compile [#####     ] 50% 1.0/2.0 GiB 0.50 GiB/s ETA 2s".

@@ -25,7 +25,7 @@ struct BenchFlags {
   std::string variant;  // empty: the device's default
   uint32_t workgroup = 0;
   uint32_t rows_per_workgroup = 0;
-  std::string op = "gemv";  // gemv | mla | sample (attention_bench.cpp) | linear (linear_bench.cpp)
+  std::string op = "gemv";  // gemv | mla (attention_bench.cpp)
   uint32_t context = 4096;   // --op mla
   uint32_t vocab = 129280;   // --op sample
 };
@@ -33,7 +33,7 @@ struct BenchFlags {
 Status run_bench(const BenchFlags& in) {
   if (in.op == "mla") return run_mla_bench({in.device, in.context, 128, in.iters, in.quick});
   if (in.op == "sample") return run_sample_bench(in.device, in.quick ? 32000 : in.vocab, in.quick ? 3 : in.iters);
-  if (in.op != "gemv") return make_error(ErrorCode::kInvalidArgument, "--op must be gemv, mla, sample or linear");
+  if (in.op != "gemv") return make_error(ErrorCode::kInvalidArgument, "--op must be gemv, mla or sample");
   BenchFlags f = in;
   if (f.quick) {
     f.rows = std::min<uint32_t>(f.rows, 1024);
@@ -73,8 +73,13 @@ Status run_bench(const BenchFlags& in) {
 void add_bench_kernels_command(CLI::App& app, CommandFn& selected) {
   auto* cmd = app.add_subcommand("bench-kernels", "Time the f16 GEMV against the device's copy bandwidth");
   auto f = std::make_shared<BenchFlags>();
-  // --op linear: the plan's matrix kernels (linear_bench.h).
+  // --op linear: the plan's matrix kernels (linear_bench.h) instead of the foundation f16 GEMV.
+  auto op = std::make_shared<std::string>("gemv");
   auto lf = std::make_shared<LinearBenchFlags>();
+  cmd->add_option("--op", *op,
+                  "Kernel to time: gemv (foundation f16 GEMV, default), linear (the plan's matrix kernels), "
+                  "mla (R1 decode attention) or sample (GPU sampler)")
+      ->check(CLI::IsMember({"gemv", "gemv_f16", "linear", "mla", "sample"}));
   cmd->add_option("--format", lf->format, "--op linear: weight format f32, f16, q8, q4, fp8 (default q4)");
   cmd->add_option("--group", lf->group, "--op linear: q4 group 32 or 128 (default 32)");
   cmd->add_option("--tokens", lf->tokens, "--op linear: rows of x; 1 = GEMV, more = GEMM (default 1)");
@@ -90,12 +95,12 @@ void add_bench_kernels_command(CLI::App& app, CommandFn& selected) {
   cmd->add_option("--variant", f->variant, "GEMV shader variant (gemv_f16_lanes_desc, gemv_f16_lanes, gemv_f16_sg1, gemv_f16_sg, gemv_f16_shared)");
   cmd->add_option("--wg", f->workgroup, "GEMV workgroup size");
   cmd->add_option("--rows-per-wg", f->rows_per_workgroup, "GEMV rows per workgroup");
-  cmd->add_option("--op", f->op, "Kernel to time: gemv (default), mla (R1 decode attention), sample (GPU sampler) or linear (matrix kernels)");
   cmd->add_option("--vocab", f->vocab, "--op sample: vocabulary size (default 129280)");
   cmd->add_option("--context", f->context, "--op mla: cache length (default 4096)");
-  cmd->callback([&selected, f, device, device_opt, lf] {
+  cmd->callback([&selected, f, device, device_opt, op, lf] {
     if (device_opt->count() > 0) f->device = *device;
-    if (f->op == "linear") {
+    f->op = *op == "gemv_f16" ? "gemv" : *op;
+    if (*op == "linear") {
       LinearBenchFlags l = *lf;
       l.device = f->device;
       l.rows = f->rows;

@@ -1,10 +1,14 @@
 // `r1vk info DIR`: imports and validates a checkpoint (config, shard headers, tensor inventory;
 // tensor data stays mapped and untouched) and prints its architecture and sizes.
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <string>
 
 #include "command.h"
+#include "plan/loaded_plan.h"
+#include "plan/plan_dump.h"
 #include "import/config_parser.h"
 #include "import/model_stats.h"
 #include "import/import_model.h"
@@ -49,7 +53,28 @@ void print_attention(const ModelConfig& c) {
   }
 }
 
+// A plan file: its summary, per-format tensor counts and quantisation errors.
+Status run_plan_info(const std::string& path) {
+  R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan p, plan::LoadedPlan::open(path));
+  const plan::Manifest& m = p.manifest();
+  std::printf("%s", plan::summarize_plan(m).c_str());
+  std::map<std::string, std::pair<uint64_t, double>> by_format;  // count, worst nmse
+  for (const auto& t : m.tensors) {
+    auto& e = by_format[weight_format_name(t.format)];
+    e.first += 1;
+    e.second = std::max(e.second, t.quant_nmse);
+  }
+  for (const auto& [fmt, e] : by_format) {
+    std::printf("  %-4s %6llu tensors, worst normalised MSE %.3g\n", fmt.c_str(), static_cast<unsigned long long>(e.first), e.second);
+  }
+  std::printf("program: %zu ops (main)%s\n", m.main.ops.size(),
+              m.mtp.ops.empty() ? "" : (", " + std::to_string(m.mtp.ops.size()) + " ops (MTP)").c_str());
+  return ok_status();
+}
+
 Status run_info(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(dir, ec)) return run_plan_info(dir);
   auto model = import_model(dir);
   if (!model.ok()) return std::move(model).error();
   const ModelConfig& c = model->config;
@@ -96,7 +121,7 @@ void add_info_command(CLI::App& app, CommandFn& selected) {
   auto dir = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand(
       "info",
-      "Validate a Hugging Face checkpoint directory and print its architecture and sizes.\n"
+      "Validate a Hugging Face checkpoint directory (or a compiled plan file) and print its architecture and sizes.\n"
       "Parameters: total = every weight of the main model (embeddings, layers, final norm, lm_head), without\n"
       "MTP layers and FP8 scales; active per token = total minus the routed experts, plus num_experts_per_tok\n"
       "routed experts per MoE layer (so dense, shared-expert, attention, embedding and head weights count fully).\n"
@@ -104,7 +129,7 @@ void add_info_command(CLI::App& app, CommandFn& selected) {
       "q4: 0.5 byte + fp16 scale per 32; fp8: 1 byte + f32 scale per 128x128 block), 1-D tensors as f32.\n"
       "KV cache per token at fp16: MLA (kv_lora_rank + qk_rope_head_dim) x layers x 2 bytes;\n"
       "GQA 2 x kv_heads x head_dim x layers x 2 bytes.");
-  cmd->add_option("dir", *dir, "Checkpoint directory (config.json, *.safetensors)")->required();
+  cmd->add_option("model", *dir, "Checkpoint directory (config.json, *.safetensors) or plan file (.r1vk)")->required();
   cmd->callback([dir, &selected] { selected = [dir] { return run_info(*dir); }; });
 }
 

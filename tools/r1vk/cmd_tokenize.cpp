@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "command.h"
+#include "token_list.h"
 #include "load_tokenizer.h"
 #include "text/tokenizer.h"
 
@@ -19,20 +20,8 @@ struct TokenizeArgs {
 };
 
 Result<std::vector<text::TokenId>> parse_ids(const std::string& list) {
-  std::vector<text::TokenId> ids;
-  std::string item;
-  std::istringstream in(list);
-  while (std::getline(in, item, ',')) {
-    const auto first = item.find_first_not_of(" \t");
-    const auto last = item.find_last_not_of(" \t");
-    const std::string trimmed = first == std::string::npos ? "" : item.substr(first, last - first + 1);
-    if (trimmed.empty() || trimmed.size() > 9 || trimmed.find_first_not_of("0123456789") != std::string::npos) {
-      return make_error(ErrorCode::kInvalidArgument, "--ids: \"" + item + "\" is not a token id");
-    }
-    ids.push_back(static_cast<text::TokenId>(std::stoul(trimmed)));
-  }
-  if (ids.empty()) return make_error(ErrorCode::kInvalidArgument, "--ids: empty list");
-  return ids;
+  R1VK_ASSIGN_OR_RETURN(auto ids, parse_token_list(list, "--ids"));
+  return std::vector<text::TokenId>(ids.begin(), ids.end());
 }
 
 Status run_tokenize(const TokenizeArgs& args, bool have_text, bool have_ids) {

@@ -19,6 +19,8 @@ void add_devices_command(CLI::App& app, CommandFn& selected);
 void add_bench_kernels_command(CLI::App& app, CommandFn& selected);
 void add_gen_checkpoint_command(CLI::App& app, CommandFn& selected);
 void add_info_command(CLI::App& app, CommandFn& selected);
+void add_compile_command(CLI::App& app, CommandFn& selected);
+void add_logits_command(CLI::App& app, CommandFn& selected);
 void add_tokenize_command(CLI::App& app, CommandFn& selected);
 void add_bench_tokenizer_command(CLI::App& app, CommandFn& selected);
 

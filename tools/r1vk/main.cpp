@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   r1vk::cli::add_bench_kernels_command(app, selected);
   r1vk::cli::add_gen_checkpoint_command(app, selected);
   r1vk::cli::add_info_command(app, selected);
+  r1vk::cli::add_compile_command(app, selected);
+  r1vk::cli::add_logits_command(app, selected);
   r1vk::cli::add_tokenize_command(app, selected);
   r1vk::cli::add_bench_tokenizer_command(app, selected);
 

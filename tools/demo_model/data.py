@@ -1,0 +1,137 @@
+"""Problem generator: addition and subtraction of 1..6-digit numbers with worked reasoning.
+
+A problem is (a, op, b). The user asks "What is 4512 + 873?". The assistant's reasoning works
+column by column from the units, one fixed-width line per column (n = the longer operand's
+digit count), so the model can locate digits by position:
+
+  addition     "k: a+b+c=Cd"   column k, digits a and b, carry-in c, two-digit column sum
+                               (C = carry-out, d = written digit)
+  subtraction  "k: a-b-c=Bd"   borrow-in c; B = 1 when the column had to borrow 10, d the digit
+
+If a subtraction ends with a borrow the result is negative: the reasoning writes "neg" and
+works b - a the same way, and the answer gets a minus sign. The answer drops leading zeros.
+
+  <think>
+  1: 2+3+0=05
+  2: 1+7+0=08
+  3: 5+8+0=13
+  4: 4+0+1=05
+  </think>
+
+  5385<｜end▁of▁sentence｜>
+
+(The generation prompt already ends with "<think>\\n", so the completion starts at "1:".)
+"""
+import random
+
+import tokenizer as tok
+
+MAX_DIGITS = 6
+TEST_SEED = 20260501
+TEST_COUNT = 500
+
+
+def sample_problem(rng):
+    la = rng.randint(1, MAX_DIGITS)
+    lb = rng.randint(1, MAX_DIGITS)
+    a = rng.randint(0 if la == 1 else 10 ** (la - 1), 10 ** la - 1)
+    b = rng.randint(0 if lb == 1 else 10 ** (lb - 1), 10 ** lb - 1)
+    op = rng.choice("+-")
+    return a, op, b
+
+
+def question(a, op, b):
+    return f"What is {a} {op} {b}?"
+
+
+def answer_value(a, op, b):
+    return a + b if op == "+" else a - b
+
+
+def _digits(x, n):
+    return [(x // 10 ** k) % 10 for k in range(n)]
+
+
+def _add_lines(a, b, n):
+    lines, carry = [], 0
+    for k, (x, y) in enumerate(zip(_digits(a, n), _digits(b, n)), start=1):
+        s = x + y + carry
+        lines.append(f"{k}: {x}+{y}+{carry}={s // 10}{s % 10}")
+        carry = s // 10
+    return lines, carry
+
+
+def _sub_lines(a, b, n):
+    lines, borrow = [], 0
+    for k, (x, y) in enumerate(zip(_digits(a, n), _digits(b, n)), start=1):
+        s = x - y - borrow
+        out = 1 if s < 0 else 0
+        lines.append(f"{k}: {x}-{y}-{borrow}={out}{s + 10 * out}")
+        borrow = out
+    return lines, borrow
+
+
+def reasoning(a, op, b):
+    n = max(len(str(a)), len(str(b)))
+    if op == "+":
+        lines, _ = _add_lines(a, b, n)
+    else:
+        lines, borrow = _sub_lines(a, b, n)
+        if borrow:
+            more, _ = _sub_lines(b, a, n)
+            lines = lines + ["neg"] + more
+    return "\n".join(lines)
+
+
+def completion(a, op, b):
+    return reasoning(a, op, b) + "\n" + tok.END_THINK + "\n\n" + str(answer_value(a, op, b)) + tok.EOS
+
+
+def prompt_text(a, op, b):
+    return tok.chat_prompt(question(a, op, b))
+
+
+def encode_example(a, op, b):
+    """(token ids, index of the first completion token)."""
+    p = tok.encode(prompt_text(a, op, b))
+    c = tok.encode(completion(a, op, b))
+    return p + c, len(p)
+
+
+def parse_answer(text):
+    """The final answer after </think>, as an int, or None when malformed."""
+    if tok.END_THINK not in text:
+        return None
+    tail = text.split(tok.END_THINK, 1)[1].replace(tok.EOS, "").strip()
+    try:
+        return int(tail)
+    except ValueError:
+        return None
+
+
+def test_problems():
+    """The 500 held-out problems (own seed, no duplicates)."""
+    rng = random.Random(TEST_SEED)
+    seen, out = set(), []
+    while len(out) < TEST_COUNT:
+        p = sample_problem(rng)
+        if p not in seen:
+            seen.add(p)
+            out.append(p)
+    return out
+
+
+def training_stream(seed, exclude):
+    """Endless training problems from `seed`, skipping every problem in `exclude`."""
+    rng = random.Random(seed)
+    while True:
+        p = sample_problem(rng)
+        if p not in exclude:
+            yield p
+
+
+if __name__ == "__main__":
+    for p in test_problems()[:4] + [(123, "-", 4567), (1000, "-", 999), (999999, "+", 1)]:
+        print(repr(prompt_text(*p) + completion(*p)))
+        ids, start = encode_example(*p)
+        print(len(ids), start, tok.decode(ids) == prompt_text(*p) + completion(*p))

@@ -1,0 +1,77 @@
+// `r1vk compile DIR -o model.r1vk`: lowers a Hugging Face checkpoint into a plan file.
+#include <cstdio>
+#include <memory>
+
+#include "base/progress_bar.h"
+#include "command.h"
+#include "compiler/compiler.h"
+#include "plan/loaded_plan.h"
+#include "plan/plan_dump.h"
+
+namespace r1vk::cli {
+namespace {
+
+struct CompileArgs {
+  std::string dir;
+  std::string out;
+  std::string weights = "f16";
+  int64_t context = 4096;
+  int64_t prefill_chunk = 64;
+  int64_t q4_group = 32;
+  bool dump = false;
+  bool verbose = false;
+};
+
+Status run_compile(const CompileArgs& a) {
+  CompileOptions o;
+  o.weights = a.weights;
+  o.max_context = a.context;
+  o.prefill_chunk = a.prefill_chunk;
+  o.q4_group = a.q4_group;
+  ProgressBar bar("compile", 0);
+  o.progress = [&bar](uint64_t done, uint64_t total) { bar.update(done, total); };
+  CompileReport report;
+  auto m = compile_checkpoint(a.dir, o, a.out, &report);
+  bar.finish();
+  if (!m.ok()) return std::move(m).error();
+  if (!m->has_tokenizer()) {
+    std::fprintf(stderr, "r1vk: warning: %s has no tokenizer.json: the plan serves token-id commands (logits, bench) only\n",
+                 a.dir.c_str());
+  }
+  // Validate what was written, as a loader will.
+  auto loaded = plan::LoadedPlan::open(a.out);
+  if (!loaded.ok()) return std::move(loaded).error().with_context("checking the written plan");
+  const double gb = static_cast<double>(report.source_bytes) / 1e9;
+  std::printf("wrote %s: %.1f MB from %.2f GB of f32-equivalent weights in %.1f s (%.3f GB/s)\n", a.out.c_str(),
+              static_cast<double>(report.plan_bytes) / 1e6, gb, report.seconds, report.seconds > 0 ? gb / report.seconds : 0.0);
+  if (a.verbose) {
+    std::printf("%-48s %-5s %14s  %s\n", "tensor", "fmt", "shape", "normalised MSE");
+    for (const auto& t : m->tensors) {
+      std::printf("%-48s %-5s %6lld x %-6lld  %.3g\n", t.name.c_str(), weight_format_name(t.format),
+                  static_cast<long long>(t.rows), static_cast<long long>(t.cols), t.quant_nmse);
+    }
+  }
+  if (a.dump) std::fputs(plan::dump_plan(loaded->manifest()).c_str(), stdout);
+  return ok_status();
+}
+
+}  // namespace
+
+void add_compile_command(CLI::App& app, CommandFn& selected) {
+  auto args = std::make_shared<CompileArgs>();
+  CLI::App* sub = app.add_subcommand("compile", "Compile a Hugging Face checkpoint directory into a plan file");
+  sub->add_option("checkpoint", args->dir, "Checkpoint directory (config.json, *.safetensors, tokenizer.json)")->required();
+  sub->add_option("-o,--output", args->out, "Plan file to write")->required();
+  sub->add_option("--weights", args->weights,
+                  "Storage of bulk weights: f32, f16, q8, q4, fp8 or auto (q8); norms and the router stay f32, "
+                  "embeddings and the head at least q8")
+      ->capture_default_str();
+  sub->add_option("--ctx", args->context, "Context length (KV cache positions) the plan is sized for")->capture_default_str();
+  sub->add_option("--prefill-chunk", args->prefill_chunk, "Tokens per prefill submit")->capture_default_str();
+  sub->add_option("--q4-group", args->q4_group, "q4 group size: 32 or 128")->capture_default_str();
+  sub->add_flag("--dump-plan", args->dump, "Print the plan (tensors, memory, dispatch program) as text");
+  sub->add_flag("-v,--verbose", args->verbose, "Print each tensor's format and quantisation error (normalised MSE)");
+  sub->callback([args, &selected] { selected = [args] { return run_compile(*args); }; });
+}
+
+}  // namespace r1vk::cli

@@ -1,0 +1,24 @@
+// MODEL arguments: a plan file is opened as is; a checkpoint directory is compiled once into a
+// cache (keyed by its files' sizes and times and the compile options) and the cached plan used.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/status.h"
+#include "plan/loaded_plan.h"
+
+namespace r1vk::cli {
+
+struct PlanSourceOptions {
+  std::string weights = "auto";
+  int64_t context = 4096;
+  int64_t prefill_chunk = 64;
+};
+
+// The cache directory: $R1VK_CACHE_DIR, else $XDG_CACHE_HOME/r1vk, else ~/.cache/r1vk.
+std::string plan_cache_dir();
+
+Result<plan::LoadedPlan> open_model(const std::string& model, const PlanSourceOptions& options);
+
+}  // namespace r1vk::cli
