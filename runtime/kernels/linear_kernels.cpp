@@ -122,6 +122,7 @@ struct LinearKernels::Dispatch {
   uint32_t jobs = 1;  // max rows of x (tokens, or token x expert jobs)
   bool moe = false;      // one job per invocation (per-job expert GEMVs)
   uint32_t repeat = 1;   // times the kernel may run the column loop per invocation
+  bool grouped = false;  // grouped MoE: z covers an expert's jobs by grid stride (see below)
   bool weight_vec = false;
   bool x_vec = false;
 };
@@ -144,7 +145,18 @@ Status LinearKernels::record_matrix(vk::CommandBuffer& cmd, const char* op, cons
   if (const std::string problem = linear_shape_problem(s, caps); !problem.empty())
     return fail(op, "shape " + s.shape + ": " + problem);
   uint64_t iterations = linear_loop_iterations(s, d.format, cols);
-  iterations *= d.repeat;
+  // Grouped MoE: jobs per expert average jobs / experts, so z gets twice that many blocks (not
+  // one per token: most of experts x max_tokens workgroups would find no work) and the shader's
+  // grid-stride loop covers an expert with more jobs; worst case one expert has all of them.
+  uint64_t z_blocks = (uint64_t{d.jobs} + s.tokens - 1) / s.tokens;
+  uint64_t repeat = d.repeat;
+  if (d.grouped) {
+    const uint64_t all_jobs = uint64_t{d.jobs} * d.params.top_k;
+    const uint64_t per_expert = (all_jobs + d.params.experts - 1) / d.params.experts;
+    z_blocks = std::min(z_blocks, std::max<uint64_t>(1, 2 * ((per_expert + s.tokens - 1) / s.tokens)));
+    repeat = (all_jobs + z_blocks * s.tokens - 1) / (z_blocks * s.tokens);
+  }
+  iterations *= repeat;
   if (iterations >= vk::kLoopIterationLimit)
     return make_error(ErrorCode::kOutOfRange, std::string(op) + ": rows of " + std::to_string(cols) + " columns need " +
                                                   std::to_string(iterations) + " loop iterations per invocation with shape " +
@@ -159,7 +171,7 @@ Status LinearKernels::record_matrix(vk::CommandBuffer& cmd, const char* op, cons
   cmd.push_constants(*p, bytes_of(params));
   const uint64_t rows_per_head = d.params.rows;
   return dispatch_checked(cmd, caps, op, (rows_per_head + s.rows_per_workgroup() - 1) / s.rows_per_workgroup(), d.heads,
-                          (uint64_t{d.jobs} + s.tokens - 1) / s.tokens);
+                          z_blocks);
 }
 
 Status LinearKernels::record_linear(vk::CommandBuffer& cmd, const WeightView& w, VkDeviceAddress bias,
@@ -265,7 +277,7 @@ Status LinearKernels::record_moe_grouped(vk::CommandBuffer& cmd, const MoeExpert
   d.group = a.group;
   d.heads = a.experts;
   d.jobs = step.max_tokens;
-  d.repeat = a.top_k;  // grid-stride over an expert's job blocks
+  d.grouped = true;
   d.weight_vec = linear_rows_aligned(a.format, a.hidden);
   d.x_vec = aligned16(a.in.addr) && a.in.row_stride % 4 == 0;
   d.params = LinearParams{a.expert_table, 0, a.in.addr, gu, 0, 0, a.ids.addr, a.weights.addr, 2 * a.width, a.hidden,

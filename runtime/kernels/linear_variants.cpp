@@ -38,9 +38,9 @@ LinearShape choose_linear_shape(const vk::DeviceCaps& caps, WeightFormat format,
     // One subgroup per workgroup (no barriers); a lane keeps rows x tokens sums in registers.
     // Measured on lavapipe (r1vk bench-kernels --op linear, 4096 x 14336): x loads are per-lane gathers,
     // so rows per lane amortise them; tokens per lane amortise the weight decode. GEMV: 16 rows
-    // for q8/q4, 8 otherwise; GEMM: 8 rows x 4 tokens for q8/q4, 4 x 4 for the wider formats.
+    // for q8/q4, 8 otherwise; GEMM: 8 rows x 4 tokens (more of either spills registers).
     const bool quant = format == WeightFormat::kQ8 || format == WeightFormat::kQ4;
-    const uint32_t rows = gemm ? (quant ? 8u : 4u) : (quant ? 16u : 8u);
+    const uint32_t rows = gemm ? 8u : (quant ? 16u : 8u);
     LinearShape s{"lanes", caps.subgroup_size, rows, gemm ? std::min<uint32_t>(max_tokens, 4) : 1u};
     if (linear_loop_iterations(s, format, cols) < vk::kLoopIterationLimit) return s;
   }

@@ -262,7 +262,7 @@ float silu(float v) { return v / (1.0f + std::exp(-v)); }
 TEST_CASE("moe_experts: routed experts read ids and weights from device buffers") {
   const uint32_t experts = 6, top_k = 2, width = 40, hidden = 72;
   for (const FormatCase& fc : kFormats) {
-    for (const auto& shape : {kShapes[0], kShapes[1], kShapes[2]}) {
+    for (const auto& shape : {kShapes[0], kShapes[1], kShapes[2], std::optional<LinearShape>(LinearShape{"sg", 64, 2, 1})}) {
       for (uint32_t max_tokens : {1u, 4u, 5u}) {
         const bool grouped = max_tokens == 5;  // prefill path: jobs grouped by expert
         CAPTURE(weight_format_name(fc.format));
@@ -277,10 +277,12 @@ TEST_CASE("moe_experts: routed experts read ids and weights from device buffers"
           const auto& dn = down.back();
           table.insert(table.end(), {gu.data.address(), gu.view().scales, dn.data.address(), dn.view().scales});
         }
-        const uint32_t n_tokens = max_tokens == 1 ? 1 : max_tokens - 1;
+        const uint32_t n_tokens = max_tokens == 1 ? 1 : grouped ? max_tokens : max_tokens - 1;
         const auto x = test::random_floats(size_t{max_tokens} * hidden, 31);
-        // Token 2 has an out-of-range id (it contributes nothing); expert 4 serves three tokens.
-        const std::vector<int32_t> ids = {4, 1, 0, 5, 2, 6, 3, 4, 4, 1};
+        // Token 2 has an out-of-range id (it contributes nothing); expert 4 serves every token, more
+        // jobs than the grouped grid has blocks for one expert with one token per invocation, so
+        // the grid-stride loop runs.
+        const std::vector<int32_t> ids = {4, 1, 4, 5, 4, 6, 4, 3, 4, 1};
         const std::vector<float> rw = {0.7f, 0.3f, 1.2f, -0.4f, 0.5f, 0.5f, 0.9f, 0.1f, 0.6f, -0.2f};
         const auto y0 = test::random_floats(size_t{max_tokens} * hidden, 32);
         const vk::Buffer bx = upload(x, "x"), bt = upload(table, "experts"), bi = upload(ids, "ids"),

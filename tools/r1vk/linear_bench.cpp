@@ -129,7 +129,7 @@ Status run_linear_bench(const LinearBenchFlags& in) {
   const uint64_t w_bytes = w.data.size() + w.scales.size();
   std::printf("device [%zu] %s\n", ctx->device_index(), ctx->caps().name.c_str());
   R1VK_ASSIGN_OR_RETURN(TimingStats copy, bench_copy(*ctx, base_kernels, std::max<uint64_t>(w_bytes, 1 << 20), 5));
-  const double copy_bytes = static_cast<double>(std::max<uint64_t>(w_bytes, 1 << 20) / 16 * 16);
+  const double copy_bytes = static_cast<double>(std::max<uint64_t>(w_bytes, 1 << 20) / 32 * 32);  // as bench_copy rounds
   const double copy_gbps = 2.0 * copy_bytes / (copy.median_ms * 1e6);
   std::printf("copy kernel %8.1f MiB: %8.3f ms/call, %7.2f GB/s (read + write)\n", copy_bytes / (1 << 20), copy.median_ms,
               copy_gbps);
