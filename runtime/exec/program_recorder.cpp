@@ -173,6 +173,7 @@ Status record_op(Model& m, ProgramId id, size_t index, const Op& op, const Progr
       a.weights = in(2);
       a.out = out(0);
       a.scratch = b.scratch;
+      a.scratch_size = b.scratch_size;
       return m.linear().record_moe_experts(cmd, a, step);
     }
     case OpKind::kCount:
@@ -201,10 +202,16 @@ uint64_t program_scratch_bytes(const Model& m, ProgramId id, uint32_t max_tokens
         need = std::max(need, kernels::AttentionKernels::gqa_scratch_bytes(max_tokens, u32(attr_int_or(op, "heads", 0)),
                                                                            u32(attr_int_or(op, "head_dim", 0)), ctx));
         break;
-      case OpKind::kMoeExperts:
-        need = std::max(need, kernels::LinearKernels::moe_scratch_bytes(max_tokens, u32(attr_int_or(op, "top_k", 0)),
-                                                                        u32(attr_int_or(op, "width", 0))));
+      case OpKind::kMoeExperts: {
+        const uint32_t top_k = u32(attr_int_or(op, "top_k", 0)), width = u32(attr_int_or(op, "width", 0));
+        // Prefill chunks take the grouped path (tokens gathered per expert, grouped GEMMs).
+        need = std::max(need, max_tokens > 1
+                                  ? kernels::LinearKernels::moe_grouped_scratch_bytes(
+                                        max_tokens, top_k, width, u32(op.inputs.empty() ? 0 : op.inputs[0].cols),
+                                        u32(attr_int_or(op, "experts", 0)))
+                                  : kernels::LinearKernels::moe_scratch_bytes(max_tokens, top_k, width));
         break;
+      }
       default:
         break;
     }

@@ -18,6 +18,7 @@ struct ProgramBuffers {
   VkDeviceAddress arena = 0;              // the program's activation arena
   std::vector<VkDeviceAddress> kv_layers; // one [context, kv_width] f16 slice per cache layer
   VkDeviceAddress scratch = 0;            // program_scratch_bytes() bytes
+  uint64_t scratch_size = 0;
 };
 
 enum class ProgramId { kMain = 0, kMtp = 1 };

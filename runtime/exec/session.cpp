@@ -58,6 +58,7 @@ Status Session::record(vk::CommandBuffer& cmd, uint32_t max_tokens, const vk::Ti
   b.arena = arena_.address();
   for (const auto& k : kv_) b.kv_layers.push_back(k.address());
   b.scratch = scratch_.address();
+  b.scratch_size = scratch_.size();
   const kernels::StepView step{io_.address(), max_tokens};
   R1VK_TRY(record_program(model_, ProgramId::kMain, b, step, cmd, timestamps));
   model_.attention().set_sample_scratch(sample_scratch_.address());
