@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <thread>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -45,7 +48,14 @@ struct ChatArgs {
   bool hide_reasoning = false;
 };
 
+// Tests slow generation down to press Ctrl-C in the middle of an answer through a terminal.
+int token_delay_ms() {
+  const char* v = std::getenv("R1VK_CHAT_TOKEN_DELAY_MS");
+  return v ? std::atoi(v) : 0;
+}
+
 Status run_chat(const ChatArgs& a) {
+  const int delay_ms = token_delay_ms();
   PlanSourceOptions po;
   po.weights = a.weights;
   po.context = a.context;
@@ -80,6 +90,7 @@ Status run_chat(const ChatArgs& a) {
     go.max_tokens = a.max_tokens;
     bool in_reasoning = false, answer_started = false;
     auto on_piece = [&](const text::TextPiece& piece) {
+      if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
       const bool reasoning = piece.kind == text::TextKind::kReasoning;
       std::string t = piece.text;
       if (!reasoning && !answer_started) {

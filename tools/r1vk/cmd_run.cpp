@@ -105,6 +105,7 @@ Status run_run(const RunArgs& a) {
                             .c_str());
   } else {
     std::printf("\n");
+    std::fflush(stdout);  // the stats line goes to stderr after the answer's line
     std::fprintf(stderr, "[prompt %lld tokens, %.1f tok/s | generated %lld tokens, %.1f tok/s | finish: %s]\n",
                  static_cast<long long>(stats.prompt_tokens), pps, static_cast<long long>(stats.generated_tokens), gps,
                  api::finish_reason_name(stats.finish));

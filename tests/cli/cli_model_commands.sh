@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The model commands end to end on the bundled demo model: run (text and --json), compile with
+# --dump-plan, info on the plan, logits to .npy, bench; and the clear errors bad input gets.
+# Usage: cli_model_commands.sh path/to/r1vk path/to/models/r1vk-demo
+set -uo pipefail
+r1vk=$1
+demo=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+expect_exit() {  # code, pattern, command...
+  local code=$1 pattern=$2; shift 2
+  local out; out=$("$@" 2>&1); local got=$?
+  [ "$got" -eq "$code" ] || fail "exit $got (want $code): $* -> $out"
+  echo "$out" | grep -qE -- "$pattern" || fail "no '$pattern' in: $* -> $out"
+}
+
+expect_exit 0 '^6912$' "$r1vk" run "$demo" -p "What is 1234 + 5678?" --temperature 0
+expect_exit 0 '"type":"done"' "$r1vk" run "$demo" -p "What is 7 + 5?" --json --temperature 0
+expect_exit 0 '"finish":"length"' "$r1vk" run "$demo" -p "What is 7 + 5?" --json --max-tokens 3
+expect_exit 0 'program main' "$r1vk" compile "$demo" -o "$work/demo.r1vk" --weights q8 --ctx 256 --dump-plan
+expect_exit 0 'tokenizer: embedded' "$r1vk" info "$work/demo.r1vk"
+expect_exit 0 'wrote .*\[5, 272\]' "$r1vk" logits "$work/demo.r1vk" --tokens 0,2,30,40,3 --prefill 3 --out "$work/l.npy"
+head -c 6 "$work/l.npy" | grep -q NUMPY || fail "logits file is not .npy"
+[ "$(stat -c %s "$work/l.npy")" -eq $((128 + 5 * 272 * 4)) ] || fail "logits file has the wrong size"
+expect_exit 0 'queue submit\(s\) per step' "$r1vk" bench "$work/demo.r1vk" --prompt 32 --decode 4 --long-context 100
+
+# Bad input: clear message, non-zero exit, never a crash.
+expect_exit 1 'does not exist' "$r1vk" run "$work/nope" -p hi
+expect_exit 2 'temperature' "$r1vk" run "$demo" -p hi --temperature -1
+expect_exit 2 'is not a token id' "$r1vk" logits "$work/demo.r1vk" --tokens 1,x --out "$work/x.npy"
+expect_exit 2 'outside the vocabulary' "$r1vk" logits "$work/demo.r1vk" --tokens 1,99999 --out "$work/x.npy"
+expect_exit 1 "context full" "$r1vk" logits "$work/demo.r1vk" --tokens "$(seq -s, 1 300 | sed "s/[0-9]*/7/g")" --out "$work/x.npy"
+expect_exit 2 'unknown weight format' "$r1vk" compile "$demo" -o "$work/y.r1vk" --weights q3
+expect_exit 2 'exceeds the model' "$r1vk" compile "$demo" -o "$work/y.r1vk" --ctx 100000
+printf 'garbage' > "$work/bad.r1vk"
+expect_exit 1 'not an r1vk plan' "$r1vk" run "$work/bad.r1vk" -p hi
+expect_exit 2 'prompt is required' "$r1vk" run "$demo"
+echo "model commands: ok"
