@@ -20,6 +20,8 @@ expect_exit 0 '"type":"done"' "$r1vk" run "$demo" -p "What is 7 + 5?" --json --t
 expect_exit 0 '"finish":"length"' "$r1vk" run "$demo" -p "What is 7 + 5?" --json --max-tokens 3
 expect_exit 0 'program main' "$r1vk" compile "$demo" -o "$work/demo.r1vk" --weights q8 --ctx 256 --dump-plan
 expect_exit 0 'tokenizer: embedded' "$r1vk" info "$work/demo.r1vk"
+expect_exit 0 '^0,2,' "$r1vk" tokenize "$work/demo.r1vk" --text "<｜begin▁of▁sentence｜><｜User｜>1+1"
+expect_exit 0 '^<｜User｜>12$' "$r1vk" tokenize "$work/demo.r1vk" --ids 2,55,56
 expect_exit 0 'wrote .*\[5, 272\]' "$r1vk" logits "$work/demo.r1vk" --tokens 0,2,30,40,3 --prefill 3 --out "$work/l.npy"
 head -c 6 "$work/l.npy" | grep -q NUMPY || fail "logits file is not .npy"
 [ "$(stat -c %s "$work/l.npy")" -eq $((128 + 5 * 272 * 4)) ] || fail "logits file has the wrong size"

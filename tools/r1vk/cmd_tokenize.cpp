@@ -50,7 +50,7 @@ Status run_tokenize(const TokenizeArgs& args, bool have_text, bool have_ids) {
 void add_tokenize_command(CLI::App& app, CommandFn& selected) {
   auto args = std::make_shared<TokenizeArgs>();
   CLI::App* cmd = app.add_subcommand("tokenize", "Encode text to token ids, or decode ids to text");
-  cmd->add_option("model", args->model, "Checkpoint directory (with tokenizer.json) or a tokenizer.json file")
+  cmd->add_option("model", args->model, "Checkpoint directory (with tokenizer.json), tokenizer.json file, or plan file")
       ->required();
   auto* text_opt = cmd->add_option("--text", args->text, "Text to encode (default: read stdin)");
   auto* ids_opt = cmd->add_option("--ids", args->ids, "Comma-separated token ids to decode, e.g. 1,2,3");

@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include "plan/loaded_plan.h"
+
 namespace r1vk::cli {
 
 Result<text::Tokenizer> load_tokenizer(const std::string& path) {
@@ -11,7 +13,12 @@ Result<text::Tokenizer> load_tokenizer(const std::string& path) {
     return text::Tokenizer::from_file(path);
   }
   if (!std::filesystem::exists(path, ec)) return make_error(ErrorCode::kNotFound, path + ": no such file or directory");
-  return make_error(ErrorCode::kUnsupported, path + ": expected a checkpoint directory or a tokenizer.json file");
+  // Anything else must be a plan, which embeds its checkpoint's tokenizer files.
+  R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, plan::LoadedPlan::open(path));
+  if (!plan.manifest().has_tokenizer()) {
+    return make_error(ErrorCode::kNotFound, path + ": the plan was compiled from a checkpoint without tokenizer.json");
+  }
+  return text::Tokenizer::from_json(plan.manifest().tokenizer_json, plan.manifest().tokenizer_config_json);
 }
 
 }  // namespace r1vk::cli

@@ -1,6 +1,5 @@
 // How CLI commands find a tokenizer: a checkpoint directory (its tokenizer.json and
-// tokenizer_config.json) or a tokenizer.json file. Plans will embed the tokenizer.json text and
-// load it through Tokenizer::from_json, the same entry point this ends in.
+// tokenizer_config.json), a tokenizer.json file, or a plan file (which embeds both texts).
 #pragma once
 
 #include <string>
