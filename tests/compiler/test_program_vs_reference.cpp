@@ -12,6 +12,7 @@
 #include "graph/memory_planner.h"
 #include "reference/program_interpreter.h"
 #include "reference/reference_model.h"
+#include "reference/logit_agreement.h"
 #include "reference/test_configs.h"
 
 namespace r1vk {
@@ -39,34 +40,6 @@ Compiled compile(const ModelConfig& c, const WeightFn& weights, FormatChoice cho
   return out;
 }
 
-struct Agreement {
-  double min_cosine = 1.0;
-  double argmax_match = 1.0;
-  double max_abs = 0.0;
-};
-
-Agreement compare(const std::vector<float>& ref, const std::vector<float>& got, int64_t vocab) {
-  REQUIRE(ref.size() == got.size());
-  Agreement a;
-  const int64_t n = static_cast<int64_t>(ref.size()) / vocab;
-  int matches = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float* r = ref.data() + i * vocab;
-    const float* g = got.data() + i * vocab;
-    double dot = 0, rr = 0, gg = 0;
-    for (int64_t j = 0; j < vocab; ++j) {
-      dot += static_cast<double>(r[j]) * g[j];
-      rr += static_cast<double>(r[j]) * r[j];
-      gg += static_cast<double>(g[j]) * g[j];
-      a.max_abs = std::max(a.max_abs, static_cast<double>(std::fabs(r[j] - g[j])));
-    }
-    a.min_cosine = std::min(a.min_cosine, dot / std::sqrt(rr * gg));
-    matches += std::max_element(r, r + vocab) - r == std::max_element(g, g + vocab) - g;
-  }
-  a.argmax_match = static_cast<double>(matches) / static_cast<double>(n);
-  return a;
-}
-
 const std::vector<int32_t> kTokens = {5, 17, 0, 42, 9, 33, 1, 7, 64, 12, 3, 50, 21, 8};
 
 // Prefill of the first half in one chunk, then one decode step per token, as the runtime runs.
@@ -92,7 +65,7 @@ void check_architecture(const ModelConfig& c, const char* name) {
 
   // f32 weights isolate the program's structure: only the f16 KV cache and summation order differ.
   const Compiled exact = compile(c, weights, {WeightFormat::kF32, 32}, 64);
-  const Agreement e = compare(*expected, run_chunked(exact, kTokens, 6), c.vocab_size);
+  const testing::LogitAgreement e = testing::compare_logits(*expected, run_chunked(exact, kTokens, 6), c.vocab_size);
   std::printf("%s f32: min cosine %.7f, argmax %.3f, max |diff| %.2e\n", name, e.min_cosine, e.argmax_match, e.max_abs);
   CHECK(e.min_cosine > 0.99999);
   CHECK(e.argmax_match == 1.0);
@@ -108,7 +81,7 @@ void check_architecture(const ModelConfig& c, const char* name) {
   for (Case k : {Case{WeightFormat::kF16, 0.9999, 0.99}, Case{WeightFormat::kFp8, 0.99, 0.7},
                  Case{WeightFormat::kQ8, 0.999, 0.85}, Case{WeightFormat::kQ4, 0.9, 0.5}}) {
     const Compiled m = compile(c, weights, {k.f, 32}, 64);
-    const Agreement a = compare(*expected, run_chunked(m, kTokens, 6), c.vocab_size);
+    const testing::LogitAgreement a = testing::compare_logits(*expected, run_chunked(m, kTokens, 6), c.vocab_size);
     std::printf("%s %s: min cosine %.5f, argmax %.3f\n", name, weight_format_name(k.f), a.min_cosine, a.argmax_match);
     CHECK(a.min_cosine > k.min_cos);
     CHECK(a.argmax_match >= k.min_argmax);
@@ -137,7 +110,7 @@ TEST_CASE("MTP program drafts what the reference drafts") {
   hidden.resize(next.size() * static_cast<size_t>(c.hidden_size));
   auto drafts = interp.run(m.graph.mtp, next, 0, hidden);
   REQUIRE(drafts.ok());
-  const Agreement a = compare(*expected, *drafts, c.vocab_size);
+  const testing::LogitAgreement a = testing::compare_logits(*expected, *drafts, c.vocab_size);
   CHECK(a.min_cosine > 0.99999);
   CHECK(a.argmax_match == 1.0);
 }

@@ -14,37 +14,11 @@
 #include "exec/session.h"
 #include "harness/kernel_harness.h"
 #include "reference/reference_model.h"
+#include "reference/logit_agreement.h"
 #include "reference/test_configs.h"
 
 namespace r1vk {
 namespace {
-
-struct Agreement {
-  double min_cosine = 1.0;
-  double argmax_match = 1.0;
-};
-
-Agreement compare_rows(const std::vector<float>& want, const std::vector<float>& got, int64_t vocab) {
-  REQUIRE(want.size() == got.size());
-  Agreement a;
-  const int64_t n = static_cast<int64_t>(want.size()) / vocab;
-  int64_t same = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float* w = want.data() + i * vocab;
-    const float* g = got.data() + i * vocab;
-    double dot = 0, ww = 0, gg = 0;
-    for (int64_t j = 0; j < vocab; ++j) {
-      REQUIRE(std::isfinite(g[j]));
-      dot += static_cast<double>(w[j]) * g[j];
-      ww += static_cast<double>(w[j]) * w[j];
-      gg += static_cast<double>(g[j]) * g[j];
-    }
-    a.min_cosine = std::min(a.min_cosine, dot / std::sqrt(ww * gg));
-    same += std::max_element(w, w + vocab) - w == std::max_element(g, g + vocab) - g;
-  }
-  a.argmax_match = static_cast<double>(same) / static_cast<double>(n);
-  return a;
-}
 
 const std::vector<int32_t> kTokens = {5, 17, 0, 42, 9, 33, 1, 7, 64, 12, 3, 50, 21, 8, 2, 30, 11, 4, 19, 6};
 constexpr size_t kPrefill = 13;  // two chunks of 8 (one partial), then decode steps
@@ -112,10 +86,11 @@ void check_architecture(const ModelConfig& c, const char* name) {
     opt.prefill_chunk = 8;
     REQUIRE(compile_plan(testing::compile_input(c, name, 13), opt, path.str()).ok());
     const auto got = run_on_device(path.str());
-    const Agreement kern = compare_rows(run_interpreter(path.str()), got, c.vocab_size);
-    const Agreement whole = compare_rows(*expected, got, c.vocab_size);
+    const testing::LogitAgreement kern = testing::compare_logits(run_interpreter(path.str()), got, c.vocab_size);
+    const testing::LogitAgreement whole = testing::compare_logits(*expected, got, c.vocab_size);
     std::printf("%s %s: vs interpreter cos %.6f argmax %.3f; vs reference cos %.5f argmax %.3f\n", name, k.format,
                 kern.min_cosine, kern.argmax_match, whole.min_cosine, whole.argmax_match);
+    CHECK(kern.all_finite);
     CHECK(kern.min_cosine > 0.9999);
     CHECK(kern.argmax_match >= 0.95);
     CHECK(whole.min_cosine > k.ref_cos);
