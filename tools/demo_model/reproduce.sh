@@ -15,7 +15,7 @@ nice $py "$root/tools/demo_model/train.py" --format v1 --seed 1234 --steps 3000 
 # stage 2 starts from the stage-1 weights as exported (BF16), as the committed run did
 $py "$root/tools/demo_model/export.py" --ckpt "$out/ckpt_v1.pt" --out "$out/v1_model"
 nice $py "$root/tools/demo_model/train.py" --format v2 --seed 4321 --init "$out/v1_model" \
-  --steps 800 --warmup 30 --lr 1e-3 --out "$out/ckpt.pt" | tee "$out/train.log"
+  --steps 1500 --warmup 30 --lr 1e-3 --out "$out/ckpt.pt" | tee "$out/train.log"
 $py "$root/tools/demo_model/export.py" --ckpt "$out/ckpt.pt" --out "$root/models/r1vk-demo"
 $py "$root/tools/demo_model/evaluate.py" --model "$root/models/r1vk-demo" --ckpt "$out/ckpt.pt" \
   --json "$out/eval.json"
