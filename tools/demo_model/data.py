@@ -8,15 +8,19 @@ digit count), so the model can locate digits by position:
                                (C = carry-out, d = written digit)
   subtraction  "k: a-b-c=Bd"   borrow-in c; B = 1 when the column had to borrow 10, d the digit
 
-If a subtraction ends with a borrow the result is negative: the reasoning writes "neg" and
-works b - a the same way, and the answer gets a minus sign. The answer drops leading zeros.
+A subtraction settles its order up front, in its first line: when a < b every column works
+b - a instead, written with a's digit still first and b's second, as "k:-a+b-c=Bd" (-a + b
+minus borrow-in c; the "-" takes the place of the space after the colon), so the larger is taken
+from the smaller column by column and no borrow is left over; the answer gets a minus sign.
+Operand digits sit at exactly the same places in both kinds of line, and every line takes them
+from the question at a distance that depends only on the column. The answer drops leading zeros.
 
-  <think>
-  1: 2+3+0=05
-  2: 1+7+0=08
-  3: 5+8+0=13
+  <think>                   <think>
+  1: 2+3+0=05               1:-5+3-0=18
+  2: 1+7+0=08               2:-1+5-1=03
+  3: 5+8+0=13               </think>
   4: 4+0+1=05
-  </think>
+  </think>                  -38<｜end▁of▁sentence｜>     (15 - 53)
 
   5385<｜end▁of▁sentence｜>
 
@@ -62,24 +66,48 @@ def _add_lines(a, b, n):
 
 
 def _sub_lines(a, b, n):
+    """Columns of a - b: (lines "k: x-y-c=Bd", final borrow)."""
     lines, borrow = [], 0
     for k, (x, y) in enumerate(zip(_digits(a, n), _digits(b, n)), start=1):
         s = x - y - borrow
         out = 1 if s < 0 else 0
         lines.append(f"{k}: {x}-{y}-{borrow}={out}{s + 10 * out}")
         borrow = out
-    return lines, borrow
+    return lines
+
+
+def _rsub_lines(a, b, n):
+    """Columns of b - a, a's digit first: lines "k:-x+y-c=Bd" (x from a, y from b)."""
+    lines, borrow = [], 0
+    for k, (x, y) in enumerate(zip(_digits(a, n), _digits(b, n)), start=1):
+        s = y - x - borrow
+        out = 1 if s < 0 else 0
+        lines.append(f"{k}:-{x}+{y}-{borrow}={out}{s + 10 * out}")
+        borrow = out
+    return lines
+
+
+# "v2" is the format above. "v1" was the first one: a - b first and, when that ended with a
+# borrow, "neg" and a second pass b - a, whose operand digits lie at distances that depend on
+# the number of first-pass lines (the model never learnt it: 1/134 negative results). The
+# committed model was trained on v1 first, then fine-tuned on v2 (train.py --format), whose
+# lines keep every operand digit where v1 had it.
+FORMATS = ("v1", "v2")
+FORMAT = "v2"
 
 
 def reasoning(a, op, b):
     n = max(len(str(a)), len(str(b)))
     if op == "+":
         lines, _ = _add_lines(a, b, n)
+    elif FORMAT == "v1":
+        lines = _sub_lines(a, b, n)
+        if a < b:
+            lines = lines + ["neg"] + _sub_lines(b, a, n)
+    elif a < b:
+        lines = _rsub_lines(a, b, n)
     else:
-        lines, borrow = _sub_lines(a, b, n)
-        if borrow:
-            more, _ = _sub_lines(b, a, n)
-            lines = lines + ["neg"] + more
+        lines = _sub_lines(a, b, n)
     return "\n".join(lines)
 
 
@@ -131,7 +159,7 @@ def training_stream(seed, exclude):
 
 
 if __name__ == "__main__":
-    for p in test_problems()[:4] + [(123, "-", 4567), (1000, "-", 999), (999999, "+", 1)]:
+    for p in test_problems()[:4] + [(123, "-", 4567), (1000, "-", 999), (999999, "+", 1), (15, "-", 53), (7, "-", 7)]:
         print(repr(prompt_text(*p) + completion(*p)))
         ids, start = encode_example(*p)
         print(len(ids), start, tok.decode(ids) == prompt_text(*p) + completion(*p))

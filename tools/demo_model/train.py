@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
+import evaluate  # noqa: E402
 import generate  # noqa: E402
 import model as M  # noqa: E402
 import tokenizer as tok  # noqa: E402
@@ -77,18 +78,28 @@ def main():
     ap.add_argument("--eval-count", type=int, default=200)
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--config", default="", help="JSON overrides of DemoConfig fields")
-    ap.add_argument("--init", default="", help="start from this checkpoint's weights and router "
-                    "biases (a second stage with its own schedule; the data stream uses --seed)")
+    ap.add_argument("--init", default="", help="start from this checkpoint's (.pt) or exported "
+                    "model directory's weights and router biases (a second stage with its own "
+                    "schedule; the data stream uses --seed)")
+    ap.add_argument("--format", choices=data.FORMATS, default=data.FORMAT,
+                    help="reasoning format of the training and validation texts (data.py)")
     ap.add_argument("--out", required=True, help="checkpoint path (.pt)")
     args = ap.parse_args()
 
+    data.FORMAT = args.format
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     overrides = json.loads(args.config) if args.config else {}
     cfg = M.DemoConfig(vocab_size=tok.VOCAB_SIZE, **overrides)
     model = M.DeepseekV3(cfg)
-    if args.init:
+    if args.init and os.path.isdir(args.init):
+        exported, _ = evaluate.load_exported(args.init)  # BF16 weights widened to f32
+        if exported.cfg.to_dict() != cfg.to_dict():
+            raise SystemExit(f"--init {args.init}: config differs from this run's")
+        model.load_state_dict(exported.state_dict())
+        model.train()
+    elif args.init:
         init = torch.load(args.init, map_location="cpu")
         if init["config"] != cfg.to_dict():
             raise SystemExit(f"--init {args.init}: config differs from this run's")
