@@ -30,7 +30,7 @@ struct TensorInfo {
 };
 
 struct SafetensorsHeader {
-  std::vector<TensorInfo> tensors;  // in header order
+  std::vector<TensorInfo> tensors;  // sorted by name
   std::map<std::string, std::string> metadata;  // "__metadata__"
   uint64_t data_offset = 0;  // 8 + header length: where the data section starts in the file
 };
