@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages r1vk builds and tests with, only when some are missing.
+# Extra package names given as arguments are installed the same way (install-train-deps.sh).
 set -euo pipefail
 
 packages=(
@@ -8,6 +9,7 @@ packages=(
   glslc glslang-tools spirv-tools
   doctest-dev libcli11-dev nlohmann-json3-dev libpcre2-dev libxxhash-dev libicu-dev
   tmux
+  "$@"
 )
 
 missing=()
