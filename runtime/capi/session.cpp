@@ -119,7 +119,14 @@ R1VK_EXPORT r1vk_status r1vk_session_feed_tokens(r1vk_session* session, const in
     SessionState& s = *session->state;
     std::lock_guard<std::mutex> lock(device_mutex(s));
     const r1vk_status st = feed(s, std::span<const int32_t>(tokens, count));
-    if (st == R1VK_OK) s.opened_think = false;
+    if (st == R1VK_OK) {
+      // A prompt rendered by the caller may end by opening the reasoning ("<think>\n") as R1's
+      // template does; the reply then starts inside it.
+      const auto think = s.model->tokenizer->find_token("<think>");
+      s.opened_think = false;
+      for (size_t i = count > 2 ? count - 2 : 0; think && i < count; ++i)
+        if (tokens[i] == static_cast<int32_t>(*think)) s.opened_think = true;
+    }
     return st;
   });
 }

@@ -227,3 +227,33 @@ TEST_CASE("handles can be destroyed in any order") {
   CHECK(c.tokens.size() == 8);
   r1vk_session_destroy(s);
 }
+
+TEST_CASE("raw tokens of the rendered template give the same reply as the chat messages") {
+  Loaded l;
+  load(l);
+  r1vk_session* s = nullptr;
+  CAPI_OK(r1vk_session_create(l.model, &s));
+  set_greedy(s);
+  Collected chat;
+  REQUIRE(ask(s, chat) == R1VK_FINISH_EOS);
+
+  const std::string prompt =
+      "<\xEF\xBD\x9C" "begin\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C><\xEF\xBD\x9CUser\xEF\xBD\x9C>What is 31415 - 92653?"
+      "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C><think>\n";
+  std::vector<int32_t> ids(256);
+  size_t n = 0;
+  CAPI_OK(r1vk_tokenize(l.model, prompt.data(), prompt.size(), 1, ids.data(), ids.size(), &n));
+  ids.resize(n);
+  CAPI_OK(r1vk_session_reset(s));
+  CAPI_OK(r1vk_session_feed_tokens(s, ids.data(), ids.size()));
+  Collected raw;
+  r1vk_generate_options go;
+  r1vk_generate_options_init(&go);
+  go.on_token = collect;
+  go.user_data = &raw;
+  CAPI_OK(r1vk_session_generate(s, &go, nullptr));
+  CHECK(raw.tokens == chat.tokens);
+  CHECK(raw.reasoning == chat.reasoning);  // the fed "<think>" opened the reasoning
+  CHECK(raw.answer == chat.answer);
+  r1vk_session_destroy(s);
+}
