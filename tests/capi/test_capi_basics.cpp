@@ -60,6 +60,19 @@ TEST_CASE("an options struct that was not initialised is refused") {
   CHECK(ctx == nullptr);
 }
 
+TEST_CASE("a device index that does not exist is a clear error") {
+  r1vk_context_options co;
+  r1vk_context_options_init(&co);
+  co.device_index = 99;
+  r1vk_context* ctx = nullptr;
+  CHECK(r1vk_context_create(&co, &ctx) == R1VK_ERROR_INVALID_ARGUMENT);
+  CHECK(std::string(r1vk_last_error()).find("99") != std::string::npos);
+  CHECK(ctx == nullptr);
+  co.device_index = 0;
+  CAPI_OK(r1vk_context_create(&co, &ctx));
+  r1vk_context_destroy(ctx);
+}
+
 TEST_CASE("bad model paths name the problem") {
   r1vk_context* ctx = nullptr;
   CAPI_OK(r1vk_context_create(nullptr, &ctx));
