@@ -14,7 +14,8 @@
  *    context until the last of them is destroyed. Destroying NULL does nothing.
  *  - Threads: calls on the objects of one context are serialised by the context (each call takes
  *    its lock), so any thread may call, one call running at a time. r1vk_session_cancel and
- *    r1vk_session_poll never wait for that lock.
+ *    r1vk_session_poll never wait for that lock. Callbacks (load progress, tokens) run on the
+ *    calling thread with the lock held: from them, call only r1vk_session_cancel.
  */
 #ifndef R1VK_R1VK_H_
 #define R1VK_R1VK_H_
@@ -225,9 +226,10 @@ typedef struct r1vk_chat_message {
   const char* content; /* UTF-8; an assistant turn's reasoning is dropped as R1's template does */
 } r1vk_chat_message;
 
-/* Renders the conversation with the R1 chat template, ending with the assistant's opened
- * reasoning, and feeds it at the current position. For a new turn, reset and feed the whole
- * conversation (or feed only the new messages when the session already holds the earlier ones). */
+/* Renders the whole conversation with the R1 chat template (earlier reasoning dropped), ending
+ * with the assistant's opened reasoning, and feeds it. The session reuses the longest prefix of
+ * it already in its KV cache, so continuing a chat (the same messages plus the reply and a new
+ * user turn) feeds only the new part; a different conversation simply replaces the old one. */
 R1VK_EXPORT r1vk_status r1vk_session_feed_chat(r1vk_session* session, const r1vk_chat_message* messages, size_t count);
 
 /* The token sampled last (by a feed, a step or generate); -1 before any feed. */
