@@ -125,6 +125,10 @@ TEST_CASE("r1vk_session_cancel from another thread stops a running generation") 
   r1vk_status status = R1VK_ERROR_INTERNAL;
   std::thread worker([&] { status = r1vk_session_generate(a.s, &go, &res); });
   while (sync.tokens < 3) std::this_thread::yield();
+  // The generating thread holds the context: poll answers "not ready" at once instead of waiting.
+  int ready = 1;
+  CHECK(r1vk_session_poll(a.s, nullptr, &ready) == R1VK_OK);
+  CHECK(ready == 0);
   CHECK(r1vk_session_cancel(a.s) == R1VK_OK);
   sync.cancel_sent = true;
   worker.join();
