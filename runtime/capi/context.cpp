@@ -60,12 +60,16 @@ R1VK_EXPORT void r1vk_host_device_init(r1vk_host_device* h) {
 }
 
 R1VK_EXPORT const char* r1vk_device_requirements(void) {
-  static const std::string text = [] {
-    std::string t;
-    for (const auto& line : r1vk::vk::device_requirements()) t += line + "\n";
-    return t;
-  }();
-  return text.c_str();
+  try {
+    static const std::string text = [] {
+      std::string t;
+      for (const auto& line : r1vk::vk::device_requirements()) t += line + "\n";
+      return t;
+    }();
+    return text.c_str();
+  } catch (...) {  // only host memory exhaustion can get here
+    return "";
+  }
 }
 
 R1VK_EXPORT r1vk_status r1vk_context_create(const r1vk_context_options* options, r1vk_context** out_context) {
