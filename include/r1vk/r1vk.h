@@ -191,9 +191,9 @@ R1VK_EXPORT r1vk_status r1vk_model_get_info(const r1vk_model* model, r1vk_model_
  * exceeds capacity: call again with a bigger buffer). */
 R1VK_EXPORT r1vk_status r1vk_tokenize(const r1vk_model* model, const char* text, size_t text_length, int parse_special,
                                       int32_t* out_tokens, size_t capacity, size_t* out_count);
-/* Token ids -> UTF-8 text (special tokens included). Writes at most `capacity` bytes plus no
- * terminator when full; *out_length is the full length (R1VK_ERROR_BUFFER_TOO_SMALL when it does
- * not fit with its terminating NUL). */
+/* Token ids -> UTF-8 text (special tokens included), NUL-terminated. *out_length is the text's
+ * length without the NUL; when length + 1 exceeds `capacity` the call returns
+ * R1VK_ERROR_BUFFER_TOO_SMALL having written only what fits (no NUL): call again with more room. */
 R1VK_EXPORT r1vk_status r1vk_detokenize(const r1vk_model* model, const int32_t* tokens, size_t count, char* out_text,
                                         size_t capacity, size_t* out_length);
 
