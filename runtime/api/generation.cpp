@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "text/stop_matcher.h"
 #include "text/stream_decoder.h"
 
 namespace r1vk::api {
@@ -12,6 +13,8 @@ const char* finish_reason_name(FinishReason r) {
     case FinishReason::kLength: return "length";
     case FinishReason::kContextFull: return "context";
     case FinishReason::kCancelled: return "cancelled";
+    case FinishReason::kStopString: return "stop";
+    case FinishReason::kStopped: return "stopped";
   }
   return "unknown";
 }
@@ -19,21 +22,34 @@ const char* finish_reason_name(FinishReason r) {
 Result<GenerationStats> generate(exec::Session& session, const text::Tokenizer& tokenizer, std::span<const int32_t> prompt,
                                  text::TokenId end_of_sentence, const GenerationOptions& o,
                                  const std::function<void(const text::TextPiece&)>& on_piece, const std::atomic<bool>* cancel) {
+  if (prompt.empty()) return make_error(ErrorCode::kInvalidArgument, "the prompt is empty");
+  const auto t0 = std::chrono::steady_clock::now();
+  R1VK_TRY(session.feed(prompt, o.sampling));
+  const double prompt_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  R1VK_ASSIGN_OR_RETURN(GenerationStats stats, generate_after_feed(session, tokenizer, end_of_sentence, o, on_piece, cancel));
+  stats.prompt_tokens = static_cast<int64_t>(prompt.size());
+  stats.prompt_seconds = prompt_seconds;
+  return stats;
+}
+
+Result<GenerationStats> generate_after_feed(exec::Session& session, const text::Tokenizer& tokenizer,
+                                            text::TokenId end_of_sentence, const GenerationOptions& o,
+                                            const std::function<void(const text::TextPiece&)>& on_piece,
+                                            const std::atomic<bool>* cancel) {
   using clock = std::chrono::steady_clock;
   GenerationStats stats;
-  stats.prompt_tokens = static_cast<int64_t>(prompt.size());
-  if (prompt.empty()) return make_error(ErrorCode::kInvalidArgument, "the prompt is empty");
-  const auto t0 = clock::now();
-  R1VK_TRY(session.feed(prompt, o.sampling));
+  if (session.last_token() < 0) return make_error(ErrorCode::kInvalidArgument, "nothing was fed to the session: there is no token to continue from");
   const auto t1 = clock::now();
-  stats.prompt_seconds = std::chrono::duration<double>(t1 - t0).count();
 
   text::StreamDecoder decoder(tokenizer, /*show_special=*/false);
   text::ReasoningParser parser(o.prompt_opened_think);
+  text::StopMatcher stops(o.stop_strings);
+  std::vector<text::TextPiece> released;  // what the current token released, for on_token
   auto deliver = [&](const std::vector<text::TextPiece>& pieces) {
-    for (const auto& p : pieces) {
+    for (const auto& p : stops.feed(pieces)) {
       (p.kind == text::TextKind::kReasoning ? stats.reasoning : stats.answer) += p.text;
       if (on_piece) on_piece(p);
+      released.push_back(p);
     }
   };
   auto push_text = [&](const std::string& s) {
@@ -47,12 +63,14 @@ Result<GenerationStats> generate(exec::Session& session, const text::Tokenizer& 
   // Special tokens are hidden by the decoder, so "</think>" must be fed to the parser by id.
   const auto think_end = tokenizer.find_token("</think>");
   int32_t token = session.last_token();
+  bool flushed = false;
   while (true) {
     if (token == static_cast<int32_t>(end_of_sentence)) {
       stats.finish = FinishReason::kEndOfSentence;
       break;
     }
     ++stats.generated_tokens;
+    released.clear();
     if (think_end && token == static_cast<int32_t>(*think_end)) {
       push_text(decoder.finish());
       push_text("</think>");
@@ -60,6 +78,15 @@ Result<GenerationStats> generate(exec::Session& session, const text::Tokenizer& 
       R1VK_ASSIGN_OR_RETURN(std::string piece, decoder.push(static_cast<text::TokenId>(token)));
       push_text(piece);
     }
+    if (stops.matched()) {
+      stats.finish = FinishReason::kStopString;
+      flushed = true;  // the rest of the text is dropped
+    }
+    if (o.on_token && !o.on_token(token, released) && !flushed) {
+      stats.finish = FinishReason::kStopped;
+      break;
+    }
+    if (flushed) break;
     if (cancel && cancel->load()) {
       stats.finish = FinishReason::kCancelled;
       break;
@@ -74,8 +101,21 @@ Result<GenerationStats> generate(exec::Session& session, const text::Tokenizer& 
     }
     R1VK_ASSIGN_OR_RETURN(token, session.step(o.sampling));
   }
-  push_text(decoder.finish());
-  if (o.split_reasoning) deliver(parser.finish());
+  if (!flushed) {
+    released.clear();
+    push_text(decoder.finish());
+    if (o.split_reasoning) deliver(parser.finish());
+    if (!stops.matched()) {
+      for (const auto& p : stops.finish()) {
+        (p.kind == text::TextKind::kReasoning ? stats.reasoning : stats.answer) += p.text;
+        if (on_piece) on_piece(p);
+        released.push_back(p);
+      }
+    } else {
+      stats.finish = FinishReason::kStopString;
+    }
+    if (o.on_token && !released.empty()) (void)o.on_token(-1, released);
+  }
   stats.generation_seconds = std::chrono::duration<double>(clock::now() - t1).count();
   return stats;
 }

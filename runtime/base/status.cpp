@@ -14,6 +14,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::kVulkan: return "Vulkan error";
     case ErrorCode::kCancelled: return "cancelled";
     case ErrorCode::kInternal: return "internal error";
+    case ErrorCode::kOutOfBudget: return "over the memory budget";
   }
   return "unknown error";
 }

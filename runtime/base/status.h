@@ -21,6 +21,7 @@ enum class ErrorCode {
   kVulkan,               // a Vulkan call failed
   kCancelled,
   kInternal,
+  kOutOfBudget,          // a device-memory budget the caller set would be exceeded
 };
 
 const char* error_code_name(ErrorCode code);

@@ -15,7 +15,7 @@ Result<std::unique_ptr<Model>> Model::load(vk::Context& ctx, plan::LoadedPlan pl
                                                        std::to_string(plan_ctx) + " positions the plan was compiled for (recompile with a larger --ctx)");
   }
   m->context_ = options.context > 0 ? options.context : plan_ctx;
-  R1VK_ASSIGN_OR_RETURN(m->weights_, ModelWeights::upload(ctx, m->plan_, options.progress));
+  R1VK_ASSIGN_OR_RETURN(m->weights_, ModelWeights::upload(ctx, m->plan_, options.progress, options.cancelled));
   m->linear_ = std::make_unique<kernels::LinearKernels>(m->pipelines_);
   m->attention_ = std::make_unique<kernels::AttentionKernels>(m->pipelines_);
   R1VK_TRY(m->build_rope_table());

@@ -22,6 +22,8 @@ struct ModelOptions {
   // Context length of sessions; 0 = the plan's max_context. May not exceed it.
   int64_t context = 0;
   std::function<void(uint64_t done, uint64_t total)> progress;
+  // Polled after each uploaded tensor; true stops the load with ErrorCode::kCancelled.
+  std::function<bool()> cancelled;
 };
 
 class Model {

@@ -15,7 +15,8 @@ uint64_t align(uint64_t v) { return (v + kTensorAlignment - 1) / kTensorAlignmen
 }  // namespace
 
 Result<ModelWeights> ModelWeights::upload(vk::Context& ctx, const plan::LoadedPlan& plan,
-                                          const std::function<void(uint64_t, uint64_t)>& progress) {
+                                          const std::function<void(uint64_t, uint64_t)>& progress,
+                                          const std::function<bool()>& cancelled) {
   const auto& tensors = plan.manifest().tensors;
   const vk::DeviceCaps& caps = ctx.caps();
   uint64_t page_limit = std::min<uint64_t>(kMaxPageBytes, caps.max_memory_allocation_size);
@@ -69,6 +70,7 @@ Result<ModelWeights> ModelWeights::upload(vk::Context& ctx, const plan::LoadedPl
     w.views_.push_back(v);
     done += t.data.size + t.scales.size;
     if (progress) progress(done, total);
+    if (cancelled && cancelled()) return make_error(ErrorCode::kCancelled, "loading the model was cancelled");
   }
   return w;
 }

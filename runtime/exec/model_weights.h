@@ -17,7 +17,8 @@ class ModelWeights {
  public:
   // progress(bytes uploaded, total) after each tensor.
   static Result<ModelWeights> upload(vk::Context& ctx, const plan::LoadedPlan& plan,
-                                     const std::function<void(uint64_t, uint64_t)>& progress = {});
+                                     const std::function<void(uint64_t, uint64_t)>& progress = {},
+                                     const std::function<bool()>& cancelled = {});
 
   const kernels::WeightView& view(size_t tensor) const { return views_[tensor]; }
   size_t size() const { return views_.size(); }

@@ -163,6 +163,16 @@ Result<bool> Session::poll() {
   return true;
 }
 
+Status Session::rewind(int64_t position) {
+  if (pending_) return make_error(ErrorCode::kInvalidArgument, "a submitted step has not been polled to completion");
+  if (position < 0 || position > position_) {
+    return make_error(ErrorCode::kOutOfRange, "cannot rewind to position " + std::to_string(position) + " from " + std::to_string(position_));
+  }
+  position_ = position;
+  last_token_ = -1;
+  return ok_status();
+}
+
 Status Session::seek_for_benchmark(int64_t position) {
   if (pending_) return make_error(ErrorCode::kInvalidArgument, "a submitted step has not been polled to completion");
   if (position < 0 || position >= model_.context_length()) {

@@ -53,6 +53,11 @@ class Session {
   // Forgets the context (position 0); cache contents are overwritten as new tokens arrive.
   void reset();
 
+  // Moves back to `position` (at most the current one), keeping the cache of the tokens before
+  // it, so a conversation that shares that prefix continues without feeding it again. The next
+  // call must be feed (there is no sampled token to step from).
+  Status rewind(int64_t position);
+
   // Benchmarks only: moves to `position` as if that many tokens had been fed (the cache holds
   // whatever it held), so decode speed at a long context can be timed without a long prefill.
   Status seek_for_benchmark(int64_t position);

@@ -50,6 +50,7 @@ Result<std::unique_ptr<Allocator>> Allocator::create(const Device& device, const
   const uint64_t max_alloc = device.caps().max_memory_allocation_size;
   a->block_size_ = max_alloc ? std::min<uint64_t>(options.block_size, max_alloc) : options.block_size;
   if (a->block_size_ == 0) return make_error(ErrorCode::kInvalidArgument, "allocator block size must be positive");
+  a->budget_ = options.budget_bytes;
   return a;
 }
 
@@ -79,6 +80,10 @@ Result<uint32_t> Allocator::pick_memory_type(uint32_t type_bits, MemoryUsage usa
 }
 
 Result<MemoryBlock*> Allocator::new_block(uint32_t type_index, VkDeviceSize size, bool dedicated, const std::string& what) {
+  if (budget_ && allocated_ + size > budget_) {
+    return make_error(ErrorCode::kOutOfBudget, what + ": " + std::to_string(size) + " more bytes of device memory would pass the budget of " +
+                                                   std::to_string(budget_) + " bytes (" + std::to_string(allocated_) + " in use)");
+  }
   VkMemoryAllocateFlagsInfo flags{};
   flags.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_FLAGS_INFO;
   flags.flags = VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT;
@@ -105,6 +110,7 @@ Result<MemoryBlock*> Allocator::new_block(uint32_t type_index, VkDeviceSize size
     block->mapped = static_cast<std::byte*>(p);
   }
   block->free_ranges[0] = size;
+  allocated_ += size;
   blocks_.push_back(std::move(block));
   return blocks_.back().get();
 }
@@ -137,7 +143,11 @@ Result<Allocation> Allocator::allocate(const VkMemoryRequirements& req, MemoryUs
   }
   if (!chosen) {
     const bool dedicated = size > block_size_;
-    R1VK_ASSIGN_OR_RETURN(chosen, new_block(type, dedicated ? size : block_size_, dedicated, what));
+    VkDeviceSize block = dedicated ? size : block_size_;
+    // Under a budget, a shared block shrinks to what is left rather than failing an allocation
+    // that would fit.
+    if (budget_ && !dedicated && allocated_ < budget_) block = std::max(size, std::min<VkDeviceSize>(block, budget_ - allocated_));
+    R1VK_ASSIGN_OR_RETURN(chosen, new_block(type, block, dedicated, what));
     offset = *take_range(*chosen, size, align);
   }
   ++chosen->live;
@@ -165,6 +175,7 @@ void Allocator::release_block(MemoryBlock* block) {
   if (it == blocks_.end()) return;
   if (block->mapped) vkUnmapMemory(device_.handle(), block->memory);
   vkFreeMemory(device_.handle(), block->memory, nullptr);
+  allocated_ -= block->size;
   blocks_.erase(it);
 }
 
@@ -198,6 +209,11 @@ Status Allocator::invalidate(const Allocation& a, VkDeviceSize offset, VkDeviceS
 size_t Allocator::block_count() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return blocks_.size();
+}
+
+uint64_t Allocator::bytes_allocated() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return allocated_;
 }
 
 uint64_t Allocator::bytes_in_use() const {

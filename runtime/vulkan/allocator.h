@@ -47,6 +47,9 @@ struct Allocation {
 
 struct AllocatorOptions {
   uint64_t block_size = 256ull << 20;  // clamped to maxMemoryAllocationSize
+  // Most device memory (bytes of VkDeviceMemory) this allocator may hold; 0 = no limit. An
+  // allocation that would pass it fails with ErrorCode::kOutOfBudget and allocates nothing.
+  uint64_t budget_bytes = 0;
 };
 
 class Allocator {
@@ -68,6 +71,9 @@ class Allocator {
 
   size_t block_count() const;
   uint64_t bytes_in_use() const;
+  // Bytes of VkDeviceMemory held (blocks, including their free ranges): what the budget limits.
+  uint64_t bytes_allocated() const;
+  uint64_t budget_bytes() const { return budget_; }
   uint64_t block_size() const { return block_size_; }
 
  private:
@@ -82,6 +88,8 @@ class Allocator {
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<MemoryBlock>> blocks_;
   uint64_t in_use_ = 0;
+  uint64_t allocated_ = 0;
+  uint64_t budget_ = 0;
 };
 
 }  // namespace r1vk::vk

@@ -1,5 +1,8 @@
 #include "vulkan/context.h"
 
+#include <vector>
+
+#include "vulkan/enabled_features.h"
 #include "vulkan/physical_device.h"
 #include "vulkan/vk_check.h"
 
@@ -13,18 +16,73 @@ Result<std::unique_ptr<Context>> Context::create(const ContextOptions& options) 
   R1VK_ASSIGN_OR_RETURN(auto devices, enumerate_physical_devices(ctx->instance_->handle(), api));
   R1VK_ASSIGN_OR_RETURN(ctx->device_index_, select_device_index(devices, options.device_index));
   R1VK_ASSIGN_OR_RETURN(ctx->device_, Device::create(devices[ctx->device_index_], api));
-  R1VK_ASSIGN_OR_RETURN(ctx->allocator_, Allocator::create(*ctx->device_, options.allocator));
-  std::filesystem::path cache_path;
-  if (options.disk_pipeline_cache)
-    cache_path = options.pipeline_cache_path.empty() ? default_pipeline_cache_path(ctx->caps()) : options.pipeline_cache_path;
-  R1VK_ASSIGN_OR_RETURN(ctx->cache_, PipelineCache::open(*ctx->device_, cache_path));
-  R1VK_ASSIGN_OR_RETURN(ctx->timeline_, TimelineSemaphore::create(ctx->device_->handle()));
-  R1VK_ASSIGN_OR_RETURN(ctx->fence_, Fence::create(ctx->device_->handle()));
+  R1VK_TRY(ctx->finish_create());
   return ctx;
 }
 
+Result<std::unique_ptr<Context>> Context::adopt(const HostDevice& host, const ContextOptions& options) {
+  if (!host.instance || !host.physical || !host.device || !host.queue || !host.create_info)
+    return make_error(ErrorCode::kInvalidArgument, "adopting a host device needs its VkInstance, VkPhysicalDevice, VkDevice, "
+                                                   "VkQueue and the VkDeviceCreateInfo it was created with");
+  if (host.create_info->sType != VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO)
+    return make_error(ErrorCode::kInvalidArgument, "the host's device create info is not a VkDeviceCreateInfo (wrong sType)");
+  if (host.instance_api_version < VK_API_VERSION_1_2)
+    return make_error(ErrorCode::kUnsupported, "the host's instance was created for Vulkan " + version_string(host.instance_api_version) +
+                                                   "; r1vk needs an instance apiVersion of 1.2 or newer");
+  std::unique_ptr<Context> ctx(new Context());
+  ctx->options_ = options;
+  ctx->instance_ = Instance::adopt(host.instance, host.instance_api_version);
+  R1VK_ASSIGN_OR_RETURN(auto devices, enumerate_physical_devices(host.instance, host.instance_api_version));
+  size_t index = devices.size();
+  for (size_t i = 0; i < devices.size(); ++i)
+    if (devices[i].handle == host.physical) index = i;
+  if (index == devices.size())
+    return make_error(ErrorCode::kInvalidArgument, "the host's VkPhysicalDevice does not belong to its VkInstance");
+  ctx->device_index_ = index;
+
+  uint32_t family_count = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(host.physical, &family_count, nullptr);
+  std::vector<VkQueueFamilyProperties> families(family_count);
+  vkGetPhysicalDeviceQueueFamilyProperties(host.physical, &family_count, families.data());
+  if (host.queue_family >= family_count)
+    return make_error(ErrorCode::kInvalidArgument, "queue family " + std::to_string(host.queue_family) + " does not exist (the device has " +
+                                                       std::to_string(family_count) + ")");
+  if (!(families[host.queue_family].queueFlags & VK_QUEUE_COMPUTE_BIT))
+    return make_error(ErrorCode::kUnsupported, "queue family " + std::to_string(host.queue_family) + " cannot run compute work");
+
+  DeviceCaps caps = enabled_caps(devices[index].caps, *host.create_info);
+  caps.compute_queue_family = host.queue_family;
+  caps.timestamp_valid_bits = families[host.queue_family].timestampValidBits;
+  PFN_vkGetDeviceProcAddr gdpa = nullptr;
+  if (host.get_instance_proc_addr) {
+    gdpa = reinterpret_cast<PFN_vkGetDeviceProcAddr>(host.get_instance_proc_addr(host.instance, "vkGetDeviceProcAddr"));
+    if (!gdpa) return make_error(ErrorCode::kInvalidArgument, "the host's vkGetInstanceProcAddr does not return vkGetDeviceProcAddr");
+  }
+  R1VK_ASSIGN_OR_RETURN(ctx->device_, Device::adopt(host.physical, host.device, host.queue, caps, gdpa));
+  ctx->lock_queue_ = host.lock_queue;
+  ctx->unlock_queue_ = host.unlock_queue;
+  R1VK_TRY(ctx->finish_create());
+  return ctx;
+}
+
+Status Context::finish_create() {
+  R1VK_ASSIGN_OR_RETURN(allocator_, Allocator::create(*device_, options_.allocator));
+  std::filesystem::path cache_path;
+  if (options_.disk_pipeline_cache)
+    cache_path = options_.pipeline_cache_path.empty() ? default_pipeline_cache_path(caps()) : options_.pipeline_cache_path;
+  R1VK_ASSIGN_OR_RETURN(cache_, PipelineCache::open(*device_, cache_path));
+  R1VK_ASSIGN_OR_RETURN(timeline_, TimelineSemaphore::create(device_->handle()));
+  R1VK_ASSIGN_OR_RETURN(fence_, Fence::create(device_->handle()));
+  return ok_status();
+}
+
 Context::~Context() {
-  if (device_) (void)device_->wait_idle();
+  if (!device_) return;
+  // An adopted device is the host's: wait only for r1vk's own submits, not the whole device.
+  if (device_->owned())
+    (void)device_->wait_idle();
+  else if (timeline_.handle() != VK_NULL_HANDLE)
+    (void)timeline_.wait(next_value_, options_.submit_timeout_ns);
 }
 
 Result<Buffer> Context::create_buffer(VkDeviceSize size, MemoryUsage usage, std::string name) {
@@ -32,7 +90,7 @@ Result<Buffer> Context::create_buffer(VkDeviceSize size, MemoryUsage usage, std:
 }
 
 Result<uint64_t> Context::submit_with_fence(const CommandBuffer& cmd, VkFence fence) {
-  const uint64_t value = ++next_value_;
+  const uint64_t value = next_value_ + 1;
   VkTimelineSemaphoreSubmitInfo timeline{};
   timeline.sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO;
   timeline.signalSemaphoreValueCount = 1;
@@ -46,7 +104,11 @@ Result<uint64_t> Context::submit_with_fence(const CommandBuffer& cmd, VkFence fe
   info.pCommandBuffers = &handle;
   info.signalSemaphoreCount = 1;
   info.pSignalSemaphores = &sem;
-  R1VK_VK_TRY(vkQueueSubmit(device_->compute_queue(), 1, &info, fence));
+  if (lock_queue_) lock_queue_();
+  const VkResult r = vkQueueSubmit(device_->compute_queue(), 1, &info, fence);
+  if (unlock_queue_) unlock_queue_();
+  R1VK_VK_TRY(r);
+  next_value_ = value;  // only a submitted value may be waited for
   return value;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,9 +31,32 @@ struct ContextOptions {
   uint64_t submit_timeout_ns = 120ull * 1000 * 1000 * 1000;  // a hung kernel becomes an error
 };
 
+// A device the host application created and keeps owning (how an engine embeds r1vk). r1vk
+// never destroys these objects and never waits the device idle; it submits only on `queue`.
+struct HostDevice {
+  VkInstance instance = VK_NULL_HANDLE;
+  uint32_t instance_api_version = 0;  // the apiVersion the host created the instance with
+  VkPhysicalDevice physical = VK_NULL_HANDLE;
+  VkDevice device = VK_NULL_HANDLE;
+  uint32_t queue_family = 0;
+  VkQueue queue = VK_NULL_HANDLE;
+  // What the host passed to vkCreateDevice: r1vk reads the enabled features and extensions from
+  // it (Vulkan offers no query for them). Only read during adopt().
+  const VkDeviceCreateInfo* create_info = nullptr;
+  // Optional: the host's loader entry; extension functions are resolved through it.
+  PFN_vkGetInstanceProcAddr get_instance_proc_addr = nullptr;
+  // Optional: called around every vkQueueSubmit, for hosts that submit to the queue from other
+  // threads (Vulkan requires queue access to be externally synchronised).
+  std::function<void()> lock_queue;
+  std::function<void()> unlock_queue;
+};
+
 class Context {
  public:
   static Result<std::unique_ptr<Context>> create(const ContextOptions& options = {});
+  // Non-owning mode on the host's device; options.validation and device_index do not apply.
+  static Result<std::unique_ptr<Context>> adopt(const HostDevice& host, const ContextOptions& options = {});
+  bool adopted() const { return !device_->owned(); }
 
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
@@ -61,7 +85,10 @@ class Context {
 
  private:
   Context() = default;
+  Status finish_create();
   Result<uint64_t> submit_with_fence(const CommandBuffer& cmd, VkFence fence);
+  std::function<void()> lock_queue_;
+  std::function<void()> unlock_queue_;
   ContextOptions options_;
   std::unique_ptr<Instance> instance_;
   std::unique_ptr<Device> device_;

@@ -76,8 +76,31 @@ Result<std::unique_ptr<Device>> Device::create(const PhysicalDevice& physical, u
   return dev;
 }
 
+Result<std::unique_ptr<Device>> Device::adopt(VkPhysicalDevice physical, VkDevice device, VkQueue queue,
+                                              const DeviceCaps& caps, PFN_vkGetDeviceProcAddr get_device_proc_addr) {
+  const auto missing = missing_required_features(caps);
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    return make_error(ErrorCode::kUnsupported, "the host's Vulkan device (" + caps.name + ") was created without what r1vk needs: " +
+                                                   list + " (enable it in the VkDeviceCreateInfo)");
+  }
+  std::unique_ptr<Device> dev(new Device());
+  dev->device_ = device;
+  dev->physical_ = physical;
+  dev->queue_ = queue;
+  dev->caps_ = caps;
+  dev->owned_ = false;
+  vkGetPhysicalDeviceMemoryProperties(physical, &dev->memory_);
+  if (!get_device_proc_addr) get_device_proc_addr = vkGetDeviceProcAddr;
+  if (caps.push_descriptor)
+    dev->push_descriptor_fn_ = reinterpret_cast<PFN_vkCmdPushDescriptorSetKHR>(get_device_proc_addr(device, "vkCmdPushDescriptorSetKHR"));
+  if (caps.push_descriptor && !dev->push_descriptor_fn_) dev->caps_.push_descriptor = false;
+  return dev;
+}
+
 Device::~Device() {
-  if (device_ != VK_NULL_HANDLE) {
+  if (owned_ && device_ != VK_NULL_HANDLE) {
     vkDeviceWaitIdle(device_);
     vkDestroyDevice(device_, nullptr);
   }

@@ -16,6 +16,12 @@ namespace r1vk::vk {
 class Device {
  public:
   static Result<std::unique_ptr<Device>> create(const PhysicalDevice& physical, uint32_t instance_api_version);
+  // Wraps a host's device and queue without owning them: never destroyed or waited idle here
+  // (vkDeviceWaitIdle would need the host's other queues externally synchronised). `caps` must be
+  // narrowed to what the host enabled (enabled_caps) with compute_queue_family set to `family`.
+  // Extension entry points are resolved through `get_device_proc_addr` when given.
+  static Result<std::unique_ptr<Device>> adopt(VkPhysicalDevice physical, VkDevice device, VkQueue queue,
+                                               const DeviceCaps& caps, PFN_vkGetDeviceProcAddr get_device_proc_addr = nullptr);
 
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;
@@ -29,6 +35,7 @@ class Device {
   const VkPhysicalDeviceMemoryProperties& memory_properties() const { return memory_; }
 
   Status wait_idle() const;
+  bool owned() const { return owned_; }
   // vkCmdPushDescriptorSetKHR, or null without VK_KHR_push_descriptor.
   PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn() const { return push_descriptor_fn_; }
 
@@ -37,6 +44,7 @@ class Device {
   VkDevice device_ = VK_NULL_HANDLE;
   VkPhysicalDevice physical_ = VK_NULL_HANDLE;
   VkQueue queue_ = VK_NULL_HANDLE;
+  bool owned_ = true;
   DeviceCaps caps_;
   VkPhysicalDeviceMemoryProperties memory_{};
   PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn_ = nullptr;

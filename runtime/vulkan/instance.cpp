@@ -94,9 +94,17 @@ Result<std::unique_ptr<Instance>> Instance::create(const InstanceOptions& option
   return inst;
 }
 
+std::unique_ptr<Instance> Instance::adopt(VkInstance instance, uint32_t api_version) {
+  std::unique_ptr<Instance> inst(new Instance());
+  inst->instance_ = instance;
+  inst->api_version_ = api_version;
+  inst->owned_ = false;
+  return inst;
+}
+
 Instance::~Instance() {
   messenger_ = DebugMessenger();
-  if (instance_ != VK_NULL_HANDLE) vkDestroyInstance(instance_, nullptr);
+  if (owned_ && instance_ != VK_NULL_HANDLE) vkDestroyInstance(instance_, nullptr);
 }
 
 std::string Instance::last_validation_error() {

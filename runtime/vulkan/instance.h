@@ -24,6 +24,8 @@ bool validation_requested_by_env();
 class Instance {
  public:
   static Result<std::unique_ptr<Instance>> create(const InstanceOptions& options);
+  // Wraps a host's instance without owning it (never destroyed here, no debug messenger).
+  static std::unique_ptr<Instance> adopt(VkInstance instance, uint32_t api_version);
 
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
@@ -40,6 +42,7 @@ class Instance {
   VkInstance instance_ = VK_NULL_HANDLE;
   uint32_t api_version_ = 0;
   bool validation_ = false;
+  bool owned_ = true;
   ValidationCounter counter_;   // before messenger_: must outlive it
   DebugMessenger messenger_;
 };

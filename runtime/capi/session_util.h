@@ -1,0 +1,24 @@
+// Helpers shared by the session entry points: finding a session's pieces, the context-full check
+// and feeding tokens while keeping the session's token history in step with its KV cache.
+#pragma once
+
+#include <span>
+
+#include "capi/errors.h"
+#include "capi/handles.h"
+
+namespace r1vk::capi {
+
+inline std::mutex& device_mutex(const SessionState& s) { return s.model->context->mutex; }
+
+// R1VK_ERROR_CONTEXT_FULL (session unchanged) when `count` more tokens do not fit.
+r1vk_status check_room(const SessionState& s, size_t count);
+
+// Feeds `tokens` at the current position and appends them to the history.
+r1vk_status feed(SessionState& s, std::span<const int32_t> tokens);
+
+// Feeds `tokens` as a whole conversation: keeps the longest cached prefix they share with the
+// history, rewinds to it and feeds only the rest (at least one token, to sample from).
+r1vk_status feed_reusing_prefix(SessionState& s, std::span<const int32_t> tokens);
+
+}  // namespace r1vk::capi
