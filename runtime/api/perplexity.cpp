@@ -67,7 +67,7 @@ Result<PerplexityReport> score_perplexity(exec::Session& model, exec::Session* r
   }
   for (exec::Session* s : {&model, reference}) {
     if (s && o.context > s->context_length()) {
-      return make_error(ErrorCode::kInvalidArgument, "--ctx " + std::to_string(o.context) + " exceeds a model's " +
+      return make_error(ErrorCode::kInvalidArgument, "a window of " + std::to_string(o.context) + " tokens exceeds a model's " +
                                                          std::to_string(s->context_length()) + "-token context");
     }
   }
