@@ -22,13 +22,17 @@ class ProgressBar {
     update(done);
   }
   void finish();  // draws the final state and ends the line
+  // Counts things instead of bytes: "12/500 problems 3.1 problems/s" (empty: bytes).
+  void set_unit(std::string unit) { unit_ = std::move(unit); }
 
   // The text update() would draw, for tests: "compile [#####     ] 50% 1.0/2.0 GiB 0.50 GiB/s ETA 2s".
-  static std::string render(const std::string& label, uint64_t done, uint64_t total, double seconds, int width = 30);
+  static std::string render(const std::string& label, uint64_t done, uint64_t total, double seconds, int width = 30,
+                            const std::string& unit = {});
 
  private:
   void draw(bool force);
   std::string label_;
+  std::string unit_;
   uint64_t total_;
   uint64_t done_ = 0;
   bool enabled_;

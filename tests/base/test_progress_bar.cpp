@@ -13,5 +13,10 @@ TEST_CASE("progress text shows fraction, sizes, rate and ETA") {
   CHECK(ProgressBar::render("x", 0, 0, 0.0, 2) == "x [##] 100% 0 KiB/0 KiB");
 }
 
+TEST_CASE("progress text counts things when given a unit") {
+  CHECK(ProgressBar::render("eval", 12, 500, 4.0, 4, "problems") == "eval [    ]   2% 12/500 problems 3 problems/s ETA 163s");
+  CHECK(ProgressBar::render("ppl", 500, 500, 200.0, 2, "tokens") == "ppl [##] 100% 500/500 tokens 2.5 tokens/s in 200.0s");
+}
+
 }  // namespace
 }  // namespace r1vk

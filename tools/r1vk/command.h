@@ -26,5 +26,7 @@ void add_bench_command(CLI::App& app, CommandFn& selected);
 void add_chat_command(CLI::App& app, CommandFn& selected);
 void add_tokenize_command(CLI::App& app, CommandFn& selected);
 void add_bench_tokenizer_command(CLI::App& app, CommandFn& selected);
+void add_ppl_command(CLI::App& app, CommandFn& selected);
+void add_eval_command(CLI::App& app, CommandFn& selected);
 
 }  // namespace r1vk::cli

@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   r1vk::cli::add_chat_command(app, selected);
   r1vk::cli::add_tokenize_command(app, selected);
   r1vk::cli::add_bench_tokenizer_command(app, selected);
+  r1vk::cli::add_ppl_command(app, selected);
+  r1vk::cli::add_eval_command(app, selected);
 
   try {
     app.parse(argc, argv);
