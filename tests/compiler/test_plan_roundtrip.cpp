@@ -32,9 +32,9 @@ TEST_CASE("every architecture compiles in every format, loads, and dumps its gol
       opt.max_context = 64;
       opt.prefill_chunk = 16;
       auto m = compile_plan(testing::compile_input(a.config, a.name, 3), opt, path.str());
-      REQUIRE_MESSAGE(m.ok(), m.error().message());
+      REQUIRE_MESSAGE(m.ok(), (m.ok() ? std::string() : m.error().message()));
       auto loaded = plan::LoadedPlan::open(path.str());
-      REQUIRE_MESSAGE(loaded.ok(), loaded.error().message());
+      REQUIRE_MESSAGE(loaded.ok(), (loaded.ok() ? std::string() : loaded.error().message()));
       CHECK(loaded->manifest().tensors.size() == m->tensors.size());
       if (std::string(format) == "q4") {
         const std::string text = plan::dump_plan(loaded->manifest());

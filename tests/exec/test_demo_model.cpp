@@ -77,11 +77,11 @@ const std::string kDemo = "models/r1vk-demo";
 TEST_CASE("the CPU reference reproduces PyTorch's logits and MTP drafts of the demo model") {
   const Golden& g = golden();
   auto imported = import_model((source_dir() / kDemo).string());
-  REQUIRE_MESSAGE(imported.ok(), imported.error().message());
+  REQUIRE_MESSAGE(imported.ok(), (imported.ok() ? std::string() : imported.error().message()));
   const Checkpoint& ck = imported->checkpoint;
   WeightFn read = [&ck](const std::string& name, int64_t) { return ck.read_f32(name); };
   auto model = ref::ReferenceModel::load(imported->config, read);
-  REQUIRE_MESSAGE(model.ok(), model.error().message());
+  REQUIRE_MESSAGE(model.ok(), (model.ok() ? std::string() : model.error().message()));
   auto logits = model->forward(g.tokens);
   REQUIRE(logits.ok());
   const testing::LogitAgreement m = testing::compare_logits(g.main_logits, *logits, g.vocab);
@@ -118,7 +118,7 @@ TEST_CASE("the Vulkan runtime reproduces PyTorch's logits and greedy answer in e
     opt.max_context = 256;
     opt.prefill_chunk = 32;
     auto m = compile_checkpoint((source_dir() / kDemo).string(), opt, path.str());
-    REQUIRE_MESSAGE(m.ok(), m.error().message());
+    REQUIRE_MESSAGE(m.ok(), (m.ok() ? std::string() : m.error().message()));
     auto plan = plan::LoadedPlan::open(path.str());
     REQUIRE(plan.ok());
     auto model = exec::Model::load(test::context(), std::move(plan).value());

@@ -29,17 +29,17 @@ std::vector<float> run_on_device(const std::string& plan_path) {
   auto plan = plan::LoadedPlan::open(plan_path);
   REQUIRE(plan.ok());
   auto model = exec::Model::load(test::context(), std::move(plan).value());
-  REQUIRE_MESSAGE(model.ok(), model.error().message());
+  REQUIRE_MESSAGE(model.ok(), (model.ok() ? std::string() : model.error().message()));
   exec::SessionOptions so;
   so.keep_logits = true;
   auto session = exec::Session::create(**model, so);
-  REQUIRE_MESSAGE(session.ok(), session.error().message());
+  REQUIRE_MESSAGE(session.ok(), (session.ok() ? std::string() : session.error().message()));
   std::vector<float> logits;
   auto s = (*session)->feed(std::span(kTokens).subspan(0, kPrefill), {}, &logits);
-  REQUIRE_MESSAGE(s.ok(), s.error().message());
+  REQUIRE_MESSAGE(s.ok(), (s.ok() ? std::string() : s.error().message()));
   for (size_t i = kPrefill; i < kTokens.size(); ++i) {
     s = (*session)->feed(std::span(kTokens).subspan(i, 1), {}, &logits);
-    REQUIRE_MESSAGE(s.ok(), s.error().message());
+    REQUIRE_MESSAGE(s.ok(), (s.ok() ? std::string() : s.error().message()));
   }
   CHECK((*session)->position() == static_cast<int64_t>(kTokens.size()));
   return logits;

@@ -27,7 +27,7 @@ std::vector<float> device_logits(const std::string& plan_path, const std::vector
   auto plan = plan::LoadedPlan::open(plan_path);
   REQUIRE(plan.ok());
   auto model = exec::Model::load(test::context(), std::move(plan).value());
-  REQUIRE_MESSAGE(model.ok(), model.error().message());
+  REQUIRE_MESSAGE(model.ok(), (model.ok() ? std::string() : model.error().message()));
   exec::SessionOptions so;
   so.keep_logits = true;
   auto s = exec::Session::create(**model, so);
@@ -50,7 +50,7 @@ TEST_CASE("every tiny preset compiles in every format, dumps its golden plan, an
     testing::TempDir dir;
     testing::generate(dir.path(), testing::preset(p.name, p.fp8), p.fp8 ? 1 : 2);
     auto imported = import_model(dir.str());
-    REQUIRE_MESSAGE(imported.ok(), imported.error().message());
+    REQUIRE_MESSAGE(imported.ok(), (imported.ok() ? std::string() : imported.error().message()));
     const ModelConfig& c = imported->config;
     const std::vector<int32_t> tokens = {0, 7, 300, 41, 2, 260, 9, 123, 5, 77, 18};
     auto reference = ref::ReferenceModel::load(
@@ -67,7 +67,7 @@ TEST_CASE("every tiny preset compiles in every format, dumps its golden plan, an
       opt.max_context = 32;
       opt.prefill_chunk = 8;
       auto m = compile_checkpoint(dir.str(), opt, path.str());
-      REQUIRE_MESSAGE(m.ok(), m.error().message());
+      REQUIRE_MESSAGE(m.ok(), (m.ok() ? std::string() : m.error().message()));
       auto loaded = plan::LoadedPlan::open(path.str());
       REQUIRE(loaded.ok());
       if (std::string(format) == "q4" && !p.fp8) {
