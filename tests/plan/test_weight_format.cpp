@@ -75,6 +75,32 @@ TEST_CASE("q8 and q4 layouts are the documented byte layouts") {
   CHECK(q8->data[40] == 0);
 }
 
+TEST_CASE("q8 rounds x / scale to the nearest integer, ties to even, as std::nearbyint") {
+  // Scale 0.5 (absmax 63.5 = 127 * 0.5, exact in f16), so x / scale = 2x: the values below land
+  // exactly on .5 ties, on both signs, plus ordinary values; the packer must agree with
+  // std::nearbyint (the rounding the kernels' CPU reference and the docs state) on every one.
+  std::vector<float> w(32);
+  w[0] = 63.5f;
+  for (int i = 1; i < 32; ++i) w[i] = (static_cast<float>(i % 16) - 7.75f) * (i % 2 ? 1.0f : -1.0f) * 1.5f;
+  w[1] = 0.25f;    // 0.5  -> 0
+  w[2] = 0.75f;    // 1.5  -> 2
+  w[3] = -1.25f;   // -2.5 -> -2
+  w[4] = -0.25f;   // -0.5 -> -0
+  w[5] = 31.25f;   // 62.5 -> 62
+  auto q8 = pack_weight(w, 1, 32, WeightFormat::kQ8);
+  REQUIRE(q8.ok());
+  uint16_t s;
+  std::memcpy(&s, q8->scales.data(), 2);
+  REQUIRE(f16_to_f32(s) == 0.5f);
+  for (int i = 0; i < 32; ++i) {
+    const float expect = std::fmin(127.0f, std::fmax(-127.0f, std::nearbyint(w[i] * 2.0f)));
+    CHECK_MESSAGE(static_cast<int8_t>(q8->data[i]) == static_cast<int8_t>(expect), "column " << i);
+  }
+  CHECK(static_cast<int8_t>(q8->data[2]) == 2);
+  CHECK(static_cast<int8_t>(q8->data[3]) == -2);
+  CHECK(static_cast<int8_t>(q8->data[5]) == 62);
+}
+
 TEST_CASE("fp8 checkpoint weights pass through bit for bit") {
   const int64_t rows = 130, cols = 129;  // two partial blocks on each side
   std::vector<uint8_t> q(static_cast<size_t>(rows * cols));
