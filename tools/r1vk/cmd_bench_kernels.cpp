@@ -71,7 +71,7 @@ Status run_bench(const BenchFlags& in) {
 }  // namespace
 
 void add_bench_kernels_command(CLI::App& app, CommandFn& selected) {
-  auto* cmd = app.add_subcommand("bench-kernels", "Time the f16 GEMV against the device's copy bandwidth");
+  auto* cmd = app.add_subcommand("bench-kernels", "Time a kernel (GEMV/GEMM per weight format, MLA decode attention, sampler) against the device's copy bandwidth");
   auto f = std::make_shared<BenchFlags>();
   // --op linear: the plan's matrix kernels (linear_bench.h) instead of the foundation f16 GEMV.
   auto op = std::make_shared<std::string>("gemv");
