@@ -50,8 +50,10 @@ layout(push_constant) uniform Params {
 // replaces four scalar ones. Scores and probabilities of a key are packed head-block-wise.
 const uint HBV = (HB + 3) / 4;
 shared vec4 q_sh4[HB * QMAX / 4];
+// s_sh4 holds each invocation's maximum score over its KPL keys (the tile max reads WG entries,
+// not TILE), p_sh4 the probabilities of every key of the tile.
 const uint TILE = KPL * gl_WorkGroupSize.x;  // keys per tile
-shared vec4 s_sh4[HBV * TILE];
+shared vec4 s_sh4[HBV * gl_WorkGroupSize.x];
 shared vec4 p_sh4[HBV * TILE];
 
 #define NEG_INF uintBitsToFloat(0xff800000u)
@@ -147,19 +149,20 @@ void main() {
         }
       }
     }
-    for (uint c = 0; c < KPL; ++c) {
-      const uint jl = lid + c * WG;
-      for (uint b = 0; b < HB; ++b) {
+    for (uint b = 0; b < HB; ++b) {
+      float own_max = NEG_INF;
+      for (uint c = 0; c < KPL; ++c) {
         const uint x = c * HB + b;
-        score[x] = tile + jl < k_end ? score[x] * p.scale : NEG_INF;
-        s_sh4[jl * HBV + b / 4][b % 4] = score[x];
+        score[x] = tile + lid + c * WG < k_end ? score[x] * p.scale : NEG_INF;
+        own_max = max(own_max, score[x]);
       }
+      s_sh4[lid * HBV + b / 4][b % 4] = own_max;
     }
     barrier();
     const uint n_tile = min(TILE, k_end - tile);
     vec4 tile_max[HBV];
     for (uint v = 0; v < HBV; ++v) tile_max[v] = vec4(NEG_INF);
-    for (uint jj = 0; jj < n_tile; ++jj)
+    for (uint jj = 0; jj < min(WG, n_tile); ++jj)  // invocations past n_tile hold only -inf
       for (uint v = 0; v < HBV; ++v) tile_max[v] = max(tile_max[v], s_sh4[jj * HBV + v]);
     float alpha[HB];
     for (uint b = 0; b < HB; ++b) {

@@ -17,7 +17,7 @@ using detail::invalid;
 namespace {
 
 constexpr uint32_t kGroupSize = 64;   // the workgroup size of attention_split
-constexpr uint32_t kKeysPerLane = 2;  // keys per invocation in the score pass (KPL)
+constexpr uint32_t kKeysPerLane = 4;  // keys per invocation in the score pass (KPL)
 constexpr uint32_t kKeysPerTile = kGroupSize * kKeysPerLane;
 constexpr uint32_t kMergeGroup = 64;
 constexpr uint32_t kMaxQueryDims = 2048;  // shared-memory query of attention_split
@@ -62,8 +62,9 @@ uint32_t own_groups(uint32_t dv, bool vec4) { return (dv + (vec4 ? 4 : 1) * kGro
 uint32_t max_heads_per_group(uint32_t q_dims) {
   const uint32_t qmax = (q_dims + 3) / 4 * 4;
   uint32_t hb = 8;
-  // q tile hb * qmax floats; score and probability tiles of vec4 per 4 heads per key.
-  while (hb > 1 && hb * qmax * 4 + 2 * ((hb + 3) / 4) * kKeysPerTile * 16 > 16384) hb /= 2;
+  // q tile hb * qmax floats; a vec4 per 4 heads for each invocation's maximum score and for
+  // each key's probability.
+  while (hb > 1 && hb * qmax * 4 + ((hb + 3) / 4) * (kGroupSize + kKeysPerTile) * 16 > 16384) hb /= 2;
   return hb;
 }
 
