@@ -4,7 +4,7 @@
 // value = latent) and GQA (query q against K of kv head h / group, value = V of that kv head).
 //   score_j = scale * (qa . cache[j, ka : ka+na] + qb . cache[j, kb : kb+nb]),  j <= pos0 + t
 // The HB heads of a workgroup read the same kv head, so each cache value loaded serves HB heads
-// (MLA: all heads share the latent cache). Keys are walked in tiles of one key per invocation
+// (MLA: all heads share the latent cache). Keys are walked in tiles of KPL keys per invocation
 // with an online softmax per head (running max m, sum l, output o). With several splits the
 // kernel writes (m, l, o) per (row, head, split) for attention_merge; with one split (DIRECT) it
 // writes o / l to the output. The split length keeps every invocation's loop trips under
@@ -15,6 +15,7 @@
 // per invocation in the score pass: a tile is KPL * workgroup size keys).
 // Why KPL: lavapipe loads the shared query lane by lane (a gather, even at a uniform index), and
 // those loads were ~40 % of the MLA time; KPL keys per invocation reuse each loaded query vec4.
+// The host keeps the shared tiles within 16 KiB (the Vulkan minimum).
 #include "common.glsl"
 #include "step.glsl"
 #include "rows_common.glsl"
