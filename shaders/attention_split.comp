@@ -4,14 +4,18 @@
 // value = latent) and GQA (query q against K of kv head h / group, value = V of that kv head).
 //   score_j = scale * (qa . cache[j, ka : ka+na] + qb . cache[j, kb : kb+nb]),  j <= pos0 + t
 // The HB heads of a workgroup read the same kv head, so each cache value loaded serves HB heads
-// (MLA: all heads share the latent cache). Keys are walked in tiles of one key per invocation
+// (MLA: all heads share the latent cache). Keys are walked in tiles of KPL keys per invocation
 // with an online softmax per head (running max m, sum l, output o). With several splits the
 // kernel writes (m, l, o) per (row, head, split) for attention_merge; with one split (DIRECT) it
 // writes o / l to the output. The split length keeps every invocation's loop trips under
 // lavapipe's 65535 (chosen by the host).
 // Spec constants: 0 workgroup size (= keys per tile), 1 VEC4 (rows read as 4 halves per load),
 // 2 OWN (4-value output groups (VEC4) or single values each invocation owns), 3 QMAX (na + nb
-// rounded up to 4), 4 DIRECT, 5 HB (heads per workgroup, dividing heads / kv heads).
+// rounded up to 4), 4 DIRECT, 5 HB (heads per workgroup, dividing heads / kv heads), 6 KPL (keys
+// per invocation in the score pass: a tile is KPL * workgroup size keys).
+// Why KPL: lavapipe loads the shared query lane by lane (a gather, even at a uniform index), and
+// those loads were ~40 % of the MLA time; KPL keys per invocation reuse each loaded query vec4.
+// The host keeps the shared tiles within 16 KiB (the Vulkan minimum).
 #include "common.glsl"
 #include "step.glsl"
 #include "rows_common.glsl"
@@ -22,6 +26,7 @@ layout(constant_id = 2) const uint OWN = 1;
 layout(constant_id = 3) const uint QMAX = 4;
 layout(constant_id = 4) const uint DIRECT = 0;
 layout(constant_id = 5) const uint HB = 1;
+layout(constant_id = 6) const uint KPL = 1;
 
 layout(push_constant) uniform Params {
   F32In qa;
@@ -46,8 +51,11 @@ layout(push_constant) uniform Params {
 // replaces four scalar ones. Scores and probabilities of a key are packed head-block-wise.
 const uint HBV = (HB + 3) / 4;
 shared vec4 q_sh4[HB * QMAX / 4];
+// s_sh4 holds each invocation's maximum score over its KPL keys (the tile max reads WG entries,
+// not TILE), p_sh4 the probabilities of every key of the tile.
+const uint TILE = KPL * gl_WorkGroupSize.x;  // keys per tile
 shared vec4 s_sh4[HBV * gl_WorkGroupSize.x];
-shared vec4 p_sh4[HBV * gl_WorkGroupSize.x];
+shared vec4 p_sh4[HBV * TILE];
 
 #define NEG_INF uintBitsToFloat(0xff800000u)
 
@@ -100,48 +108,71 @@ void main() {
   }
   for (uint k = 0; k < HB * OWN; ++k) acc[k] = vec4(0.0);
 
-  for (uint tile = k_begin; tile < k_end; tile += WG) {
-    const uint j = tile + lid;
-    float score[HB];
-    for (uint b = 0; b < HB; ++b) score[b] = 0.0;
-    if (j < k_end) {
-      const uint row = j * p.width;
-      if (VEC4 != 0) {
-        const uint ra = (row + ka) / 4, rb = (row + p.kb_off) / 4;
-        for (uint i = 0; i < p.na / 4; ++i) {
-          const vec4 kv = halves4(cache4.v[ra + i]);
-          for (uint b = 0; b < HB; ++b) score[b] += dot(q4(b, 4 * i), kv);
+  for (uint tile = k_begin; tile < k_end; tile += TILE) {
+    // Key c of this invocation is tile + lid + c * WG; keys past the split read the split's last
+    // row (a valid address) and their scores are discarded.
+    float score[HB * KPL];
+    for (uint x = 0; x < HB * KPL; ++x) score[x] = 0.0;
+    uint rows[KPL];
+    for (uint c = 0; c < KPL; ++c) rows[c] = min(tile + lid + c * WG, k_end - 1) * p.width;
+    if (VEC4 != 0) {
+      for (uint i = 0; i < p.na / 4; ++i) {
+        vec4 kv[KPL];
+        for (uint c = 0; c < KPL; ++c) kv[c] = halves4(cache4.v[(rows[c] + ka) / 4 + i]);
+        for (uint b = 0; b < HB; ++b) {
+          const vec4 q = q4(b, 4 * i);
+          for (uint c = 0; c < KPL; ++c) score[c * HB + b] += dot(q, kv[c]);
         }
-        for (uint i = 0; i < p.nb / 4; ++i) {
-          const vec4 kv = halves4(cache4.v[rb + i]);
-          for (uint b = 0; b < HB; ++b) score[b] += dot(q4(b, p.na + 4 * i), kv);
+      }
+      for (uint i = 0; i < p.nb / 4; ++i) {
+        vec4 kv[KPL];
+        for (uint c = 0; c < KPL; ++c) kv[c] = halves4(cache4.v[(rows[c] + p.kb_off) / 4 + i]);
+        for (uint b = 0; b < HB; ++b) {
+          const vec4 q = q4(b, p.na + 4 * i);
+          for (uint c = 0; c < KPL; ++c) score[c * HB + b] += dot(q, kv[c]);
         }
-      } else {
-        for (uint i = 0; i < p.na; ++i) {
-          const float kv = float(p.cache.v[row + ka + i]);
-          for (uint b = 0; b < HB; ++b) score[b] += q1(b, i) * kv;
+      }
+    } else {
+      for (uint i = 0; i < p.na; ++i) {
+        float kv[KPL];
+        for (uint c = 0; c < KPL; ++c) kv[c] = float(p.cache.v[rows[c] + ka + i]);
+        for (uint b = 0; b < HB; ++b) {
+          const float q = q1(b, i);
+          for (uint c = 0; c < KPL; ++c) score[c * HB + b] += q * kv[c];
         }
-        for (uint i = 0; i < p.nb; ++i) {
-          const float kv = float(p.cache.v[row + p.kb_off + i]);
-          for (uint b = 0; b < HB; ++b) score[b] += q1(b, p.na + i) * kv;
+      }
+      for (uint i = 0; i < p.nb; ++i) {
+        float kv[KPL];
+        for (uint c = 0; c < KPL; ++c) kv[c] = float(p.cache.v[rows[c] + p.kb_off + i]);
+        for (uint b = 0; b < HB; ++b) {
+          const float q = q1(b, p.na + i);
+          for (uint c = 0; c < KPL; ++c) score[c * HB + b] += q * kv[c];
         }
       }
     }
     for (uint b = 0; b < HB; ++b) {
-      score[b] = j < k_end ? score[b] * p.scale : NEG_INF;
-      s_sh4[lid * HBV + b / 4][b % 4] = score[b];
+      float own_max = NEG_INF;
+      for (uint c = 0; c < KPL; ++c) {
+        const uint x = c * HB + b;
+        score[x] = tile + lid + c * WG < k_end ? score[x] * p.scale : NEG_INF;
+        own_max = max(own_max, score[x]);
+      }
+      s_sh4[lid * HBV + b / 4][b % 4] = own_max;
     }
     barrier();
-    const uint n_tile = min(WG, k_end - tile);
+    const uint n_tile = min(TILE, k_end - tile);
     vec4 tile_max[HBV];
     for (uint v = 0; v < HBV; ++v) tile_max[v] = vec4(NEG_INF);
-    for (uint jj = 0; jj < n_tile; ++jj)
+    for (uint jj = 0; jj < min(WG, n_tile); ++jj)  // invocations past n_tile hold only -inf
       for (uint v = 0; v < HBV; ++v) tile_max[v] = max(tile_max[v], s_sh4[jj * HBV + v]);
     float alpha[HB];
     for (uint b = 0; b < HB; ++b) {
       const float m_new = max(m[b], tile_max[b / 4][b % 4]);
       alpha[b] = exp(m[b] - m_new);  // 0 on the first tile (m = -inf)
-      p_sh4[lid * HBV + b / 4][b % 4] = j < k_end ? exp(score[b] - m_new) : 0.0;
+      for (uint c = 0; c < KPL; ++c) {
+        const uint jl = lid + c * WG;
+        p_sh4[jl * HBV + b / 4][b % 4] = tile + jl < k_end ? exp(score[c * HB + b] - m_new) : 0.0;
+      }
       m[b] = m_new;
     }
     barrier();

@@ -16,7 +16,9 @@ using detail::invalid;
 
 namespace {
 
-constexpr uint32_t kKeysPerTile = 64;  // = the workgroup size of attention_split
+constexpr uint32_t kGroupSize = 64;   // the workgroup size of attention_split
+constexpr uint32_t kKeysPerLane = 4;  // keys per invocation in the score pass (KPL)
+constexpr uint32_t kKeysPerTile = kGroupSize * kKeysPerLane;
 constexpr uint32_t kMergeGroup = 64;
 constexpr uint32_t kMaxQueryDims = 2048;  // shared-memory query of attention_split
 constexpr uint32_t kDecodeSplitCap = 1024;  // decode: more splits, more workgroups over the keys
@@ -53,24 +55,26 @@ bool vec4_ok(const AttentionShape& s) {
          s.cache.width % 4 == 0 && s.kv_head_stride % 4 == 0;
 }
 
-uint32_t own_groups(uint32_t dv, bool vec4) { return (dv + (vec4 ? 4 : 1) * kKeysPerTile - 1) / ((vec4 ? 4 : 1) * kKeysPerTile); }
+uint32_t own_groups(uint32_t dv, bool vec4) { return (dv + (vec4 ? 4 : 1) * kGroupSize - 1) / ((vec4 ? 4 : 1) * kGroupSize); }
 
 // Heads per workgroup that fit the query and score tiles in 16 KiB of shared memory (the Vulkan
 // minimum of maxComputeSharedMemorySize), at most 8.
 uint32_t max_heads_per_group(uint32_t q_dims) {
   const uint32_t qmax = (q_dims + 3) / 4 * 4;
   uint32_t hb = 8;
-  // q tile hb * qmax floats; score and probability tiles of vec4 per 4 heads per key.
-  while (hb > 1 && hb * qmax * 4 + 2 * ((hb + 3) / 4) * kKeysPerTile * 16 > 16384) hb /= 2;
+  // q tile hb * qmax floats; a vec4 per 4 heads for each invocation's maximum score and for
+  // each key's probability.
+  while (hb > 1 && hb * qmax * 4 + ((hb + 3) / 4) * (kGroupSize + kKeysPerTile) * 16 > 16384) hb /= 2;
   return hb;
 }
 
 // Loop trips one invocation of attention_split runs per tile of keys, counting every loop over
-// the HB heads as if the compiler kept it: the dot product, the tile max and the accumulation
-// over the tile's keys and owned outputs.
+// the HB heads and KPL keys as if the compiler kept it: the dot product, the tile max and the
+// accumulation over the tile's keys and owned outputs.
 uint64_t trips_per_tile(uint32_t q_dims, uint32_t dv, bool vec4, uint32_t hb) {
   const uint64_t own = own_groups(dv, vec4);
-  return uint64_t{vec4 ? q_dims / 4 : q_dims} * (1 + hb) + uint64_t{hb} * (kKeysPerTile + 2) +
+  return uint64_t{vec4 ? q_dims / 4 : q_dims} * (1 + kKeysPerLane + hb * (1 + kKeysPerLane)) +
+         uint64_t{hb} * (kKeysPerTile + 2) * kKeysPerLane +
          uint64_t{kKeysPerTile} * (1 + hb + own * (1 + hb)) + 4;
 }
 
@@ -116,7 +120,7 @@ Status record_attention(vk::CommandBuffer& cmd, PipelineSet& set, const Attentio
                       step.params, s.qa.row_stride, s.qa_head, s.qb.row_stride, s.qb_head, s.qb_off, s.na, s.nb,
                       s.kb_off, s.v_off, s.dv, s.cache.width, s.cache.max_context, s.heads, s.group, s.kv_head_stride,
                       split, n_splits, s.scale, s.out.row_stride, static_cast<uint32_t>(records)};
-  const std::vector<uint32_t> spec{kKeysPerTile, vec4 ? 1u : 0u, own_groups(s.dv, vec4), qmax, direct ? 1u : 0u, hb};
+  const std::vector<uint32_t> spec{kGroupSize, vec4 ? 1u : 0u, own_groups(s.dv, vec4), qmax, direct ? 1u : 0u, hb, kKeysPerLane};
   R1VK_TRY(detail::record(cmd, set, "attention_split", spec, p, records / hb, k));
   if (direct) return ok_status();
   cmd.compute_barrier();

@@ -192,6 +192,27 @@ void check_gqa(const GqaCase& g) {
   test::check_close(test::download_as<float>(bo, want.size()), want, kTolAttention);
 }
 
+TEST_CASE("mla attention: keys ending inside a tile of four keys per invocation") {
+  // A tile is 256 keys (64 invocations x 4 keys): key c of an invocation is lid + 64 c. Contexts
+  // and forced splits end inside each quarter of a tile and one key past a whole tile, so every
+  // key slot of an invocation meets the end of a split.
+  for (const MlaCase& m : {MlaCase{4, 512, 64, 576, 512, 1, 1, 40, 41},     // one split, 41 keys
+                           MlaCase{4, 512, 64, 576, 512, 1, 1, 100, 101},   // one split, 101 keys
+                           MlaCase{4, 512, 64, 576, 512, 1, 1, 128, 129},   // 129 keys
+                           MlaCase{4, 512, 64, 576, 512, 1, 1, 249, 250},   // 250 keys
+                           MlaCase{4, 512, 64, 576, 512, 1, 1, 256, 257},   // 257 keys: a 1-key tile
+                           MlaCase{4, 512, 64, 576, 512, 1, 1, 332, 333, 100},  // 100-key splits, 33 left
+                           MlaCase{4, 32, 16, 48, 32, 3, 3, 190, 200, 129},     // 129-key splits, prefill rows
+                           MlaCase{4, 30, 6, 36, 30, 2, 2, 199, 201, 70}}) {    // odd widths (scalar path)
+    CAPTURE(m.c);
+    CAPTURE(m.pos0);
+    CAPTURE(m.split_len);
+    const auto [got, want] = run_mla(m);
+    test::check_close(got, want, kTolAttention);
+  }
+  CHECK(test::validation_errors() == 0);
+}
+
 TEST_CASE("gqa attention: heads share kv head h / (heads / kv_heads)") {
   check_gqa({4, 2, 8, 5, 5, 0, 16});        // prefill from position 0, one split
   check_gqa({6, 3, 5, 7, 6, 20, 40, 8});    // odd head_dim (scalar path), forced 8-key splits
