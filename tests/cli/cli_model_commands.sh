@@ -5,15 +5,7 @@
 set -uo pipefail
 r1vk=$1
 demo=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-expect_exit() {  # code, pattern, command...
-  local code=$1 pattern=$2; shift 2
-  local out; out=$("$@" 2>&1); local got=$?
-  [ "$got" -eq "$code" ] || fail "exit $got (want $code): $* -> $out"
-  echo "$out" | grep -qE -- "$pattern" || fail "no '$pattern' in: $* -> $out"
-}
+source "$(dirname "$0")/expect.sh"
 
 expect_exit 0 '^6912$' "$r1vk" run "$demo" -p "What is 1234 + 5678?" --temperature 0
 expect_exit 0 '"type":"done"' "$r1vk" run "$demo" -p "What is 7 + 5?" --json --temperature 0

@@ -7,15 +7,7 @@
 set -uo pipefail
 r1vk=$1
 demo=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-expect_exit() {  # code, pattern, command...
-  local code=$1 pattern=$2; shift 2
-  local out; out=$("$@" 2>&1); local got=$?
-  [ "$got" -eq "$code" ] || fail "exit $got (want $code): $* -> $out"
-  echo "$out" | grep -qE -- "$pattern" || fail "no '$pattern' in: $* -> $out"
-}
+source "$(dirname "$0")/expect.sh"
 json_number() {  # key, json text
   echo "$2" | grep -oE "\"$1\":[-0-9.eE+]+" | head -1 | cut -d: -f2
 }
