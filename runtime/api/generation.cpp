@@ -45,12 +45,13 @@ Result<GenerationStats> generate_after_feed(exec::Session& session, const text::
   text::ReasoningParser parser(o.prompt_opened_think);
   text::StopMatcher stops(o.stop_strings);
   std::vector<text::TextPiece> released;  // what the current token released, for on_token
+  auto emit = [&](const text::TextPiece& p) {
+    (p.kind == text::TextKind::kReasoning ? stats.reasoning : stats.answer) += p.text;
+    if (on_piece) on_piece(p);
+    released.push_back(p);
+  };
   auto deliver = [&](const std::vector<text::TextPiece>& pieces) {
-    for (const auto& p : stops.feed(pieces)) {
-      (p.kind == text::TextKind::kReasoning ? stats.reasoning : stats.answer) += p.text;
-      if (on_piece) on_piece(p);
-      released.push_back(p);
-    }
+    for (const auto& p : stops.feed(pieces)) emit(p);
   };
   auto push_text = [&](const std::string& s) {
     if (s.empty()) return;
@@ -63,7 +64,7 @@ Result<GenerationStats> generate_after_feed(exec::Session& session, const text::
   // Special tokens are hidden by the decoder, so "</think>" must be fed to the parser by id.
   const auto think_end = tokenizer.find_token("</think>");
   int32_t token = session.last_token();
-  bool flushed = false;
+  bool stop_matched = false;  // a stop string ended the text: what follows it is dropped
   while (true) {
     if (token == static_cast<int32_t>(end_of_sentence)) {
       stats.finish = FinishReason::kEndOfSentence;
@@ -80,13 +81,13 @@ Result<GenerationStats> generate_after_feed(exec::Session& session, const text::
     }
     if (stops.matched()) {
       stats.finish = FinishReason::kStopString;
-      flushed = true;  // the rest of the text is dropped
+      stop_matched = true;
     }
-    if (o.on_token && !o.on_token(token, released) && !flushed) {
+    if (o.on_token && !o.on_token(token, released) && !stop_matched) {
       stats.finish = FinishReason::kStopped;
       break;
     }
-    if (flushed) break;
+    if (stop_matched) break;
     if (cancel && cancel->load()) {
       stats.finish = FinishReason::kCancelled;
       break;
@@ -101,16 +102,12 @@ Result<GenerationStats> generate_after_feed(exec::Session& session, const text::
     }
     R1VK_ASSIGN_OR_RETURN(token, session.step(o.sampling));
   }
-  if (!flushed) {
+  if (!stop_matched) {
     released.clear();
     push_text(decoder.finish());
     if (o.split_reasoning) deliver(parser.finish());
     if (!stops.matched()) {
-      for (const auto& p : stops.finish()) {
-        (p.kind == text::TextKind::kReasoning ? stats.reasoning : stats.answer) += p.text;
-        if (on_piece) on_piece(p);
-        released.push_back(p);
-      }
+      for (const auto& p : stops.finish()) emit(p);
     } else {
       stats.finish = FinishReason::kStopString;
     }

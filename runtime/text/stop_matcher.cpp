@@ -40,7 +40,7 @@ std::vector<TextPiece> StopMatcher::feed(const std::vector<TextPiece>& pieces) {
     held_.push_back(p);
     held_text_ += p.text;
   }
-  // The earliest match wins; on a tie at one position, the longer stop string.
+  // The earliest match wins: everything before it is released, the match and the rest dropped.
   size_t match = std::string::npos;
   for (const auto& s : stops_) match = std::min(match, held_text_.find(s));
   if (match != std::string::npos) {
