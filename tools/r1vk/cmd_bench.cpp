@@ -14,6 +14,7 @@
 #include "device_context.h"
 #include "exec/model.h"
 #include "exec/session.h"
+#include "plan/decode_traffic.h"
 #include "plan_source.h"
 
 namespace r1vk::cli {
@@ -26,6 +27,7 @@ struct BenchArgs {
   int64_t long_context = 4096;
   std::string weights = "q4";
   std::optional<int> device;
+  double bandwidth_gbps = 0;  // > 0: report decode as a fraction of this bandwidth roofline
 };
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -46,6 +48,20 @@ Result<double> time_decode(exec::Session& s, int64_t pos, int64_t steps) {
   const auto t = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < steps; ++i) R1VK_TRY(decode_step(s));
   return static_cast<double>(steps) / seconds_since(t);
+}
+
+// Weight bytes per decode token, the bandwidth decode at context 0 achieved, and (with
+// --bandwidth) its fraction of the roofline bandwidth / bytes per token.
+void print_roofline(const plan::DecodeTraffic& t, double tokens_per_s, double bandwidth_gbps) {
+  const double mib = static_cast<double>(t.weight_bytes) / (1 << 20);
+  const double gbps = tokens_per_s * static_cast<double>(t.weight_bytes) / 1e9;
+  std::printf("decode reads %.1f MiB of weights per token (routed experts %.1f MiB): %.2f GB/s at context 0\n", mib,
+              static_cast<double>(t.routed_expert_bytes) / (1 << 20), gbps);
+  if (bandwidth_gbps > 0 && t.weight_bytes > 0) {
+    const double roofline = bandwidth_gbps * 1e9 / static_cast<double>(t.weight_bytes);
+    std::printf("roofline at %.1f GB/s: %.1f tokens/s; decode at context 0 reaches %.1f%% of it\n", bandwidth_gbps, roofline,
+                100.0 * tokens_per_s / roofline);
+  }
 }
 
 Status run_bench(const BenchArgs& a) {
@@ -95,6 +111,7 @@ Status run_bench(const BenchArgs& a) {
   const uint32_t before = session->submits();
   R1VK_TRY(decode_step(*session));
   std::printf("decode at context 0: %.2f tokens/s, %u queue submit(s) per step\n", tps0, session->submits() - before);
+  print_roofline(plan::decode_traffic(m), tps0, a.bandwidth_gbps);
   if (a.long_context > 0) {
     R1VK_ASSIGN_OR_RETURN(double tps_long, time_decode(*session, a.long_context, a.decode));
     std::printf("decode at context %lld: %.2f tokens/s\n", static_cast<long long>(a.long_context), tps_long);
@@ -133,6 +150,9 @@ void add_bench_command(CLI::App& app, CommandFn& selected) {
   sub->add_option("--long-context", a->long_context, "Position of the second decode measurement (0: skip)")->capture_default_str();
   sub->add_option("--weights", a->weights, "Weight format when MODEL is a checkpoint")->capture_default_str();
   sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices)");
+  sub->add_option("--bandwidth", a->bandwidth_gbps,
+                  "Memory bandwidth in GB/s (e.g. bench-kernels' copy figure): also print decode as a % of its roofline")
+      ->check(CLI::PositiveNumber);
   sub->callback([a, &selected] { selected = [a] { return run_bench(*a); }; });
 }
 
