@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <r1vk/version.h> /* R1VK_VERSION_* (generated from the build's project version) */
+
 #if defined(_WIN32)
 #if defined(R1VK_BUILDING_LIBRARY)
 #define R1VK_EXPORT __declspec(dllexport)
@@ -39,13 +41,20 @@ extern "C" {
 
 /* ---- Version ---------------------------------------------------------------------------- */
 
-/* Major changes break the ABI; minor ones only add functions or trailing struct fields. */
+/* Major changes break the ABI (the major is the soname's: libr1vk.so.1); minor ones only add
+ * functions or trailing struct fields. 1.1 added r1vk_version and r1vk_version_string. */
 #define R1VK_API_VERSION_MAJOR 1
-#define R1VK_API_VERSION_MINOR 0
+#define R1VK_API_VERSION_MINOR 1
 #define R1VK_API_VERSION ((R1VK_API_VERSION_MAJOR << 16) | R1VK_API_VERSION_MINOR)
 
 /* The R1VK_API_VERSION the library was built with; compare the major part with your header's. */
 R1VK_EXPORT uint32_t r1vk_api_version(void);
+
+/* The release the library was built from: its R1VK_VERSION (major << 16 | minor << 8 | patch)
+ * and its R1VK_VERSION_STRING ("0.1.0", static storage). For messages and bug reports; whether
+ * the library fits your header is r1vk_api_version's question. */
+R1VK_EXPORT uint32_t r1vk_version(void);
+R1VK_EXPORT const char* r1vk_version_string(void);
 
 /* ---- Status ------------------------------------------------------------------------------ */
 

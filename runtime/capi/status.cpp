@@ -37,6 +37,8 @@ r1vk_status status_of(ErrorCode code) {
 extern "C" {
 
 R1VK_EXPORT uint32_t r1vk_api_version(void) { return R1VK_API_VERSION; }
+R1VK_EXPORT uint32_t r1vk_version(void) { return R1VK_VERSION; }
+R1VK_EXPORT const char* r1vk_version_string(void) { return R1VK_VERSION_STRING; }
 
 R1VK_EXPORT const char* r1vk_status_name(r1vk_status status) {
   switch (status) {

@@ -13,6 +13,9 @@ using namespace capi_test;
 
 TEST_CASE("version and status names") {
   CHECK(r1vk_api_version() == R1VK_API_VERSION);
+  CHECK(r1vk_version() == R1VK_VERSION);
+  CHECK(std::string(r1vk_version_string()) ==
+        std::to_string(R1VK_VERSION_MAJOR) + "." + std::to_string(R1VK_VERSION_MINOR) + "." + std::to_string(R1VK_VERSION_PATCH));
   CHECK(std::string(r1vk_status_name(R1VK_ERROR_CONTEXT_FULL)) == "R1VK_ERROR_CONTEXT_FULL");
   CHECK(std::string(r1vk_status_name(static_cast<r1vk_status>(999))) == "R1VK_ERROR_UNKNOWN");
   const std::string req = r1vk_device_requirements();

@@ -131,7 +131,8 @@ int main(int argc, char** argv) {
       check(r1vk_session_create(model, &session), "creating a session")) {
     r1vk_sampling_init(&sampling);
     sampling.temperature = 0.0f; /* greedy: the demo model is an arithmetic reasoner */
-    printf("device: %s\nquestion: %s\n", r1vk_context_device_name(context), question);
+    printf("library: r1vk %s (API %u.%u)\ndevice: %s\nquestion: %s\n", r1vk_version_string(), r1vk_api_version() >> 16,
+           r1vk_api_version() & 0xffff, r1vk_context_device_name(context), question);
     ok = check(r1vk_session_set_sampling(session, &sampling), "setting sampling") && blocking_reply(session, chat, 1) &&
          frame_loop_reply(session, model, chat, 1);
   }

@@ -17,6 +17,7 @@
 
 #include "api/generation.h"
 #include "command.h"
+#include "default_model.h"
 #include "exec/session.h"
 #include "model_session.h"
 
@@ -36,7 +37,7 @@ extern "C" void on_interrupt(int) {
 }
 
 struct ChatArgs {
-  std::string model = R1VK_DEFAULT_MODEL;
+  std::string model = default_model_dir();
   std::string system;
   float temperature = 0.6f;
   float top_p = 0.95f;

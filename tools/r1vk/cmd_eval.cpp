@@ -11,6 +11,7 @@
 #include "api/problem_eval.h"
 #include "base/progress_bar.h"
 #include "command.h"
+#include "default_model.h"
 #include "exec/session.h"
 #include "model_session.h"
 
@@ -18,7 +19,7 @@ namespace r1vk::cli {
 namespace {
 
 struct EvalArgs {
-  std::string model = R1VK_DEFAULT_MODEL;
+  std::string model = default_model_dir();
   std::string problems;
   std::string weights = "auto";
   int64_t limit = 0;

@@ -10,6 +10,7 @@
 
 #include "api/generation.h"
 #include "command.h"
+#include "default_model.h"
 #include "model_session.h"
 #include "exec/model.h"
 #include "exec/session.h"
@@ -20,7 +21,7 @@ namespace r1vk::cli {
 namespace {
 
 struct RunArgs {
-  std::string model = R1VK_DEFAULT_MODEL;
+  std::string model = default_model_dir();
   std::string prompt;
   std::string system;
   float temperature = 0.6f;

@@ -1,6 +1,8 @@
 // r1vk command-line entry point: parses the subcommand and maps its Status to an exit code.
 #include <cstdio>
 
+#include <r1vk/version.h>
+
 #include "command.h"
 
 namespace {
@@ -14,7 +16,7 @@ constexpr int kExitUsage = 2;
 int main(int argc, char** argv) {
   CLI::App app{"r1vk: DeepSeek-R1 family inference on any Vulkan device", "r1vk"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "r1vk 0.1.0");
+  app.set_version_flag("--version", "r1vk " R1VK_VERSION_STRING);
 
   r1vk::cli::CommandFn selected;
   r1vk::cli::add_devices_command(app, selected);
