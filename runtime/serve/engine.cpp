@@ -56,7 +56,9 @@ Result<std::shared_ptr<RequestStream>> Engine::submit(GenerationRequest r) {
   s->request_id = next_id_++;
   auto stream = s->stream;
   sequences_.emplace(s->request_id, std::move(s));
-  update_gauges();
+  // Only the queue gauge: the runner's block count is read on the loop thread, which may be in
+  // the middle of a step right now.
+  metrics_.waiting = scheduler_.waiting();
   lock.unlock();
   wake_.notify_all();
   return stream;
