@@ -263,8 +263,8 @@ await step("SIGTERM: the server exits with status 0", async () => {
   assert.match(server.output(), /r1vk serve: shutting down/);
 });
 
-await step("--api-key: /v1 needs the bearer key; /health does not", async () => {
-  const s = await startServer(r1vk, ["--api-key", "s3cret", "--temperature", "0"]);
+await step("--api-key: /v1 needs the bearer key; a full wait queue answers 503 with Retry-After", async () => {
+  const s = await startServer(r1vk, ["--api-key", "s3cret", "--temperature", "0", "--max-batch", "1", "--max-queue", "1"]);
   try {
     await waitReady(s.base);
     const noKey = await postRaw(s.base, "/v1/chat/completions", JSON.stringify({ messages: [{ role: "user", content: "What is 2 + 2?" }] }));
@@ -274,6 +274,18 @@ await step("--api-key: /v1 needs the bearer key; /health does not", async () => 
     assert.equal(r.choices[0].message.content, "4");
     const wrong = new OpenAI({ baseURL: s.base + "/v1", apiKey: "s3creT", maxRetries: 0 });
     await assert.rejects(wrong.models.list(), (e) => e.status === 401);
+    // One running, one waiting, the rest refused while those two last.
+    const long = () => postRaw(s.base, "/v1/completions", JSON.stringify({ prompt: "1: 4+8+0=12\n", max_tokens: 60, temperature: 1 }),
+      { "Content-Type": "application/json", Authorization: "Bearer s3cret" });
+    const all = await Promise.all(Array.from({ length: 5 }, long));
+    const busy = all.filter((r) => r.status === 503);
+    assert.ok(all.filter((r) => r.status === 200).length >= 2, all.map((r) => r.status).join(","));
+    assert.ok(busy.length >= 1, all.map((r) => r.status).join(","));
+    for (const r of busy) {
+      expectError(r, 503);
+      assert.equal(r.json.error.code, "server_busy");
+      assert.equal(r.headers.get("retry-after"), "1");
+    }
   } finally {
     const { code } = await stopServer(s);
     assert.equal(code, 0);
