@@ -45,6 +45,9 @@ Result<std::shared_ptr<RequestStream>> Engine::submit(GenerationRequest r) {
   auto s = std::make_unique<Sequence>();
   s->prompt = std::move(r.prompt);
   s->sampling = r.sampling;
+  // A temperature this small is greedy in effect, and its reciprocal would overflow a float in
+  // the sampler (vLLM draws the same line).
+  if (s->sampling.temperature < 1e-5f) s->sampling.temperature = 0.0f;
   s->max_tokens = std::min(r.max_tokens, room);
   s->text = std::make_unique<OutputText>(tokenizer_, eos_, r.text);
   s->stream = std::make_shared<RequestStream>();

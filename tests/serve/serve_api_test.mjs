@@ -140,6 +140,9 @@ await step("stop strings end the answer before the string; seeded sampling repea
   assert.equal(r.choices[0].message.reasoning_content, "1: 4+8");
   const ask = () => client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "What is 31415 - 92653?" }], temperature: 1.0, seed: 7 });
   const [x, y] = [await ask(), await ask()];
+  // A denormal temperature is greedy, not a float overflow in the sampler.
+  const tiny = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "What is 1234 + 5678?" }], temperature: 1e-40 });
+  assert.equal(tiny.choices[0].message.content, "6912");
   assert.equal(x.choices[0].message.reasoning_content + x.choices[0].message.content, y.choices[0].message.reasoning_content + y.choices[0].message.content);
 });
 
