@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -51,7 +52,8 @@ std::string default_model_name(const std::string& model) {
   return name.empty() ? "r1vk" : name;
 }
 
-// Waits for SIGINT or SIGTERM on its own thread (they are blocked everywhere else).
+// Waits for SIGINT or SIGTERM on its own thread (they are blocked everywhere else). The first asks
+// for a graceful shutdown; a second one, while that is under way, exits at once (status 130).
 class ShutdownSignal {
  public:
   ShutdownSignal() {
@@ -60,18 +62,26 @@ class ShutdownSignal {
     sigaddset(&set_, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);  // before any other thread exists: they inherit it
     thread_ = std::thread([this] {
-      int sig = 0;
-      sigwait(&set_, &sig);
-      std::lock_guard lock(mutex_);
-      fired_ = true;
-      cv_.notify_all();
+      for (int count = 0;; ++count) {
+        int sig = 0;
+        sigwait(&set_, &sig);
+        std::lock_guard lock(mutex_);
+        if (closing_) return;
+        if (count > 0) {
+          std::fprintf(stderr, "r1vk serve: second signal: exiting now\n");
+          std::_Exit(130);
+        }
+        fired_ = true;
+        cv_.notify_all();
+      }
     });
   }
   ~ShutdownSignal() {
     {
       std::lock_guard lock(mutex_);
-      if (!fired_) pthread_kill(thread_.native_handle(), SIGTERM);  // end the waiting thread
+      closing_ = true;
     }
+    pthread_kill(thread_.native_handle(), SIGTERM);  // wakes the waiting thread, which returns
     thread_.join();
     pthread_sigmask(SIG_UNBLOCK, &set_, nullptr);
   }
@@ -79,16 +89,13 @@ class ShutdownSignal {
     std::unique_lock lock(mutex_);
     cv_.wait(lock, [&] { return fired_; });
   }
-  bool fired() {
-    std::lock_guard lock(mutex_);
-    return fired_;
-  }
 
  private:
   sigset_t set_;
   std::mutex mutex_;
   std::condition_variable cv_;
   bool fired_ = false;
+  bool closing_ = false;
   std::thread thread_;
 };
 
