@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Packs what scripts/gpu-check.sh needs on a bare GPU machine with no network into gpu-bundle/
-# (git-ignored): the r1vk CLI and the GPU-relevant test executables from a build tree, every
+# (git-ignored), as one xz archive so it fits a device tool's 64 MiB transfer: the r1vk CLI and the GPU-relevant test executables from a build tree, every
 # shared library they load apart from glibc's own, the Vulkan loader and the Khronos validation
 # layer. The source tree (tests/data, models/) travels beside it as the working tree.
 #
@@ -11,11 +11,13 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
-bundle=$root/gpu-bundle
+out_dir=$root/gpu-bundle
+bundle=$(mktemp -d)/gpu-bundle
+trap 'rm -rf "$(dirname "$bundle")"' EXIT
 tests=(vulkan_tests attention_kernel_tests linear_kernel_tests exec_tests)
 
 [ -x "$build/r1vk" ] || { echo "gpu-bundle: $build/r1vk not found: run scripts/build.sh first" >&2; exit 1; }
-rm -rf "$bundle"
+rm -rf "$out_dir"
 mkdir -p "$bundle/bin" "$bundle/lib" "$bundle/layers"
 cp "$build/r1vk" "$bundle/bin/"
 for t in "${tests[@]}"; do
@@ -38,7 +40,10 @@ for b in "$bundle"/bin/*; do copy_libs "$b"; done
 
 # The Khronos validation layer, so the kernel and logit tests run with validation on there too.
 layer_json=/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json
-layer_lib=$(ldconfig -p | awk '/libVkLayer_khronos_validation.so/ {print $NF; exit}')
+layer_lib=
+for d in /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib; do
+  if [ -f "$d/libVkLayer_khronos_validation.so" ]; then layer_lib=$d/libVkLayer_khronos_validation.so; break; fi
+done
 if [ -f "$layer_json" ] && [ -n "$layer_lib" ]; then
   cp -L "$layer_lib" "$bundle/layers/"
   strip --strip-debug "$bundle/layers/$(basename "$layer_lib")"
@@ -49,4 +54,6 @@ else
   echo "gpu-bundle: no Khronos validation layer here; the GPU tests will run without it" >&2
 fi
 git -C "$root" rev-parse --short HEAD >"$bundle/COMMIT" 2>/dev/null || true
-du -sh "$bundle"
+mkdir -p "$out_dir"
+tar -C "$(dirname "$bundle")" -cJf "$out_dir/bundle.tar.xz" gpu-bundle
+du -sh "$out_dir/bundle.tar.xz"

@@ -12,7 +12,7 @@
 # (seconds, default 450) skips the remaining model benchmarks once that much time has passed.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-bundle=$root/gpu-bundle
+bundle=${TMPDIR:-/tmp}/r1vk-gpu-bundle
 out=${1:-${OUT:-$root/gpu-check-out}}
 quick=${R1VK_GPU_CHECK_QUICK:-0}
 budget=${R1VK_GPU_CHECK_BUDGET:-450}
@@ -22,7 +22,9 @@ start=$(date +%s)
 elapsed() { echo $(($(date +%s) - start)); }
 log() { echo "[gpu-check $(elapsed)s] $*" | tee -a "$out/progress.log"; }
 
-[ -x "$bundle/bin/r1vk" ] || { echo "gpu-check: $bundle/bin/r1vk missing: run scripts/gpu-bundle.sh on the build machine" >&2; exit 1; }
+archive=$root/gpu-bundle/bundle.tar.xz
+[ -f "$archive" ] || { echo "gpu-check: $archive missing: run scripts/gpu-bundle.sh on the build machine" >&2; exit 1; }
+rm -rf "$bundle" && mkdir -p "$bundle" && tar -C "$bundle" --strip-components=1 -xJf "$archive" || exit 1
 export LD_LIBRARY_PATH=$bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export VK_ADD_LAYER_PATH=$bundle/layers VK_LAYER_PATH=$bundle/layers
 export R1VK_CACHE_DIR=$out/cache XDG_CACHE_HOME=$out/cache

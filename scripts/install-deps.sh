@@ -10,8 +10,14 @@ packages=(
   doctest-dev libcli11-dev nlohmann-json3-dev libpcre2-dev libxxhash-dev libicu-dev
   tmux
   python3  # demo_heldout_export_check re-exports the held-out problems (pure Python)
+  libcpp-httplib-dev  # r1vk serve's HTTP server
+  nodejs  # the r1vk serve tests run the official openai npm client (scripts/install-node-deps.sh)
+  chromium  # serve_chat_page loads the built-in chat page headless and reads the answer from the DOM
   "$@"
 )
+
+# npm comes with some Node.js builds (NodeSource); Debian ships it apart.
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -28,5 +28,6 @@ void add_tokenize_command(CLI::App& app, CommandFn& selected);
 void add_bench_tokenizer_command(CLI::App& app, CommandFn& selected);
 void add_ppl_command(CLI::App& app, CommandFn& selected);
 void add_eval_command(CLI::App& app, CommandFn& selected);
+void add_serve_command(CLI::App& app, CommandFn& selected);
 
 }  // namespace r1vk::cli

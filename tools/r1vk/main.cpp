@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   r1vk::cli::add_bench_tokenizer_command(app, selected);
   r1vk::cli::add_ppl_command(app, selected);
   r1vk::cli::add_eval_command(app, selected);
+  r1vk::cli::add_serve_command(app, selected);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,85 @@
+// The serving engine: owns the requests in flight, runs the loop thread that asks the Scheduler
+// for a step, runs it on the StepRunner, and turns each sampled token into text on the request's
+// stream. Clients (the HTTP layer, tests) only submit requests and read or cancel their streams;
+// the engine knows nothing of HTTP.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "base/status.h"
+#include "exec/session.h"
+#include "serve/metrics.h"
+#include "serve/request_stream.h"
+#include "serve/scheduler.h"
+#include "serve/sequence.h"
+#include "serve/step_runner.h"
+#include "text/tokenizer.h"
+
+namespace r1vk::serve {
+
+struct GenerationRequest {
+  std::vector<int32_t> prompt;  // token ids, not empty
+  exec::Sampling sampling;
+  int64_t max_tokens = 256;     // >= 1; capped by the context left after the prompt
+  OutputTextOptions text;       // reasoning split, stop strings
+};
+
+struct EngineOptions {
+  SchedulerOptions scheduler;
+};
+
+class Engine {
+ public:
+  // `runner` and `tokenizer` must outlive the engine. `end_of_sentence` ends a sequence.
+  Engine(StepRunner& runner, const text::Tokenizer& tokenizer, text::TokenId end_of_sentence, const EngineOptions& options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Starts the loop thread.
+  void start();
+  // Cancels every request (their streams finish with kCancelled) and joins the loop thread.
+  void stop();
+
+  // Queues a request. Errors: kInvalidArgument (empty prompt, max_tokens < 1), kOutOfRange (the
+  // prompt fills the context, or the request needs more KV blocks than the pool has),
+  // kOutOfMemory (the wait queue is full: try again later), kCancelled (the engine is stopping).
+  Result<std::shared_ptr<RequestStream>> submit(GenerationRequest request);
+
+  // Wakes the loop so that a cancelled stream is dropped now rather than at the next step.
+  void notify();
+
+  Metrics& metrics() { return metrics_; }
+  int64_t context_length() const { return runner_.context_length(); }
+
+ private:
+  void loop();
+  // One step: plan under the lock, run outside it, deliver the tokens. False when idle.
+  void run_step(std::unique_lock<std::mutex>& lock);
+  void drop_cancelled();
+  void finish(Sequence* s, FinishReason reason, std::string error = {});
+  void deliver(Sequence* s, int32_t token);
+  void update_gauges();
+
+  StepRunner& runner_;
+  const text::Tokenizer& tokenizer_;
+  text::TokenId eos_;
+  Scheduler scheduler_;
+  Metrics metrics_;
+
+  std::mutex mutex_;  // guards sequences_, scheduler_, stopping_, next_id_
+  std::condition_variable wake_;
+  std::unordered_map<uint64_t, std::unique_ptr<Sequence>> sequences_;
+  uint64_t next_id_ = 1;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace r1vk::serve

@@ -1,0 +1,61 @@
+// A StepRunner without a device, for engine and scheduler tests: each sequence "generates" the
+// token a caller-given function picks from the sequence's history. Records every step's batch
+// so tests can see what the scheduler planned.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <unordered_map>
+
+#include "serve/step_runner.h"
+
+namespace r1vk::serve {
+
+struct FakeStepRunnerOptions {
+  uint32_t max_batch = 4;
+  size_t total_blocks = 64;
+  uint32_t block_tokens = 4;
+  int64_t context_length = 64;
+  std::chrono::milliseconds step_delay{0};
+  // The next token of a sequence from everything in its cache so far (prompt and generated).
+  std::function<int32_t(const std::vector<int32_t>& history)> next_token;
+};
+
+class FakeStepRunner final : public StepRunner {
+ public:
+  explicit FakeStepRunner(FakeStepRunnerOptions options) : o_(std::move(options)) {}
+
+  Result<SeqId> add_sequence() override;
+  void free_sequence(SeqId seq) override;
+  int64_t position(SeqId seq) const override;
+  size_t free_blocks() const override;
+  size_t total_blocks() const override { return o_.total_blocks; }
+  uint32_t block_tokens() const override { return o_.block_tokens; }
+  int64_t context_length() const override { return o_.context_length; }
+  uint32_t max_batch() const override { return o_.max_batch; }
+  Result<std::vector<int32_t>> step(std::span<const StepEntry> entries) override;
+
+  struct StepRecord {
+    size_t entries = 0;
+    size_t prefill_entries = 0;
+    size_t tokens = 0;
+  };
+  std::vector<StepRecord> steps() const;
+  size_t live_sequences() const;
+
+ private:
+  struct Seq {
+    std::vector<int32_t> cache;
+    int32_t last = -1;
+  };
+  size_t used_blocks_locked() const;
+
+  FakeStepRunnerOptions o_;
+  mutable std::mutex mutex_;  // the engine thread steps while tests read steps()
+  std::unordered_map<SeqId, Seq> seqs_;
+  std::vector<StepRecord> steps_;
+  SeqId next_ = 1;
+};
+
+}  // namespace r1vk::serve

@@ -1,0 +1,327 @@
+#include "serve/http/http_server.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <ctime>
+#include <mutex>
+#include <thread>
+
+#include "serve/http/api_error.h"
+#include "serve/http/chat_page.h"
+#include "serve/http/connection_queue.h"
+#include "serve/http/openai_response.h"
+
+namespace r1vk::serve::http {
+namespace {
+
+using Json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+void send_error(httplib::Response& res, const ApiError& e) {
+  res.status = e.status;
+  res.set_content(dump(e.to_json()), "application/json");
+}
+
+ApiError unavailable(std::string message, std::string code) { return {503, std::move(message), "server_error", "", std::move(code)}; }
+
+// Constant-time comparison, so the key cannot be guessed byte by byte from response times.
+bool same_secret(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % (b.empty() ? 1 : b.size())]);
+  return diff == 0 && !b.empty();
+}
+
+// The chat template puts blank lines after "</think>": the answer starts at its first character.
+struct AnswerTrim {
+  bool started = false;
+  std::string apply(std::string s) {
+    if (started) return s;
+    s.erase(0, s.find_first_not_of('\n'));
+    if (!s.empty()) started = true;
+    return s;
+  }
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  ServerOptions options;
+  httplib::Server server;
+  std::atomic<bool> ready{false};
+  Backend backend;
+  RequestLimits limits;
+  Metrics idle_metrics;  // rendered by /metrics while the model loads
+  std::atomic<uint64_t> next_id{1};
+  std::atomic<bool> run_active{false};
+  std::atomic<bool> stop_requested{false};
+
+  Metrics& metrics() { return ready.load() ? backend.engine->metrics() : idle_metrics; }
+
+  ResponseIds new_ids(bool chat) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s-%08llx", chat ? "chatcmpl" : "cmpl", static_cast<unsigned long long>(next_id.fetch_add(1)));
+    return {buf, static_cast<int64_t>(std::time(nullptr)), options.model_id};
+  }
+
+  void reject(httplib::Response& res, const ApiError& e) {
+    ++metrics().requests_rejected;
+    send_error(res, e);
+  }
+
+  void setup();
+  void handle_completion(const httplib::Request& req, httplib::Response& res, bool chat);
+  void stream_response(httplib::Response& res, std::shared_ptr<RequestStream> stream, ResponseIds ids, bool chat, bool include_usage);
+  void whole_response(httplib::Response& res, const std::shared_ptr<RequestStream>& stream, const ResponseIds& ids, bool chat);
+};
+
+void HttpServer::Impl::setup() {
+  server.new_task_queue = [this] { return new ConnectionQueue(options.max_connections); };
+  server.set_payload_max_length(options.max_body_bytes);
+  server.set_read_timeout(options.read_timeout_s, 0);
+  server.set_write_timeout(options.write_timeout_s, 0);
+  server.set_keep_alive_timeout(options.keep_alive_timeout_s);
+  server.set_tcp_nodelay(true);
+
+  server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!options.api_key.empty() && req.path.rfind("/v1/", 0) == 0) {
+      const std::string auth = req.get_header_value("Authorization");
+      const std::string prefix = "Bearer ";
+      if (auth.rfind(prefix, 0) != 0 || !same_secret(auth.substr(prefix.size()), options.api_key)) {
+        reject(res, {401, "a valid API key is required: Authorization: Bearer <key>", "invalid_request_error", "", "invalid_api_key"});
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  // Errors cpp-httplib answers by itself (unknown route, body too large, bad request line) get
+  // the OpenAI shape too; responses that already carry a body are left alone.
+  server.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    ApiError e;
+    e.status = res.status;
+    switch (res.status) {
+      case 404: e.message = "no such route"; e.code = "not_found"; break;
+      case 413: e.message = "the request body is larger than " + std::to_string(options.max_body_bytes) + " bytes"; e.code = "body_too_large"; break;
+      case 414: e.message = "the request URI is too long"; break;
+      default: e.message = "bad request (HTTP " + std::to_string(res.status) + ")"; break;
+    }
+    ++metrics().requests_rejected;
+    res.set_content(dump(e.to_json()), "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    send_error(res, {500, "internal error", "server_error", "", ""});
+  });
+
+  server.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    const auto page = chat_page_html();
+    res.set_content(page.data(), page.size(), "text/html; charset=utf-8");
+  });
+  server.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    const bool ok = ready.load();
+    res.status = ok ? 200 : 503;
+    res.set_content(ok ? R"({"status":"ok"})" : R"({"status":"loading"})", "application/json");
+  });
+  server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics().render_prometheus(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  server.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+    Json model = {{"id", options.model_id}, {"object", "model"}, {"created", 0}, {"owned_by", "r1vk"}};
+    if (ready.load()) model["max_model_len"] = backend.engine->context_length();
+    res.set_content(dump({{"object", "list"}, {"data", Json::array({model})}}), "application/json");
+  });
+  server.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) { handle_completion(req, res, true); });
+  server.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) { handle_completion(req, res, false); });
+}
+
+void HttpServer::Impl::handle_completion(const httplib::Request& req, httplib::Response& res, bool chat) {
+  if (!ready.load()) {
+    res.set_header("Retry-After", "1");
+    return reject(res, unavailable("the model is still loading", "model_loading"));
+  }
+  if (chat && backend.chat == nullptr) {
+    return reject(res, bad_request("this model's tokenizer has no R1 chat format: use /v1/completions", "", "unsupported"));
+  }
+  auto parsed = parse_completion_request(req.body, chat, options.defaults, limits);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return reject(res, *e);
+  CompletionRequest& r = std::get<CompletionRequest>(parsed);
+  if (!r.model.empty() && r.model != options.model_id) {
+    return reject(res, {404, "the model \"" + r.model + "\" does not exist; this server serves \"" + options.model_id + "\"",
+                        "invalid_request_error", "model", "model_not_found"});
+  }
+
+  GenerationRequest g;
+  if (chat) {
+    auto ids = backend.chat->encode(r.messages, /*add_generation_prompt=*/true);
+    if (!ids.ok()) return reject(res, bad_request("the messages cannot be encoded: " + ids.error().message(), "messages"));
+    g.prompt.assign(ids->begin(), ids->end());
+  } else {
+    auto ids = backend.tokenizer->encode(r.prompt);
+    if (!ids.ok()) return reject(res, bad_request("the prompt cannot be encoded: " + ids.error().message(), "prompt"));
+    g.prompt.assign(ids->begin(), ids->end());
+  }
+  g.sampling = {static_cast<float>(r.temperature), static_cast<float>(r.top_p), r.top_k, r.seed};
+  g.max_tokens = r.max_tokens.value_or(limits.max_tokens_cap);
+  g.text.prompt_opened_think = chat;
+  g.text.split_reasoning = chat;
+  g.text.stop_strings = r.stop;
+
+  auto submitted = backend.engine->submit(std::move(g));
+  if (!submitted.ok()) {
+    const Error& err = submitted.error();
+    switch (err.code()) {
+      case ErrorCode::kOutOfRange: return reject(res, bad_request(err.message(), chat ? "messages" : "prompt", "context_length_exceeded"));
+      case ErrorCode::kOutOfMemory:
+        res.set_header("Retry-After", "1");
+        return reject(res, unavailable(err.message(), "server_busy"));
+      case ErrorCode::kCancelled: return reject(res, unavailable(err.message(), "shutting_down"));
+      default: return reject(res, bad_request(err.message()));
+    }
+  }
+  const ResponseIds ids = new_ids(chat);
+  if (r.stream) {
+    stream_response(res, *submitted, ids, chat, r.include_usage);
+  } else {
+    whole_response(res, *submitted, ids, chat);
+  }
+}
+
+void HttpServer::Impl::whole_response(httplib::Response& res, const std::shared_ptr<RequestStream>& stream, const ResponseIds& ids,
+                                      bool chat) {
+  std::string reasoning, answer;
+  AnswerTrim trim;
+  while (true) {
+    StreamUpdate u = stream->take(std::chrono::milliseconds(1000));
+    for (auto& p : u.pieces) {
+      if (p.kind == text::TextKind::kReasoning) {
+        reasoning += p.text;
+      } else {
+        answer += chat ? trim.apply(std::move(p.text)) : p.text;
+      }
+    }
+    if (!u.finish) continue;
+    const FinishInfo& f = *u.finish;
+    if (f.reason == FinishReason::kCancelled) return send_error(res, unavailable("the request was cancelled: the server is shutting down", "cancelled"));
+    if (f.reason == FinishReason::kError) return send_error(res, {500, "generation failed: " + f.error, "server_error", "", ""});
+    res.set_content(dump(chat ? chat_completion(ids, reasoning, answer, f) : text_completion(ids, answer, f)), "application/json");
+    return;
+  }
+}
+
+void HttpServer::Impl::stream_response(httplib::Response& res, std::shared_ptr<RequestStream> stream, ResponseIds ids, bool chat,
+                                       bool include_usage) {
+  struct State {
+    std::shared_ptr<RequestStream> stream;
+    ResponseIds ids;
+    bool chat = true, include_usage = false;
+    bool sent_role = false;
+    AnswerTrim trim;
+    Clock::time_point last_write = Clock::now();
+  };
+  auto st = std::make_shared<State>();
+  st->stream = std::move(stream);
+  st->ids = std::move(ids);
+  st->chat = chat;
+  st->include_usage = include_usage;
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  Engine* engine = backend.engine;
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [st](size_t, httplib::DataSink& sink) {
+        std::string out;
+        if (st->chat && !st->sent_role) {
+          out += sse_event(chat_chunk(st->ids, {{"role", "assistant"}, {"content", ""}}, std::nullopt));
+          st->sent_role = true;
+        }
+        StreamUpdate u = st->stream->take(std::chrono::milliseconds(250));
+        for (auto& p : u.pieces) {
+          if (!st->chat) {
+            out += sse_event(text_chunk(st->ids, p.text, std::nullopt));
+          } else if (p.kind == text::TextKind::kReasoning) {
+            out += sse_event(chat_chunk(st->ids, {{"reasoning_content", p.text}, {"reasoning", p.text}}, std::nullopt));
+          } else if (std::string a = st->trim.apply(std::move(p.text)); !a.empty()) {
+            out += sse_event(chat_chunk(st->ids, {{"content", a}}, std::nullopt));
+          }
+        }
+        if (u.finish) {
+          const FinishInfo& f = *u.finish;
+          if (auto reason = openai_finish_reason(f.reason)) {
+            out += sse_event(st->chat ? chat_chunk(st->ids, Json::object(), reason) : text_chunk(st->ids, "", reason));
+            if (st->include_usage) out += sse_event(usage_chunk(st->ids, st->chat, f));
+          } else {
+            const ApiError e = f.reason == FinishReason::kError ? ApiError{500, "generation failed: " + f.error, "server_error", "", ""}
+                                                                : unavailable("the request was cancelled: the server is shutting down", "cancelled");
+            out += sse_event(e.to_json());
+          }
+          out += "data: [DONE]\n\n";
+        } else if (out.empty()) {
+          // Nothing new (queued, or a long prompt): a comment line now and then finds out
+          // whether the client is still there.
+          if (Clock::now() - st->last_write < std::chrono::seconds(1)) return true;
+          out = ": keep-alive\n\n";
+        }
+        if (!sink.write(out.data(), out.size())) return false;  // the client went away
+        st->last_write = Clock::now();
+        if (u.finish) sink.done();
+        return true;
+      },
+      // Runs when the response ends for any reason; after a disconnect it cancels the sequence,
+      // which the engine frees at its next step.
+      [st, engine](bool) {
+        st->stream->cancel();
+        engine->notify();
+      });
+}
+
+HttpServer::HttpServer(ServerOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->setup();
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+Result<int> HttpServer::bind() {
+  const auto& o = impl_->options;
+  if (o.port < 0 || o.port > 65535) return make_error(ErrorCode::kInvalidArgument, "--port must be in 0..65535");
+  int port = o.port;
+  if (o.port == 0) {
+    port = impl_->server.bind_to_any_port(o.host);
+    if (port < 0) port = 0;
+  } else if (!impl_->server.bind_to_port(o.host, o.port)) {
+    port = 0;
+  }
+  if (port == 0) return make_error(ErrorCode::kIo, "cannot listen on " + o.host + ":" + std::to_string(o.port) + " (address in use or not local?)");
+  return port;
+}
+
+Status HttpServer::run() {
+  impl_->run_active.store(true);
+  const bool ok = impl_->stop_requested.load() || impl_->server.listen_after_bind();
+  impl_->run_active.store(false);
+  if (!ok) return make_error(ErrorCode::kIo, "the HTTP server stopped with an error");
+  return ok_status();
+}
+
+void HttpServer::stop() {
+  impl_->stop_requested.store(true);
+  // run() may be just about to listen: keep at it until the accept loop has started and ended.
+  bool stopped = false;
+  while (impl_->run_active.load()) {
+    if (!stopped && impl_->server.is_running()) {
+      impl_->server.stop();
+      stopped = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+void HttpServer::set_backend(const Backend& backend) {
+  impl_->backend = backend;
+  const int64_t ctx = backend.engine->context_length();
+  impl_->limits.max_tokens_cap = impl_->options.max_tokens_cap > 0 ? std::min(impl_->options.max_tokens_cap, ctx) : ctx;
+  impl_->ready.store(true);
+}
+
+}  // namespace r1vk::serve::http

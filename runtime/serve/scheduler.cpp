@@ -1,0 +1,69 @@
+#include "serve/scheduler.h"
+
+#include <algorithm>
+
+namespace r1vk::serve {
+
+size_t Scheduler::blocks_needed(const Sequence& s, const StepRunner& runner) {
+  const int64_t tokens = std::min<int64_t>(static_cast<int64_t>(s.prompt.size()) + s.max_tokens, runner.context_length());
+  const int64_t bt = runner.block_tokens();
+  return static_cast<size_t>((tokens + bt - 1) / bt);
+}
+
+Status Scheduler::enqueue(Sequence* s, const StepRunner& runner) {
+  if (blocks_needed(*s, runner) > runner.total_blocks()) {
+    return make_error(ErrorCode::kOutOfRange, "the request needs more KV blocks than the server has");
+  }
+  if (waiting_.size() >= options_.max_waiting) {
+    return make_error(ErrorCode::kOutOfMemory, "the server is busy: " + std::to_string(waiting_.size()) + " requests are waiting already");
+  }
+  s->state = SequenceState::kWaiting;
+  waiting_.push_back(s);
+  return ok_status();
+}
+
+Result<std::vector<ScheduledSequence>> Scheduler::schedule(StepRunner& runner) {
+  // Admission, strictly in arrival order: a large request at the head is not overtaken forever.
+  while (!waiting_.empty() && running_.size() < runner.max_batch()) {
+    Sequence* s = waiting_.front();
+    const size_t need = blocks_needed(*s, runner);
+    if (reserved_ + need > runner.total_blocks()) break;
+    R1VK_ASSIGN_OR_RETURN(s->seq, runner.add_sequence());
+    waiting_.pop_front();
+    reserved_ += need;
+    s->reserved_blocks = need;
+    s->state = SequenceState::kRunning;
+    running_.push_back(s);
+  }
+
+  std::vector<ScheduledSequence> plan;
+  uint32_t budget = options_.step_token_budget;
+  // Decodes first: ongoing streams keep their pace while prompts are being read.
+  for (Sequence* s : running_) {
+    if (s->prefill_done() && budget > 0) {
+      plan.push_back({s, 0});
+      --budget;
+    }
+  }
+  for (Sequence* s : running_) {
+    if (s->prefill_done() || budget == 0) continue;
+    const size_t chunk = std::min<size_t>({s->prompt.size() - s->prefilled, options_.prefill_chunk, budget});
+    plan.push_back({s, chunk});
+    budget -= static_cast<uint32_t>(chunk);
+  }
+  return plan;
+}
+
+void Scheduler::remove(Sequence* s, StepRunner& runner) {
+  if (s->state == SequenceState::kWaiting) {
+    waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), s), waiting_.end());
+  } else if (s->state == SequenceState::kRunning) {
+    running_.erase(std::remove(running_.begin(), running_.end(), s), running_.end());
+    runner.free_sequence(s->seq);
+    reserved_ -= s->reserved_blocks;
+    s->reserved_blocks = 0;
+  }
+  s->state = SequenceState::kFinished;
+}
+
+}  // namespace r1vk::serve

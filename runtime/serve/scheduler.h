@@ -1,0 +1,62 @@
+// Decides what runs in the next step (continuous batching): every running sequence that has
+// finished its prompt decodes one token; sequences still in their prompt get a prefill chunk
+// from the step's token budget, so new prompts enter the batch mixed with ongoing decodes; and
+// waiting sequences are admitted, first come first served, while the runner has a free slot and
+// the KV pool can hold their prompt plus max_tokens (reserved at admission, so a running
+// sequence never runs out of blocks and nothing is ever preempted). The wait queue is bounded.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "base/status.h"
+#include "serve/sequence.h"
+#include "serve/step_runner.h"
+
+namespace r1vk::serve {
+
+struct SchedulerOptions {
+  size_t max_waiting = 64;            // the wait queue's bound; submit is refused beyond it
+  uint32_t prefill_chunk = 256;       // most prompt tokens one sequence feeds in one step
+  uint32_t step_token_budget = 512;   // most tokens (decode + prefill) one step carries
+};
+
+// One entry of a planned step: which sequence and how many prompt tokens (0: one decode token).
+struct ScheduledSequence {
+  Sequence* sequence = nullptr;
+  size_t prefill_tokens = 0;
+};
+
+class Scheduler {
+ public:
+  explicit Scheduler(const SchedulerOptions& options) : options_(options) {}
+
+  // Blocks a sequence needs for its prompt plus max_tokens (capped at the context).
+  static size_t blocks_needed(const Sequence& s, const StepRunner& runner);
+
+  // Refused (kOutOfMemory) when the wait queue is full; kOutOfRange when the request could never
+  // fit the pool even alone.
+  Status enqueue(Sequence* s, const StepRunner& runner);
+
+  // Admits what fits, then plans the step. Admission calls runner.add_sequence().
+  Result<std::vector<ScheduledSequence>> schedule(StepRunner& runner);
+
+  // Takes a finished or cancelled sequence out of the queue or the batch, freeing its blocks.
+  void remove(Sequence* s, StepRunner& runner);
+
+  size_t waiting() const { return waiting_.size(); }
+  size_t running() const { return running_.size(); }
+  size_t reserved_blocks() const { return reserved_; }
+  const std::deque<Sequence*>& waiting_queue() const { return waiting_; }
+  const std::vector<Sequence*>& running_batch() const { return running_; }
+
+ private:
+  SchedulerOptions options_;
+  std::deque<Sequence*> waiting_;
+  std::vector<Sequence*> running_;
+  size_t reserved_ = 0;
+};
+
+}  // namespace r1vk::serve

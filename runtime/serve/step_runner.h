@@ -1,0 +1,51 @@
+// What the serving engine needs from an executor: one step over a batch of sequences. The shape
+// (and the semantics of step) is that of exec::BatchExecutor (issue 13, /work/notes/batch_api.md),
+// so the engine moves onto the batched executor by swapping the StepRunner it is given.
+// Sequences hold KV blocks of block_tokens() tokens each from a shared pool of total_blocks().
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "base/status.h"
+#include "exec/session.h"
+
+namespace r1vk::serve {
+
+using SeqId = uint32_t;
+
+struct StepEntry {
+  SeqId seq = 0;
+  // Tokens fed this step at the sequence's position (a prefill chunk); empty: the token sampled
+  // for this sequence last step (already on the device), one decode token.
+  std::span<const int32_t> tokens;
+  exec::Sampling sampling;
+  bool sample = true;  // sample a next token from this entry's last row
+};
+
+class StepRunner {
+ public:
+  virtual ~StepRunner() = default;
+
+  // A fresh sequence at position 0; fails (kOutOfMemory) when no more sequences fit.
+  virtual Result<SeqId> add_sequence() = 0;
+  // Returns the sequence's blocks to the pool. Unknown ids are ignored.
+  virtual void free_sequence(SeqId seq) = 0;
+  // Tokens already in the sequence's cache.
+  virtual int64_t position(SeqId seq) const = 0;
+
+  virtual size_t free_blocks() const = 0;
+  virtual size_t total_blocks() const = 0;
+  virtual uint32_t block_tokens() const = 0;
+  // The most tokens one sequence can hold (the plan's context length).
+  virtual int64_t context_length() const = 0;
+  // The most sequences one step can carry.
+  virtual uint32_t max_batch() const = 0;
+
+  // Runs every entry in one step; returns the sampled token per entry (-1 where sample=false).
+  // Fails without changing any sequence when the pool has too few free blocks for the step.
+  virtual Result<std::vector<int32_t>> step(std::span<const StepEntry> entries) = 0;
+};
+
+}  // namespace r1vk::serve

@@ -1,0 +1,89 @@
+// Load test for `r1vk serve` (loopback only, bounded): at concurrency 1, 4 and 16, streamed chat
+// requests for a fixed set of demo-model problems; reports requests/s, aggregate generated
+// tokens/s and p50/p99 time to first token per level.
+//
+// usage: node serve_load.mjs R1VK [--requests-per-client N] [--max-seconds S] [--levels 1,4,16] [--json]
+//   Starts `R1VK serve --port 0` on 127.0.0.1 (the demo model, greedy) and stops it at the end.
+import { startServer, stopServer, waitReady } from "./serve_util.mjs";
+
+const args = process.argv.slice(2);
+const r1vk = args[0];
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const perClient = Math.min(Number(opt("--requests-per-client", "4")), 50);
+const maxSeconds = Math.min(Number(opt("--max-seconds", "90")), 600);
+const levels = opt("--levels", "1,4,16").split(",").map(Number).filter((c) => c >= 1 && c <= 64);
+const problems = ["What is 1234 + 5678?", "What is 31415 - 92653?", "What is 4321 - 1234?", "What is 55555 + 44445?",
+  "What is 123456 + 654321?", "What is 808 - 909?", "What is 999 + 1?", "What is 271828 - 314159?"];
+
+async function one(base, q) {
+  const t0 = performance.now();
+  const res = await fetch(base + "/v1/chat/completions", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ messages: [{ role: "user", content: q }], stream: true, stream_options: { include_usage: true }, temperature: 0, max_tokens: 200 }),
+  });
+  if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+  const reader = res.body.getReader();
+  const dec = new TextDecoder();
+  let buf = "", ttft = null, tokens = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += dec.decode(value, { stream: true });
+    let cut;
+    while ((cut = buf.indexOf("\n\n")) >= 0) {
+      const ev = buf.slice(0, cut);
+      buf = buf.slice(cut + 2);
+      if (!ev.startsWith("data: ") || ev === "data: [DONE]") continue;
+      const j = JSON.parse(ev.slice(6));
+      const d = j.choices?.[0]?.delta;
+      if (ttft === null && d && (d.reasoning_content || d.content)) ttft = performance.now() - t0;
+      if (j.usage) tokens = j.usage.completion_tokens;
+    }
+  }
+  return { ttft, tokens };
+}
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
+};
+
+const server = await startServer(r1vk, ["--max-batch", "16", "--temperature", "0"]);
+const results = [];
+try {
+  await waitReady(server.base);
+  await one(server.base, problems[0]);  // warm-up
+  for (const c of levels) {
+    const deadline = performance.now() + maxSeconds * 1000;
+    const ttfts = [];
+    let tokens = 0, requests = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: c }, async (_, i) => {
+      for (let j = 0; j < perClient && performance.now() < deadline; ++j) {
+        const r = await one(server.base, problems[(i + j) % problems.length]);
+        ttfts.push(r.ttft);
+        tokens += r.tokens;
+        ++requests;
+      }
+    }));
+    const secs = (performance.now() - t0) / 1000;
+    results.push({ concurrency: c, requests, seconds: secs, requests_per_s: requests / secs, tokens_per_s: tokens / secs,
+      ttft_p50_ms: pct(ttfts, 50), ttft_p99_ms: pct(ttfts, 99) });
+  }
+} finally {
+  await stopServer(server);
+}
+if (args.includes("--json")) {
+  console.log(JSON.stringify(results, null, 1));
+} else {
+  console.log("concurrency  requests  seconds  req/s   gen tok/s  TTFT p50 ms  TTFT p99 ms");
+  for (const r of results) {
+    console.log(`${String(r.concurrency).padStart(11)}  ${String(r.requests).padStart(8)}  ${r.seconds.toFixed(1).padStart(7)}  ` +
+      `${r.requests_per_s.toFixed(2).padStart(5)}  ${r.tokens_per_s.toFixed(1).padStart(9)}  ${r.ttft_p50_ms.toFixed(0).padStart(11)}  ${r.ttft_p99_ms.toFixed(0).padStart(11)}`);
+  }
+  const base1 = results.find((r) => r.concurrency === 1);
+  for (const r of results) if (base1 && r !== base1) console.log(`aggregate tok/s at ${r.concurrency} = ${(r.tokens_per_s / base1.tokens_per_s).toFixed(2)}x concurrency 1`);
+}

@@ -1,0 +1,200 @@
+// `r1vk serve [MODEL]`: an OpenAI-compatible HTTP server (runtime/serve/http) over the serving
+// engine (runtime/serve). It listens at once (GET /health answers 503 while the model loads),
+// and SIGINT/SIGTERM stop it: running requests are cancelled, open connections closed, exit 0.
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "command.h"
+#include "default_model.h"
+#include "model_session.h"
+#include "serve/engine.h"
+#include "serve/generation_check.h"
+#include "serve/http/http_server.h"
+#include "serve/session_pool_runner.h"
+
+namespace r1vk::cli {
+namespace {
+
+struct ServeArgs {
+  std::string model = default_model_dir();
+  std::string model_name;
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string api_key;
+  uint32_t max_batch = 16;
+  size_t max_queue = 64;
+  size_t max_connections = 64;
+  size_t max_body_bytes = 1 << 20;
+  int64_t max_tokens_cap = 0;
+  int read_timeout = 10;
+  uint32_t prefill_chunk = 256;
+  double temperature = 0.6;
+  double top_p = 0.95;
+  int64_t context = 0;
+  std::string weights = "auto";
+  std::optional<int> device;
+};
+
+// The name clients use for the model: the plan file's or checkpoint directory's name.
+std::string default_model_name(const std::string& model) {
+  std::filesystem::path p(model);
+  while (!p.empty() && p.filename().empty()) p = p.parent_path();
+  std::string name = p.extension() == ".r1vk" ? p.stem().string() : p.filename().string();
+  return name.empty() ? "r1vk" : name;
+}
+
+// Waits for SIGINT or SIGTERM on its own thread (they are blocked everywhere else). The first asks
+// for a graceful shutdown; a second one, while that is under way, exits at once (status 130).
+class ShutdownSignal {
+ public:
+  ShutdownSignal() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);  // before any other thread exists: they inherit it
+    thread_ = std::thread([this] {
+      for (int count = 0;; ++count) {
+        int sig = 0;
+        sigwait(&set_, &sig);
+        std::lock_guard lock(mutex_);
+        if (closing_) return;
+        if (count > 0) {
+          std::fprintf(stderr, "r1vk serve: second signal: exiting now\n");
+          std::_Exit(130);
+        }
+        fired_ = true;
+        cv_.notify_all();
+      }
+    });
+  }
+  ~ShutdownSignal() {
+    {
+      std::lock_guard lock(mutex_);
+      closing_ = true;
+    }
+    pthread_kill(thread_.native_handle(), SIGTERM);  // wakes the waiting thread, which returns
+    thread_.join();
+    pthread_sigmask(SIG_UNBLOCK, &set_, nullptr);
+  }
+  void wait() {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return fired_; });
+  }
+
+ private:
+  sigset_t set_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool fired_ = false;
+  bool closing_ = false;
+  std::thread thread_;
+};
+
+Status run_serve(const ServeArgs& a) {
+  if (a.max_batch < 1 || a.max_batch > 256) return make_error(ErrorCode::kInvalidArgument, "--max-batch must be in 1..256");
+  if (a.max_connections < 1) return make_error(ErrorCode::kInvalidArgument, "--max-connections must be at least 1");
+  if (a.max_body_bytes < 1024) return make_error(ErrorCode::kInvalidArgument, "--max-body-bytes must be at least 1024");
+  if (a.read_timeout < 1) return make_error(ErrorCode::kInvalidArgument, "--read-timeout must be at least 1 second");
+  if (a.prefill_chunk < 1) return make_error(ErrorCode::kInvalidArgument, "--prefill-chunk must be at least 1");
+  if (a.max_tokens_cap < 0) return make_error(ErrorCode::kInvalidArgument, "--max-tokens-cap must be >= 0");
+  R1VK_TRY(serve::check_generation_options(a.temperature, a.top_p, 1));
+
+  serve::http::ServerOptions so;
+  so.host = a.host;
+  so.port = a.port;
+  so.api_key = a.api_key;
+  so.model_id = a.model_name.empty() ? default_model_name(a.model) : a.model_name;
+  so.max_body_bytes = a.max_body_bytes;
+  so.max_connections = a.max_connections;
+  so.read_timeout_s = a.read_timeout;
+  so.write_timeout_s = a.read_timeout;
+  so.max_tokens_cap = a.max_tokens_cap;
+  so.defaults = {a.temperature, a.top_p};
+
+  // A client that closes its socket must not kill the server with SIGPIPE.
+  signal(SIGPIPE, SIG_IGN);
+  ShutdownSignal shutdown;
+  serve::http::HttpServer server(so);
+  R1VK_ASSIGN_OR_RETURN(const int port, server.bind());
+  std::printf("r1vk serve: listening on http://%s:%d (loading %s)\n", a.host.c_str(), port, a.model.c_str());
+  std::fflush(stdout);
+  Status http_status = ok_status();
+  std::thread http([&] { http_status = server.run(); });
+  auto stop_http = [&] {
+    server.stop();
+    http.join();
+  };
+
+  PlanSourceOptions po;
+  po.weights = a.weights;
+  po.context = a.context;
+  auto tm = open_text_model(a.model, po, a.device);
+  if (!tm.ok()) {
+    stop_http();
+    return std::move(tm).error();
+  }
+  const text::Tokenizer& tokenizer = *tm->tokenizer;
+  auto chat = text::R1ChatFormat::from_tokenizer(tokenizer);
+  std::optional<text::TokenId> eos = chat.ok() ? std::optional<text::TokenId>(chat->eos_id()) : tokenizer.eos_id();
+  if (!eos) {
+    stop_http();
+    return make_error(ErrorCode::kUnsupported, "the tokenizer has no end-of-sentence token");
+  }
+  // TEMPORARY: one exec::Session per running sequence until the batched executor (issue 13)
+  // replaces SessionPoolRunner behind the same StepRunner interface.
+  serve::SessionPoolRunner runner(*tm->model, a.max_batch);
+  serve::EngineOptions eo;
+  eo.scheduler.max_waiting = a.max_queue;
+  eo.scheduler.prefill_chunk = a.prefill_chunk;
+  serve::Engine engine(runner, tokenizer, *eos, eo);
+  engine.start();
+  server.set_backend({&engine, &tokenizer, chat.ok() ? &*chat : nullptr});
+  std::printf("r1vk serve: ready: model \"%s\", context %lld tokens, up to %u sequences at once%s\n", so.model_id.c_str(),
+              static_cast<long long>(tm->model->context_length()), a.max_batch,
+              chat.ok() ? "" : " (no R1 chat format in this tokenizer: /v1/completions only)");
+  std::fflush(stdout);
+
+  shutdown.wait();
+  std::printf("r1vk serve: shutting down\n");
+  std::fflush(stdout);
+  engine.stop();  // every running stream ends (cancelled) so that its connection can close
+  stop_http();
+  return http_status;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, CommandFn& selected) {
+  auto a = std::make_shared<ServeArgs>();
+  CLI::App* sub = app.add_subcommand("serve", "Serve the model over an OpenAI-compatible HTTP API (and a chat page at /)");
+  sub->add_option("model", a->model, "Plan file or checkpoint directory (default: the bundled demo model)")->capture_default_str();
+  sub->add_option("--host", a->host, "Address to listen on (loopback by default; anything else exposes the server)")->capture_default_str();
+  sub->add_option("--port", a->port, "TCP port; 0 picks a free one (printed on start)")->capture_default_str();
+  sub->add_option("--api-key", a->api_key, "Require \"Authorization: Bearer KEY\" on /v1/*");
+  sub->add_option("--model-name", a->model_name, "Model id in the API (default: the plan's or directory's name)");
+  sub->add_option("--max-batch", a->max_batch, "Most sequences generating at once (1..256)")->capture_default_str();
+  sub->add_option("--max-queue", a->max_queue, "Most requests waiting for a place; beyond it 503 + Retry-After")->capture_default_str();
+  sub->add_option("--max-connections", a->max_connections, "Connections served at once; more wait to be accepted")->capture_default_str();
+  sub->add_option("--max-body-bytes", a->max_body_bytes, "Largest request body (413 beyond)")->capture_default_str();
+  sub->add_option("--max-tokens-cap", a->max_tokens_cap, "Most max_tokens a request may ask (0: the context length)")->capture_default_str();
+  sub->add_option("--read-timeout", a->read_timeout, "Seconds a client may stay silent while sending, or not read")->capture_default_str();
+  sub->add_option("--prefill-chunk", a->prefill_chunk, "Most prompt tokens of one request per step")->capture_default_str();
+  sub->add_option("--temperature", a->temperature, "Temperature for requests that give none")->capture_default_str();
+  sub->add_option("--top-p", a->top_p, "top_p for requests that give none")->capture_default_str();
+  sub->add_option("--ctx", a->context, "Context length when MODEL is a checkpoint (0: min(4096, the model's positions))")->capture_default_str();
+  sub->add_option("--weights", a->weights, "Weight format when MODEL is a checkpoint: f32, f16, q8, q4, fp8, auto")->capture_default_str();
+  sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices)");
+  sub->callback([a, &selected] { selected = [a] { return run_serve(*a); }; });
+}
+
+}  // namespace r1vk::cli
