@@ -9,7 +9,8 @@
 #
 # Environment: R1VK_GPU_CHECK_QUICK=1 shrinks every shape (a smoke run, e.g. on lavapipe);
 # R1VK_PEAK_TFLOPS=N adds "% of the f16 matrix peak" to the GEMM rows; R1VK_GPU_CHECK_BUDGET=S
-# (seconds, default 450) skips the remaining model benchmarks once that much time has passed.
+# (seconds, default 450) skips the remaining model benchmarks once that much time has passed;
+# R1VK_GPU_CHECK_TESTS=0 skips the tests (a benchmark-only smoke run on a slow device).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bundle=${TMPDIR:-/tmp}/r1vk-gpu-bundle
@@ -60,7 +61,9 @@ echo >>"$summary"
 echo "| test | result | seconds |" >>"$summary"
 echo "|---|---|---|" >>"$summary"
 failed_tests=0
-for t in vulkan_tests attention_kernel_tests linear_kernel_tests exec_tests; do
+tests=(vulkan_tests attention_kernel_tests linear_kernel_tests exec_tests)
+[ "${R1VK_GPU_CHECK_TESTS:-1}" = 0 ] && tests=()
+for t in "${tests[@]}"; do
   t0=$(date +%s)
   R1VK_VALIDATION=1 R1VK_TEST_DATA=$root/tests/data R1VK_SOURCE_DIR=$root \
     timeout 240 "$bundle/bin/$t" >"$out/test_$t.log" 2>&1
@@ -97,17 +100,19 @@ done
   echo "| kernel | ms/call | GB/s | % of copy | GFLOP/s | % of f16 peak |"
   echo "|---|---|---|---|---|---|"
   awk -v peak="${R1VK_PEAK_TFLOPS:-0}" '
-    function field(name,   i) { for (i = 1; i <= NF; ++i) if ($i == name) return $(i - 1); return "" }
+    function field(name,   i, v) {
+      for (i = 2; i <= NF; ++i) { v = $i; gsub(/[,;]$/, "", v); if (v == name) { v = $(i - 1); gsub(/[%,]/, "", v); return v } }
+      return ""
+    }
     /^linear / {
-      pct = field("of"); gsub(/%/, "", pct)
       gf = field("GFLOP/s"); ofpeak = (peak > 0 && gf != "") ? sprintf("%.1f", gf / (peak * 10)) : ""
-      name = $2 " " $3 " tokens " $5
-      printf "| %s | %s | %s | %s | %s | %s |\n", name, field("ms/call"), field("GB/s"), pct, gf, ofpeak
+      printf "| linear %s %s, %s tokens | %s | %s | %s | %s | %s |\n", $2, $3, $5, field("ms/call"), field("GB/s"), field("of"), gf, ofpeak
     }
     /^gemv_f16/ { printf "| %s %s | %s | %s | %s | | |\n", $1, $2, field("ms/call"), field("GB/s"), field("of") }
-    /^mla decode attention/ { label = "mla decode " $0; sub(/^mla decode attention: /, "", label) }
-    /^  .*ms\/call.*cache/ { printf "| mla decode (%s) | %s | %s | %s | %s | |\n", label, $1, field("GB/s"), field("of"), field("GFLOP/s") }
-    /^sample vocab/ { printf "| %s | %s | | | | |\n", $0, field("ms/token") }
+    /^mla decode attention:/ { label = $0; sub(/^mla decode attention: /, "", label); sub(/ \(.*$/, "", label) }
+    /ms\/call.*cache/ { printf "| MLA decode attention, %s | %s | %s | %s | %s | |\n", label, $1, field("GB/s"), field("of"), field("GFLOP/s") }
+    /^sample vocab/ { mode = $0; sub(/^sample vocab [0-9]+, /, "", mode); sub(/ +[0-9.]+ ms\/token.*$/, "", mode)
+                      printf "| sample (vocab %s), %s | %s | | | | |\n", $3, mode, field("ms/token") }
   ' "$kernels"
   echo
 } >>"$summary"
