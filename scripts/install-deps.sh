@@ -10,6 +10,7 @@ packages=(
   doctest-dev libcli11-dev nlohmann-json3-dev libpcre2-dev libxxhash-dev libicu-dev
   tmux
   python3  # demo_heldout_export_check re-exports the held-out problems (pure Python)
+  python3-numpy  # cli_output_formats reads the .npy files r1vk writes with an independent reader
   "$@"
 )
 
