@@ -9,6 +9,7 @@
 //   \w: Letter | Mark | Number | Connector_Punctuation (PCRE2 10.42's \w has no Mark and no Pc).
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <set>
 
 #include "text/regex.h"
@@ -70,7 +71,11 @@ TEST_CASE("\\s and \\S, in and out of a class, match Unicode White_Space for eve
     if (matches_whole(*s, t) != ws || matches_whole(*not_s, t) == ws ||
         (all && (matches_whole(*s_class, t) != ws || matches_whole(*not_s_class, t) == ws ||
                  matches_whole(*S_class, t) == ws))) {
-      if (++wrong <= 10) FAIL_CHECK("code point U+" << std::hex << static_cast<uint32_t>(cp) << (ws ? " is" : " is not") << " White_Space");
+      if (++wrong <= 10) {
+        char name[16];
+        std::snprintf(name, sizeof name, "U+%04X", static_cast<unsigned>(cp));
+        FAIL_CHECK("code point " << name << (ws ? " is" : " is not") << " White_Space but does not match so");
+      }
     }
   }
   CHECK(wrong == 0);
