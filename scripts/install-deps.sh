@@ -13,6 +13,7 @@ packages=(
   libcpp-httplib-dev  # r1vk serve's HTTP server
   nodejs  # the r1vk serve tests run the official openai npm client (scripts/install-node-deps.sh)
   chromium  # serve_chat_page loads the built-in chat page headless and reads the answer from the DOM
+  python3-numpy  # cli_output_formats reads the .npy files r1vk writes with an independent reader
   "$@"
 )
 

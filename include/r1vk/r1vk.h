@@ -42,7 +42,8 @@ extern "C" {
 /* ---- Version ---------------------------------------------------------------------------- */
 
 /* Major changes break the ABI (the major is the soname's: libr1vk.so.1); minor ones only add
- * functions or trailing struct fields. 1.1 added r1vk_version and r1vk_version_string. */
+ * functions, flags or trailing struct fields. 1.1 added r1vk_version, r1vk_version_string and
+ * R1VK_TOKENIZE_ADD_SPECIAL. */
 #define R1VK_API_VERSION_MAJOR 1
 #define R1VK_API_VERSION_MINOR 1
 #define R1VK_API_VERSION ((R1VK_API_VERSION_MAJOR << 16) | R1VK_API_VERSION_MINOR)
@@ -195,12 +196,21 @@ typedef struct r1vk_model_info {
 R1VK_EXPORT void r1vk_model_info_init(r1vk_model_info* info);
 R1VK_EXPORT r1vk_status r1vk_model_get_info(const r1vk_model* model, r1vk_model_info* out_info);
 
-/* Text -> token ids. parse_special: nonzero recognises special strings such as "<｜User｜>".
+/* Flags of r1vk_tokenize, OR-ed. */
+#define R1VK_TOKENIZE_PARSE_SPECIAL 1 /* recognise special strings such as "<｜User｜>" in the text */
+/* Add the BOS / EOS the model's tokenizer_config.json asks for (add_bos_token, add_eos_token), as
+ * Hugging Face's tokenizer(text) does: for raw text fed as a whole prompt, not for pieces. */
+#define R1VK_TOKENIZE_ADD_SPECIAL 2
+
+/* Text -> token ids. `flags`: R1VK_TOKENIZE_* (1 keeps its old meaning, parse_special).
  * Writes at most `capacity` ids; *out_count is the full count (R1VK_ERROR_BUFFER_TOO_SMALL when it
  * exceeds capacity: call again with a bigger buffer). */
-R1VK_EXPORT r1vk_status r1vk_tokenize(const r1vk_model* model, const char* text, size_t text_length, int parse_special,
+R1VK_EXPORT r1vk_status r1vk_tokenize(const r1vk_model* model, const char* text, size_t text_length, int flags,
                                       int32_t* out_tokens, size_t capacity, size_t* out_count);
-/* Token ids -> UTF-8 text (special tokens included), NUL-terminated. *out_length is the text's
+/* Token ids -> UTF-8 text (special tokens included), NUL-terminated. An id outside the model's
+ * vocabulary is R1VK_ERROR_INVALID_ARGUMENT; one of its padding rows (past the tokenizer's ids)
+ * stands for no text, as in Hugging Face's decode. Generation never samples those ids, and decodes
+ * them to nothing when a fed prompt holds them. *out_length is the text's
  * length without the NUL; when length + 1 exceeds `capacity` the call returns
  * R1VK_ERROR_BUFFER_TOO_SMALL having written only what fits (no NUL): call again with more room. */
 R1VK_EXPORT r1vk_status r1vk_detokenize(const r1vk_model* model, const int32_t* tokens, size_t count, char* out_text,
@@ -223,7 +233,9 @@ typedef struct r1vk_sampling {
 } r1vk_sampling;
 
 R1VK_EXPORT void r1vk_sampling_init(r1vk_sampling* sampling);
-/* Used by every later feed, step and generate of the session. */
+/* Used by every later feed, step and generate of the session. temperature must be finite and >= 0,
+ * top_p finite and in (0, 1]; NaN or infinities are R1VK_ERROR_INVALID_ARGUMENT, with the same
+ * message `r1vk run` gives. */
 R1VK_EXPORT r1vk_status r1vk_session_set_sampling(r1vk_session* session, const r1vk_sampling* sampling);
 
 /* Runs `tokens` at the current position and samples the next token (r1vk_session_last_token).
@@ -279,7 +291,7 @@ typedef int (*r1vk_token_callback)(const r1vk_token_event* event, void* user_dat
 
 typedef struct r1vk_generate_options {
   uint32_t struct_size;
-  int64_t max_tokens;              /* default 2048 */
+  int64_t max_tokens;              /* default 2048; at least 1 */
   const char* const* stop_strings; /* optional, `stop_string_count` UTF-8 strings */
   size_t stop_string_count;
   r1vk_token_callback on_token;    /* optional */

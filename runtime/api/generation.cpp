@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "api/generation_options.h"
+
 #include "text/stop_matcher.h"
 #include "text/stream_decoder.h"
 
@@ -23,6 +25,7 @@ Result<GenerationStats> generate(exec::Session& session, const text::Tokenizer& 
                                  text::TokenId end_of_sentence, const GenerationOptions& o,
                                  const std::function<void(const text::TextPiece&)>& on_piece, const std::atomic<bool>* cancel) {
   if (prompt.empty()) return make_error(ErrorCode::kInvalidArgument, "the prompt is empty");
+  R1VK_TRY(validate_generation_options(o));  // before the feed, which already samples
   const auto t0 = std::chrono::steady_clock::now();
   R1VK_TRY(session.feed(prompt, o.sampling));
   const double prompt_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -37,6 +40,7 @@ Result<GenerationStats> generate_after_feed(exec::Session& session, const text::
                                             const std::function<void(const text::TextPiece&)>& on_piece,
                                             const std::atomic<bool>* cancel) {
   using clock = std::chrono::steady_clock;
+  R1VK_TRY(validate_generation_options(o));
   GenerationStats stats;
   if (session.last_token() < 0) return make_error(ErrorCode::kInvalidArgument, "nothing was fed to the session: there is no token to continue from");
   const auto t1 = clock::now();

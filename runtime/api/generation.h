@@ -46,7 +46,8 @@ struct GenerationStats {
 };
 
 // `on_piece` receives text as soon as it is complete UTF-8; `cancel` (optional) is polled
-// between tokens, from any thread.
+// between tokens, from any thread. Options failing validate_generation_options
+// (generation_options.h) are refused before anything runs.
 Result<GenerationStats> generate(exec::Session& session, const text::Tokenizer& tokenizer, std::span<const int32_t> prompt,
                                  text::TokenId end_of_sentence, const GenerationOptions& options,
                                  const std::function<void(const text::TextPiece&)>& on_piece,

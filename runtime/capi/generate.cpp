@@ -1,6 +1,7 @@
 // Generation: the blocking loop with callbacks, stop strings and cancellation (on top of
 // api::generate_after_feed), and the non-blocking submit/poll step for render loops.
 #include "api/generation.h"
+#include "api/generation_options.h"
 #include "capi/session_util.h"
 
 namespace r1vk::capi {
@@ -22,9 +23,6 @@ r1vk_status generate(SessionState& s, const r1vk_generate_options* o, r1vk_gener
   if (s.pending) return fail(R1VK_ERROR_BUSY, "a submitted step has not been polled to completion");
   if (s.session->last_token() < 0)
     return fail(R1VK_ERROR_INVALID_ARGUMENT, "nothing to generate from: feed a prompt (r1vk_session_feed_chat or _feed_tokens) first");
-  const auto eos = s.model->tokenizer->eos_id();
-  if (!eos) return fail(R1VK_ERROR_UNSUPPORTED, "the model's tokenizer has no end-of-sentence token");
-
   api::GenerationOptions go;
   go.sampling = s.sampling;
   go.prompt_opened_think = s.opened_think;
@@ -32,6 +30,11 @@ r1vk_status generate(SessionState& s, const r1vk_generate_options* o, r1vk_gener
     go.max_tokens = o->max_tokens;
     for (size_t i = 0; i < o->stop_string_count; ++i) go.stop_strings.emplace_back(o->stop_strings[i]);
   }
+  // Checked again inside generate_after_feed; here so a bad value is refused before anything else.
+  if (Status valid = api::validate_generation_options(go); !valid.ok()) return fail(valid.error());
+  const auto eos = s.model->tokenizer->eos_id();
+  if (!eos) return fail(R1VK_ERROR_UNSUPPORTED, "the model's tokenizer has no end-of-sentence token");
+
   // Tokens in generation order; the first `steps` of them were fed back by decode steps and are
   // in the KV cache, which the history must mirror.
   std::vector<int32_t> generated;
@@ -86,7 +89,6 @@ R1VK_EXPORT r1vk_status r1vk_session_generate(r1vk_session* session, const r1vk_
     if (options) {
       if (options->struct_size < sizeof(r1vk_generate_options))
         return fail(R1VK_ERROR_INVALID_ARGUMENT, "r1vk_generate_options.struct_size is too small: initialise it with r1vk_generate_options_init");
-      if (options->max_tokens <= 0) return fail(R1VK_ERROR_INVALID_ARGUMENT, "max_tokens must be positive");
       if (options->stop_string_count > 0 && !options->stop_strings)
         return fail(R1VK_ERROR_INVALID_ARGUMENT, "stop_strings is NULL but stop_string_count is not 0");
       for (size_t i = 0; i < options->stop_string_count; ++i)

@@ -60,6 +60,8 @@ r1vk_status load(r1vk_context* context, const char* path, const r1vk_model_optio
   auto model = exec::Model::load(*context->state->context, std::move(plan).value(), mo);
   if (!model.ok()) return fail(std::move(model).error().with_context(std::string("loading ") + path));
   state->model = std::move(model).value();
+  // Never sample an id the tokenizer cannot decode (the padding rows of the vocabulary).
+  state->model->attention().set_sample_vocab_limit(static_cast<uint32_t>(state->tokenizer->id_limit()));
   progress.report(1.0f, R1VK_LOAD_DONE);
   auto handle = std::make_unique<r1vk_model>();
   handle->state = std::move(state);
@@ -130,7 +132,7 @@ R1VK_EXPORT r1vk_status r1vk_model_get_info(const r1vk_model* model, r1vk_model_
   });
 }
 
-R1VK_EXPORT r1vk_status r1vk_tokenize(const r1vk_model* model, const char* text, size_t text_length, int parse_special,
+R1VK_EXPORT r1vk_status r1vk_tokenize(const r1vk_model* model, const char* text, size_t text_length, int flags,
                                       int32_t* out_tokens, size_t capacity, size_t* out_count) {
   return guarded([&] {
     R1VK_CAPI_REQUIRE(model);
@@ -138,8 +140,11 @@ R1VK_EXPORT r1vk_status r1vk_tokenize(const r1vk_model* model, const char* text,
     *out_count = 0;
     if (!text && text_length > 0) return fail(R1VK_ERROR_INVALID_ARGUMENT, "text must not be NULL");
     if (!out_tokens && capacity > 0) return fail(R1VK_ERROR_INVALID_ARGUMENT, "out_tokens must not be NULL");
+    if (flags & ~(R1VK_TOKENIZE_PARSE_SPECIAL | R1VK_TOKENIZE_ADD_SPECIAL))
+      return fail(R1VK_ERROR_INVALID_ARGUMENT, "unknown r1vk_tokenize flags " + std::to_string(flags));
     r1vk::text::EncodeOptions eo;
-    eo.recognize_special = parse_special != 0;
+    eo.recognize_special = (flags & R1VK_TOKENIZE_PARSE_SPECIAL) != 0;
+    eo.add_special_tokens = (flags & R1VK_TOKENIZE_ADD_SPECIAL) != 0;
     auto ids = model->state->tokenizer->encode(std::string_view(text ? text : "", text_length), eo);
     if (!ids.ok()) return fail(ids.error());
     *out_count = ids->size();
@@ -163,9 +168,10 @@ R1VK_EXPORT r1vk_status r1vk_detokenize(const r1vk_model* model, const int32_t* 
     std::vector<r1vk::text::TokenId> ids;
     ids.reserve(count);
     for (size_t i = 0; i < count; ++i) {
-      if (tokens[i] < 0 || !tok.is_valid_id(static_cast<r1vk::text::TokenId>(tokens[i])))
+      if (tokens[i] < 0 || tokens[i] >= model->state->model->vocab_size())
         return fail(R1VK_ERROR_INVALID_ARGUMENT, "token " + std::to_string(tokens[i]) + " (at " + std::to_string(i) + ") is not in the vocabulary");
-      ids.push_back(static_cast<r1vk::text::TokenId>(tokens[i]));
+      // A padding row of the model's vocabulary (no tokenizer id) stands for no text.
+      if (tok.is_valid_id(static_cast<r1vk::text::TokenId>(tokens[i]))) ids.push_back(static_cast<r1vk::text::TokenId>(tokens[i]));
     }
     auto text = tok.decode(ids);
     if (!text.ok()) return fail(text.error());

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <thread>
 
+#include "api/generation_options.h"
 #include "capi/session_util.h"
 
 namespace r1vk::capi {
@@ -103,11 +104,10 @@ R1VK_EXPORT r1vk_status r1vk_session_set_sampling(r1vk_session* session, const r
     R1VK_CAPI_REQUIRE(sampling);
     if (sampling->struct_size < sizeof(r1vk_sampling))
       return fail(R1VK_ERROR_INVALID_ARGUMENT, "r1vk_sampling.struct_size is too small: initialise it with r1vk_sampling_init");
-    if (!(sampling->top_p > 0.0f && sampling->top_p <= 1.0f))
-      return fail(R1VK_ERROR_INVALID_ARGUMENT, "top_p must be in (0, 1], got " + std::to_string(sampling->top_p));
-    if (!(sampling->temperature == sampling->temperature))
-      return fail(R1VK_ERROR_INVALID_ARGUMENT, "temperature is not a number");
-    session->state->sampling = {sampling->temperature, sampling->top_p, sampling->top_k, sampling->seed};
+    const r1vk::exec::Sampling checked{sampling->temperature, sampling->top_p, sampling->top_k, sampling->seed};
+    // The same check and message as r1vk run / chat (api/generation_options.h).
+    if (r1vk::Status valid = r1vk::api::validate_sampling(checked); !valid.ok()) return fail(valid.error());
+    session->state->sampling = checked;
     return R1VK_OK;
   });
 }

@@ -119,10 +119,17 @@ class AttentionKernels {
   static uint64_t sample_scratch_bytes(uint32_t vocab);
   // Sampling needs scratch; set once by the executor before record_sample.
   void set_sample_scratch(VkDeviceAddress scratch) { sample_scratch_ = scratch; }
+  // Model vocabularies are padded past the tokenizer (R1: 129280 logits, 128815 token ids), and a
+  // padding id decodes to nothing. With a limit n (0 = none), command buffers recorded afterwards
+  // sample only ids < min(n, vocab): greedy and drawn alike, the other logits are never read.
+  // Set by whoever pairs the model with its tokenizer, before sessions record.
+  void set_sample_vocab_limit(uint32_t n) { sample_vocab_limit_ = n; }
+  uint32_t sample_vocab_limit() const { return sample_vocab_limit_; }
 
  private:
   PipelineSet& pipelines_;
   VkDeviceAddress sample_scratch_ = 0;
+  uint32_t sample_vocab_limit_ = 0;
 };
 
 }  // namespace r1vk::kernels

@@ -1,7 +1,9 @@
 // AttentionKernels::record_sample: the sampler on the GPU. Three dispatches, all recorded every
 // time because temperature, top_k and top_p are per-step values read on the device:
 // sample_argmax PARTIAL (chunks of the row) -> sample_argmax FINAL (row max and argmax; writes
-// the token when greedy) -> sample_draw (one workgroup; returns at once when greedy).
+// the token when greedy) -> sample_draw (one workgroup; returns at once when greedy). Only the
+// first min(vocab limit, logits.cols) ids are candidates (set_sample_vocab_limit).
+#include <algorithm>
 #include <string>
 
 #include "kernels/attention_kernels.h"
@@ -38,7 +40,10 @@ Status AttentionKernels::record_sample(vk::CommandBuffer& cmd, const ActView& lo
   R1VK_TRY(detail::check_view(k, "logits", logits, logits.cols));
   if (out_token == 0) return detail::invalid(k, "no out_token address");
   if (sample_scratch_ == 0) return detail::invalid(k, "set_sample_scratch() was not called");
-  const uint32_t V = logits.cols, groups = argmax_groups(V);
+  // The ids past the limit are masked by not being part of the row at all: every pass of both
+  // shaders runs over [0, V) (the row stride stays the logits' own).
+  const uint32_t V = sample_vocab_limit_ > 0 ? std::min(logits.cols, sample_vocab_limit_) : logits.cols;
+  const uint32_t groups = argmax_groups(V);
   if (groups > 1024 * 64) return detail::invalid(k, "vocabulary too large");
   // sample_draw: up to 2 x 16 radix levels (a pass over the row, 16 bins, a 256-entry column sum)
   // plus the mass, chunk and scan passes.

@@ -1,6 +1,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "text/regex.h"
 
+#include "text/regex_dialect.h"
+
 #include <pcre2.h>
 
 namespace r1vk::text {
@@ -32,7 +34,17 @@ pcre2_match_data* thread_match_data() {
 
 }  // namespace
 
-Result<Regex> Regex::compile(std::string_view source) { return build(source, 0); }
+Result<Regex> Regex::compile(std::string_view source) {
+  // In Oniguruma's dialect (see regex_dialect.h). An error's offset is in the rewritten pattern
+  // when the two differ, so then that is shown too.
+  const std::string pcre2_source = oniguruma_to_pcre2(source);
+  auto r = build(pcre2_source, 0);
+  if (!r.ok() && pcre2_source != source) {
+    return make_error(r.error().code(), r.error().message() + " (as PCRE2 /" + pcre2_source + "/)");
+  }
+  if (r.ok()) r->source_ = std::string(source);
+  return r;
+}
 
 Result<Regex> Regex::literal(std::string_view literal) { return build(literal, PCRE2_LITERAL); }
 

@@ -1,6 +1,8 @@
 // A compiled PCRE2 pattern (UTF + Unicode properties, JIT-compiled when available) that finds
-// all non-overlapping matches in a piece of text. The Split pre-tokenizers' patterns use
-// \p{L}, \p{N}, look-ahead and (?i:...) groups, which PCRE2 handles as Oniguruma does.
+// all non-overlapping matches in a piece of text. The Split pre-tokenizers' patterns are written
+// for Oniguruma (Hugging Face tokenizers' engine): \p{L}, \p{N}, look-ahead and (?i:...) groups
+// mean the same in PCRE2; the shorthand classes \s \S \w \W do not, and compile() rewrites them
+// (regex_dialect.h).
 #pragma once
 
 #include <cstdint>
@@ -20,7 +22,8 @@ struct Span {
 
 class Regex {
  public:
-  // `source` is the pattern as written in tokenizer.json. Errors name the pattern offset.
+  // `source` is the pattern as written in tokenizer.json (Oniguruma's dialect). Errors name the
+  // pattern offset.
   static Result<Regex> compile(std::string_view source);
   // A pattern matching `literal` exactly (Split's {"String": ...} form).
   static Result<Regex> literal(std::string_view literal);

@@ -5,10 +5,9 @@
 namespace r1vk::text {
 
 Result<std::string> StreamDecoder::push(TokenId id) {
-  if (!tokenizer_->is_valid_id(id)) {
-    return make_error(ErrorCode::kInvalidArgument, "stream decode: token id " + std::to_string(id) +
-                                                       " is not in the vocabulary");
-  }
+  // An id the tokenizer lacks (the padding rows of a model's vocabulary) stands for no text, as
+  // in Hugging Face's decode; generation goes on.
+  if (!tokenizer_->is_valid_id(id)) return std::string();
   if (tokenizer_->is_special(id) && !show_special_) return std::string();
   pending_ += tokenizer_->token_bytes(id);
   // Find where an unfinished (but so far valid) character starts at the end of the buffer.

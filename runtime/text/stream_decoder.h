@@ -17,7 +17,8 @@ class StreamDecoder {
   explicit StreamDecoder(const Tokenizer& tokenizer, bool show_special = false)
       : tokenizer_(&tokenizer), show_special_(show_special) {}
 
-  // Adds one token; returns the newly completed text (possibly empty). Unknown ids are an error.
+  // Adds one token; returns the newly completed text (possibly empty). An id the tokenizer does
+  // not know (a model's vocabulary is often padded past the tokenizer's) yields "".
   Result<std::string> push(TokenId id);
   // Ends the stream: whatever is held back comes out, an unfinished character as U+FFFD.
   std::string finish();

@@ -135,9 +135,10 @@ Status Tokenizer::resolve_bos_eos(const nlohmann::json& post_processor) {
   };
   R1VK_TRY(lookup(config_.bos_token, "bos_token", bos_id_));
   R1VK_TRY(lookup(config_.eos_token, "eos_token", eos_id_));
-  if (!bos_id_) {
-    if (auto s = template_bos(post_processor)) bos_id_ = find_token(*s);
-  }
+  const auto template_first = template_bos(post_processor);
+  if (!bos_id_ && template_first) bos_id_ = find_token(*template_first);
+  adds_bos_ = config_.add_bos_token.value_or(template_first.has_value());
+  adds_eos_ = config_.add_eos_token.value_or(false);
   for (const char* s : kKnownBos) {
     if (!bos_id_) bos_id_ = find_token(s);
   }
@@ -193,7 +194,7 @@ Result<std::vector<TokenId>> Tokenizer::encode(std::string_view text, EncodeOpti
   }
   std::vector<TokenId> out;
   out.reserve(text.size() / 3 + 1);
-  if (options.add_bos) {
+  if (options.add_bos || (options.add_special_tokens && adds_bos_)) {
     if (!bos_id_) return make_error(ErrorCode::kUnsupported, "encode: this tokenizer has no BOS token");
     out.push_back(*bos_id_);
   }
@@ -211,6 +212,10 @@ Result<std::vector<TokenId>> Tokenizer::encode(std::string_view text, EncodeOpti
       R1VK_ASSIGN_OR_RETURN(std::string normalized, normalizer_.apply(piece));
       R1VK_TRY(encode_normalized(normalized, options.recognize_special, out));
     }
+  }
+  if (options.add_special_tokens && adds_eos_) {
+    if (!eos_id_) return make_error(ErrorCode::kUnsupported, "encode: add_eos_token is set but this tokenizer has no EOS token");
+    out.push_back(*eos_id_);
   }
   return out;
 }

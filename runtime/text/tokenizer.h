@@ -30,6 +30,10 @@ struct EncodeOptions {
   // Match added tokens marked special in the text (Hugging Face's default). False treats them as
   // plain text, e.g. for untrusted content; non-special added tokens are matched either way.
   bool recognize_special = true;
+  // Add the special tokens the tokenizer files ask for, as Hugging Face's tokenizer(text) does
+  // (add_special_tokens=True): BOS when adds_bos(), EOS when adds_eos(). For raw text that is fed
+  // to the model as a whole (r1vk run --raw, ppl); not for pieces of a larger prompt.
+  bool add_special_tokens = false;
 };
 
 struct DecodeOptions {
@@ -74,6 +78,12 @@ class Tokenizer {
   // One past the largest id.
   size_t id_limit() const { return id_bytes_.size(); }
 
+  // Whether encoding with add_special_tokens adds BOS / EOS: tokenizer_config.json's
+  // add_bos_token / add_eos_token, or when it does not say, whether tokenizer.json's
+  // TemplateProcessing post-processor starts with BOS (Llama 3) / (EOS: never).
+  bool adds_bos() const { return adds_bos_; }
+  bool adds_eos() const { return adds_eos_; }
+
   std::optional<TokenId> bos_id() const { return bos_id_; }
   std::optional<TokenId> eos_id() const { return eos_id_; }
   const TokenizerConfig& config() const { return config_; }
@@ -97,6 +107,8 @@ class Tokenizer {
   std::vector<bool> is_special_;
   std::optional<TokenId> bos_id_;
   std::optional<TokenId> eos_id_;
+  bool adds_bos_ = false;
+  bool adds_eos_ = false;
 };
 
 // Hugging Face's clean_up_tokenization_spaces: removes the space before . ? ! , and before

@@ -21,6 +21,11 @@ bool flag(const nlohmann::json& cfg, const char* name, bool fallback) {
   return cfg.contains(name) && cfg[name].is_boolean() ? cfg[name].get<bool>() : fallback;
 }
 
+std::optional<bool> optional_flag(const nlohmann::json& cfg, const char* name) {
+  if (cfg.contains(name) && cfg[name].is_boolean()) return cfg[name].get<bool>();
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<TokenizerConfig> parse_tokenizer_config(std::string_view json_text) {
@@ -32,7 +37,8 @@ Result<TokenizerConfig> parse_tokenizer_config(std::string_view json_text) {
   }
   R1VK_ASSIGN_OR_RETURN(config.bos_token, token_string(cfg, "bos_token"));
   R1VK_ASSIGN_OR_RETURN(config.eos_token, token_string(cfg, "eos_token"));
-  config.add_bos_token = flag(cfg, "add_bos_token", false);
+  config.add_bos_token = optional_flag(cfg, "add_bos_token");
+  config.add_eos_token = optional_flag(cfg, "add_eos_token");
   config.clean_up_tokenization_spaces = flag(cfg, "clean_up_tokenization_spaces", false);
   if (cfg.contains("chat_template") && cfg["chat_template"].is_string()) {
     config.chat_template = cfg["chat_template"].get<std::string>();

@@ -178,5 +178,51 @@ TEST_CASE("large-vocabulary draws stay inside the top-k / top-p set") {
   CHECK(test::validation_errors() == 0);
 }
 
+TEST_CASE("ids past the sampling vocabulary limit are never chosen, greedy or drawn") {
+  // A padded vocabulary whose padding logits are the largest of the row: without the mask both
+  // greedy and every draw would pick them.
+  auto& k = test::attention_kernels();
+  struct Case { uint32_t V, limit, stride; };
+  for (Case c : {Case{10, 7, 10}, Case{129280, 128815, 129296}}) {
+    CAPTURE(c.V);
+    auto l = test::random_floats(c.stride, 97 + c.V, -3, 3);
+    for (uint32_t i = c.limit; i < c.V; ++i) l[i] = 50.0f;
+    l[c.limit / 2] = 4.0f;  // the largest logit of the valid ids
+    k.set_sample_vocab_limit(c.limit);
+    kernels::StepParams s;
+    s.temperature = 0.0f;
+    const auto greedy = draw_many(l, c.V, 1, 0, c.stride, s, 1, 0);
+    s.temperature = 1.0f;
+    s.seed = 11;
+    const auto drawn = draw_many(l, c.V, 1, 0, c.stride, s, c.V < 100 ? 400 : 32, 0);
+    s.top_k = 3;
+    s.top_p = 0.9f;
+    const auto cut = draw_many(l, c.V, 1, 0, c.stride, s, 32, 0);
+    k.set_sample_vocab_limit(0);
+    CHECK(greedy[0] == c.limit / 2);
+    size_t masked = 0;
+    for (uint32_t t : drawn) masked += t >= c.limit;
+    for (uint32_t t : cut) masked += t >= c.limit;
+    CHECK(masked == 0);
+    if (c.V < 100) {
+      // Every valid id still gets drawn in proportion (the mask removes, it does not reweight).
+      std::vector<float> valid(l.begin(), l.begin() + c.limit);
+      const auto p = sample_distribution(valid, 1.0f, 0, 1.0f);
+      std::vector<double> count(c.limit, 0);
+      for (uint32_t t : drawn) if (t < c.limit) count[t] += 1;
+      for (uint32_t i = 0; i < c.limit; ++i) {
+        const double f = count[i] / drawn.size(), sigma = std::sqrt(p[i] * (1 - p[i]) / drawn.size());
+        CHECK(std::abs(f - p[i]) <= 4.5 * sigma + 1.0 / drawn.size());
+      }
+    }
+  }
+  // Without a limit the padding wins again (the limit is what masks it).
+  auto l = test::random_floats(10, 99, -3, 3);
+  l[8] = 50.0f;
+  kernels::StepParams s;
+  CHECK(draw_many(l, 10, 1, 0, 10, s, 1, 0)[0] == 8);
+  CHECK(test::validation_errors() == 0);
+}
+
 }  // namespace
 }  // namespace r1vk

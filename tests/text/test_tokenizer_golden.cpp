@@ -81,6 +81,43 @@ TEST_CASE("BOS and EOS come from the tokenizer files") {
   CHECK(with_bos->front() == *ds.bos_id());
 }
 
+// What Hugging Face's tokenizer(text) adds, from each tokenizer's own files: R1's
+// tokenizer_config.json says add_bos_token: true, add_eos_token: false (LlamaTokenizerFast
+// rebuilds its post-processor from them); Qwen3's says add_bos_token: false and it has no BOS;
+// Llama 3.1's config names neither, and its tokenizer.json's TemplateProcessing puts
+// <|begin_of_text|> first.
+TEST_CASE("add_special_tokens adds what tokenizer_config.json (or the template) asks for") {
+  const EncodeOptions specials{.add_bos = false, .recognize_special = true, .add_special_tokens = true};
+  const Tokenizer& ds = testing::tokenizer("deepseek_r1");
+  CHECK(ds.adds_bos());
+  CHECK_FALSE(ds.adds_eos());
+  auto plain = ds.encode("Hello");
+  auto with = ds.encode("Hello", specials);
+  REQUIRE(plain.ok());
+  REQUIRE(with.ok());
+  CHECK(*with == std::vector<TokenId>{*ds.find_token("<｜begin▁of▁sentence｜>"), plain->at(0)});
+
+  const Tokenizer& qwen = testing::tokenizer("qwen3");
+  CHECK_FALSE(qwen.adds_bos());
+  CHECK(qwen.encode("Hello", specials).value() == qwen.encode("Hello").value());
+
+  const Tokenizer& llama = testing::tokenizer("llama3_1");
+  CHECK(llama.adds_bos());
+  CHECK(llama.encode("Hello", specials).value().front() == *llama.find_token("<|begin_of_text|>"));
+
+  // add_eos_token: true appends EOS.
+  auto cfg = testing::read_text_file(testing::tokenizer_dir("deepseek_r1") / "tokenizer_config.json");
+  const auto at = cfg.find("\"add_eos_token\": false");
+  REQUIRE(at != std::string::npos);
+  cfg.replace(at, std::string("\"add_eos_token\": false").size(), "\"add_eos_token\": true");
+  auto eos_too = Tokenizer::from_json(testing::read_text_file(testing::tokenizer_dir("deepseek_r1") / "tokenizer.json"), cfg);
+  REQUIRE(eos_too.ok());
+  auto both = eos_too->encode("Hello", specials);
+  REQUIRE(both.ok());
+  CHECK(both->size() == 3);
+  CHECK(both->back() == *ds.eos_id());
+}
+
 TEST_CASE("special tokens in the text can be treated as plain text") {
   const Tokenizer& ds = testing::tokenizer("deepseek_r1");
   const std::string text = "a<｜end▁of▁sentence｜><think>";

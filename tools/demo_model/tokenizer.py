@@ -207,7 +207,8 @@ def tokenizer_json():
 
 def tokenizer_config_json():
     return {
-        "add_bos_token": False,
+        # Every sequence the demo model saw in training starts with BOS, as R1's (add_bos_token: true).
+        "add_bos_token": True,
         "add_eos_token": False,
         "bos_token": BOS,
         "eos_token": EOS,

@@ -11,6 +11,7 @@
 
 #include "base/progress_bar.h"
 #include "command.h"
+#include "common_flags.h"
 #include "device_context.h"
 #include "exec/model.h"
 #include "exec/session.h"
@@ -144,7 +145,7 @@ Status run_bench(const BenchArgs& a) {
 void add_bench_command(CLI::App& app, CommandFn& selected) {
   auto a = std::make_shared<BenchArgs>();
   CLI::App* sub = app.add_subcommand("bench", "Measure prefill and decode speed of a model, with per-op decode times");
-  sub->add_option("model", a->model, "Plan file or checkpoint directory")->required();
+  add_model_option(*sub, a->model, "Plan file or checkpoint directory")->required();
   sub->add_option("--prompt", a->prompt, "Prompt tokens for the prefill measurement")->capture_default_str();
   sub->add_option("--decode", a->decode, "Decode steps per measurement")->capture_default_str();
   sub->add_option("--long-context", a->long_context, "Position of the second decode measurement (0: skip)")->capture_default_str();

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "command.h"
+#include "common_flags.h"
 #include "load_tokenizer.h"
 #include "text/utf8.h"
 
@@ -144,10 +145,10 @@ Status run_bench(const BenchArgs& args) {
 void add_bench_tokenizer_command(CLI::App& app, CommandFn& selected) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* cmd = app.add_subcommand("bench-tokenizer", "Measure single-thread tokenizer encode throughput");
-  cmd->add_option("model", args->model, "Checkpoint directory (with tokenizer.json) or a tokenizer.json file")
+  add_model_option(*cmd, args->model, "Checkpoint directory (with tokenizer.json) or a tokenizer.json file")
       ->required();
   cmd->add_option("--mb", args->megabytes, "Megabytes of text per category (default 2)");
-  cmd->add_option("--seed", args->seed, "Seed of the text generator (default 42)");
+  add_seed_option(*cmd, args->seed, "Seed of the text generator");
   cmd->callback([args, &selected] { selected = [args] { return run_bench(*args); }; });
 }
 

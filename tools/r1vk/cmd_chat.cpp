@@ -18,6 +18,8 @@
 #include "api/generation.h"
 #include "command.h"
 #include "default_model.h"
+#include "common_flags.h"
+#include "api/generation_options.h"
 #include "exec/session.h"
 #include "model_session.h"
 
@@ -39,10 +41,7 @@ extern "C" void on_interrupt(int) {
 struct ChatArgs {
   std::string model = default_model_dir();
   std::string system;
-  float temperature = 0.6f;
-  float top_p = 0.95f;
-  uint32_t seed = 0;
-  int64_t max_tokens = 1024;
+  SamplingFlags sampling;
   int64_t context = 0;
   std::string weights = "auto";
   std::optional<int> device;
@@ -57,6 +56,8 @@ int token_delay_ms() {
 
 Status run_chat(const ChatArgs& a) {
   const int delay_ms = token_delay_ms();
+  const api::GenerationOptions base = a.sampling.options();
+  R1VK_TRY(api::validate_generation_options(base));  // before the model loads, as run does
   PlanSourceOptions po;
   po.weights = a.weights;
   po.context = a.context;
@@ -86,9 +87,8 @@ Status run_chat(const ChatArgs& a) {
     auto prompt = chat.encode(history, /*add_generation_prompt=*/true);
     if (!prompt.ok()) return std::move(prompt).error();
     session->reset();
-    api::GenerationOptions go;
-    go.sampling = {a.temperature, a.top_p, 0, a.seed + turn++};
-    go.max_tokens = a.max_tokens;
+    api::GenerationOptions go = base;
+    go.sampling.seed = a.sampling.seed + turn++;
     bool in_reasoning = false, answer_started = false;
     auto on_piece = [&](const text::TextPiece& piece) {
       if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
@@ -131,13 +131,10 @@ Status run_chat(const ChatArgs& a) {
 void add_chat_command(CLI::App& app, CommandFn& selected) {
   auto a = std::make_shared<ChatArgs>();
   CLI::App* sub = app.add_subcommand("chat", "Interactive multi-turn chat (/reset, /exit; Ctrl-C stops an answer)");
-  sub->add_option("model", a->model, "Plan file or checkpoint directory (default: the bundled demo model)")->capture_default_str();
+  add_model_option(*sub, a->model, "Plan file or checkpoint directory (default: the bundled demo model)")->capture_default_str();
   sub->add_option("--system", a->system, "Optional system text");
-  sub->add_option("--temperature", a->temperature, "Sampling temperature; 0 = greedy")->capture_default_str();
-  sub->add_option("--top-p", a->top_p, "Nucleus sampling mass")->capture_default_str();
-  sub->add_option("--seed", a->seed, "Sampling seed")->capture_default_str();
-  sub->add_option("--max-tokens", a->max_tokens, "Most tokens per answer")->capture_default_str();
-  sub->add_option("--ctx", a->context, "Context length when MODEL is a checkpoint (0: min(4096, the model's positions))")
+  add_sampling_options(*sub, a->sampling, "Most tokens per answer, >= 1");
+  add_context_option(*sub, a->context, "Context length when MODEL is a checkpoint (0: min(4096, the model's positions))")
       ->capture_default_str();
   sub->add_option("--weights", a->weights, "Weight format when MODEL is a checkpoint")->capture_default_str();
   sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices)");

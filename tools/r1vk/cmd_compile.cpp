@@ -4,6 +4,7 @@
 
 #include "base/progress_bar.h"
 #include "command.h"
+#include "common_flags.h"
 #include "compiler/compiler.h"
 #include "plan/loaded_plan.h"
 #include "plan/plan_dump.h"
@@ -60,13 +61,13 @@ Status run_compile(const CompileArgs& a) {
 void add_compile_command(CLI::App& app, CommandFn& selected) {
   auto args = std::make_shared<CompileArgs>();
   CLI::App* sub = app.add_subcommand("compile", "Compile a Hugging Face checkpoint directory into a plan file");
-  sub->add_option("checkpoint", args->dir, "Checkpoint directory (config.json, *.safetensors, tokenizer.json)")->required();
+  add_model_option(*sub, args->dir, "Checkpoint directory (config.json, *.safetensors, tokenizer.json)", "checkpoint")->required();
   sub->add_option("-o,--output", args->out, "Plan file to write")->required();
   sub->add_option("--weights", args->weights,
                   "Storage of bulk weights: f32, f16, q8, q4, fp8 or auto (q8); norms and the router stay f32, "
                   "embeddings and the head at least q8")
       ->capture_default_str();
-  sub->add_option("--ctx", args->context, "Context length (KV cache positions) the plan is sized for")->capture_default_str();
+  add_context_option(*sub, args->context, "Context length (KV cache positions) the plan is sized for")->capture_default_str();
   sub->add_option("--prefill-chunk", args->prefill_chunk, "Tokens per prefill submit")->capture_default_str();
   sub->add_option("--q4-group", args->q4_group, "q4 group size: 32 or 128")->capture_default_str();
   sub->add_flag("--dump-plan", args->dump, "Print the plan (tensors, memory, dispatch program) as text");

@@ -12,6 +12,7 @@
 #include "base/progress_bar.h"
 #include "command.h"
 #include "default_model.h"
+#include "common_flags.h"
 #include "exec/session.h"
 #include "model_session.h"
 
@@ -106,7 +107,7 @@ Status run_eval(const EvalArgs& a) {
 void add_eval_command(CLI::App& app, CommandFn& selected) {
   auto a = std::make_shared<EvalArgs>();
   CLI::App* sub = app.add_subcommand("eval", "Answer accuracy on a JSONL problem set ({\"question\", \"answer\", \"kind\"} per line), greedy");
-  sub->add_option("model", a->model, "Plan file or checkpoint directory (default: the bundled demo model)")->capture_default_str();
+  add_model_option(*sub, a->model, "Plan file or checkpoint directory (default: the bundled demo model)")->capture_default_str();
   sub->add_option("--problems", a->problems,
                   "JSON Lines file: {\"question\": ..., \"answer\": ..., optional \"kind\": ...} per line "
                   "(the demo model's held-out set: models/r1vk-demo/heldout.jsonl)")
@@ -114,8 +115,8 @@ void add_eval_command(CLI::App& app, CommandFn& selected) {
   sub->add_option("--weights", a->weights, "Weight format when MODEL is a checkpoint: f32, f16, q8, q4, fp8, auto")
       ->capture_default_str();
   sub->add_option("--limit", a->limit, "Evaluate only the first N problems (0: all)")->capture_default_str();
-  sub->add_option("--max-tokens", a->max_tokens, "Most tokens per reply, reasoning included")->capture_default_str();
-  sub->add_option("--ctx", a->context, "Context length when MODEL is a checkpoint (0: min(4096, the model's positions))")
+  add_max_tokens_option(*sub, a->max_tokens, "Most tokens per reply, reasoning included");
+  add_context_option(*sub, a->context, "Context length when MODEL is a checkpoint (0: min(4096, the model's positions))")
       ->capture_default_str();
   sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices)");
   sub->add_flag("-v,--verbose", a->verbose, "List the first failures");

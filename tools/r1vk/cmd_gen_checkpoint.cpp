@@ -4,6 +4,7 @@
 #include <string>
 
 #include "command.h"
+#include "common_flags.h"
 #include "gen_checkpoint.h"
 #include "import/config_parser.h"
 #include "presets.h"
@@ -64,7 +65,7 @@ void add_gen_checkpoint_command(CLI::App& app, CommandFn& selected) {
   CLI::App* cmd = app.add_subcommand("gen-checkpoint", "Write a synthetic Hugging Face checkpoint directory");
   cmd->add_option("--preset", flags->preset, "Model preset: " + presets)->capture_default_str();
   cmd->add_option("--out,-o", flags->out, "Output directory")->required();
-  cmd->add_option("--seed", flags->seed, "Random seed")->capture_default_str();
+  add_seed_option(*cmd, flags->seed, "Random seed");
   cmd->add_flag("--fp8", flags->fp8, "FP8 e4m3 linear weights with 128x128 block scales (DeepseekV3 only)");
   cmd->add_option("--mtp", flags->mtp, "Number of MTP layers (DeepseekV3 only; default: the preset's)")->check(CLI::Range(0, 16));
   cmd->add_option("--shards", flags->shards, "Number of safetensors shards (>1 writes an index)")->check(CLI::Range(1, 10000));

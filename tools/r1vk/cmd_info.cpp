@@ -7,6 +7,7 @@
 #include <string>
 
 #include "command.h"
+#include "common_flags.h"
 #include "plan/loaded_plan.h"
 #include "plan/plan_dump.h"
 #include "import/config_parser.h"
@@ -129,7 +130,7 @@ void add_info_command(CLI::App& app, CommandFn& selected) {
       "q4: 0.5 byte + fp16 scale per 32; fp8: 1 byte + f32 scale per 128x128 block), 1-D tensors as f32.\n"
       "KV cache per token at fp16: MLA (kv_lora_rank + qk_rope_head_dim) x layers x 2 bytes;\n"
       "GQA 2 x kv_heads x head_dim x layers x 2 bytes.");
-  cmd->add_option("model", *dir, "Checkpoint directory (config.json, *.safetensors) or plan file (.r1vk)")->required();
+  add_model_option(*cmd, *dir, "Checkpoint directory (config.json, *.safetensors) or plan file (.r1vk)")->required();
   cmd->callback([dir, &selected] { selected = [dir] { return run_info(*dir); }; });
 }
 

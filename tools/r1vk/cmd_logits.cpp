@@ -7,6 +7,7 @@
 
 #include "base/progress_bar.h"
 #include "command.h"
+#include "common_flags.h"
 #include "device_context.h"
 #include "exec/model.h"
 #include "exec/session.h"
@@ -65,13 +66,13 @@ Status run_logits(const LogitsArgs& a) {
 void add_logits_command(CLI::App& app, CommandFn& selected) {
   auto args = std::make_shared<LogitsArgs>();
   CLI::App* sub = app.add_subcommand("logits", "Compute the logits of a token sequence on the device and save them as .npy");
-  sub->add_option("model", args->model, "Plan file, or checkpoint directory (compiled into the plan cache)")->required();
+  add_model_option(*sub, args->model, "Plan file, or checkpoint directory (compiled into the plan cache)")->required();
   sub->add_option("--tokens", args->tokens, "Comma-separated token ids, e.g. 0,5,17")->required();
   sub->add_option("--out", args->out, "Output .npy file: float32 [n_tokens, vocab]")->required();
   sub->add_option("--prefill", args->prefill, "Tokens fed as one prefill (default: all); the rest one decode step each");
   sub->add_option("--weights", args->weights, "Weight format when MODEL is a checkpoint: f32, f16, q8, q4, fp8, auto")
       ->capture_default_str();
-  sub->add_option("--ctx", args->context, "Context length when MODEL is a checkpoint (default: max(n_tokens, 64))");
+  add_context_option(*sub, args->context, "Context length when MODEL is a checkpoint (default: max(n_tokens, 64))");
   sub->add_option("--device", args->device, "Vulkan device index (see r1vk devices)");
   sub->callback([args, &selected] { selected = [args] { return run_logits(*args); }; });
 }

@@ -2,7 +2,7 @@
 // --kl-ref the KL divergence and top-1 agreement of MODEL's next-token distributions against
 // OTHER's on exactly the same windows (how a quantisation is judged). The windowing convention
 // is in runtime/api/perplexity.h: non-overlapping windows of --ctx tokens, each from a fresh
-// start with BOS first when the tokenizer has one.
+// start with BOS first when tokenizer_config.json says add_bos_token (as Hugging Face adds it).
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +15,7 @@
 #include "api/perplexity.h"
 #include "base/progress_bar.h"
 #include "command.h"
+#include "common_flags.h"
 #include "exec/session.h"
 #include "model_session.h"
 
@@ -87,7 +88,7 @@ Status run_ppl(const PplArgs& a) {
       return make_error(ErrorCode::kInvalidArgument, "--kl-ref " + a.kl_ref + " tokenizes the text differently (first difference at token " +
                                                          std::to_string(i) + "): the models must share a tokenizer");
     }
-    if (tm.tokenizer->bos_id() != r.tokenizer->bos_id()) {
+    if (tm.tokenizer->bos_id() != r.tokenizer->bos_id() || tm.tokenizer->adds_bos() != r.tokenizer->adds_bos()) {
       return make_error(ErrorCode::kInvalidArgument, "--kl-ref " + a.kl_ref + " has a different BOS token");
     }
     R1VK_ASSIGN_OR_RETURN(ref_session, exec::Session::create(*r.model, so));
@@ -97,7 +98,9 @@ Status run_ppl(const PplArgs& a) {
   api::PerplexityOptions o;
   o.context = a.context > 0 ? a.context : session->context_length();
   if (ref_session) o.context = std::min(o.context, ref_session->context_length());
-  if (const auto bos = tm.tokenizer->bos_id()) o.bos = static_cast<int32_t>(*bos);
+  // Each window starts as Hugging Face's tokenizer(text) would start it: with BOS when
+  // tokenizer_config.json's add_bos_token says so (EOS is not added: windows cut the text).
+  if (tm.tokenizer->adds_bos() && tm.tokenizer->bos_id()) o.bos = static_cast<int32_t>(*tm.tokenizer->bos_id());
   ProgressBar bar("ppl", tokens.size());
   bar.set_unit("tokens");
   o.progress = [&bar](int64_t done, int64_t total) { bar.update(static_cast<uint64_t>(done), static_cast<uint64_t>(total)); };
@@ -149,10 +152,10 @@ void add_ppl_command(CLI::App& app, CommandFn& selected) {
   auto a = std::make_shared<PplArgs>();
   CLI::App* sub = app.add_subcommand(
       "ppl", "Perplexity over a text file; with --kl-ref, KL divergence and top-1 agreement against another model");
-  sub->add_option("model", a->model, "Plan file or checkpoint directory")->required();
+  add_model_option(*sub, a->model, "Plan file or checkpoint directory")->required();
   sub->add_option("--file", a->file, "UTF-8 text file to score")->required();
   sub->add_option("--kl-ref", a->kl_ref, "Reference model (plan or checkpoint) with the same tokenizer, e.g. the f16 plan");
-  sub->add_option("--ctx", a->context,
+  add_context_option(*sub, a->context,
                   "Window length in tokens, BOS included (0: the model's context). Windows do not overlap; each starts fresh")
       ->capture_default_str();
   sub->add_option("--weights", a->weights, "Weight format when MODEL is a checkpoint: f32, f16, q8, q4, fp8, auto")

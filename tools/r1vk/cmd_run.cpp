@@ -11,6 +11,8 @@
 #include "api/generation.h"
 #include "command.h"
 #include "default_model.h"
+#include "common_flags.h"
+#include "api/generation_options.h"
 #include "model_session.h"
 #include "exec/model.h"
 #include "exec/session.h"
@@ -24,11 +26,7 @@ struct RunArgs {
   std::string model = default_model_dir();
   std::string prompt;
   std::string system;
-  float temperature = 0.6f;
-  float top_p = 0.95f;
-  uint32_t top_k = 0;
-  uint32_t seed = 0;
-  int64_t max_tokens = 1024;
+  SamplingFlags sampling;
   int64_t context = 0;
   std::string weights = "auto";
   std::optional<int> device;
@@ -39,10 +37,8 @@ struct RunArgs {
 
 Status run_run(const RunArgs& a) {
   if (a.prompt.empty()) return make_error(ErrorCode::kInvalidArgument, "-p/--prompt is empty");
-  if (a.max_tokens <= 0) return make_error(ErrorCode::kInvalidArgument, "--max-tokens must be positive");
-  if (!(a.temperature >= 0.0f) || !(a.top_p > 0.0f && a.top_p <= 1.0f)) {
-    return make_error(ErrorCode::kInvalidArgument, "--temperature must be >= 0 and --top-p in (0, 1]");
-  }
+  api::GenerationOptions go = a.sampling.options();
+  R1VK_TRY(api::validate_generation_options(go));  // before the model loads: bad flags fail fast
   PlanSourceOptions po;
   po.weights = a.weights;
   po.context = a.context;
@@ -53,7 +49,8 @@ Status run_run(const RunArgs& a) {
   std::vector<int32_t> prompt;
   text::TokenId eos;
   if (a.raw) {
-    R1VK_ASSIGN_OR_RETURN(auto ids, tokenizer.encode(a.prompt));
+    // As Hugging Face's tokenizer(text): the BOS/EOS tokenizer_config.json asks for.
+    R1VK_ASSIGN_OR_RETURN(auto ids, tokenizer.encode(a.prompt, {.add_bos = false, .recognize_special = true, .add_special_tokens = true}));
     prompt.assign(ids.begin(), ids.end());
     if (!tokenizer.eos_id()) return make_error(ErrorCode::kUnsupported, "the tokenizer has no end-of-sentence token");
     eos = *tokenizer.eos_id();
@@ -67,9 +64,6 @@ Status run_run(const RunArgs& a) {
     eos = chat.eos_id();
   }
 
-  api::GenerationOptions go;
-  go.sampling = {a.temperature, a.top_p, a.top_k, a.seed};
-  go.max_tokens = a.max_tokens;
   go.prompt_opened_think = !a.raw;
   go.split_reasoning = !a.raw;
   const bool tty = isatty(STDOUT_FILENO) != 0;
@@ -119,19 +113,17 @@ Status run_run(const RunArgs& a) {
 void add_run_command(CLI::App& app, CommandFn& selected) {
   auto a = std::make_shared<RunArgs>();
   CLI::App* sub = app.add_subcommand("run", "Generate an answer to a prompt, streaming reasoning and answer");
-  sub->add_option("model", a->model, "Plan file or checkpoint directory (default: the bundled demo model)")->capture_default_str();
+  add_model_option(*sub, a->model, "Plan file or checkpoint directory (default: the bundled demo model)")->capture_default_str();
   sub->add_option("-p,--prompt", a->prompt, "The user message (or raw text with --raw)")->required();
   sub->add_option("--system", a->system, "Optional system text (DeepSeek advises none)");
-  sub->add_option("--temperature", a->temperature, "Sampling temperature; 0 = greedy")->capture_default_str();
-  sub->add_option("--top-p", a->top_p, "Nucleus sampling mass")->capture_default_str();
-  sub->add_option("--top-k", a->top_k, "Keep the k most likely tokens; 0 = off")->capture_default_str();
-  sub->add_option("--seed", a->seed, "Sampling seed (same seed, same output)")->capture_default_str();
-  sub->add_option("--max-tokens", a->max_tokens, "Most tokens to generate")->capture_default_str();
-  sub->add_option("--ctx", a->context, "Context length when MODEL is a checkpoint (0: min(4096, the model's positions))")->capture_default_str();
+  add_sampling_options(*sub, a->sampling, "Most tokens to generate, >= 1");
+  add_context_option(*sub, a->context, "Context length when MODEL is a checkpoint (0: min(4096, the model's positions))")->capture_default_str();
   sub->add_option("--weights", a->weights, "Weight format when MODEL is a checkpoint: f32, f16, q8, q4, fp8, auto")
       ->capture_default_str();
   sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices)");
-  sub->add_flag("--raw", a->raw, "Feed the prompt as plain text, without the chat template");
+  sub->add_flag("--raw", a->raw,
+                "Feed the prompt as plain text, without the chat template; BOS/EOS are added as the tokenizer's "
+                "tokenizer_config.json says (add_bos_token, add_eos_token), as Hugging Face's tokenizer(text) does");
   sub->add_flag("--json", a->json, "One JSON object per event (reasoning, answer, done) for scripts");
   sub->add_flag("--hide-reasoning", a->hide_reasoning, "Print only the answer");
   sub->callback([a, &selected] { selected = [a] { return run_run(*a); }; });

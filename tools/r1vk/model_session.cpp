@@ -21,6 +21,8 @@ Result<TextModel> open_text_model(const std::string& model, const PlanSourceOpti
   bar.finish();
   if (!loaded.ok()) return std::move(loaded).error();
   t.model = std::move(loaded).value();
+  // Never sample an id the tokenizer cannot decode (the padding rows of the vocabulary).
+  t.model->attention().set_sample_vocab_limit(static_cast<uint32_t>(t.tokenizer->id_limit()));
   return t;
 }
 

@@ -7,9 +7,10 @@
 namespace r1vk::cli {
 
 Status write_npy_f32(const std::string& path, std::span<const float> data, const std::vector<int64_t>& shape) {
+  // A Python tuple literal: "()", "(5,)", "(3, 272)" (one element needs its trailing comma).
   std::string dims;
-  for (size_t i = 0; i < shape.size(); ++i) dims += std::to_string(shape[i]) + (shape.size() == 1 || i + 1 < shape.size() ? "," : "");
-  if (!shape.empty() && shape.size() > 1) dims.pop_back();
+  for (size_t i = 0; i < shape.size(); ++i) dims += (i > 0 ? ", " : "") + std::to_string(shape[i]);
+  if (shape.size() == 1) dims += ',';
   std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
   // Magic (6) + version (2) + header length (2) + header, padded with spaces to 64 and ended by '\n'.
   const size_t unpadded = 10 + header.size() + 1;

@@ -1,0 +1,32 @@
+#include "common_flags.h"
+
+namespace r1vk::cli {
+
+CLI::Option* add_model_option(CLI::App& sub, std::string& model, const std::string& help, const std::string& positional) {
+  return sub.add_option(positional + ",-m,--model", model, help);
+}
+
+CLI::Option* add_context_option(CLI::App& sub, int64_t& context, const std::string& help) {
+  return sub.add_option("-c,--ctx,--ctx-size", context, help);
+}
+
+CLI::Option* add_max_tokens_option(CLI::App& sub, int64_t& max_tokens, const std::string& help) {
+  return sub.add_option("-n,--max-tokens,--n-predict", max_tokens, help)->capture_default_str();
+}
+
+api::GenerationOptions SamplingFlags::options() const {
+  api::GenerationOptions go;
+  go.sampling = {temperature, top_p, top_k, seed};
+  go.max_tokens = max_tokens;
+  return go;
+}
+
+void add_sampling_options(CLI::App& sub, SamplingFlags& f, const std::string& max_tokens_help) {
+  sub.add_option("--temperature,--temp", f.temperature, "Sampling temperature, finite and >= 0; 0 = greedy")->capture_default_str();
+  sub.add_option("--top-p", f.top_p, "Nucleus sampling mass, in (0, 1]; 1 = off")->capture_default_str();
+  sub.add_option("--top-k", f.top_k, "Keep the k most likely tokens; 0 = off")->capture_default_str();
+  add_seed_option(sub, f.seed, "Sampling seed (same seed, same output)");
+  add_max_tokens_option(sub, f.max_tokens, max_tokens_help);
+}
+
+}  // namespace r1vk::cli
