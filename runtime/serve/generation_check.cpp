@@ -2,17 +2,18 @@
 
 #include <cmath>
 
+#include "api/generation_options.h"
+
 namespace r1vk::serve {
 
 Status check_generation_options(double temperature, double top_p, int64_t max_tokens) {
-  if (!std::isfinite(temperature) || temperature < 0.0) {
-    return make_error(ErrorCode::kInvalidArgument, "temperature must be a finite number >= 0");
-  }
-  if (!std::isfinite(top_p) || !(top_p > 0.0 && top_p <= 1.0)) {
-    return make_error(ErrorCode::kInvalidArgument, "top_p must be in (0, 1]");
-  }
-  if (max_tokens < 1) return make_error(ErrorCode::kInvalidArgument, "max_tokens must be at least 1");
-  return ok_status();
+  // JSON numbers are doubles; a finite double past float's range would become infinite in the
+  // sampler, so it is refused as the non-finite value it turns into.
+  api::GenerationOptions o;
+  o.sampling.temperature = static_cast<float>(temperature);
+  o.sampling.top_p = static_cast<float>(top_p);
+  o.max_tokens = max_tokens;
+  return api::validate_generation_options(o);
 }
 
 }  // namespace r1vk::serve

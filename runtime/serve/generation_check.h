@@ -1,5 +1,5 @@
-// Checks of the sampling and length options a client sends. One function so that it can later
-// forward to the shared validator of runtime/api (the same rules for run, chat and the C API):
+// Checks of the sampling and length options a client sends: the shared validator of runtime/api
+// (api::validate_generation_options, the same rules and messages as run, chat and the C API):
 // non-finite numbers are refused, temperature >= 0, top_p in (0, 1], max_tokens >= 1.
 #pragma once
 
