@@ -1,4 +1,5 @@
 // compile_checkpoint: the bridge from an imported Hugging Face directory to compile_plan.
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -23,6 +24,13 @@ Result<std::string> read_text(const fs::path& p) {
 Result<plan::Manifest> compile_checkpoint(const std::string& dir, const CompileOptions& options, const std::string& out_path,
                                           CompileReport* report) {
   R1VK_ASSIGN_OR_RETURN(ImportedModel model, import_model(dir));
+  for (const std::string& w : model.warnings) {
+    if (options.warn) {
+      options.warn(w);
+    } else {
+      std::fprintf(stderr, "r1vk: warning: %s\n", w.c_str());
+    }
+  }
   const Checkpoint& ck = model.checkpoint;
   CompileInput in;
   in.config = model.config;

@@ -43,6 +43,9 @@ struct CompileOptions {
   int64_t prefill_chunk = 64;
   // Called after each tensor with (bytes of source weights done, total).
   std::function<void(uint64_t done, uint64_t total)> progress;
+  // compile_checkpoint: receives each import warning once (ImportedModel::warnings: no MTP layer,
+  // token ids that do not fit, ...). Unset: each is printed to stderr as "r1vk: warning: ...".
+  std::function<void(const std::string& warning)> warn;
 };
 
 struct CompileReport {

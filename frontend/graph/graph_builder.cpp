@@ -74,17 +74,25 @@ void ProgramBuilder::swiglu_mlp(const std::string& label, const std::string& pre
 
 namespace {
 
+WeightSpec embedding_spec(const ModelConfig& c, const std::string& plan_name, const std::string& source) {
+  WeightSpec embed;
+  embed.name = plan_name;
+  embed.sources = {source};
+  embed.role = WeightRole::kEmbedding;
+  embed.rows = c.vocab_size;
+  embed.cols = c.hidden_size;
+  return embed;
+}
+
+std::string main_head_source(const ModelConfig& c) {
+  return c.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+}
+
 // Embedding, layers, final norm and head: tokens -> logits.
 void build_main(ProgramBuilder& b, plan::Program& p, const ModelConfig& c) {
   p.tokens_value = b.value("tokens", 1, plan::ValueType::kI32);
   const int32_t h = b.value("h", c.hidden_size);
-  WeightSpec embed;
-  embed.name = "embed_tokens";
-  embed.sources = {"model.embed_tokens.weight"};
-  embed.role = WeightRole::kEmbedding;
-  embed.rows = c.vocab_size;
-  embed.cols = c.hidden_size;
-  b.op(OpKind::kEmbed, "embed", {b.all(p.tokens_value)}, {b.all(h)}, {b.weight(embed)});
+  b.op(OpKind::kEmbed, "embed", {b.all(p.tokens_value)}, {b.all(h)}, {b.weight(embedding_spec(c, "embed_tokens", "model.embed_tokens.weight"))});
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const int32_t x = b.value("layers." + std::to_string(l) + ".x", c.hidden_size);
     if (c.is_deepseek()) {
@@ -96,8 +104,7 @@ void build_main(ProgramBuilder& b, plan::Program& p, const ModelConfig& c) {
   p.hidden_value = b.value("hidden", c.hidden_size);
   p.logits_value = b.value("logits", c.vocab_size);
   b.rmsnorm("final_norm", "model.norm.weight", b.all(h), b.all(p.hidden_value), c.rms_norm_eps);
-  const std::string head = c.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
-  b.linear("lm_head", "lm_head", {head}, c.vocab_size, b.all(p.hidden_value), b.all(p.logits_value), false,
+  b.linear("lm_head", "lm_head", {main_head_source(c)}, c.vocab_size, b.all(p.hidden_value), b.all(p.logits_value), false,
            WeightRole::kLmHead);
 }
 
@@ -110,12 +117,10 @@ void build_mtp(ProgramBuilder& b, plan::Program& p, const ModelConfig& c) {
   const int32_t e = b.value("mtp.embed", hid);
   const int32_t cat = b.value("mtp.cat", 2 * hid);
   const int32_t h = b.value("h", hid);
-  WeightSpec embed;
-  embed.name = "mtp.embed_tokens";
-  embed.sources = {pre + "embed_tokens.weight"};
-  embed.role = WeightRole::kEmbedding;
-  embed.rows = c.vocab_size;
-  embed.cols = hid;
+  // A shared embedding / head is the main program's plan tensor itself (same name, so
+  // ProgramBuilder::weight reuses it): no second copy in the plan.
+  const WeightSpec embed = c.mtp_shares_embedding ? embedding_spec(c, "embed_tokens", "model.embed_tokens.weight")
+                                                  : embedding_spec(c, "mtp.embed_tokens", pre + "embed_tokens.weight");
   // vLLM and SGLang zero the embedding at position 0.
   b.op(OpKind::kEmbed, "mtp.embed", {b.all(p.tokens_value)}, {b.all(e)}, {b.weight(embed)}).ints["zero_at_position0"] = 1;
   b.rmsnorm("mtp.enorm", pre + "enorm.weight", b.all(e), b.cols(cat, 0, hid), c.rms_norm_eps);
@@ -126,7 +131,9 @@ void build_mtp(ProgramBuilder& b, plan::Program& p, const ModelConfig& c) {
   const int32_t normed = b.value("mtp.normed", hid);
   p.logits_value = b.value("logits", c.vocab_size);
   b.rmsnorm("mtp.norm", pre + "shared_head.norm.weight", b.all(h), b.all(normed), c.rms_norm_eps);
-  b.linear("mtp.head", "mtp.head", {pre + "shared_head.head.weight"}, c.vocab_size, b.all(normed),
+  const std::string head_plan = c.mtp_shares_head ? "lm_head" : "mtp.head";
+  const std::string head_source = c.mtp_shares_head ? main_head_source(c) : pre + "shared_head.head.weight";
+  b.linear("mtp.head", head_plan, {head_source}, c.vocab_size, b.all(normed),
            b.all(p.logits_value), false, WeightRole::kLmHead);
 }
 

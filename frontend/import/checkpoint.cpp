@@ -100,6 +100,14 @@ std::vector<std::string> Checkpoint::tensor_names() const {
   return names;
 }
 
+std::vector<std::string> Checkpoint::tensor_names(const std::string& prefix) const {
+  std::vector<std::string> names;
+  for (auto it = where_.lower_bound(prefix); it != where_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    names.push_back(it->first);
+  }
+  return names;
+}
+
 Result<TensorRef> Checkpoint::tensor(const std::string& name) const {
   const auto it = where_.find(name);
   if (it == where_.end()) return make_error(ErrorCode::kNotFound, dir_ + ": no tensor '" + name + "'");

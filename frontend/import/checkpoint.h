@@ -33,6 +33,7 @@ class Checkpoint {
   const std::vector<SafetensorsFile>& shards() const { return shards_; }
   size_t tensor_count() const { return where_.size(); }
   std::vector<std::string> tensor_names() const;  // sorted
+  std::vector<std::string> tensor_names(const std::string& prefix) const;  // sorted, those starting with prefix
   bool contains(const std::string& name) const { return where_.count(name) != 0; }
 
   Result<TensorRef> tensor(const std::string& name) const;

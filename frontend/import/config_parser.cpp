@@ -1,11 +1,12 @@
 #include "import/config_parser.h"
 
+#include <optional>
+
 #include "import/config_fields.h"
 
 namespace r1vk {
 namespace {
 
-constexpr uint64_t kMaxConfigBytes = 16ull << 20;
 constexpr int64_t kMaxDim = 1 << 20;
 constexpr int64_t kMaxVocab = 1 << 24;
 constexpr int64_t kMaxLayers = 1024;
@@ -65,21 +66,40 @@ Status parse_rope_scaling(const ConfigFields& f, ModelConfig& c) {
                  ErrorCode::kUnsupported);
 }
 
-Status parse_token_ids(const ConfigFields& f, ModelConfig& c) {
-  R1VK_ASSIGN_OR_RETURN(c.bos_token_id, f.integer_or("bos_token_id", -1, 0, kMaxVocab));
-  if (!f.has("eos_token_id")) return ok_status();
-  const Json& eos = f.raw("eos_token_id");
-  if (eos.is_array()) {  // Llama-3 style list: the first id ends a turn; all must be valid ids
-    if (eos.empty()) return f.error("eos_token_id", "empty list");
-    for (const Json& id : eos) {
-      const auto v = json_to_int(id);
-      if (!v || *v < 0 || *v >= c.vocab_size) return f.error("eos_token_id", "list entry " + id.dump() + " is not a token id in the vocabulary");
+// bos/eos ids are metadata: the runtime takes its special tokens from the tokenizer files and
+// checks every token id where it is fed. So an id that does not fit (outside the vocabulary,
+// not an integer, an empty list) is a warning and reads as absent, never a refusal.
+std::optional<int64_t> token_id(const Json& value, int64_t vocab_size) {
+  const auto v = json_to_int(value);
+  if (!v || *v < 0 || *v >= vocab_size) return std::nullopt;
+  return v;
+}
+
+void parse_token_ids(const ConfigFields& f, ModelConfig& c, std::vector<std::string>& warnings) {
+  const std::string vocab = " (vocab_size " + std::to_string(c.vocab_size) + ")";
+  const std::string ignored = "; ignored (r1vk's special tokens come from the tokenizer files)";
+  if (f.has("bos_token_id")) {
+    const Json& bos = f.raw("bos_token_id");
+    if (auto id = token_id(bos, c.vocab_size)) {
+      c.bos_token_id = *id;
+    } else {
+      warnings.push_back("config.json: field 'bos_token_id': " + bos.dump() + " is not a token id in the vocabulary" +
+                         vocab + ignored);
     }
-    c.eos_token_id = *json_to_int(eos[0]);
-    return ok_status();
   }
-  R1VK_ASSIGN_OR_RETURN(c.eos_token_id, f.integer("eos_token_id", 0, kMaxVocab));
-  return ok_status();
+  if (!f.has("eos_token_id")) return;
+  const Json& eos = f.raw("eos_token_id");
+  // A list (Llama 3, some re-uploads) names every id that ends generation; the first usable one is kept.
+  const Json list = eos.is_array() ? eos : Json::array({eos});
+  for (const Json& id : list) {
+    if (auto v = token_id(id, c.vocab_size)) {
+      if (c.eos_token_id < 0) c.eos_token_id = *v;
+    } else {
+      warnings.push_back("config.json: field 'eos_token_id': " + (eos.is_array() ? "list entry " : std::string()) +
+                         id.dump() + " is not a token id in the vocabulary" + vocab + ignored);
+    }
+  }
+  if (list.empty()) warnings.push_back("config.json: field 'eos_token_id' is an empty list" + ignored);
 }
 
 Status parse_quantization(const ConfigFields& f, ModelConfig& c) {
@@ -200,7 +220,7 @@ const char* model_type_name(Architecture arch) {
   return "unknown";
 }
 
-Result<ModelConfig> parse_model_config(const Json& json) {
+Result<ModelConfig> parse_model_config(const Json& json, std::vector<std::string>* warnings) {
   if (!json.is_object()) return make_error(ErrorCode::kCorruptData, "config is not a JSON object");
   const ConfigFields f(json, "");
   ModelConfig c;
@@ -222,7 +242,8 @@ Result<ModelConfig> parse_model_config(const Json& json) {
   R1VK_ASSIGN_OR_RETURN(c.max_position_embeddings, f.integer("max_position_embeddings", 1, kMaxPositions));
   R1VK_ASSIGN_OR_RETURN(c.tie_word_embeddings, f.boolean_or("tie_word_embeddings", false));
   R1VK_TRY(f.string_or("torch_dtype", "bfloat16"));
-  R1VK_TRY(parse_token_ids(f, c));
+  std::vector<std::string> notes;
+  parse_token_ids(f, c, notes);
   if (c.is_deepseek()) {
     R1VK_TRY(parse_deepseek(f, c));
   } else {
@@ -230,13 +251,14 @@ Result<ModelConfig> parse_model_config(const Json& json) {
   }
   R1VK_TRY(parse_rope_scaling(f, c));
   R1VK_TRY(validate_model_config(c));
+  if (warnings) warnings->insert(warnings->end(), notes.begin(), notes.end());
   return c;
 }
 
-Result<ModelConfig> load_model_config(const std::string& path) {
-  auto json = read_json_file(path, kMaxConfigBytes);
+Result<ModelConfig> load_model_config(const std::string& path, std::vector<std::string>* warnings) {
+  auto json = read_json_file(path, kMaxConfigJsonBytes);
   if (!json.ok()) return std::move(json).error();
-  auto config = parse_model_config(*json);
+  auto config = parse_model_config(*json, warnings);
   if (!config.ok()) return std::move(config).error().with_context(path);
   return config;
 }

@@ -2,7 +2,9 @@
 // field read is type- and range-checked; consistency is checked by validate_model_config.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "base/json_util.h"
@@ -10,10 +12,13 @@
 
 namespace r1vk {
 
-// Messages name the field: "field 'topk_group': 5 exceeds n_group (4)".
-Result<ModelConfig> parse_model_config(const Json& config);
+inline constexpr uint64_t kMaxConfigJsonBytes = 16ull << 20;
+
+// Messages name the field: "field 'topk_group': 5 exceeds n_group (4)". Metadata that does not
+// fit but is not needed to run (bos/eos ids) is appended to `warnings` (when given), not refused.
+Result<ModelConfig> parse_model_config(const Json& config, std::vector<std::string>* warnings = nullptr);
 // Reads `path` (config.json) and prefixes errors with it.
-Result<ModelConfig> load_model_config(const std::string& path);
+Result<ModelConfig> load_model_config(const std::string& path, std::vector<std::string>* warnings = nullptr);
 
 // Cross-field consistency (heads divisible by KV heads, topk_group <= n_group, token ids in the
 // vocabulary, method/architecture combinations, ...). The generator runs it on its presets too.

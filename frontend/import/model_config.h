@@ -87,12 +87,19 @@ struct ModelConfig {
   int64_t max_position_embeddings = 0;
   bool tie_word_embeddings = false;
   bool attention_qkv_bias = false;  // Qwen2: q/k/v projections have biases
+  // Metadata only: nothing runs on these (the tokenizer's ids are used). -1: absent or unusable
+  // (outside the vocabulary, wrong type), which parse_model_config reports as a warning.
   int64_t bos_token_id = -1;
   int64_t eos_token_id = -1;
   MlaConfig mla;
   MoeConfig moe;
   Fp8Config fp8;
   int64_t num_nextn_predict_layers = 0;  // MTP layers stored after the main layers
+  // Set by import_model from the tensors present, not from config.json. The MTP layer's
+  // embed_tokens and shared_head.head are the main model's (DeepSeek's README_WEIGHTS), and some
+  // checkpoints omit them: then the MTP program reads the main model's embedding / head.
+  bool mtp_shares_embedding = false;
+  bool mtp_shares_head = false;
 
   bool is_deepseek() const { return arch == Architecture::kDeepseekV3 || arch == Architecture::kDeepseekV2; }
   RopeStyle rope_style() const { return is_deepseek() ? RopeStyle::kInterleaved : RopeStyle::kNeox; }

@@ -9,19 +9,25 @@ namespace r1vk {
 namespace {
 
 const std::vector<DType> kFloatTypes{DType::kBF16, DType::kF16, DType::kF32};
+// A matrix may be stored either way whatever the config says (re-uploads quantise or dequantise
+// some tensors, DeepSeek's own MTP layer mixes both): FP8 is read through its block scales.
+// The first dtype is the one the config implies (the generator writes it).
+const std::vector<DType> kMatrixTypes{DType::kBF16, DType::kF16, DType::kF32, DType::kF8E4M3};
+const std::vector<DType> kFp8MatrixTypes{DType::kF8E4M3, DType::kBF16, DType::kF16, DType::kF32};
 
 class InventoryBuilder {
  public:
   explicit InventoryBuilder(const ModelConfig& c) : c_(c) {}
 
   void add(std::string name, std::vector<int64_t> shape, TensorRole role) {
-    ExpectedTensor t{std::move(name), std::move(shape), kFloatTypes, role, layer_, expert_, mtp_};
+    const bool matrix = shape.size() == 2;
+    ExpectedTensor t{std::move(name), std::move(shape), matrix ? kMatrixTypes : kFloatTypes, role, layer_, expert_, mtp_};
     const bool quantised = c_.fp8.enabled && role == TensorRole::kLinear;
     if (!quantised) {
       out_.push_back(std::move(t));
       return;
     }
-    t.dtypes = {DType::kF8E4M3};
+    t.dtypes = kFp8MatrixTypes;
     ExpectedTensor scale{t.name + kScaleSuffix,
                          {ceil_div(t.shape[0], c_.fp8.block_n), ceil_div(t.shape[1], c_.fp8.block_k)},
                          {DType::kF32}, TensorRole::kFp8Scale, layer_, expert_, mtp_};
@@ -79,12 +85,12 @@ class InventoryBuilder {
     mtp_ = is_mtp;
     const std::string p = "model.layers." + std::to_string(n) + ".";
     if (is_mtp) {  // R1 layout: MTP extras first, then an ordinary decoder block
-      add(p + "embed_tokens.weight", {c_.vocab_size, c_.hidden_size}, TensorRole::kEmbedding);
+      if (!c_.mtp_shares_embedding) add(p + "embed_tokens.weight", {c_.vocab_size, c_.hidden_size}, TensorRole::kEmbedding);
       add(p + "enorm.weight", {c_.hidden_size}, TensorRole::kNorm);
       add(p + "hnorm.weight", {c_.hidden_size}, TensorRole::kNorm);
       add(p + "eh_proj.weight", {c_.hidden_size, 2 * c_.hidden_size}, TensorRole::kMtpProjection);
       add(p + "shared_head.norm.weight", {c_.hidden_size}, TensorRole::kNorm);
-      add(p + "shared_head.head.weight", {c_.vocab_size, c_.hidden_size}, TensorRole::kLmHead);
+      if (!c_.mtp_shares_head) add(p + "shared_head.head.weight", {c_.vocab_size, c_.hidden_size}, TensorRole::kLmHead);
     }
     add(p + "input_layernorm.weight", {c_.hidden_size}, TensorRole::kNorm);
     add(p + "post_attention_layernorm.weight", {c_.hidden_size}, TensorRole::kNorm);
@@ -129,11 +135,12 @@ std::string dtype_list(const std::vector<DType>& dtypes) {
   return s;
 }
 
-Status validate_checkpoint(const Checkpoint& checkpoint, const ModelConfig& config) {
+Status validate_checkpoint(const Checkpoint& checkpoint, const ModelConfig& config, const std::set<std::string>& ignored) {
   const std::vector<ExpectedTensor> expected = expected_tensors(config);
   std::vector<std::string> problems;
   std::set<std::string> expected_names;
   for (const ExpectedTensor& t : expected) {
+    if (t.role == TensorRole::kFp8Scale) continue;  // expected exactly when its weight is stored as FP8 (below)
     expected_names.insert(t.name);
     auto ref = checkpoint.tensor(t.name);
     if (!ref.ok()) {
@@ -144,13 +151,34 @@ Status validate_checkpoint(const Checkpoint& checkpoint, const ModelConfig& conf
     if (info.shape != t.shape) {
       problems.push_back("tensor '" + t.name + "' has shape " + shape_to_string(info.shape) + ", expected " +
                          shape_to_string(t.shape));
-    } else if (std::find(t.dtypes.begin(), t.dtypes.end(), info.dtype) == t.dtypes.end()) {
+      continue;
+    }
+    if (std::find(t.dtypes.begin(), t.dtypes.end(), info.dtype) == t.dtypes.end()) {
       problems.push_back("tensor '" + t.name + "' has dtype " + dtype_name(info.dtype) + ", expected " +
                          dtype_list(t.dtypes));
+      continue;
+    }
+    if (info.dtype != DType::kF8E4M3) continue;
+    const std::string scale_name = t.name + kScaleSuffix;
+    const std::vector<int64_t> scale_shape{ceil_div(t.shape[0], config.fp8.block_n), ceil_div(t.shape[1], config.fp8.block_k)};
+    expected_names.insert(scale_name);
+    auto scale = checkpoint.tensor(scale_name);
+    if (!scale.ok()) {
+      problems.push_back("missing tensor '" + scale_name + "' (expected F32 " + shape_to_string(scale_shape) +
+                         "), the block scales of FP8 tensor '" + t.name + "'");
+    } else if (scale->info->dtype != DType::kF32 || scale->info->shape != scale_shape) {
+      problems.push_back("tensor '" + scale_name + "' is " + dtype_name(scale->info->dtype) + " " +
+                         shape_to_string(scale->info->shape) + ", expected F32 " + shape_to_string(scale_shape));
     }
   }
   for (const std::string& name : checkpoint.tensor_names()) {
-    if (expected_names.count(name) == 0) {
+    if (expected_names.count(name) != 0 || ignored.count(name) != 0) continue;
+    const bool scale = name.size() > std::string(kScaleSuffix).size() &&
+                       name.compare(name.size() - std::string(kScaleSuffix).size(), std::string::npos, kScaleSuffix) == 0;
+    const std::string scaled = scale ? name.substr(0, name.size() - std::string(kScaleSuffix).size()) : std::string();
+    if (scale && expected_names.count(scaled) != 0) {
+      problems.push_back("unexpected tensor '" + name + "' (block scales for '" + scaled + "', which is not stored as F8_E4M3)");
+    } else {
       problems.push_back("unexpected tensor '" + name + "' (not in a " + architecture_name(config.arch) +
                          " checkpoint with this config)");
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,18 +29,24 @@ enum class TensorRole {
 struct ExpectedTensor {
   std::string name;
   std::vector<int64_t> shape;
-  std::vector<DType> dtypes;  // allowed
+  std::vector<DType> dtypes;  // allowed; the first is the config's (FP8 for linear weights of FP8 configs)
   TensorRole role = TensorRole::kLinear;
   int64_t layer = -1;   // -1: global tensor
   int64_t expert = -1;  // routed expert index, -1 otherwise
   bool mtp = false;     // belongs to an MTP layer
 };
 
-// In a fixed order: globals, then layer by layer; an FP8 weight is followed by its scale.
+// In a fixed order: globals, then layer by layer; in FP8 configs a linear weight is followed by
+// its scale. An MTP layer that shares the main embedding / head (ModelConfig) lists no copy.
 std::vector<ExpectedTensor> expected_tensors(const ModelConfig& config);
 
-// Rejects a missing, extra, misshaped or mistyped tensor, naming it and what was expected.
-Status validate_checkpoint(const Checkpoint& checkpoint, const ModelConfig& config);
+// Rejects a missing, extra, misshaped or mistyped tensor, naming it and what was expected. Any
+// matrix may be stored as F8_E4M3, and then needs its F32 `<name>_scale_inv` of
+// [ceil(rows/block_n), ceil(cols/block_k)] (fp8 block size from the config, 128 x 128 without
+// one); a scale without an FP8 weight is an extra tensor. `ignored` tensors are allowed extras
+// (those of an MTP layer import_model dropped).
+Status validate_checkpoint(const Checkpoint& checkpoint, const ModelConfig& config,
+                           const std::set<std::string>& ignored = {});
 
 std::string dtype_list(const std::vector<DType>& dtypes);  // "BF16|F16|F32"
 

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <random>
@@ -69,6 +70,64 @@ std::vector<uint8_t> safetensors_bytes(const std::string& header, const std::vec
   out.insert(out.end(), header.begin(), header.end());
   out.insert(out.end(), data.begin(), data.end());
   return out;
+}
+
+namespace {
+
+size_t element_size(const std::string& dtype) {
+  if (dtype == "F64" || dtype == "I64" || dtype == "U64") return 8;
+  if (dtype == "F32" || dtype == "I32" || dtype == "U32") return 4;
+  if (dtype == "BF16" || dtype == "F16" || dtype == "I16" || dtype == "U16") return 2;
+  return 1;
+}
+
+}  // namespace
+
+RawTensors read_tensors(const std::filesystem::path& file) {
+  const std::vector<uint8_t> bytes = read_bytes(file);
+  REQUIRE(bytes.size() >= 8);
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[static_cast<size_t>(i)];
+  REQUIRE(8 + n <= bytes.size());
+  const auto header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(n));
+  const size_t data = 8 + static_cast<size_t>(n);
+  RawTensors out;
+  for (const auto& [name, entry] : header.items()) {
+    if (name == "__metadata__") continue;
+    RawTensor t;
+    t.dtype = entry["dtype"].get<std::string>();
+    t.shape = entry["shape"].get<std::vector<int64_t>>();
+    const auto begin = entry["data_offsets"][0].get<size_t>();
+    const auto end = entry["data_offsets"][1].get<size_t>();
+    REQUIRE(data + end <= bytes.size());
+    t.bytes.assign(bytes.begin() + static_cast<std::ptrdiff_t>(data + begin), bytes.begin() + static_cast<std::ptrdiff_t>(data + end));
+    out.emplace(name, std::move(t));
+  }
+  return out;
+}
+
+void write_tensors(const std::filesystem::path& file, const RawTensors& tensors) {
+  std::vector<const std::pair<const std::string, RawTensor>*> order;
+  for (const auto& entry : tensors) order.push_back(&entry);
+  std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+    return element_size(a->second.dtype) > element_size(b->second.dtype);
+  });
+  nlohmann::json header = nlohmann::json::object();
+  std::vector<uint8_t> data;
+  for (const auto* entry : order) {
+    const RawTensor& t = entry->second;
+    header[entry->first] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {data.size(), data.size() + t.bytes.size()}}};
+    data.insert(data.end(), t.bytes.begin(), t.bytes.end());
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  write_bytes(file, safetensors_bytes(text, data));
+}
+
+void edit_json_file(const std::filesystem::path& file, const std::function<void(nlohmann::json&)>& edit) {
+  nlohmann::json json = nlohmann::json::parse(read_text(file));
+  edit(json);
+  write_text(file, json.dump(1));
 }
 
 }  // namespace r1vk::testing

@@ -19,6 +19,7 @@ using testing::read_bytes;
 using testing::read_text;
 using testing::write_bytes;
 using testing::write_text;
+using testing::edit_json_file;
 
 struct Base {
   const char* preset;
@@ -52,12 +53,6 @@ void edit_header(const fs::path& file, const std::function<void(Json&)>& edit) {
   write_bytes(file, testing::safetensors_bytes(header.dump(), data));
 }
 
-void edit_json_file(const fs::path& file, const std::function<void(Json&)>& edit) {
-  Json json = Json::parse(read_text(file));
-  edit(json);
-  write_text(file, json.dump(1));
-}
-
 void set_length(const fs::path& file, uint64_t length) {
   std::vector<uint8_t> bytes = read_bytes(file);
   for (int i = 0; i < 8; ++i) bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(length >> (8 * i));
@@ -86,6 +81,18 @@ struct BadCase {
 };
 
 const std::string kNorm = "model.norm.weight";
+const std::string kEhProj = "model.layers.3.eh_proj.weight";  // tiny-r1's MTP projection
+
+// Rewrites the single-file checkpoint's tensors through `edit` (data included).
+void edit_tensors(const fs::path& dir, const std::function<void(testing::RawTensors&)>& edit) {
+  testing::RawTensors tensors = testing::read_tensors(dir / "model.safetensors");
+  edit(tensors);
+  testing::write_tensors(dir / "model.safetensors", tensors);
+}
+
+void strip_prefix(testing::RawTensors& tensors, const std::string& prefix) {
+  std::erase_if(tensors, [&](const auto& t) { return t.first.rfind(prefix, 0) == 0; });
+}
 
 std::vector<BadCase> corpus() {
   return {
@@ -134,7 +141,6 @@ std::vector<BadCase> corpus() {
       {"huge dimension in config", kQwen, [](const fs::path& d) { edit_json_file(d / "config.json", [](Json& j) { j["hidden_size"] = 1000000000000LL; }); }, "field 'hidden_size': 1000000000000 is out of range [1, 1048576]", ErrorCode::kOutOfRange},
       {"missing required field", kQwen, [](const fs::path& d) { edit_json_file(d / "config.json", [](Json& j) { j.erase("vocab_size"); }); }, "field 'vocab_size': missing", ErrorCode::kCorruptData},
       {"heads not divisible by KV heads", kQwen, [](const fs::path& d) { edit_json_file(d / "config.json", [](Json& j) { j["num_key_value_heads"] = 4; }); }, "field 'num_key_value_heads': num_attention_heads (6) is not divisible by num_key_value_heads (4)", ErrorCode::kCorruptData},
-      {"eos outside the vocabulary", kQwen, [](const fs::path& d) { edit_json_file(d / "config.json", [](Json& j) { j["eos_token_id"] = 541; }); }, "field 'eos_token_id': 541 is outside the vocabulary (vocab_size 541)", ErrorCode::kCorruptData},
       {"model_type contradicts architecture", kQwen, [](const fs::path& d) { edit_json_file(d / "config.json", [](Json& j) { j["model_type"] = "llama"; }); }, "field 'model_type': 'llama' does not match", ErrorCode::kCorruptData},
       {"sliding window in use", kQwen, [](const fs::path& d) { edit_json_file(d / "config.json", [](Json& j) { j["use_sliding_window"] = true; }); }, "field 'use_sliding_window': true is not supported", ErrorCode::kUnsupported},
       {"unsupported rope scaling", kQwen, [](const fs::path& d) { edit_json_file(d / "config.json", [](Json& j) { j["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}}; }); }, "field 'rope_scaling.type': rope scaling 'linear' is not supported", ErrorCode::kUnsupported},
@@ -153,7 +159,13 @@ std::vector<BadCase> corpus() {
       {"FP8 weight without its scale", kR1Fp8, [](const fs::path& d) { edit_header(d / "model.safetensors", [](Json& h) { const std::string s = "model.layers.0.mlp.down_proj.weight_scale_inv"; h["x" + s] = h[s]; h.erase(s); }); }, "missing tensor 'model.layers.0.mlp.down_proj.weight_scale_inv' (expected F32 [3, 5])", ErrorCode::kCorruptData},
       {"FP8 weight stored as U8", kR1Fp8, [](const fs::path& d) { edit_header(d / "model.safetensors", [](Json& h) { h["model.layers.0.mlp.down_proj.weight"]["dtype"] = "U8"; }); }, "tensor 'model.layers.0.mlp.down_proj.weight' has dtype U8, expected F8_E4M3", ErrorCode::kCorruptData},
       {"FP8 config over a bf16 checkpoint", kV2, [](const fs::path& d) { edit_json_file(d / "config.json", [](Json& j) { j["quantization_config"] = {{"quant_method", "fp8"}}; }); }, "field 'quantization_config': FP8 checkpoints are DeepseekV3ForCausalLM only", ErrorCode::kCorruptData},
-      {"MTP layer missing", kR1Fp8, [](const fs::path& d) { edit_json_file(d / "config.json", [](Json& j) { j["num_nextn_predict_layers"] = 2; }); }, "missing tensor 'model.layers.4.embed_tokens.weight'", ErrorCode::kCorruptData},
+      // --- optional parts are optional (test_checkpoint_variants.cpp), what is present must still fit
+      {"main-model tensor missing, MTP layer stripped", kR1Fp8, [](const fs::path& d) { edit_tensors(d, [](testing::RawTensors& t) { strip_prefix(t, "model.layers.3."); t.erase("model.layers.1.mlp.gate.weight"); }); }, "missing tensor 'model.layers.1.mlp.gate.weight' (expected BF16|F16|F32|F8_E4M3 [8, 320])", ErrorCode::kCorruptData},
+      {"MTP tensor misshaped", kR1Fp8, [](const fs::path& d) { edit_header(d / "model.safetensors", [](Json& h) { h[kEhProj]["shape"] = {640, 320}; }); }, "tensor 'model.layers.3.eh_proj.weight' has shape [640, 320], expected [320, 640]", ErrorCode::kCorruptData},
+      {"MTP embedding misshaped", kR1Fp8, [](const fs::path& d) { edit_header(d / "model.safetensors", [](Json& h) { h["model.layers.3.embed_tokens.weight"]["shape"] = {320, 613}; }); }, "tensor 'model.layers.3.embed_tokens.weight' has shape [320, 613], expected [613, 320]", ErrorCode::kCorruptData},
+      {"FP8 projection without its scale where BF16 was expected", kR1Fp8, [](const fs::path& d) { edit_tensors(d, [](testing::RawTensors& t) { auto& w = t[kEhProj]; w.dtype = "F8_E4M3"; w.bytes.resize(w.bytes.size() / 2); }); }, "missing tensor 'model.layers.3.eh_proj.weight_scale_inv' (expected F32 [3, 5]), the block scales of FP8 tensor 'model.layers.3.eh_proj.weight'", ErrorCode::kCorruptData},
+      {"block scales beside a BF16 weight", kR1Fp8, [](const fs::path& d) { edit_tensors(d, [](testing::RawTensors& t) { t[kEhProj + "_scale_inv"] = {"F32", {3, 5}, std::vector<uint8_t>(60, 0)}; }); }, "unexpected tensor 'model.layers.3.eh_proj.weight_scale_inv' (block scales for 'model.layers.3.eh_proj.weight', which is not stored as F8_E4M3)", ErrorCode::kCorruptData},
+      {"FP8 scale grid of the wrong shape", kR1Fp8, [](const fs::path& d) { edit_header(d / "model.safetensors", [](Json& h) { h["model.layers.0.mlp.down_proj.weight_scale_inv"]["shape"] = {5, 3}; }); }, "tensor 'model.layers.0.mlp.down_proj.weight_scale_inv' is F32 [5, 3], expected F32 [3, 5]", ErrorCode::kCorruptData},
   };
 }
 

@@ -61,7 +61,10 @@ TEST_CASE("the tiny-r1 inventory follows R1's names, including FP8 scales and th
   CHECK(find_expected(inv, "model.layers.1.self_attn.kv_b_proj.weight").shape == std::vector<int64_t>{4 * 256, 512});
   CHECK(find_expected(inv, "model.layers.1.mlp.gate.weight").dtypes.front() == DType::kBF16);
   CHECK(find_expected(inv, "model.layers.1.mlp.gate.e_score_correction_bias").shape == std::vector<int64_t>{8});
-  CHECK(find_expected(inv, "model.layers.2.mlp.experts.7.down_proj.weight").dtypes == std::vector<DType>{DType::kF8E4M3});
+  // Linear weights are FP8 in an FP8 config; any matrix may be stored either way (read through its scales).
+  CHECK(find_expected(inv, "model.layers.2.mlp.experts.7.down_proj.weight").dtypes ==
+        std::vector<DType>{DType::kF8E4M3, DType::kBF16, DType::kF16, DType::kF32});
+  CHECK(find_expected(inv, "model.norm.weight").dtypes == std::vector<DType>{DType::kBF16, DType::kF16, DType::kF32});
   CHECK(find_expected(inv, "model.layers.2.mlp.shared_experts.up_proj.weight").shape == std::vector<int64_t>{160, 320});
   // MTP block = layer num_hidden_layers, with its own embedding/head copies; eh_proj stays unquantised.
   CHECK(find_expected(inv, "model.layers.3.eh_proj.weight").shape == std::vector<int64_t>{320, 640});
@@ -72,6 +75,16 @@ TEST_CASE("the tiny-r1 inventory follows R1's names, including FP8 scales and th
   CHECK(find_expected(inv, "model.layers.3.enorm.weight").shape == std::vector<int64_t>{320});
   CHECK(find_expected(inv, "model.layers.3.mlp.experts.0.gate_proj.weight_scale_inv").shape == std::vector<int64_t>{2, 3});
   for (const ExpectedTensor& t : inv) CHECK(t.name.find("model.layers.4.") == std::string::npos);
+
+  // An MTP layer that shares the main embedding and head lists no copies of them.
+  ModelConfig shared = c;
+  shared.mtp_shares_embedding = shared.mtp_shares_head = true;
+  const auto fewer = expected_tensors(shared);
+  CHECK(fewer.size() == inv.size() - 2);
+  for (const ExpectedTensor& t : fewer) {
+    CHECK(t.name != "model.layers.3.embed_tokens.weight");
+    CHECK(t.name != "model.layers.3.shared_head.head.weight");
+  }
 }
 
 TEST_CASE("read_f32 returns the generated values exactly: bf16 rounding, FP8 codes times block scales") {

@@ -134,6 +134,41 @@ TEST_CASE("Qwen2 and Llama distills: GQA, biases, llama3 rope scaling, eos lists
   CHECK(listed->eos_token_id == 128001);
 }
 
+TEST_CASE("bos/eos ids that do not fit the vocabulary are warnings, never refusals") {
+  struct Case {
+    const char* name;
+    Json bos, eos;
+    int64_t want_bos, want_eos;
+    size_t warnings;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"fine", 128000, 128001, 128000, 128001, 0, ""},
+      {"bos null", nullptr, 128001, -1, 128001, 0, ""},
+      {"bos at vocab_size", 128256, 128001, -1, 128001, 1,
+       "config.json: field 'bos_token_id': 128256 is not a token id in the vocabulary (vocab_size 128256); ignored"},
+      {"eos far outside", 128000, 999999, 128000, -1, 1, "field 'eos_token_id': 999999 is not a token id in the vocabulary"},
+      {"eos list, first entry bad", 128000, Json::array({-1, 128009}), 128000, 128009, 1, "field 'eos_token_id': list entry -1 is not"},
+      {"eos empty list", 128000, Json::array(), 128000, -1, 1, "field 'eos_token_id' is an empty list"},
+      {"eos a string", "</s>", "</s>", -1, -1, 2, "field 'eos_token_id': \"</s>\" is not a token id"},
+  };
+  for (const Case& k : cases) {
+    CAPTURE(k.name);
+    auto json = parse_json(kLlamaConfig, "config.json");
+    REQUIRE(json.ok());
+    (*json)["bos_token_id"] = k.bos;
+    (*json)["eos_token_id"] = k.eos;
+    std::vector<std::string> warnings;
+    auto c = parse_model_config(*json, &warnings);
+    if (!c.ok()) FAIL(c.error().message());
+    CHECK(c->bos_token_id == k.want_bos);
+    CHECK(c->eos_token_id == k.want_eos);
+    REQUIRE(warnings.size() == k.warnings);
+    if (k.warnings > 0) CHECK(warnings.back().find(k.message) != std::string::npos);
+    CHECK(parse_model_config(*json).ok());  // the same without a warnings sink
+  }
+}
+
 TEST_CASE("every preset round-trips through config.json") {
   for (const std::string& name : gen::preset_names()) {
     CAPTURE(name);

@@ -31,6 +31,18 @@ std::string params_text(uint64_t n) {
   return buf;
 }
 
+// Why the MTP count differs from config.json's, or which MTP tensors are the main model's.
+std::string mtp_note(const ImportedModel& m) {
+  const ModelConfig& c = m.config;
+  if (m.declared_mtp_layers != c.num_nextn_predict_layers) {
+    return "; config.json declares " + std::to_string(m.declared_mtp_layers) + ", the checkpoint lacks the rest";
+  }
+  if (c.mtp_shares_embedding && c.mtp_shares_head) return "; embedding and head shared with the main model";
+  if (c.mtp_shares_embedding) return "; embedding shared with the main model";
+  if (c.mtp_shares_head) return "; head shared with the main model";
+  return "";
+}
+
 void print_attention(const ModelConfig& c) {
   if (c.is_deepseek()) {
     std::printf("attention      MLA, %lld heads, q_lora_rank %lld, kv_lora_rank %lld, qk_nope %lld, qk_rope %lld, v %lld\n",
@@ -69,7 +81,8 @@ Status run_plan_info(const std::string& path) {
     std::printf("  %-4s %6llu tensors, worst normalised MSE %.3g\n", fmt.c_str(), static_cast<unsigned long long>(e.first), e.second);
   }
   std::printf("program: %zu ops (main)%s\n", m.main.ops.size(),
-              m.mtp.ops.empty() ? "" : (", " + std::to_string(m.mtp.ops.size()) + " ops (MTP)").c_str());
+              m.mtp.ops.empty() ? ", no MTP program (multi-token prediction unavailable)"
+                                : (", " + std::to_string(m.mtp.ops.size()) + " ops (MTP)").c_str());
   return ok_status();
 }
 
@@ -78,13 +91,14 @@ Status run_info(const std::string& dir) {
   if (std::filesystem::is_regular_file(dir, ec)) return run_plan_info(dir);
   auto model = import_model(dir);
   if (!model.ok()) return std::move(model).error();
+  for (const std::string& w : model->warnings) std::fprintf(stderr, "r1vk: warning: %s\n", w.c_str());
   const ModelConfig& c = model->config;
   const Checkpoint& ck = model->checkpoint;
   std::printf("checkpoint     %s\n", dir.c_str());
   std::printf("architecture   %s (%s)%s\n", architecture_name(c.arch), model_type_name(c.arch),
               c.fp8.enabled ? ", FP8 e4m3 block-quantised" : "");
-  std::printf("layers         %lld (+%lld MTP)\n", static_cast<long long>(c.num_hidden_layers),
-              static_cast<long long>(c.num_nextn_predict_layers));
+  std::printf("layers         %lld (+%lld MTP%s)\n", static_cast<long long>(c.num_hidden_layers),
+              static_cast<long long>(c.num_nextn_predict_layers), mtp_note(*model).c_str());
   std::printf("hidden         %lld, dense intermediate %lld, vocab %lld\n", static_cast<long long>(c.hidden_size),
               static_cast<long long>(c.intermediate_size), static_cast<long long>(c.vocab_size));
   print_attention(c);
