@@ -2,6 +2,7 @@
 // the line. The demo model's accuracy per format is in test_demo_accuracy.cpp.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <string>
 
 #include "api/demo_plan.h"
@@ -52,19 +53,28 @@ TEST_CASE("answers are compared after trimming whitespace, nothing else") {
   CHECK(api::trim_answer("1 2") == "1 2");
 }
 
-TEST_CASE("the committed held-out set has 500 problems of the three kinds") {
+TEST_CASE("the committed held-out set: 500 canonical problems of three kinds, then other phrasings") {
   auto r = api::read_problems_file((testing::demo_dir() / "heldout.jsonl").string());
   R1VK_REQUIRE_OK(r);
-  CHECK(r->size() == 500);
-  int add = 0, sub_pos = 0, sub_neg = 0;
-  for (const auto& p : *r) {
-    add += p.kind == "addition";
-    sub_pos += p.kind == "subtraction >= 0";
-    sub_neg += p.kind == "subtraction < 0";
+  REQUIRE(r->size() == 860);
+  std::map<std::string, int> kinds;
+  for (size_t i = 0; i < r->size(); ++i) {
+    const auto& p = (*r)[i];
+    ++kinds[p.kind];
+    // the canonical phrasing first (demo_accuracy_tests' subset relies on the order)
+    const bool canonical = p.kind == "addition" || p.kind == "subtraction >= 0" || p.kind == "subtraction < 0";
+    CHECK(canonical == (i < 500));
   }
-  CHECK(add == 244);
-  CHECK(sub_pos == 122);
-  CHECK(sub_neg == 134);
+  CHECK(kinds["addition"] == 244);
+  CHECK(kinds["subtraction >= 0"] == 122);
+  CHECK(kinds["subtraction < 0"] == 134);
+  for (const char* k : {"phrasing: no spaces", "phrasing: lower case", "phrasing: upper case", "phrasing: no question mark",
+                        "phrasing: Compute", "phrasing: Calculate", "phrasing: plus / minus", "phrasing: mixed",
+                        "not arithmetic"}) {
+    CAPTURE(k);
+    CHECK(kinds[k] == 40);
+  }
+  CHECK(kinds.size() == 12);
 }
 
 }  // namespace

@@ -28,6 +28,7 @@ from the question at a distance that depends only on the column. The answer drop
 """
 import random
 
+import phrasing
 import tokenizer as tok
 
 MAX_DIGITS = 6
@@ -45,7 +46,14 @@ def sample_problem(rng):
 
 
 def question(a, op, b):
+    """The canonical phrasing, the only one stages 1 and 2 saw (phrasing.py has the others)."""
     return f"What is {a} {op} {b}?"
+
+
+def kind(a, op, b):
+    if op == "+":
+        return "addition"
+    return "subtraction >= 0" if a >= b else "subtraction < 0"
 
 
 def answer_value(a, op, b):
@@ -115,15 +123,33 @@ def completion(a, op, b):
     return reasoning(a, op, b) + "\n" + tok.END_THINK + "\n\n" + str(answer_value(a, op, b)) + tok.EOS
 
 
+def not_arithmetic_completion():
+    """What the model writes for anything that is not a question it can answer."""
+    return tok.END_THINK + "\n\n" + phrasing.NOT_ARITHMETIC_ANSWER + tok.EOS
+
+
 def prompt_text(a, op, b):
     return tok.chat_prompt(question(a, op, b))
 
 
-def encode_example(a, op, b):
-    """(token ids, index of the first completion token)."""
-    p = tok.encode(prompt_text(a, op, b))
-    c = tok.encode(completion(a, op, b))
+def encode_text_example(question_text, completion_text):
+    """(token ids, index of the first completion token) of one chat turn."""
+    p = tok.encode(tok.chat_prompt(question_text))
+    c = tok.encode(completion_text)
     return p + c, len(p)
+
+
+def encode_example(a, op, b):
+    """(token ids, index of the first completion token) of the canonical phrasing."""
+    return encode_text_example(question(a, op, b), completion(a, op, b))
+
+
+def answer_text(completion_text):
+    """The text after </think>, as r1vk eval compares it (EOS dropped, whitespace trimmed), or
+    None when there is no </think>."""
+    if tok.END_THINK not in completion_text:
+        return None
+    return completion_text.split(tok.END_THINK, 1)[1].replace(tok.EOS, "").strip()
 
 
 def parse_answer(text):
@@ -149,6 +175,56 @@ def test_problems():
     return out
 
 
+# Phrasing held-out set: HELDOUT_PER_PHRASING problems per phrasing.HELDOUT_PHRASINGS entry and
+# as many non-arithmetic questions, from their own seed, after the 500 canonical ones.
+PHRASING_SEED = 20261129
+HELDOUT_PER_PHRASING = 40
+NOT_ARITHMETIC_KIND = "not arithmetic"
+
+
+def heldout_items():
+    """Every held-out question as (question, answer text after </think>, kind): the 500
+    canonical problems (kinds addition / subtraction >= 0 / subtraction < 0), then
+    HELDOUT_PER_PHRASING per phrasing (kind "phrasing: <name>") and as many non-arithmetic
+    questions (kind "not arithmetic"). No problem appears twice."""
+    items = [(question(*p), str(answer_value(*p)), kind(*p)) for p in test_problems()]
+    used = set(test_problems())
+    rng = random.Random(PHRASING_SEED)
+    for name, render in phrasing.HELDOUT_PHRASINGS:
+        n = 0
+        while n < HELDOUT_PER_PHRASING:
+            p = sample_problem(rng)
+            if p in used:
+                continue
+            used.add(p)
+            items.append((render(*p, rng), str(answer_value(*p)), "phrasing: " + name))
+            n += 1
+    seen = set()
+    while len(seen) < HELDOUT_PER_PHRASING:
+        q = phrasing.heldout_not_arithmetic(rng)
+        if q not in seen:
+            seen.add(q)
+            items.append((q, phrasing.NOT_ARITHMETIC_ANSWER, NOT_ARITHMETIC_KIND))
+    return items
+
+
+def heldout_exclusions():
+    """(problems, non-arithmetic questions) of heldout_items(), which training must skip."""
+    problems = set(test_problems())
+    rng = random.Random(PHRASING_SEED)
+    for _, render in phrasing.HELDOUT_PHRASINGS:
+        n = 0
+        while n < HELDOUT_PER_PHRASING:
+            p = sample_problem(rng)
+            if p in problems:
+                continue
+            problems.add(p)
+            render(*p, rng)  # keeps the draws in step with heldout_items()
+            n += 1
+    questions = {q for q, _, k in heldout_items() if k == NOT_ARITHMETIC_KIND}
+    return problems, questions
+
+
 def training_stream(seed, exclude):
     """Endless training problems from `seed`, skipping every problem in `exclude`."""
     rng = random.Random(seed)
@@ -156,6 +232,31 @@ def training_stream(seed, exclude):
         p = sample_problem(rng)
         if p not in exclude:
             yield p
+
+
+def canonical_text_stream(seed, exclude):
+    """training_stream as (question, completion) texts, canonical phrasing (stages 1 and 2)."""
+    for p in training_stream(seed, exclude):
+        yield question(*p), completion(*p)
+
+
+def mixed_text_stream(seed, exclude_problems, exclude_questions, canonical_frac, other_frac):
+    """Endless (question, completion) texts for stage 3: a fraction `other_frac` of
+    non-arithmetic questions, `canonical_frac` of the canonical phrasing (so the skill the
+    earlier stages built is kept), the rest random phrasings of phrasing.py's grammar."""
+    rng = random.Random(seed)
+    while True:
+        r = rng.random()
+        if r < other_frac:
+            q = phrasing.not_arithmetic(rng)
+            if q not in exclude_questions:
+                yield q, not_arithmetic_completion()
+            continue
+        p = sample_problem(rng)
+        if p in exclude_problems:
+            continue
+        q = question(*p) if r < other_frac + canonical_frac else phrasing.phrase(*p, rng)
+        yield q, completion(*p)
 
 
 if __name__ == "__main__":

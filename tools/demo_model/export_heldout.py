@@ -1,12 +1,15 @@
-"""Writes the 500 held-out problems (data.test_problems(), their own seed) as JSON Lines for
-`r1vk eval`: one {"question", "answer", "kind"} object per line, in test_problems() order.
+"""Writes the held-out questions (data.heldout_items(): the 500 canonical problems of
+data.test_problems(), then the phrasing and non-arithmetic ones, each from its own seed) as JSON
+Lines for `r1vk eval`: one {"question", "answer", "kind"} object per line, in that order.
 
   /usr/bin/python3 tools/demo_model/export_heldout.py              # writes models/r1vk-demo/heldout.jsonl
   /usr/bin/python3 tools/demo_model/export_heldout.py --check      # exit 1 when the file differs
 
 "answer" is the exact answer text the model must give after </think> (no leading zeros, "-"
-for a negative result). "kind" is addition, subtraction >= 0 or subtraction < 0, the split
-evaluate.py reports. Pure Python (no torch), so any python3 can run it.
+for a negative result; phrasing.NOT_ARITHMETIC_ANSWER for a non-arithmetic question). "kind" is
+addition, subtraction >= 0 or subtraction < 0 for the canonical phrasing, "phrasing: <name>" for
+the others, "not arithmetic": the split evaluate.py and r1vk eval report. Pure Python (no
+torch), so any python3 can run it.
 """
 import argparse
 import json
@@ -20,17 +23,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DEFAULT_OUT = os.path.join(ROOT, "models", "r1vk-demo", "heldout.jsonl")
 
 
-def kind(a, op, b):
-    if op == "+":
-        return "addition"
-    return "subtraction >= 0" if a >= b else "subtraction < 0"
-
-
 def render():
     lines = []
-    for a, op, b in data.test_problems():
-        row = {"question": data.question(a, op, b), "answer": str(data.answer_value(a, op, b)),
-               "kind": kind(a, op, b)}
+    for question, answer, kind in data.heldout_items():
+        row = {"question": question, "answer": answer, "kind": kind}
         lines.append(json.dumps(row, ensure_ascii=True) + "\n")
     return "".join(lines).encode("ascii")
 
@@ -50,7 +46,7 @@ def main():
             print(f"{args.out}: {e}", file=sys.stderr)
             return 1
         if old != text:
-            print(f"{args.out} differs from a fresh export of data.test_problems()", file=sys.stderr)
+            print(f"{args.out} differs from a fresh export of data.heldout_items()", file=sys.stderr)
             return 1
         print(f"{args.out}: identical to a fresh export ({count} problems)")
         return 0

@@ -48,14 +48,16 @@ def greedy_batch(model, prompts, max_new=200):
 
 
 @torch.no_grad()
-def evaluate_problems(model, problems, batch_size=128, max_new=200, show_errors=0):
-    """Exact-match accuracy of the final answer, plus MTP acceptance rate."""
+def evaluate_items(model, items, batch_size=128, max_new=200, show_errors=0):
+    """items: (question, expected answer text after </think>, kind). Exact-match accuracy of the
+    answer text as r1vk eval compares it (data.answer_text), per kind, plus the MTP acceptance
+    rate. outcome[i] says whether items[i] was right."""
     model.eval()
     by_len = defaultdict(list)
-    for p in problems:
-        ids = tok.encode(data.prompt_text(*p))
-        by_len[len(ids)].append((p, ids))
-    correct = made = accepted = 0
+    for i, (q, _, _) in enumerate(items):
+        ids = tok.encode(tok.chat_prompt(q))
+        by_len[len(ids)].append((i, ids))
+    made = accepted = 0
     errors, outcome = [], {}
     for _, group in sorted(by_len.items()):
         for s in range(0, len(group), batch_size):
@@ -63,13 +65,23 @@ def evaluate_problems(model, problems, batch_size=128, max_new=200, show_errors=
             outs, m, a = greedy_batch(model, [ids for _, ids in chunk], max_new)
             made += m
             accepted += a
-            for (p, _), o in zip(chunk, outs):
-                got = data.parse_answer(tok.decode(o))
-                outcome[p] = got == data.answer_value(*p)
-                if outcome[p]:
-                    correct += 1
-                elif len(errors) < show_errors:
-                    errors.append((p, tok.decode(o)))
+            for (i, _), o in zip(chunk, outs):
+                outcome[i] = data.answer_text(tok.decode(o)) == items[i][1]
+                if not outcome[i] and len(errors) < show_errors:
+                    errors.append((items[i][0], tok.decode(o)))
     model.train()
-    return {"accuracy": correct / len(problems), "correct": correct, "total": len(problems),
-            "mtp_acceptance": accepted / max(made, 1), "mtp_drafts": made, "errors": errors, "outcome": outcome}
+    by_kind = {}
+    for i, (_, _, k) in enumerate(items):
+        t = by_kind.setdefault(k, {"correct": 0, "total": 0})
+        t["correct"] += int(outcome[i])
+        t["total"] += 1
+    correct = sum(outcome.values())
+    return {"accuracy": correct / len(items), "correct": correct, "total": len(items),
+            "by_kind": by_kind, "mtp_acceptance": accepted / max(made, 1), "mtp_drafts": made,
+            "errors": errors, "outcome": outcome}
+
+
+def evaluate_problems(model, problems, **kw):
+    """evaluate_items on canonical (a, op, b) problems."""
+    return evaluate_items(model, [(data.question(*p), str(data.answer_value(*p)), data.kind(*p))
+                                  for p in problems], **kw)

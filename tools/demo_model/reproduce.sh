@@ -17,6 +17,7 @@ $py "$root/tools/demo_model/export.py" --ckpt "$out/ckpt_v1.pt" --out "$out/v1_m
 nice $py "$root/tools/demo_model/train.py" --format v2 --seed 4321 --init "$out/v1_model" \
   --steps 1500 --warmup 30 --lr 1e-3 --out "$out/ckpt.pt" | tee "$out/train.log"
 $py "$root/tools/demo_model/export.py" --ckpt "$out/ckpt.pt" --out "$root/models/r1vk-demo"
+$py "$root/tools/demo_model/export_heldout.py"
 $py "$root/tools/demo_model/evaluate.py" --model "$root/models/r1vk-demo" --ckpt "$out/ckpt.pt" \
   --json "$out/eval.json"
 $py "$root/tools/demo_model/golden.py" --model "$root/models/r1vk-demo" \

@@ -14,6 +14,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 import model as M  # noqa: E402
+import phrasing  # noqa: E402
 import safetensors_io  # noqa: E402
 import tokenizer as tok  # noqa: E402
 
@@ -140,6 +141,29 @@ def check_test_set_disjoint():
     assert len(set(test)) == len(test) == data.TEST_COUNT
     stream = data.training_stream(1234, set(test))
     assert not any(next(stream) in set(test) for _ in range(20000))
+
+
+def check_phrasings_held_out_and_tokenizable():
+    items = data.heldout_items()
+    assert [q for q, _, _ in items[:data.TEST_COUNT]] == [data.question(*p) for p in data.test_problems()]
+    assert len({q for q, _, _ in items}) == len(items)
+    problems, questions = data.heldout_exclusions()
+    assert len(problems) == data.TEST_COUNT + len(phrasing.HELDOUT_PHRASINGS) * data.HELDOUT_PER_PHRASING
+    assert len(questions) == data.HELDOUT_PER_PHRASING
+    # every held-out answer is what the training texts would make the model write
+    for q, answer, kind in items:
+        if kind == data.NOT_ARITHMETIC_KIND:
+            assert data.answer_text(data.not_arithmetic_completion()) == answer
+        assert tok.decode(tok.encode(tok.chat_prompt(q))) == tok.chat_prompt(q), q
+    stream = data.mixed_text_stream(1, problems, questions, 0.3, 0.1)
+    for _ in range(5000):
+        q, c = next(stream)
+        assert q not in questions
+        if c != data.not_arithmetic_completion():
+            assert data.answer_text(c) is not None
+    # the examples are phrasings of the grammar (prefix, operator, tail all listed)
+    assert phrasing.HELDOUT_PHRASINGS[0][1](2, "+", 2, None) == "What is 2+2?"
+    assert data.answer_text("1: 2+2+0=04\n</think>\n\n4" + tok.EOS) == "4"
 
 
 if __name__ == "__main__":

@@ -24,14 +24,16 @@ import data  # noqa: E402
 import evaluate  # noqa: E402
 import generate  # noqa: E402
 import model as M  # noqa: E402
+import phrasing  # noqa: E402
 import tokenizer as tok  # noqa: E402
 
 VALID_SEED = 777  # small validation set for progress logs (the test set is never used here)
 
 
 def make_batches(stream, batch_size, pool_batches, rng):
-    """Draw pool_batches*batch_size problems, sort by length so batches pad little, shuffle."""
-    exs = [data.encode_example(*next(stream)) for _ in range(batch_size * pool_batches)]
+    """Draw pool_batches*batch_size (question, completion) texts, sort by length so batches
+    pad little, shuffle."""
+    exs = [data.encode_text_example(*next(stream)) for _ in range(batch_size * pool_batches)]
     exs.sort(key=lambda e: len(e[0]))
     batches = [exs[i:i + batch_size] for i in range(0, len(exs), batch_size)]
     rng.shuffle(batches)
@@ -83,6 +85,13 @@ def main():
                     "schedule; the data stream uses --seed)")
     ap.add_argument("--format", choices=data.FORMATS, default=data.FORMAT,
                     help="reasoning format of the training and validation texts (data.py)")
+    ap.add_argument("--phrasing", choices=("canonical", "mixed"), default="canonical",
+                    help="questions as 'What is A + B?' only (stages 1, 2) or phrasing.py's "
+                    "grammar mixed with non-arithmetic questions (stage 3)")
+    ap.add_argument("--canonical-frac", type=float, default=0.3,
+                    help="with --phrasing mixed: share of canonical questions")
+    ap.add_argument("--other-frac", type=float, default=0.1,
+                    help="with --phrasing mixed: share of non-arithmetic questions")
     ap.add_argument("--out", required=True, help="checkpoint path (.pt)")
     args = ap.parse_args()
 
@@ -113,7 +122,20 @@ def main():
         p = data.sample_problem(valid_rng)
         if p not in test:
             valid.append(p)
-    stream = data.training_stream(args.seed, test)
+    valid = [(data.question(*p), str(data.answer_value(*p)), data.kind(*p)) for p in valid]
+    if args.phrasing == "canonical":
+        stream = data.canonical_text_stream(args.seed, test)
+    else:
+        held_problems, held_questions = data.heldout_exclusions()
+        stream = data.mixed_text_stream(args.seed, held_problems, held_questions,
+                                        args.canonical_frac, args.other_frac)
+        # progress only: validation questions may also occur in training
+        for _ in range(args.eval_count // 2):
+            p = data.sample_problem(valid_rng)
+            valid.append((phrasing.phrase(*p, valid_rng), str(data.answer_value(*p)), "phrased"))
+        for _ in range(args.eval_count // 4):
+            valid.append((phrasing.not_arithmetic(valid_rng), phrasing.NOT_ARITHMETIC_ANSWER,
+                          data.NOT_ARITHMETIC_KIND))
 
     decay, no_decay = [], []
     for name, p in model.named_parameters():
@@ -161,9 +183,10 @@ def main():
                   f"elapsed {time.time() - t0:.0f}s", flush=True)
             acc_loss = acc_mtp = acc_tok = acc_n = 0.0
         if (step + 1) % args.eval_every == 0 or step + 1 == last:
-            r = generate.evaluate_problems(model, valid, show_errors=2)
+            r = generate.evaluate_items(model, valid, show_errors=2)
             loads = [m.last_load.tolist() for m in model.moe_layers()]
-            print(f"eval step {step + 1} valid_acc {r['accuracy']:.4f} "
+            kinds = " ".join(f"[{k}: {t['correct']}/{t['total']}]" for k, t in r["by_kind"].items())
+            print(f"eval step {step + 1} valid_acc {r['accuracy']:.4f} {kinds} "
                   f"mtp_accept {r['mtp_acceptance']:.4f} loads {loads} "
                   f"elapsed {time.time() - t0:.0f}s", flush=True)
             for p, o in r["errors"]:

@@ -1,7 +1,8 @@
 // `r1vk eval [MODEL] --problems FILE.jsonl`: answer accuracy on a problem set. Each line's
 // question is asked as one R1 chat turn, answered greedily, and the text after "</think>"
 // (trimmed) must equal the line's answer exactly; accuracy is broken down by the lines' "kind".
-// The bundled demo model's 500 held-out problems are models/r1vk-demo/heldout.jsonl.
+// The bundled demo model's 860 held-out questions (500 canonical problems, other phrasings,
+// non-arithmetic questions) are models/r1vk-demo/heldout.jsonl.
 #include <cstdio>
 #include <memory>
 #include <optional>
