@@ -1,6 +1,8 @@
 // `r1vk bench MODEL`: prefill tokens/s on a 512-token prompt, decode tokens/s at context 0 and
 // at a long context, the time each kind of op takes in a decode step (timestamp queries), and
-// queue submits per decode step.
+// queue submits per decode step. With --batch B1,B2,...: per batch size the batched executor's
+// decode step time, aggregate and per-sequence tokens/s, and prefill tokens/s of one sequence
+// prefilling in chunks next to B - 1 decoding ones.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -12,6 +14,7 @@
 #include "base/progress_bar.h"
 #include "command.h"
 #include "device_context.h"
+#include "exec/batch_executor.h"
 #include "exec/model.h"
 #include "exec/session.h"
 #include "plan_source.h"
@@ -26,6 +29,7 @@ struct BenchArgs {
   int64_t long_context = 4096;
   std::string weights = "q4";
   std::optional<int> device;
+  std::vector<int> batch;  // batch sizes for the batched-executor table; empty: single-sequence bench
 };
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -46,6 +50,70 @@ Result<double> time_decode(exec::Session& s, int64_t pos, int64_t steps) {
   const auto t = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < steps; ++i) R1VK_TRY(decode_step(s));
   return static_cast<double>(steps) / seconds_since(t);
+}
+
+// Decode steps of `b` sequences (each at position `pos`, token 0 as its input) and one sequence
+// prefilling `prompt` in chunks next to b - 1 decoding sequences.
+Status bench_batch(exec::BatchExecutor& ex, int b, int64_t pos, int64_t steps, const std::vector<int32_t>& prompt,
+                   double* base_tps) {
+  std::vector<exec::SeqId> seqs;
+  for (int i = 0; i < b; ++i) {
+    R1VK_ASSIGN_OR_RETURN(auto s, ex.add_sequence());
+    R1VK_TRY(ex.seek_for_benchmark(s, pos));
+    seqs.push_back(s);
+  }
+  std::vector<exec::BatchExecutor::Entry> decode(seqs.size());
+  for (size_t i = 0; i < seqs.size(); ++i) decode[i].seq = seqs[i];
+  R1VK_TRY(ex.step(decode));  // warm-up
+  auto t = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < steps; ++i) R1VK_TRY(ex.step(decode));
+  const double dt = seconds_since(t);
+  const double agg = static_cast<double>(b * steps) / dt;
+  if (*base_tps == 0) *base_tps = agg;
+  std::printf("%5d %10.2f %17.2f %19.2f %8.2fx\n", b, 1e3 * dt / static_cast<double>(steps), agg,
+              static_cast<double>(steps) / dt, agg / *base_tps);
+
+  // Chunked prefill mixed into decode: sequence 0 prefills, the others decode alongside.
+  R1VK_TRY(ex.free_sequence(seqs[0]));
+  R1VK_ASSIGN_OR_RETURN(seqs[0], ex.add_sequence());
+  const size_t piece = ex.max_step_tokens() - static_cast<size_t>(b - 1);
+  size_t done = 0;
+  int64_t mixed_steps = 0;
+  t = std::chrono::steady_clock::now();
+  while (done < prompt.size()) {
+    std::vector<exec::BatchExecutor::Entry> es(decode.begin() + 1, decode.end());
+    exec::BatchExecutor::Entry p;
+    p.seq = seqs[0];
+    const size_t n = std::min(piece, prompt.size() - done);
+    p.tokens = std::span(prompt).subspan(done, n);
+    es.push_back(p);
+    R1VK_TRY(ex.step(es));
+    done += n;
+    ++mixed_steps;
+  }
+  const double mt = seconds_since(t);
+  std::printf("      mixed: prefill %.1f tokens/s (%zu-token prompt in %lld steps) while %d sequence(s) decode at %.2f tokens/s\n",
+              static_cast<double>(prompt.size()) / mt, prompt.size(), static_cast<long long>(mixed_steps), b - 1,
+              static_cast<double>((b - 1) * mixed_steps) / mt);
+  for (auto s : seqs) R1VK_TRY(ex.free_sequence(s));
+  return ok_status();
+}
+
+Status run_batch_bench(const BenchArgs& a, exec::Model& model, const std::vector<int32_t>& prompt) {
+  int max_b = 0;
+  for (int b : a.batch) {
+    if (b <= 0) return make_error(ErrorCode::kInvalidArgument, "--batch sizes must be positive");
+    max_b = std::max(max_b, b);
+  }
+  exec::BatchOptions bo;
+  bo.max_batch = static_cast<uint32_t>(max_b);
+  R1VK_ASSIGN_OR_RETURN(auto ex, exec::BatchExecutor::create(model, bo));
+  std::printf("batched decode at position 64, %lld steps per batch size (KV blocks of %u tokens)\n",
+              static_cast<long long>(a.decode), ex->block_tokens());
+  std::printf("batch    step ms  aggregate tok/s  per-sequence tok/s  vs first\n");
+  double base = 0;
+  for (int b : a.batch) R1VK_TRY(bench_batch(*ex, b, std::min<int64_t>(64, model.context_length() - a.decode - 2), a.decode, prompt, &base));
+  return ok_status();
 }
 
 Status run_bench(const BenchArgs& a) {
@@ -77,12 +145,19 @@ Status run_bench(const BenchArgs& a) {
               m.weights_requested.c_str(), static_cast<double>(model.weights().device_bytes()) / (1 << 20),
               static_cast<long long>(m.memory.prefill_chunk));
 
-  exec::SessionOptions so;
-  so.profile = true;
-  R1VK_ASSIGN_OR_RETURN(auto session, exec::Session::create(model, so));
   std::mt19937 rng(7);
   std::vector<int32_t> prompt(static_cast<size_t>(a.prompt));
   for (auto& t : prompt) t = static_cast<int32_t>(rng() % static_cast<uint32_t>(model.vocab_size()));
+  if (!a.batch.empty()) {
+    R1VK_TRY(run_batch_bench(a, model, prompt));
+    if (ctx->validation_errors() != 0) {
+      return make_error(ErrorCode::kInternal, std::to_string(ctx->validation_errors()) + " Vulkan validation error(s)");
+    }
+    return ok_status();
+  }
+  exec::SessionOptions so;
+  so.profile = true;
+  R1VK_ASSIGN_OR_RETURN(auto session, exec::Session::create(model, so));
 
   const uint32_t submits0 = session->submits();
   auto t = std::chrono::steady_clock::now();
@@ -133,6 +208,11 @@ void add_bench_command(CLI::App& app, CommandFn& selected) {
   sub->add_option("--long-context", a->long_context, "Position of the second decode measurement (0: skip)")->capture_default_str();
   sub->add_option("--weights", a->weights, "Weight format when MODEL is a checkpoint")->capture_default_str();
   sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices)");
+  sub->add_option("--batch", a->batch,
+                  "Batch sizes (e.g. 1,4,16): instead of the single-sequence report, time batched decode steps "
+                  "(step time, aggregate and per-sequence tokens/s) and a prompt's chunked prefill next to the "
+                  "other sequences' decode")
+      ->delimiter(',');
   sub->callback([a, &selected] { selected = [a] { return run_bench(*a); }; });
 }
 
