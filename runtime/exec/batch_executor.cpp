@@ -39,8 +39,8 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
     e->kv_.push_back(std::move(b));
   }
   // Buckets: powers of two up to max_batch (decode batches), then the full step (prefill).
-  for (uint32_t r = 1; r < max_rows && r <= options.max_batch; r *= 2) e->buckets_.push_back({r, {}});
-  e->buckets_.push_back({max_rows, {}});
+  for (uint32_t r = 1; r < max_rows && r <= options.max_batch; r *= 2) e->buckets_.push_back({r, {}, {}});
+  e->buckets_.push_back({max_rows, {}, {}});
   uint64_t scratch = 16;
   for (const Bucket& b : e->buckets_) scratch = std::max(scratch, program_scratch_bytes(model, ProgramId::kMain, b.rows));
   R1VK_ASSIGN_OR_RETURN(e->scratch_, ctx.create_buffer(scratch, vk::MemoryUsage::kDeviceLocal, "kernel scratch"));
@@ -56,13 +56,13 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
     R1VK_ASSIGN_OR_RETURN(e->readback_, ctx.create_buffer(uint64_t{max_rows} * vocab * 4, vk::MemoryUsage::kHostVisible,
                                                           "logits read-back"));
   }
-  if (options.profile) {
-    R1VK_ASSIGN_OR_RETURN(e->timestamps_,
-                          vk::TimestampQueryPool::create(ctx.device(), static_cast<uint32_t>(m.main.ops.size() + 1)));
-  }
   for (Bucket& b : e->buckets_) {
     R1VK_ASSIGN_OR_RETURN(b.cmd, ctx.create_command_buffer());
-    R1VK_TRY(e->record(b, options.profile && b.rows == 1 ? &e->timestamps_ : nullptr));
+    if (options.profile) {
+      R1VK_ASSIGN_OR_RETURN(b.timestamps,
+                            vk::TimestampQueryPool::create(ctx.device(), static_cast<uint32_t>(m.main.ops.size() + 1)));
+    }
+    R1VK_TRY(e->record(b, options.profile ? &b.timestamps : nullptr));
   }
   return e;
 }
@@ -365,6 +365,7 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
     }
   }
   R1VK_ASSIGN_OR_RETURN(pending_, model_.context().submit(bucket->cmd));
+  last_bucket_ = static_cast<size_t>(bucket - buckets_.data());
   pending_rows_ = static_cast<uint32_t>(rows);
   ++submits_;
   return ok_status();
@@ -411,7 +412,7 @@ Result<std::vector<int32_t>> BatchExecutor::step(std::span<const Entry> entries,
 
 Result<std::vector<double>> BatchExecutor::op_times_ns() const {
   if (!options_.profile) return invalid("the executor was created without profile");
-  R1VK_ASSIGN_OR_RETURN(auto t, timestamps_.read_ns());
+  R1VK_ASSIGN_OR_RETURN(auto t, buckets_[last_bucket_].timestamps.read_ns());
   std::vector<double> d;
   for (size_t i = 1; i < t.size(); ++i) d.push_back(t[i] - t[i - 1]);
   return d;

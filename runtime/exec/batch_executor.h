@@ -35,7 +35,7 @@ struct BatchOptions {
   // Blocks in the pool; 0: enough for max_batch sequences of the full context.
   uint32_t kv_blocks = 0;
   bool keep_logits = false;    // copy every row's logits back to the host
-  bool profile = false;        // timestamp every op of the one-row step (bench)
+  bool profile = false;        // timestamp every op of every step (bench)
 };
 
 using SeqId = uint32_t;
@@ -71,6 +71,7 @@ class BatchExecutor {
   uint32_t block_tokens() const { return pool_.block_tokens(); }
   uint32_t max_batch() const { return options_.max_batch; }
   const BatchOptions& options() const { return options_; }
+  Model& model() const { return model_; }
   uint32_t max_step_tokens() const { return max_rows_; }  // rows of one step (the plan's prefill chunk)
   int64_t context_length() const { return model_.context_length(); }
   size_t live_sequences() const;
@@ -94,7 +95,7 @@ class BatchExecutor {
   Result<std::vector<int32_t>> finish(std::vector<float>* logits = nullptr);
   bool pending() const { return pending_ != 0; }
 
-  // With BatchOptions::profile: nanoseconds each op of the last one-row step took.
+  // With BatchOptions::profile: nanoseconds each op of the last finished step took.
   Result<std::vector<double>> op_times_ns() const;
   uint32_t submits() const { return submits_; }
 
@@ -111,6 +112,7 @@ class BatchExecutor {
   struct Bucket {
     uint32_t rows = 0;
     vk::CommandBuffer cmd;
+    vk::TimestampQueryPool timestamps;  // with profile
   };
   struct PendingEntry {
     SeqId seq = 0;
@@ -142,7 +144,7 @@ class BatchExecutor {
   vk::Buffer io_;        // host-visible: encoded step, token inputs, sampled tokens
   vk::Buffer readback_;  // host-visible logits rows (keep_logits)
   std::vector<Bucket> buckets_;
-  vk::TimestampQueryPool timestamps_;
+  size_t last_bucket_ = 0;  // the bucket of the last submitted step
   std::vector<Sequence> seqs_;
   uint32_t submits_ = 0;
   uint64_t pending_ = 0;  // timeline value of the submitted step

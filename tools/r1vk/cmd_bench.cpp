@@ -52,6 +52,25 @@ Result<double> time_decode(exec::Session& s, int64_t pos, int64_t steps) {
   return static_cast<double>(steps) / seconds_since(t);
 }
 
+// Time per op kind of one step (timestamp queries), largest first; `limit` kinds (0: all).
+void print_op_times(const plan::Manifest& m, const std::vector<double>& times, size_t limit) {
+  std::map<std::string, std::pair<double, int>> by_kind;
+  double total = 0;
+  for (size_t i = 0; i < times.size() && i < m.main.ops.size(); ++i) {
+    auto& e = by_kind[plan::op_kind_name(m.main.ops[i].kind)];
+    e.first += times[i];
+    e.second += 1;
+    total += times[i];
+  }
+  std::vector<std::pair<std::string, std::pair<double, int>>> rows(by_kind.begin(), by_kind.end());
+  std::sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) { return x.second.first > y.second.first; });
+  std::printf("%.3f ms in all\n", total / 1e6);
+  if (limit) rows.resize(std::min(rows.size(), limit));
+  for (const auto& [kind, e] : rows) {
+    std::printf("  %-14s %4d ops %9.3f ms %5.1f%%\n", kind.c_str(), e.second, e.first / 1e6, 100.0 * e.first / total);
+  }
+}
+
 // Decode steps of `b` sequences (each at position `pos`, token 0 as its input) and one sequence
 // prefilling `prompt` in chunks next to b - 1 decoding sequences.
 Status bench_batch(exec::BatchExecutor& ex, int b, int64_t pos, int64_t steps, const std::vector<int32_t>& prompt,
@@ -65,13 +84,21 @@ Status bench_batch(exec::BatchExecutor& ex, int b, int64_t pos, int64_t steps, c
   std::vector<exec::BatchExecutor::Entry> decode(seqs.size());
   for (size_t i = 0; i < seqs.size(); ++i) decode[i].seq = seqs[i];
   R1VK_TRY(ex.step(decode));  // warm-up
-  auto t = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < steps; ++i) R1VK_TRY(ex.step(decode));
-  const double dt = seconds_since(t);
-  const double agg = static_cast<double>(b * steps) / dt;
+  // The median step: on a shared machine a few steps stall on other processes.
+  std::vector<double> step_s;
+  for (int64_t i = 0; i < steps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    R1VK_TRY(ex.step(decode));
+    step_s.push_back(seconds_since(t0));
+  }
+  std::sort(step_s.begin(), step_s.end());
+  const double dt = step_s[step_s.size() / 2];
+  const double agg = static_cast<double>(b) / dt;
   if (*base_tps == 0) *base_tps = agg;
-  std::printf("%5d %10.2f %17.2f %19.2f %8.2fx\n", b, 1e3 * dt / static_cast<double>(steps), agg,
-              static_cast<double>(steps) / dt, agg / *base_tps);
+  std::printf("%5d %10.2f %17.2f %19.2f %8.2fx\n", b, 1e3 * dt, agg, 1.0 / dt, agg / *base_tps);
+  R1VK_ASSIGN_OR_RETURN(auto times, ex.op_times_ns());
+  std::printf("      last step by op (timestamp queries): ");
+  print_op_times(ex.model().manifest(), times, 4);
 
   // Chunked prefill mixed into decode: sequence 0 prefills, the others decode alongside.
   R1VK_TRY(ex.free_sequence(seqs[0]));
@@ -79,7 +106,7 @@ Status bench_batch(exec::BatchExecutor& ex, int b, int64_t pos, int64_t steps, c
   const size_t piece = ex.max_step_tokens() - static_cast<size_t>(b - 1);
   size_t done = 0;
   int64_t mixed_steps = 0;
-  t = std::chrono::steady_clock::now();
+  auto t = std::chrono::steady_clock::now();
   while (done < prompt.size()) {
     std::vector<exec::BatchExecutor::Entry> es(decode.begin() + 1, decode.end());
     exec::BatchExecutor::Entry p;
@@ -107,10 +134,11 @@ Status run_batch_bench(const BenchArgs& a, exec::Model& model, const std::vector
   }
   exec::BatchOptions bo;
   bo.max_batch = static_cast<uint32_t>(max_b);
+  bo.profile = true;
   R1VK_ASSIGN_OR_RETURN(auto ex, exec::BatchExecutor::create(model, bo));
-  std::printf("batched decode at position 64, %lld steps per batch size (KV blocks of %u tokens)\n",
+  std::printf("batched decode at position 64, median of %lld steps per batch size (KV blocks of %u tokens)\n",
               static_cast<long long>(a.decode), ex->block_tokens());
-  std::printf("batch    step ms  aggregate tok/s  per-sequence tok/s  vs first\n");
+  std::printf("batch    step ms  aggregate tok/s  per-sequence tok/s  vs first size\n");
   double base = 0;
   for (int b : a.batch) R1VK_TRY(bench_batch(*ex, b, std::min<int64_t>(64, model.context_length() - a.decode - 2), a.decode, prompt, &base));
   return ok_status();
@@ -177,20 +205,8 @@ Status run_bench(const BenchArgs& a) {
   R1VK_ASSIGN_OR_RETURN(auto times, session->decode_op_times_ns());
 
   // Per op kind, from the last decode step (at the long context when one was timed).
-  std::map<std::string, std::pair<double, int>> by_kind;
-  double total = 0;
-  for (size_t i = 0; i < times.size() && i < m.main.ops.size(); ++i) {
-    auto& e = by_kind[plan::op_kind_name(m.main.ops[i].kind)];
-    e.first += times[i];
-    e.second += 1;
-    total += times[i];
-  }
-  std::vector<std::pair<std::string, std::pair<double, int>>> rows(by_kind.begin(), by_kind.end());
-  std::sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) { return x.second.first > y.second.first; });
-  std::printf("decode step by op (timestamp queries, last step): %.3f ms in all\n", total / 1e6);
-  for (const auto& [kind, e] : rows) {
-    std::printf("  %-14s %4d ops %9.3f ms %5.1f%%\n", kind.c_str(), e.second, e.first / 1e6, 100.0 * e.first / total);
-  }
+  std::printf("decode step by op (timestamp queries, last step): ");
+  print_op_times(m, times, 0);
   if (ctx->validation_errors() != 0) {
     return make_error(ErrorCode::kInternal, std::to_string(ctx->validation_errors()) + " Vulkan validation error(s)");
   }
