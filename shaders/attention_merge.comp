@@ -1,7 +1,7 @@
 #version 460
 // Combines the splits of attention_split for one (row t, head h) per workgroup (flash-decoding):
 // M = max_s m_s, w_s = exp(m_s - M), out = sum_s w_s o_s / sum_s w_s l_s. Only the splits that
-// hold keys of row t (ceil((pos0 + t + 1) / split_len)) are read.
+// hold keys of row t (ceil((pos_t + 1) / split_len)) are read.
 #include "common.glsl"
 #include "step.glsl"
 
@@ -19,7 +19,7 @@ void main() {
   const uint th = flat_group_id();
   const uint h = th % p.heads, t = th / p.heads;
   if (t >= p.step.n_tokens || th * p.n_splits >= p.records) return;
-  const uint n_keys = min(p.step.pos0 + t + 1, p.max_context);
+  const uint n_keys = min(step_pos(p.step, t) + 1, p.max_context);
   const uint used = min((n_keys + p.split_len - 1) / p.split_len, p.n_splits);
   const uint first = th * p.n_splits;
   float big = uintBitsToFloat(0xff800000u);

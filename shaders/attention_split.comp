@@ -2,7 +2,9 @@
 // One split of causal attention over an f16 cache, for one (row t, block of HB heads, split s)
 // per workgroup; shared by MLA (absorbed: query [q_lat | q_pe] against cache [latent | k_pe],
 // value = latent) and GQA (query q against K of kv head h / group, value = V of that kv head).
-//   score_j = scale * (qa . cache[j, ka : ka+na] + qb . cache[j, kb : kb+nb]),  j <= pos0 + t
+//   score_j = scale * (qa . cache[j, ka : ka+na] + qb . cache[j, kb : kb+nb]),  j <= pos_t
+// Key j of row t is cache row table(seq_t, j) (step.glsl step_cache_row): each row attends over
+// its own sequence's keys, so rows of different sequences and positions share a dispatch.
 // The HB heads of a workgroup read the same kv head, so each cache value loaded serves HB heads
 // (MLA: all heads share the latent cache). Keys are walked in tiles of KPL keys per invocation
 // with an online softmax per head (running max m, sum l, output o). With several splits the
@@ -45,6 +47,7 @@ layout(push_constant) uniform Params {
   float scale;
   uint out_stride;
   uint records;  // max_tokens * heads * n_splits: the scratch holds 2 stats, then dv values per record
+  uint block_tokens, pool_rows;  // the paged cache: rows per block, rows in the pool
 } p;
 
 // Shared tiles as vec4s: CPU drivers may load shared memory lane by lane, so one vec4 load
@@ -65,6 +68,10 @@ float q1(uint b, uint i) {
   return q_sh4[o / 4][o % 4];
 }
 
+// Pool row of key j of sequence slot seq, clamped into the pool (the host builds the table; a bad
+// entry reads a wrong key rather than outside the pool).
+uint key_row(uint seq, uint j) { return min(step_cache_row(p.step, seq, j, p.block_tokens), p.pool_rows - 1); }
+
 void main() {
   const uint WG = gl_WorkGroupSize.x, lid = gl_LocalInvocationID.x;
   const uint g = flat_group_id();
@@ -73,7 +80,8 @@ void main() {
   const uint s = g % p.n_splits, tb = g / p.n_splits;
   const uint h0 = (tb % blocks) * HB, t = tb / blocks;
   if (t >= p.step.n_tokens) return;  // uniform per workgroup
-  const uint n_keys = min(p.step.pos0 + t + 1, p.max_context);
+  const uint n_keys = min(step_pos(p.step, t) + 1, p.max_context);
+  const uint seq = step_seq(p.step, t);
   const uint k_begin = s * p.split_len;
   const uint k_end = min(n_keys, k_begin + p.split_len);
   const uint rec0 = (t * p.heads + h0) * p.n_splits + s;  // head h0 + b: rec0 + b * n_splits
@@ -114,7 +122,7 @@ void main() {
     float score[HB * KPL];
     for (uint x = 0; x < HB * KPL; ++x) score[x] = 0.0;
     uint rows[KPL];
-    for (uint c = 0; c < KPL; ++c) rows[c] = min(tile + lid + c * WG, k_end - 1) * p.width;
+    for (uint c = 0; c < KPL; ++c) rows[c] = key_row(seq, min(tile + lid + c * WG, k_end - 1)) * p.width;
     if (VEC4 != 0) {
       for (uint i = 0; i < p.na / 4; ++i) {
         vec4 kv[KPL];
@@ -180,11 +188,17 @@ void main() {
       l[b] *= alpha[b];
       for (uint k = 0; k < OWN; ++k) acc[b * OWN + k] *= alpha[b];
     }
-    for (uint jj = 0; jj < n_tile; ++jj) {
+    // Keys run in pieces that stay inside one cache block: one table lookup per piece.
+    for (uint jj = 0, run_end = 0, row0 = 0; jj < n_tile; ++jj) {
+      if (jj == run_end) {
+        const uint key = tile + jj;
+        run_end = min(n_tile, jj + p.block_tokens - key % p.block_tokens);
+        row0 = key_row(seq, key) - jj;
+      }
       vec4 pj[HBV];
       for (uint v = 0; v < HBV; ++v) pj[v] = p_sh4[jj * HBV + v];
       for (uint b = 0; b < HB; ++b) l[b] += pj[b / 4][b % 4];
-      const uint row = (tile + jj) * p.width + vo;
+      const uint row = (row0 + jj) * p.width + vo;
       for (uint k = 0; k < OWN; ++k) {
         const uint gi = lid + k * WG;
         if (VEC4 != 0) {

@@ -1,5 +1,6 @@
 #version 460
-// GQA cache row of token t: cache[pos0 + t, i] = f16(kv[t, i]) (K then V); one invocation per value.
+// GQA cache row of token t: cache[r, i] = f16(kv[t, i]) (K then V), r the pool row of the row's
+// (sequence slot, position) through the block table; one invocation per value.
 #include "common.glsl"
 #include "step.glsl"
 #include "rows_common.glsl"
@@ -14,6 +15,8 @@ layout(push_constant) uniform Params {
   uint width;
   uint groups_per_row;
   uint max_context;
+  uint block_tokens;
+  uint pool_rows;
 } p;
 
 void main() {
@@ -21,7 +24,9 @@ void main() {
   const uint t = g / p.groups_per_row;
   const uint i = (g % p.groups_per_row) * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
   if (t >= p.step.n_tokens || i >= p.width) return;
-  const uint pos = p.step.pos0 + t;
+  const uint pos = step_pos(p.step, t);
   if (pos >= p.max_context) return;
-  p.cache.v[pos * p.width + i] = float16_t(p.kv.v[t * p.kv_stride + i]);
+  const uint r = step_cache_row(p.step, step_seq(p.step, t), pos, p.block_tokens);
+  if (r >= p.pool_rows) return;  // guards memory only: the host builds the table
+  p.cache.v[r * p.width + i] = float16_t(p.kv.v[t * p.kv_stride + i]);
 }

@@ -1,6 +1,7 @@
 #version 460
-// MLA cache row of token t (position pos0 + t), one workgroup per row:
-// cache[pos, :c] = f16(rmsnorm(kv[t, :c]) * weight), cache[pos, c:c+dr] = f16(rope_interleaved(kv[t, c:c+dr])).
+// MLA cache row of token t (position pos of sequence slot seq, both from StepParams), one
+// workgroup per row; the block table maps (seq, pos) to a pool row r:
+// cache[r, :c] = f16(rmsnorm(kv[t, :c]) * weight), cache[r, c:c+dr] = f16(rope_interleaved(kv[t, c:c+dr])).
 #include "common.glsl"
 #include "step.glsl"
 #include "rows_common.glsl"
@@ -19,15 +20,19 @@ layout(push_constant) uniform Params {
   uint pairs;  // rope_dim / 2
   uint width;
   uint max_context;
+  uint block_tokens;
+  uint pool_rows;
   float eps;
 } p;
 
 void main() {
   const uint t = flat_group_id();
   if (t >= p.step.n_tokens) return;  // uniform per workgroup
-  const uint pos = p.step.pos0 + t;
+  const uint pos = step_pos(p.step, t);
   if (pos >= p.max_context) return;
-  const uint xb = t * p.kv_stride, cb = pos * p.width;
+  const uint r = step_cache_row(p.step, step_seq(p.step, t), pos, p.block_tokens);
+  if (r >= p.pool_rows) return;  // guards memory only: the host builds the table
+  const uint xb = t * p.kv_stride, cb = r * p.width;
   float sum_sq = 0.0;
   for (uint i = gl_LocalInvocationID.x; i < p.c; i += gl_WorkGroupSize.x) {
     const float v = p.kv.v[xb + i];

@@ -1,6 +1,6 @@
 #version 460
 // In-place rotary embedding of `pairs` pairs at `offset` of every head of row t (position
-// pos0 + t): interleaved pairs (x[2i], x[2i+1]) or NeoX halves (x[i], x[i + pairs]). cos/sin
+// StepParams row t's position): interleaved pairs (x[2i], x[2i+1]) or NeoX halves (x[i], x[i + pairs]). cos/sin
 // (magnitude applied) come from the executor's table, entry [pos][i]. One invocation per pair.
 #include "common.glsl"
 #include "step.glsl"
@@ -26,7 +26,7 @@ void main() {
   const uint t = g / p.groups_per_row;
   const uint j = (g % p.groups_per_row) * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
   if (t >= p.step.n_tokens || j >= p.heads * p.pairs) return;
-  const uint pos = p.step.pos0 + t;
+  const uint pos = step_pos(p.step, t);
   if (pos >= p.max_context) return;  // the executor reports a full context; this only guards memory
   const uint h = j / p.pairs, i = j % p.pairs;
   const uint base = t * p.x_stride + h * p.head_stride + p.offset;

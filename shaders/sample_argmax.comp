@@ -1,5 +1,5 @@
 #version 460
-// Argmax of the sampled logits row (row StepParams.sample_row), lowest index on ties, in two
+// Argmax of each sample's logits row (StepParams sample records), lowest index on ties, in two
 // passes: PARTIAL (one workgroup per chunk of `chunk` logits, writes (value, index) pairs to the
 // scratch) and FINAL (one workgroup over the pairs, writes the row max and argmax after them and,
 // when sampling is greedy (temperature <= 0), the token). NaN logits count as -inf.
@@ -11,7 +11,7 @@ layout(local_size_x_id = 0) in;  // a power of two
 
 layout(push_constant) uniform Params {
   F32In logits;
-  U32Out scratch;  // [2 * groups] pairs, then [max bits, argmax]
+  U32Out scratch;  // per sample: [2 * groups] pairs, then [max bits, argmax]
   U32Out out_token;
   U32Out next_tokens;
   StepParams step;
@@ -28,9 +28,9 @@ void main() {
   float v = uintBitsToFloat(0xff800000u);
   uint vi = 0xffffffffu;
 #ifdef PARTIAL
-  const uint g = flat_group_id();
-  if (g >= p.groups) return;
-  const uint row = p.step.sample_row * p.stride;
+  const uint si = flat_group_id() / p.groups, g = flat_group_id() % p.groups;  // one grid row per sample
+  if (si >= p.step.n_samples) return;
+  const uint row = step_sample_u(p.step, si, 0) * p.stride;
   const uint end = min(p.vocab, (g + 1) * p.chunk);
   for (uint i = g * p.chunk + lid; i < end; i += WG) {
     float x = p.logits.v[row + i];
@@ -41,9 +41,11 @@ void main() {
     }
   }
 #else
+  const uint si = flat_group_id();
+  if (si >= p.step.n_samples) return;
   for (uint k = lid; k < p.groups; k += WG) {
-    const float x = uintBitsToFloat(p.scratch.v[2 * k]);
-    const uint xi = p.scratch.v[2 * k + 1];
+    const float x = uintBitsToFloat(p.scratch.v[si * (2 * p.groups + 2) + 2 * k]);
+    const uint xi = p.scratch.v[si * (2 * p.groups + 2) + 2 * k + 1];
     if (xi != 0xffffffffu && (vi == 0xffffffffu || better(x, xi, v, vi))) {
       v = x;
       vi = xi;
@@ -65,16 +67,17 @@ void main() {
     barrier();
   }
   if (lid != 0) return;
+  const uint sb = si * (2 * p.groups + 2);  // this sample's scratch
 #ifdef PARTIAL
-  p.scratch.v[2 * g] = floatBitsToUint(best_v[0]);
-  p.scratch.v[2 * g + 1] = best_i[0];
+  p.scratch.v[sb + 2 * g] = floatBitsToUint(best_v[0]);
+  p.scratch.v[sb + 2 * g + 1] = best_i[0];
 #else
-  p.scratch.v[2 * p.groups] = floatBitsToUint(best_v[0]);
-  p.scratch.v[2 * p.groups + 1] = best_i[0];
-  if (p.step.temperature <= 0.0) {
+  p.scratch.v[sb + 2 * p.groups] = floatBitsToUint(best_v[0]);
+  p.scratch.v[sb + 2 * p.groups + 1] = best_i[0];
+  if (step_sample_f(p.step, si, 2) <= 0.0) {
     const uint token = min(best_i[0], p.vocab - 1);  // all-NaN row: token 0 rather than garbage
-    p.out_token.v[0] = best_i[0] == 0xffffffffu ? 0u : token;
-    if (p.has_next != 0) p.next_tokens.v[0] = best_i[0] == 0xffffffffu ? 0u : token;
+    p.out_token.v[si] = best_i[0] == 0xffffffffu ? 0u : token;
+    if (p.has_next != 0) p.next_tokens.v[si] = best_i[0] == 0xffffffffu ? 0u : token;
   }
 #endif
 }

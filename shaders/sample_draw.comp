@@ -1,6 +1,6 @@
 #version 460
-// Draws the next token from the sampled logits row when temperature > 0 (one workgroup; greedy
-// is sample_argmax's job). Definition (host mirror in the tests):
+// Draws the next token of sample i (StepParams sample record i) from its logits row when its
+// temperature > 0 (one workgroup per sample; greedy is sample_argmax's job). Definition (host mirror in the tests):
 //   w_i = exp((l_i - max) / temperature); tokens ordered by (logit descending, index ascending);
 //   top-k keeps the first k of that order (top_k = 0 or >= vocab: all);
 //   top-p keeps, among those, the shortest prefix of that order whose mass reaches
@@ -19,7 +19,7 @@ layout(local_size_x_id = 0) in;  // a power of two >= 16
 
 layout(push_constant) uniform Params {
   F32In logits;
-  U32Out scratch;  // sample_argmax's; the row max is at max_slot
+  U32Out scratch;  // sample_argmax's, max_slot + 2 words per sample; the row max is at max_slot
   U32Out out_token;
   U32Out next_tokens;
   StepParams step;
@@ -31,8 +31,10 @@ shared uint cnt_sh[16];
 shared float part_sh[gl_WorkGroupSize.x];
 shared uint state_sh[4];  // threshold hi, lo, done flag, chosen invocation / token
 
+uint g_row;  // the sample's logits row offset
+
 float logit(uint i) {
-  const float x = p.logits.v[p.step.sample_row * p.stride + i];
+  const float x = p.logits.v[g_row + i];
   return isnan(x) ? uintBitsToFloat(0xff800000u) : x;
 }
 uint order_key(float v) {
@@ -120,12 +122,18 @@ uvec2 select_threshold(bool by_mass, float target, uint fhi, uint flo, float mx,
 
 void main() {
   const uint lid = gl_LocalInvocationID.x, WG = gl_WorkGroupSize.x;
-  if (p.step.temperature <= 0.0) return;  // greedy: written by sample_argmax
-  const float mx = uintBitsToFloat(p.scratch.v[p.max_slot]);
-  const float inv_t = 1.0 / p.step.temperature;
+  const uint si = flat_group_id();
+  if (si >= p.step.n_samples) return;  // uniform per workgroup
+  const float temperature = step_sample_f(p.step, si, 2);
+  if (temperature <= 0.0) return;  // greedy: written by sample_argmax
+  g_row = step_sample_u(p.step, si, 0) * p.stride;
+  const uint top_k = step_sample_u(p.step, si, 4);
+  const float top_p = step_sample_f(p.step, si, 3);
+  const float mx = uintBitsToFloat(p.scratch.v[si * (p.max_slot + 2) + p.max_slot]);
+  const float inv_t = 1.0 / temperature;
   uvec2 cut = uvec2(0u, 0u);  // every key is >= (0, 0)
-  if (p.step.top_k > 0 && p.step.top_k < p.vocab) cut = select_threshold(false, float(p.step.top_k), 0u, 0u, mx, inv_t);
-  if (p.step.top_p < 1.0) {
+  if (top_k > 0 && top_k < p.vocab) cut = select_threshold(false, float(top_k), 0u, 0u, mx, inv_t);
+  if (top_p < 1.0) {
     float kept = 0.0;
     for (uint i = lid; i < p.vocab; i += WG) {
       const float l = logit(i);
@@ -139,7 +147,7 @@ void main() {
       part_sh[0] = s;
     }
     barrier();
-    const float target = p.step.top_p * part_sh[0];
+    const float target = top_p * part_sh[0];
     barrier();
     cut = select_threshold(true, target, cut.x, cut.y, mx, inv_t);
   }
@@ -157,7 +165,7 @@ void main() {
   if (lid == 0) {
     float total = 0.0;
     for (uint q = 0; q < WG; ++q) total += part_sh[q];
-    const uint h = pcg_hash(p.step.seed ^ pcg_hash(p.step.rng_counter + 0x9e3779b9u));
+    const uint h = pcg_hash(step_sample_u(p.step, si, 5) ^ pcg_hash(step_sample_u(p.step, si, 1) + 0x9e3779b9u));
     const float u = float(h >> 8) * (1.0 / 16777216.0);
     float target = u * total, before = 0.0;
     uint owner = 0xffffffffu, last = 0;
@@ -190,6 +198,6 @@ void main() {
     }
   }
   if (token == 0xffffffffu) token = last_kept;
-  p.out_token.v[0] = token;
-  if (p.has_next != 0) p.next_tokens.v[0] = token;
+  p.out_token.v[si] = token;
+  if (p.has_next != 0) p.next_tokens.v[si] = token;
 }

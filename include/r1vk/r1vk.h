@@ -326,6 +326,29 @@ R1VK_EXPORT r1vk_status r1vk_session_submit_step(r1vk_session* session);
  * *out_ready = 0. With no step in flight, reports ready with the last token. */
 R1VK_EXPORT r1vk_status r1vk_session_poll(r1vk_session* session, int32_t* out_token, int* out_ready);
 
+/* ---- Batches: several sessions decoded in one step --------------------------------------- */
+
+/* A batch is one executor shared by the sessions created in it: one paged KV cache sized for
+ * `max_sessions` full contexts and steps of up to `max_sessions` sessions. r1vk_batch_step decodes
+ * one token of each of several sessions in one queue submit, reading the weights once for all of
+ * them. Batch sessions are ordinary sessions otherwise (feed, generate, poll one by one), but only
+ * one step of the batch runs at a time: while one of them has a step in flight, the others'
+ * calls fail with R1VK_ERROR_BUSY or R1VK_ERROR_INVALID_ARGUMENT.
+ * max_sessions: 1 .. the plan's prefill chunk (R1VK_ERROR_INVALID_ARGUMENT otherwise). */
+typedef struct r1vk_batch r1vk_batch;
+R1VK_EXPORT r1vk_status r1vk_batch_create(r1vk_model* model, uint32_t max_sessions, r1vk_batch** out_batch);
+/* Sessions created in the batch keep its executor alive: destroy them and the batch in any order. */
+R1VK_EXPORT void r1vk_batch_destroy(r1vk_batch* batch);
+/* A new session in the batch (position 0, default sampling). */
+R1VK_EXPORT r1vk_status r1vk_batch_session_create(r1vk_batch* batch, r1vk_session** out_session);
+/* One decode step of each of `count` sessions (distinct, all of `batch`, each fed before) in one
+ * submit: session i continues from its last sampled token with its own sampling settings, and
+ * out_tokens[i] receives its new token (then also r1vk_session_last_token). On an error no session
+ * changes: R1VK_ERROR_CONTEXT_FULL when one has no position left, R1VK_ERROR_BUSY when a step is in
+ * flight. */
+R1VK_EXPORT r1vk_status r1vk_batch_step(r1vk_batch* batch, r1vk_session* const* sessions, size_t count,
+                                        int32_t* out_tokens);
+
 #ifdef __cplusplus
 }
 #endif

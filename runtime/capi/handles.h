@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "exec/batch_executor.h"
 #include "exec/model.h"
 #include "exec/session.h"
 #include "r1vk/r1vk.h"
@@ -37,8 +38,15 @@ struct ModelState {
   int64_t layers = 0;
 };
 
+// An executor shared by the sessions created in an r1vk_batch.
+struct BatchState {
+  std::shared_ptr<ModelState> model;  // first: destroyed last
+  std::shared_ptr<exec::BatchExecutor> executor;
+};
+
 struct SessionState {
   std::shared_ptr<ModelState> model;  // first: destroyed last
+  std::shared_ptr<BatchState> batch;  // the batch the session was created in, or null
   std::unique_ptr<exec::Session> session;
   exec::Sampling sampling;
   std::atomic<bool> cancel{false};
@@ -55,6 +63,10 @@ struct r1vk_context {
 
 struct r1vk_model {
   std::shared_ptr<r1vk::capi::ModelState> state;
+};
+
+struct r1vk_batch {
+  std::shared_ptr<r1vk::capi::BatchState> state;
 };
 
 struct r1vk_session {

@@ -23,7 +23,7 @@ Result<kernels::CacheView> cache_view(const Model& m, const ProgramBuffers& b, c
     return make_error(ErrorCode::kCorruptData, "op " + op.label + ": cache layer " + std::to_string(layer) + " out of range");
   }
   return kernels::CacheView{b.kv_layers[static_cast<size_t>(layer)], u32(m.manifest().memory.kv_width),
-                            u32(m.context_length())};
+                            u32(m.context_length()), b.block_tokens, b.pool_rows};
 }
 
 Status need_refs(const Op& op, size_t inputs, size_t outputs, size_t weights) {

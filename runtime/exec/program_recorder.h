@@ -1,6 +1,7 @@
 // Records a plan program into a command buffer: each op's values, tensors, cache layer and
 // scratch resolved to device addresses and handed to its kernel, with a barrier between ops.
-// Recorded once per session and program; StepParams on the device carry the per-step values.
+// Recorded once per executor bucket and program; StepParams on the device carry the per-step
+// values (rows' positions and sequences, the block table, samples).
 #pragma once
 
 #include <cstdint>
@@ -16,9 +17,11 @@ namespace r1vk::exec {
 
 struct ProgramBuffers {
   VkDeviceAddress arena = 0;              // the program's activation arena
-  std::vector<VkDeviceAddress> kv_layers; // one [context, kv_width] f16 slice per cache layer
+  std::vector<VkDeviceAddress> kv_layers; // one block pool of [pool_rows, kv_width] f16 per cache layer
   VkDeviceAddress scratch = 0;            // program_scratch_bytes() bytes
   uint64_t scratch_size = 0;
+  uint32_t block_tokens = 0;              // rows per KV block; 0: one contiguous [context] cache
+  uint32_t pool_rows = 0;                 // rows per pool; 0: the context
 };
 
 enum class ProgramId { kMain = 0, kMtp = 1 };

@@ -1,7 +1,7 @@
-// One conversation's state on a loaded model: its own KV cache, activation arena and I/O
-// buffer, and command buffers recorded once (a decode step, a prefill chunk) and resubmitted.
-// A decode step is one queue submit: the token the sampler chose is already the next step's
-// input on the device, and the host only writes the step's position and reads the new token.
+// One conversation on a loaded model: a client of BatchExecutor holding one sequence. By default
+// a session owns a batch-of-one executor (its own KV block pool, activation arena and recorded
+// command buffers); sessions created in a shared executor can also step together in one submit.
+// A decode step is one queue submit; the host writes the step's values and reads the new token.
 #pragma once
 
 #include <cstdint>
@@ -10,19 +10,10 @@
 #include <vector>
 
 #include "base/status.h"
+#include "exec/batch_executor.h"
 #include "exec/model.h"
-#include "exec/program_recorder.h"
-#include "vulkan/buffer.h"
-#include "vulkan/command_buffer.h"
 
 namespace r1vk::exec {
-
-struct Sampling {
-  float temperature = 0.0f;  // <= 0: greedy
-  float top_p = 1.0f;
-  uint32_t top_k = 0;
-  uint32_t seed = 0;
-};
 
 struct SessionOptions {
   bool keep_logits = false;  // copy every row's logits back to the host (logits, ppl)
@@ -32,6 +23,18 @@ struct SessionOptions {
 class Session {
  public:
   static Result<std::unique_ptr<Session>> create(Model& model, const SessionOptions& options = {});
+  // A session that is one sequence of `executor` (created on `model`); the executor's
+  // keep_logits and profile options apply. The sequence is freed when the session is destroyed.
+  static Result<std::unique_ptr<Session>> create_in(Model& model, std::shared_ptr<BatchExecutor> executor);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // One decode step of every session, in one queue submit: each continues from its last sampled
+  // token with its own sampling (sampling[i] for sessions[i]). All must share one executor (at
+  // most its max_batch of them), none may have a step in flight. Returns the new tokens in order;
+  // on an error no session changes.
+  static Result<std::vector<int32_t>> step_together(std::span<Session* const> sessions, std::span<const Sampling> sampling);
 
   int64_t position() const { return position_; }
   int64_t context_length() const { return model_.context_length(); }
@@ -65,34 +68,21 @@ class Session {
   // With SessionOptions::profile: nanoseconds each op of the last decode step took.
   Result<std::vector<double>> decode_op_times_ns() const;
 
-  uint32_t submits() const { return submits_; }
+  uint32_t submits() const { return exec_->submits(); }
 
  private:
   explicit Session(Model& model) : model_(model) {}
-  Status record(vk::CommandBuffer& cmd, uint32_t max_tokens, const vk::TimestampQueryPool* timestamps);
-  Status run_chunk(std::span<const int32_t> tokens, bool token_on_device, const Sampling& sampling, std::vector<float>* logits,
-                   bool wait);
-  void write_step(uint32_t n_tokens, const Sampling& sampling);
-  Status finish_chunk(uint32_t n_tokens, std::vector<float>* logits);
+  Status run(std::span<const int32_t> tokens, const Sampling& sampling, std::vector<float>* logits, bool wait);
+  Status finish(std::vector<float>* logits);
 
   Model& model_;
   SessionOptions options_;
-  vk::Buffer arena_;
-  std::vector<vk::Buffer> kv_;
-  vk::Buffer scratch_;
-  vk::Buffer sample_scratch_;
-  vk::Buffer io_;         // host-visible: StepParams, token inputs, sampled token
-  vk::Buffer readback_;   // host-visible logits rows (keep_logits)
-  vk::CommandBuffer decode_cmd_;
-  vk::TimestampQueryPool decode_timestamps_;
-  vk::CommandBuffer prefill_cmd_;
+  std::shared_ptr<BatchExecutor> exec_;
+  SeqId seq_ = 0;
   uint32_t chunk_ = 1;
   int64_t position_ = 0;
   int32_t last_token_ = -1;
-  uint32_t rng_counter_ = 0;
-  uint32_t submits_ = 0;
-  uint64_t pending_ = 0;      // timeline value of a submitted, unfinished step
-  uint32_t pending_tokens_ = 0;
+  bool submitted_ = false;  // this session's step is in flight (submit_step)
 };
 
 }  // namespace r1vk::exec

@@ -29,6 +29,7 @@ struct SplitParams {
   uint32_t heads, group, kv_head_stride, split_len, n_splits;
   float scale;
   uint32_t out_stride, records;
+  uint32_t block_tokens, pool_rows;
 };
 static_assert(sizeof(SplitParams) <= 128, "push constants are limited to 128 bytes on many devices");
 struct MergeParams {
@@ -119,7 +120,8 @@ Status record_attention(vk::CommandBuffer& cmd, PipelineSet& set, const Attentio
   const SplitParams p{s.qa.addr, s.qb.addr ? s.qb.addr : s.qa.addr, s.cache.addr, direct ? s.out.addr : s.scratch,
                       step.params, s.qa.row_stride, s.qa_head, s.qb.row_stride, s.qb_head, s.qb_off, s.na, s.nb,
                       s.kb_off, s.v_off, s.dv, s.cache.width, s.cache.max_context, s.heads, s.group, s.kv_head_stride,
-                      split, n_splits, s.scale, s.out.row_stride, static_cast<uint32_t>(records)};
+                      split, n_splits, s.scale, s.out.row_stride, static_cast<uint32_t>(records),
+                      s.cache.block_rows(), s.cache.pool_rows()};
   const std::vector<uint32_t> spec{kGroupSize, vec4 ? 1u : 0u, own_groups(s.dv, vec4), qmax, direct ? 1u : 0u, hb, kKeysPerLane};
   R1VK_TRY(detail::record(cmd, set, "attention_split", spec, p, records / hb, k));
   if (direct) return ok_status();

@@ -21,11 +21,18 @@ struct RopeTable {
   uint32_t max_context = 0;
 };
 
-// One layer's slice of the KV cache: [max_context, width] f16, row p = position p.
+// One layer's KV cache: a pool of `rows` f16 rows of `width` values in blocks of block_tokens
+// rows. Position p of the sequence in step slot s is pool row
+// table[s][p / block_tokens] * block_tokens + p % block_tokens (StepParams block table).
+// Defaults (0) describe one contiguous cache: one block of max_context rows, table {0}.
 struct CacheView {
   VkDeviceAddress addr = 0;
   uint32_t width = 0;
-  uint32_t max_context = 0;
+  uint32_t max_context = 0;   // positions per sequence
+  uint32_t block_tokens = 0;  // 0: max_context
+  uint32_t rows = 0;          // rows in the pool; 0: max_context
+  uint32_t block_rows() const { return block_tokens ? block_tokens : max_context; }
+  uint32_t pool_rows() const { return rows ? rows : max_context; }
 };
 
 struct MlaAttentionArgs {
@@ -79,17 +86,17 @@ class AttentionKernels {
   // interleaved pairs (x[2i], x[2i+1]) or NeoX halves (x[i], x[i + dim/2]).
   Status record_rope(vk::CommandBuffer& cmd, const ActView& x, uint32_t heads, uint32_t head_stride, uint32_t offset,
                      uint32_t dim, bool interleaved, const RopeTable& rope, const StepView& step);
-  // cache[pos0 + t] = f16([rmsnorm(kv[t, :c]) * norm_weight, rope_interleaved(kv[t, c:c+dr])]).
+  // cache[row of (seq_t, pos_t)] = f16([rmsnorm(kv[t, :c]) * norm_weight, rope_interleaved(kv[t, c:c+dr])]).
   Status record_mla_kv_store(vk::CommandBuffer& cmd, const ActView& kv, VkDeviceAddress norm_weight, float eps,
                              uint32_t kv_lora_rank, uint32_t rope_dim, const RopeTable& rope, const CacheView& cache,
                              const StepView& step);
-  // Absorbed MLA over cache rows 0..pos0+t (causal); softmax in f32. Long contexts are split
+  // Absorbed MLA over the row's sequence's positions 0..pos_t (causal); softmax in f32. Long contexts are split
   // across workgroups and merged (and every per-invocation loop stays under 65535 trips).
   // Prefill rows each walk their own keys (tiled, online softmax); blocks of heads share loads.
   // Needs rope_dim <= 64 (the split length is planned for 64).
   Status record_mla_attention(vk::CommandBuffer& cmd, const MlaAttentionArgs& args, const StepView& step);
   static uint64_t mla_scratch_bytes(uint32_t max_tokens, uint32_t heads, uint32_t kv_lora_rank, uint32_t max_context);
-  // cache[pos0 + t] = f16(kv[t, :]) (K then V).
+  // cache[row of (seq_t, pos_t)] = f16(kv[t, :]) (K then V).
   Status record_gqa_kv_store(vk::CommandBuffer& cmd, const ActView& kv, const CacheView& cache, const StepView& step);
   Status record_gqa_attention(vk::CommandBuffer& cmd, const GqaAttentionArgs& args, const StepView& step);
   static uint64_t gqa_scratch_bytes(uint32_t max_tokens, uint32_t heads, uint32_t head_dim, uint32_t max_context);
@@ -103,7 +110,7 @@ class AttentionKernels {
                                           uint32_t split_len);
   // MoE routing per row, exactly as ref::route() (ties to the lower expert index).
   Status record_moe_route(vk::CommandBuffer& cmd, const RouteArgs& args, const StepView& step);
-  // Picks the next token from logits row StepParams.sample_row (vocab = logits.cols) and writes
+  // Picks the next token from the sample's logits row (vocab = logits.cols) and writes
   // it as u32 to out_token[0] and, when next_tokens != 0, to next_tokens[0] (the next decode
   // step's input, so steps can chain without the host). Greedy when temperature <= 0 (lowest
   // index on ties); else softmax(logits / temperature) restricted by top_k and top_p, drawn with
@@ -114,9 +121,11 @@ class AttentionKernels {
   //   drawn from the kept probabilities renormalised, u = pcg_hash(seed ^ pcg_hash(counter +
   //   0x9e3779b9)) >> 8 scaled to [0, 1). Records three dispatches (argmax partial + final, draw);
   //   the executor advances rng_counter once per sampled token.
+  // With several samples (StepParams n_samples <= max_samples), sample i reads its own row and
+  // parameters and writes out_token[i] (and next_tokens[i]).
   Status record_sample(vk::CommandBuffer& cmd, const ActView& logits, VkDeviceAddress out_token,
-                       VkDeviceAddress next_tokens, const StepView& step);
-  static uint64_t sample_scratch_bytes(uint32_t vocab);
+                       VkDeviceAddress next_tokens, const StepView& step, uint32_t max_samples = 1);
+  static uint64_t sample_scratch_bytes(uint32_t vocab, uint32_t max_samples = 1);
   // Sampling needs scratch; set once by the executor before record_sample.
   void set_sample_scratch(VkDeviceAddress scratch) { sample_scratch_ = scratch; }
   // Model vocabularies are padded past the tokenizer (R1: 129280 logits, 128815 token ids), and a

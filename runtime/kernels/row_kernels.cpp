@@ -28,12 +28,12 @@ struct RopeParams {
 };
 struct MlaStoreParams {
   VkDeviceAddress kv, weight, table, cache, step;
-  uint32_t kv_stride, c, pairs, width, max_context;
+  uint32_t kv_stride, c, pairs, width, max_context, block_tokens, pool_rows;
   float eps;
 };
 struct GqaStoreParams {
   VkDeviceAddress kv, cache, step;
-  uint32_t kv_stride, width, groups_per_row, max_context;
+  uint32_t kv_stride, width, groups_per_row, max_context, block_tokens, pool_rows;
 };
 
 constexpr uint32_t kElementwiseGroup = 64;
@@ -106,7 +106,8 @@ Status AttentionKernels::record_mla_kv_store(vk::CommandBuffer& cmd, const ActVi
   const auto [variant, wg] = reduction_variant(pipelines_, "kv_store_mla");
   R1VK_TRY(check_loop(k, 2ull * ((kv_lora_rank + wg - 1) / wg) + rope_dim / 2 / wg + 16));
   const MlaStoreParams p{kv.addr, norm_weight, rope.addr, cache.addr, step.params, kv.row_stride,
-                         kv_lora_rank, rope_dim / 2, cache.width, cache.max_context, eps};
+                         kv_lora_rank, rope_dim / 2, cache.width, cache.max_context, cache.block_rows(),
+                         cache.pool_rows(), eps};
   return detail::record(cmd, pipelines_, variant, {wg}, p, step.max_tokens, k);
 }
 
@@ -117,7 +118,8 @@ Status AttentionKernels::record_gqa_kv_store(vk::CommandBuffer& cmd, const ActVi
   if (cache.addr == 0 || cache.width == 0) return invalid(k, "no cache");
   R1VK_TRY(check_view(k, "kv", kv, cache.width));
   const uint32_t gpr = groups_for(cache.width);
-  const GqaStoreParams p{kv.addr, cache.addr, step.params, kv.row_stride, cache.width, gpr, cache.max_context};
+  const GqaStoreParams p{kv.addr, cache.addr, step.params, kv.row_stride, cache.width, gpr, cache.max_context,
+                         cache.block_rows(), cache.pool_rows()};
   return detail::record(cmd, pipelines_, "kv_store_gqa", {kElementwiseGroup}, p, uint64_t{step.max_tokens} * gpr, k);
 }
 

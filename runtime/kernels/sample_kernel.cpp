@@ -30,16 +30,20 @@ uint32_t argmax_groups(uint32_t vocab) { return (vocab + kArgmaxChunk - 1) / kAr
 
 }  // namespace
 
-uint64_t AttentionKernels::sample_scratch_bytes(uint32_t vocab) { return (2ull * argmax_groups(vocab) + 2) * 4; }
+uint64_t AttentionKernels::sample_scratch_bytes(uint32_t vocab, uint32_t max_samples) {
+  return (2ull * argmax_groups(vocab) + 2) * 4 * max_samples;
+}
 
 Status AttentionKernels::record_sample(vk::CommandBuffer& cmd, const ActView& logits, VkDeviceAddress out_token,
-                                       VkDeviceAddress next_tokens, const StepView& step) {
+                                       VkDeviceAddress next_tokens, const StepView& step,
+                                       uint32_t max_samples) {
   const std::string k = "sample";
   R1VK_TRY(detail::check_step(k, step));
   if (logits.cols == 0) return detail::invalid(k, "empty vocabulary");
   R1VK_TRY(detail::check_view(k, "logits", logits, logits.cols));
   if (out_token == 0) return detail::invalid(k, "no out_token address");
   if (sample_scratch_ == 0) return detail::invalid(k, "set_sample_scratch() was not called");
+  if (max_samples == 0) return detail::invalid(k, "max_samples must be positive");
   // The ids past the limit are masked by not being part of the row at all: every pass of both
   // shaders runs over [0, V) (the row stride stays the logits' own).
   const uint32_t V = sample_vocab_limit_ > 0 ? std::min(logits.cols, sample_vocab_limit_) : logits.cols;
@@ -55,12 +59,12 @@ Status AttentionKernels::record_sample(vk::CommandBuffer& cmd, const ActView& lo
   const VkDeviceAddress next = next_tokens ? next_tokens : out_token;
   const ArgmaxParams partial{logits.addr, sample_scratch_, out_token, next, step.params, logits.row_stride, V, kArgmaxChunk,
                              groups, has_next};
-  R1VK_TRY(detail::record(cmd, pipelines_, "sample_argmax_partial", {kArgmaxGroup}, partial, groups, k));
+  R1VK_TRY(detail::record(cmd, pipelines_, "sample_argmax_partial", {kArgmaxGroup}, partial, uint64_t{groups} * max_samples, k));
   cmd.compute_barrier();
-  R1VK_TRY(detail::record(cmd, pipelines_, "sample_argmax_final", {kArgmaxGroup}, partial, 1, k));
+  R1VK_TRY(detail::record(cmd, pipelines_, "sample_argmax_final", {kArgmaxGroup}, partial, max_samples, k));
   cmd.compute_barrier();
   const DrawParams draw{logits.addr, sample_scratch_, out_token, next, step.params, logits.row_stride, V, 2 * groups, has_next};
-  return detail::record(cmd, pipelines_, "sample_draw", {kDrawGroup}, draw, 1, k);
+  return detail::record(cmd, pipelines_, "sample_draw", {kDrawGroup}, draw, max_samples, k);
 }
 
 }  // namespace r1vk::kernels

@@ -40,7 +40,7 @@ class BufferPool {
     return buffers_.emplace_back(std::move(*b));
   }
   kernels::StepView step(const kernels::StepParams& p, uint32_t max_tokens) {
-    return {upload(std::vector<kernels::StepParams>{p}, "step").address(), max_tokens};
+    return {upload(kernels::encode_step(p), "step").address(), max_tokens};
   }
 
  private:

@@ -4,7 +4,8 @@
 // over long contexts (5000 positions; 70000 positions, whose single-invocation loop would pass
 // lavapipe's 65535-trip limit), forced short splits so the merge sees partly empty splits.
 // Cache rows past the last position hold huge values, so reading past the causal end fails.
-// Head counts cover every head-block size (1, 2, 4, 8 heads per workgroup).
+// Head counts cover every head-block size (1, 2, 4, 8 heads per workgroup). The paged cache: rows
+// of several sequences at their own positions through a block table; the multi-sample sampler.
 #include <cmath>
 #include <vector>
 
@@ -252,6 +253,180 @@ TEST_CASE("attention rejects bad shapes with an error") {
   m.out = view(b, 16, 16);
   CHECK_FALSE(test::attention_kernels().record_mla_attention(*cmd, m, step).ok());  // no scratch
   REQUIRE(cmd->end().ok());
+}
+
+
+// The paged cache: rows of three sequences at their own positions in one dispatch, each
+// sequence's keys scattered over pool blocks through the step's block table. Pool rows that no
+// sequence owns hold huge values, so a wrong table lookup fails the comparison.
+namespace paged {
+
+constexpr uint32_t kBlock = 4, kPoolBlocks = 16, kMaxBlocks = 3, kMaxRows = 8;
+struct Seq { std::vector<uint32_t> blocks; uint32_t length; };
+const std::vector<Seq> kSeqs = {{{7, 2, 12}, 11}, {{0, 9}, 6}, {{5}, 1}};
+const std::vector<kernels::StepRow> kRows = {{8, 0}, {9, 0}, {10, 0}, {5, 1}, {0, 2}};
+
+uint32_t pool_row(const Seq& s, uint32_t pos) { return s.blocks[pos / kBlock] * kBlock + pos % kBlock; }
+
+CacheData make_pool(uint32_t width, uint32_t seed) {
+  CacheData c;
+  c.bits.assign(size_t{kPoolBlocks} * kBlock * width, f32_to_f16(30000.0f));
+  const auto r = test::random_f16(c.bits.size(), seed);
+  for (const Seq& s : kSeqs)
+    for (uint32_t p = 0; p < s.length; ++p)
+      for (uint32_t i = 0; i < width; ++i) c.bits[size_t{pool_row(s, p)} * width + i] = r[size_t{pool_row(s, p)} * width + i];
+  c.values.resize(c.bits.size());
+  for (size_t i = 0; i < c.bits.size(); ++i) c.values[i] = f16_to_f32(c.bits[i]);
+  return c;
+}
+
+// One sequence's keys in position order (what the contiguous reference reads).
+CacheData logical(const CacheData& pool, uint32_t width, const Seq& s) {
+  CacheData c;
+  for (uint32_t p = 0; p < s.length; ++p)
+    for (uint32_t i = 0; i < width; ++i) {
+      c.bits.push_back(pool.bits[size_t{pool_row(s, p)} * width + i]);
+      c.values.push_back(pool.values[size_t{pool_row(s, p)} * width + i]);
+    }
+  return c;
+}
+
+kernels::StepView step(BufferPool& bp) {
+  std::vector<uint32_t> table(kSeqs.size() * kMaxBlocks, 0);
+  for (size_t s = 0; s < kSeqs.size(); ++s) std::copy(kSeqs[s].blocks.begin(), kSeqs[s].blocks.end(), table.begin() + s * kMaxBlocks);
+  return {bp.upload(kernels::encode_step(kRows, {}, table, kMaxBlocks, kMaxRows, 1), "step").address(), kMaxRows};
+}
+
+kernels::CacheView cache_view(const vk::Buffer& b, uint32_t width) {
+  return {b.address(), width, kMaxBlocks * kBlock, kBlock, kPoolBlocks * kBlock};
+}
+
+}  // namespace paged
+
+TEST_CASE("gqa and mla attention over a paged cache: rows of different sequences and positions") {
+  using namespace paged;
+  const uint32_t max_context = kMaxBlocks * kBlock;
+  for (uint32_t split : {0u, 4u}) {
+    CAPTURE(split);
+    {  // GQA: 4 heads over 2 kv heads of 8 values.
+      BufferPool bp;
+      const uint32_t heads = 4, kvh = 2, d = 8, width = 2 * kvh * d, cols = heads * d;
+      const CacheData pool = make_pool(width, 91);
+      const auto q = test::random_floats(size_t{kMaxRows} * cols, 92, -2, 2);
+      std::vector<float> want(size_t{kMaxRows} * cols, 9.0f);
+      const auto& bq = bp.upload(q, "q");
+      const auto& bc = bp.upload(pool.bits, "pool");
+      const auto& bo = bp.upload(want, "out");
+      const uint64_t sb = split ? kernels::AttentionKernels::attention_scratch_bytes(kMaxRows, heads, d, max_context, split)
+                                : kernels::AttentionKernels::gqa_scratch_bytes(kMaxRows, heads, d, max_context);
+      const auto& bs = bp.zeros(sb, "scratch");
+      kernels::GqaAttentionArgs a;
+      a.q = view(bq, cols, cols);
+      a.heads = heads;
+      a.kv_heads = kvh;
+      a.head_dim = d;
+      a.scale = 0.35f;
+      a.cache = cache_view(bc, width);
+      a.out = view(bo, cols, cols);
+      a.scratch = bs.address();
+      a.split_len = split;
+      const auto st = step(bp);
+      test::run_ok([&](vk::CommandBuffer& cmd) { return test::attention_kernels().record_gqa_attention(cmd, a, st); });
+      for (size_t t = 0; t < kRows.size(); ++t) {
+        const CacheData seq = logical(pool, width, kSeqs[kRows[t].seq]);
+        for (uint32_t h = 0; h < heads; ++h) {
+          const uint32_t g = h / (heads / kvh);
+          reference_head(seq, width, kRows[t].pos, &q[t * cols + h * d], g * d, d, nullptr, 0, 0, kvh * d + g * d, d,
+                         static_cast<double>(a.scale), &want[t * cols + h * d]);
+        }
+      }
+      test::check_close(test::download_as<float>(bo, want.size()), want, kTolAttention);
+    }
+    {  // MLA: 2 heads, latent 16, rope 4.
+      BufferPool bp;
+      const uint32_t heads = 2, c = 16, dr = 4, qhs = 8, qro = 4, width = c + dr;
+      const CacheData pool = make_pool(width, 93);
+      const auto ql = test::random_floats(size_t{kMaxRows} * heads * c, 94);
+      const auto q = test::random_floats(size_t{kMaxRows} * heads * qhs, 95);
+      std::vector<float> want(size_t{kMaxRows} * heads * c, 9.0f);
+      const auto& bql = bp.upload(ql, "q_latent");
+      const auto& bq = bp.upload(q, "q");
+      const auto& bc = bp.upload(pool.bits, "pool");
+      const auto& bo = bp.upload(want, "out");
+      const uint64_t sb = split ? kernels::AttentionKernels::attention_scratch_bytes(kMaxRows, heads, c, max_context, split)
+                                : kernels::AttentionKernels::mla_scratch_bytes(kMaxRows, heads, c, max_context);
+      const auto& bs = bp.zeros(sb, "scratch");
+      kernels::MlaAttentionArgs a;
+      a.q_latent = view(bql, heads * c, heads * c);
+      a.q = view(bq, heads * qhs, heads * qhs);
+      a.heads = heads;
+      a.kv_lora_rank = c;
+      a.rope_dim = dr;
+      a.q_head_stride = qhs;
+      a.q_rope_offset = qro;
+      a.scale = 0.2f;
+      a.cache = cache_view(bc, width);
+      a.out = view(bo, heads * c, heads * c);
+      a.scratch = bs.address();
+      a.split_len = split;
+      const auto st = step(bp);
+      test::run_ok([&](vk::CommandBuffer& cmd) { return test::attention_kernels().record_mla_attention(cmd, a, st); });
+      for (size_t t = 0; t < kRows.size(); ++t) {
+        const CacheData seq = logical(pool, width, kSeqs[kRows[t].seq]);
+        for (uint32_t h = 0; h < heads; ++h)
+          reference_head(seq, width, kRows[t].pos, &ql[(t * heads + h) * c], 0, c, &q[t * heads * qhs + h * qhs + qro], c, dr, 0,
+                         c, static_cast<double>(a.scale), &want[(t * heads + h) * c]);
+      }
+      test::check_close(test::download_as<float>(bo, want.size()), want, kTolAttention);
+    }
+  }
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("gqa kv store writes each row to its sequence's block") {
+  using namespace paged;
+  BufferPool bp;
+  const uint32_t width = 24;
+  const auto kv = test::random_floats(size_t{kMaxRows} * width, 96, -4, 4);
+  const auto& bkv = bp.upload(kv, "kv");
+  const auto& bc = bp.zeros(size_t{kPoolBlocks} * kBlock * width * 2, "pool");
+  const auto st = step(bp);
+  test::run_ok([&](vk::CommandBuffer& cmd) {
+    return test::attention_kernels().record_gqa_kv_store(cmd, view(bkv, width, width), cache_view(bc, width), st);
+  });
+  const auto got = test::download_as<uint16_t>(bc, size_t{kPoolBlocks} * kBlock * width);
+  std::vector<uint16_t> want(got.size(), 0);
+  for (size_t t = 0; t < kRows.size(); ++t)
+    for (uint32_t i = 0; i < width; ++i)
+      want[size_t{pool_row(kSeqs[kRows[t].seq], kRows[t].pos)} * width + i] = f32_to_f16(kv[t * width + i]);
+  size_t mismatches = 0;
+  for (size_t i = 0; i < got.size(); ++i) mismatches += std::abs(static_cast<int>(got[i]) - static_cast<int>(want[i])) > 1;
+  CHECK(mismatches == 0);
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("the sampler picks one token per sample, each from its own row and parameters") {
+  BufferPool bp;
+  const uint32_t V = 5000, rows = 4;
+  auto logits = test::random_floats(size_t{rows} * V, 97, -3, 3);
+  const uint32_t peak[rows] = {17, 4999, 2500, 0};
+  for (uint32_t r = 0; r < rows; ++r) logits[size_t{r} * V + peak[r]] = 10.0f;
+  // Greedy from rows 2, 0 and 3; a temperature draw with top_k 1 from row 1 (must be its peak).
+  const std::vector<kernels::StepSample> samples = {{2, 0, 0.0f, 1.0f, 0, 0}, {0, 5, 0.0f, 1.0f, 0, 0},
+                                                    {1, 7, 0.9f, 1.0f, 1, 3}, {3, 1, 0.0f, 1.0f, 0, 0}};
+  std::vector<kernels::StepRow> step_rows(rows);
+  const uint32_t table[1] = {0};
+  const auto& bs = bp.upload(kernels::encode_step(step_rows, samples, table, 1, rows, rows), "step");
+  const auto& bl = bp.upload(logits, "logits");
+  const auto& bout = bp.upload(std::vector<uint32_t>(rows, 0xdeadbeefu), "tokens");
+  const auto& scratch = bp.zeros(kernels::AttentionKernels::sample_scratch_bytes(V, rows), "scratch");
+  auto& k = test::attention_kernels();
+  k.set_sample_scratch(scratch.address());
+  test::run_ok([&](vk::CommandBuffer& cmd) {
+    return k.record_sample(cmd, view(bl, V, V), bout.address(), 0, {bs.address(), rows}, rows);
+  });
+  CHECK(test::download_as<uint32_t>(bout, rows) == std::vector<uint32_t>{2500, 17, 4999, 0});
+  CHECK(test::validation_errors() == 0);
 }
 
 }  // namespace

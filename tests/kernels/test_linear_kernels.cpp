@@ -68,9 +68,7 @@ vk::Buffer step_buffer(uint32_t n_tokens, uint32_t pos0) {
   kernels::StepParams sp;
   sp.n_tokens = n_tokens;
   sp.pos0 = pos0;
-  std::vector<uint8_t> bytes(sizeof sp);
-  std::memcpy(bytes.data(), &sp, sizeof sp);
-  return upload(bytes, "step");
+  return upload(kernels::encode_step(sp), "step");
 }
 
 struct Packed {

@@ -51,10 +51,15 @@ std::vector<uint32_t> draw_many(const std::vector<float>& logits, uint32_t V, ui
                                 kernels::StepParams base, uint32_t draws, uint32_t first_counter) {
   BufferPool pool;
   const auto& bl = pool.upload(logits, "logits");
-  std::vector<kernels::StepParams> steps(draws, base);
+  // Encoded steps at a 256-byte stride (StepParams needs 16-byte alignment).
+  constexpr uint32_t kStride = 64;
+  std::vector<uint32_t> steps(size_t{draws} * kStride, 0);
   for (uint32_t i = 0; i < draws; ++i) {
-    steps[i].rng_counter = first_counter + i;
-    steps[i].sample_row = row;
+    base.rng_counter = first_counter + i;
+    base.sample_row = row;
+    const auto w = kernels::encode_step(base);
+    REQUIRE(w.size() <= kStride);
+    std::copy(w.begin(), w.end(), steps.begin() + size_t{i} * kStride);
   }
   const auto& bsteps = pool.upload(steps, "steps");
   const auto& bout = pool.upload(std::vector<uint32_t>(draws, 0xdeadbeefu), "tokens");
@@ -65,7 +70,7 @@ std::vector<uint32_t> draw_many(const std::vector<float>& logits, uint32_t V, ui
   (void)rows;
   test::run_ok([&](vk::CommandBuffer& cmd) -> Status {
     for (uint32_t i = 0; i < draws; ++i) {
-      const kernels::StepView step{bsteps.address() + 32ull * i, 1};
+      const kernels::StepView step{bsteps.address() + 4ull * kStride * i, 1};
       R1VK_TRY(k.record_sample(cmd, view(bl, V, stride), bout.address() + 4ull * i, i + 1 == draws ? bnext.address() : 0, step));
       cmd.compute_barrier();
     }

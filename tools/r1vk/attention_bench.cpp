@@ -90,7 +90,7 @@ Status run_mla_bench(const MlaBenchOptions& in) {
   std::vector<float> ql(size_t{H} * kLatent), q(size_t{H} * kQHead);
   for (auto& v : ql) v = uniform_pm1(seed);
   for (auto& v : q) v = uniform_pm1(seed);
-  const kernels::StepParams step_params{1, o.context - 1};
+  const std::vector<uint32_t> step_words = kernels::encode_step(kernels::StepParams{1, o.context - 1});
   const uint64_t scratch_bytes = std::max<uint64_t>(16, kernels::AttentionKernels::mla_scratch_bytes(1, H, kLatent, o.context));
   auto buffer = [&](uint64_t bytes, const char* name) { return ctx->create_buffer(bytes, vk::MemoryUsage::kDeviceLocal, name); };
   R1VK_ASSIGN_OR_RETURN(auto b_cache, buffer(cache_bits.size() * 2, "mla_cache"));
@@ -98,11 +98,11 @@ Status run_mla_bench(const MlaBenchOptions& in) {
   R1VK_ASSIGN_OR_RETURN(auto b_q, buffer(q.size() * 4, "q"));
   R1VK_ASSIGN_OR_RETURN(auto b_out, buffer(ql.size() * 4, "out"));
   R1VK_ASSIGN_OR_RETURN(auto b_scratch, buffer(scratch_bytes, "scratch"));
-  R1VK_ASSIGN_OR_RETURN(auto b_step, buffer(sizeof step_params, "step"));
+  R1VK_ASSIGN_OR_RETURN(auto b_step, buffer(step_words.size() * 4, "step"));
   R1VK_TRY(vk::upload_span(*ctx, b_cache, std::span<const uint16_t>(cache_bits)));
   R1VK_TRY(vk::upload_span(*ctx, b_ql, std::span<const float>(ql)));
   R1VK_TRY(vk::upload_span(*ctx, b_q, std::span<const float>(q)));
-  R1VK_TRY(vk::upload_span(*ctx, b_step, std::span<const kernels::StepParams>(&step_params, 1)));
+  R1VK_TRY(vk::upload_span(*ctx, b_step, std::span<const uint32_t>(step_words)));
 
   kernels::PipelineSet set(*ctx);
   kernels::AttentionKernels attention(set);
@@ -173,7 +173,10 @@ Status run_sample_bench(std::optional<int> device, uint32_t vocab, int iters) {
   for (auto& v : logits) v = 6.0f * uniform_pm1(seed);
   struct Mode { const char* name; float temperature, top_p; uint32_t top_k; };
   const Mode modes[] = {{"greedy", 0.0f, 1.0f, 0}, {"T 0.8, top-k 40, top-p 0.9", 0.8f, 0.9f, 40}, {"T 0.8, top-p 0.9", 0.8f, 0.9f, 0}};
-  std::vector<kernels::StepParams> steps;
+  // Encoded steps at a 256-byte stride (StepParams needs 16-byte alignment).
+  constexpr uint32_t kStepWords = 64;
+  std::vector<uint32_t> step_words;
+  uint32_t n_steps = 0;
   for (const Mode& m : modes)
     for (int i = 0; i <= iters; ++i) {
       kernels::StepParams p;
@@ -181,19 +184,22 @@ Status run_sample_bench(std::optional<int> device, uint32_t vocab, int iters) {
       p.top_p = m.top_p;
       p.top_k = m.top_k;
       p.rng_counter = static_cast<uint32_t>(i);
-      steps.push_back(p);
+      std::vector<uint32_t> w = kernels::encode_step(p);
+      w.resize(kStepWords, 0);
+      step_words.insert(step_words.end(), w.begin(), w.end());
+      ++n_steps;
     }
   auto buffer = [&](uint64_t bytes, const char* name) { return ctx->create_buffer(bytes, vk::MemoryUsage::kDeviceLocal, name); };
   R1VK_ASSIGN_OR_RETURN(auto b_logits, buffer(logits.size() * 4, "logits"));
-  R1VK_ASSIGN_OR_RETURN(auto b_steps, buffer(steps.size() * sizeof(kernels::StepParams), "steps"));
-  R1VK_ASSIGN_OR_RETURN(auto b_tokens, buffer(steps.size() * 4, "tokens"));
+  R1VK_ASSIGN_OR_RETURN(auto b_steps, buffer(step_words.size() * 4, "steps"));
+  R1VK_ASSIGN_OR_RETURN(auto b_tokens, buffer(uint64_t{n_steps} * 4, "tokens"));
   R1VK_ASSIGN_OR_RETURN(auto b_scratch, buffer(kernels::AttentionKernels::sample_scratch_bytes(vocab), "sample_scratch"));
   R1VK_TRY(vk::upload_span(*ctx, b_logits, std::span<const float>(logits)));
-  R1VK_TRY(vk::upload_span(*ctx, b_steps, std::span<const kernels::StepParams>(steps)));
+  R1VK_TRY(vk::upload_span(*ctx, b_steps, std::span<const uint32_t>(step_words)));
   kernels::PipelineSet set(*ctx);
   kernels::AttentionKernels k(set);
   k.set_sample_scratch(b_scratch.address());
-  const uint32_t n = static_cast<uint32_t>(steps.size());
+  const uint32_t n = n_steps;
   R1VK_ASSIGN_OR_RETURN(auto pool, vk::TimestampQueryPool::create(ctx->device(), 2 * n));
   R1VK_ASSIGN_OR_RETURN(auto cmd, ctx->create_command_buffer());
   R1VK_TRY(cmd.begin());
@@ -202,7 +208,7 @@ Status run_sample_bench(std::optional<int> device, uint32_t vocab, int iters) {
     cmd.compute_barrier();
     cmd.write_timestamp(pool, 2 * i);
     R1VK_TRY(k.record_sample(cmd, {b_logits.address(), vocab, vocab}, b_tokens.address() + 4ull * i, 0,
-                             {b_steps.address() + sizeof(kernels::StepParams) * i, 1}));
+                             {b_steps.address() + 4ull * kStepWords * i, 1}));
     cmd.write_timestamp(pool, 2 * i + 1);
   }
   R1VK_TRY(cmd.end());

@@ -142,13 +142,13 @@ Status run_linear_bench(const LinearBenchFlags& in) {
   R1VK_ASSIGN_OR_RETURN(auto bscales, buffer((w.scales.size() + 15) / 16 * 16, "W_scales"));
   R1VK_ASSIGN_OR_RETURN(auto bx, buffer(x.size() * 4, "x"));
   R1VK_ASSIGN_OR_RETURN(auto by, buffer(uint64_t{f.tokens} * f.rows * 4, "y"));
-  R1VK_ASSIGN_OR_RETURN(auto bstep, buffer(sizeof(kernels::StepParams), "step"));
+  R1VK_ASSIGN_OR_RETURN(auto bstep, buffer(4 * kernels::encode_step(kernels::StepParams{f.tokens}).size(), "step"));
   R1VK_TRY(vk::upload_span(*ctx, bdata, std::span<const uint8_t>(w.data)));
   if (!w.scales.empty()) R1VK_TRY(vk::upload_span(*ctx, bscales, std::span<const uint8_t>(w.scales)));
   R1VK_TRY(vk::upload_span(*ctx, bx, std::span<const float>(x)));
   kernels::StepParams sp;
   sp.n_tokens = f.tokens;
-  R1VK_TRY(vk::upload_span(*ctx, bstep, std::span<const kernels::StepParams>(&sp, 1)));
+  R1VK_TRY(vk::upload_span(*ctx, bstep, std::span<const uint32_t>(kernels::encode_step(sp))));
 
   const kernels::WeightView wv{bdata.address(), w.scales.empty() ? 0 : bscales.address(), format, f.rows, f.cols,
                                static_cast<uint32_t>(w.group)};

@@ -1,0 +1,97 @@
+// Batches: sessions sharing one BatchExecutor, and the step that decodes several of them in one
+// submit (exec::Session::step_together).
+#include <algorithm>
+#include <vector>
+
+#include "capi/session_util.h"
+
+using namespace r1vk::capi;  // NOLINT: the C entry points below are thin shims
+
+extern "C" {
+
+R1VK_EXPORT r1vk_status r1vk_batch_create(r1vk_model* model, uint32_t max_sessions, r1vk_batch** out_batch) {
+  return guarded([&] {
+    R1VK_CAPI_REQUIRE(out_batch);
+    *out_batch = nullptr;
+    R1VK_CAPI_REQUIRE(model);
+    auto state = std::make_shared<BatchState>();
+    state->model = model->state;
+    std::lock_guard<std::mutex> lock(model->state->context->mutex);
+    r1vk::exec::BatchOptions bo;
+    bo.max_batch = max_sessions;
+    auto ex = r1vk::exec::BatchExecutor::create(*model->state->model, bo);
+    if (!ex.ok()) return fail(ex.error());
+    state->executor = std::move(ex).value();
+    auto handle = std::make_unique<r1vk_batch>();
+    handle->state = std::move(state);
+    *out_batch = handle.release();
+    return R1VK_OK;
+  });
+}
+
+R1VK_EXPORT void r1vk_batch_destroy(r1vk_batch* batch) {
+  (void)guarded([&] {
+    if (!batch) return R1VK_OK;
+    std::shared_ptr<ModelState> model = batch->state->model;
+    std::lock_guard<std::mutex> lock(model->context->mutex);
+    delete batch;  // the executor lives on while sessions of the batch hold it
+    return R1VK_OK;
+  });
+}
+
+R1VK_EXPORT r1vk_status r1vk_batch_session_create(r1vk_batch* batch, r1vk_session** out_session) {
+  return guarded([&] {
+    R1VK_CAPI_REQUIRE(out_session);
+    *out_session = nullptr;
+    R1VK_CAPI_REQUIRE(batch);
+    auto state = std::make_unique<SessionState>();
+    state->model = batch->state->model;
+    state->batch = batch->state;
+    std::lock_guard<std::mutex> lock(state->model->context->mutex);
+    auto session = r1vk::exec::Session::create_in(*state->model->model, batch->state->executor);
+    if (!session.ok()) return fail(session.error());
+    state->session = std::move(session).value();
+    r1vk_sampling defaults;
+    r1vk_sampling_init(&defaults);
+    state->sampling = {defaults.temperature, defaults.top_p, defaults.top_k, defaults.seed};
+    auto handle = std::make_unique<r1vk_session>();
+    handle->state = std::move(state);
+    *out_session = handle.release();
+    return R1VK_OK;
+  });
+}
+
+R1VK_EXPORT r1vk_status r1vk_batch_step(r1vk_batch* batch, r1vk_session* const* sessions, size_t count,
+                                        int32_t* out_tokens) {
+  return guarded([&] {
+    R1VK_CAPI_REQUIRE(batch);
+    R1VK_CAPI_REQUIRE(sessions);
+    R1VK_CAPI_REQUIRE(out_tokens);
+    if (count == 0) return fail(R1VK_ERROR_INVALID_ARGUMENT, "no sessions to step");
+    std::lock_guard<std::mutex> lock(batch->state->model->context->mutex);
+    std::vector<r1vk::exec::Session*> members;
+    std::vector<r1vk::exec::Sampling> sampling;
+    for (size_t i = 0; i < count; ++i) {
+      if (!sessions[i]) return fail(R1VK_ERROR_INVALID_ARGUMENT, "sessions[" + std::to_string(i) + "] is NULL");
+      SessionState& s = *sessions[i]->state;
+      if (s.batch != batch->state) return fail(R1VK_ERROR_INVALID_ARGUMENT, "sessions[" + std::to_string(i) + "] is not in this batch");
+      if (s.pending) return fail(R1VK_ERROR_BUSY, "sessions[" + std::to_string(i) + "] has a step in flight");
+      if (std::find(members.begin(), members.end(), s.session.get()) != members.end())
+        return fail(R1VK_ERROR_INVALID_ARGUMENT, "sessions[" + std::to_string(i) + "] appears twice");
+      if (r1vk_status st = check_room(s, 1); st != R1VK_OK) return st;
+      members.push_back(s.session.get());
+      sampling.push_back(s.sampling);
+    }
+    std::vector<int32_t> inputs;
+    for (auto* m : members) inputs.push_back(m->last_token());
+    auto tokens = r1vk::exec::Session::step_together(members, sampling);
+    if (!tokens.ok()) return fail(tokens.error());
+    for (size_t i = 0; i < count; ++i) {
+      sessions[i]->state->history.push_back(inputs[i]);
+      out_tokens[i] = (*tokens)[i];
+    }
+    return R1VK_OK;
+  });
+}
+
+}  // extern "C"

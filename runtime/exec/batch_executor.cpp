@@ -1,0 +1,421 @@
+#include "exec/batch_executor.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "exec/program_recorder.h"
+
+namespace r1vk::exec {
+namespace {
+
+uint64_t align256(uint64_t v) { return (v + 255) / 256 * 256; }
+
+Error invalid(const std::string& what) { return Error(ErrorCode::kInvalidArgument, what); }
+
+}  // namespace
+
+Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const BatchOptions& options) {
+  const plan::Manifest& m = model.manifest();
+  const int64_t context = model.context_length();
+  const uint32_t max_rows = static_cast<uint32_t>(std::max<int64_t>(1, std::min<int64_t>(m.memory.prefill_chunk, context)));
+  if (options.max_batch == 0 || options.max_batch > max_rows) {
+    return invalid("max batch " + std::to_string(options.max_batch) + " must be between 1 and the plan's " +
+                   std::to_string(max_rows) + "-row step (its prefill chunk)");
+  }
+  if (options.block_tokens == 0 || options.block_tokens > 65536) return invalid("KV block size must be 1..65536 tokens");
+  const uint32_t max_blocks = static_cast<uint32_t>((context + options.block_tokens - 1) / options.block_tokens);
+  const uint64_t blocks = options.kv_blocks ? options.kv_blocks : uint64_t{options.max_batch} * max_blocks;
+  if (blocks * options.block_tokens > UINT32_MAX) return make_error(ErrorCode::kOutOfRange, "KV pool exceeds 2^32 rows");
+  std::unique_ptr<BatchExecutor> e(new BatchExecutor(model, options, static_cast<uint32_t>(blocks)));
+  e->max_rows_ = max_rows;
+  e->max_blocks_ = max_blocks;
+  vk::Context& ctx = model.context();
+  R1VK_ASSIGN_OR_RETURN(e->arena_, ctx.create_buffer(m.memory.arena_bytes, vk::MemoryUsage::kDeviceLocal, "activation arena"));
+  const uint64_t layer_bytes = blocks * options.block_tokens * static_cast<uint64_t>(m.memory.kv_width) * 2;
+  for (int64_t l = 0; l < m.memory.kv_layers; ++l) {
+    R1VK_ASSIGN_OR_RETURN(auto b, ctx.create_buffer(std::max<uint64_t>(layer_bytes, 16), vk::MemoryUsage::kDeviceLocal,
+                                                    "KV block pool, layer " + std::to_string(l)));
+    e->kv_.push_back(std::move(b));
+  }
+  // Buckets: powers of two up to max_batch (decode batches), then the full step (prefill).
+  for (uint32_t r = 1; r < max_rows && r <= options.max_batch; r *= 2) e->buckets_.push_back({r, {}, {}});
+  e->buckets_.push_back({max_rows, {}, {}});
+  uint64_t scratch = 16;
+  for (const Bucket& b : e->buckets_) scratch = std::max(scratch, program_scratch_bytes(model, ProgramId::kMain, b.rows));
+  R1VK_ASSIGN_OR_RETURN(e->scratch_, ctx.create_buffer(scratch, vk::MemoryUsage::kDeviceLocal, "kernel scratch"));
+  const uint32_t vocab = static_cast<uint32_t>(model.vocab_size());
+  R1VK_ASSIGN_OR_RETURN(e->sample_scratch_,
+                        ctx.create_buffer(kernels::AttentionKernels::sample_scratch_bytes(vocab, options.max_batch),
+                                          vk::MemoryUsage::kDeviceLocal, "sampler scratch"));
+  e->tokens_offset_ = align256(4 * kernels::step_words(max_rows, options.max_batch, options.max_batch, max_blocks));
+  e->sampled_offset_ = e->tokens_offset_ + align256(uint64_t{max_rows} * 4);
+  R1VK_ASSIGN_OR_RETURN(e->io_, ctx.create_buffer(e->sampled_offset_ + align256(uint64_t{options.max_batch} * 4),
+                                                  vk::MemoryUsage::kHostVisible, "step I/O"));
+  if (options.keep_logits) {
+    R1VK_ASSIGN_OR_RETURN(e->readback_, ctx.create_buffer(uint64_t{max_rows} * vocab * 4, vk::MemoryUsage::kHostVisible,
+                                                          "logits read-back"));
+  }
+  for (Bucket& b : e->buckets_) {
+    R1VK_ASSIGN_OR_RETURN(b.cmd, ctx.create_command_buffer());
+    if (options.profile) {
+      R1VK_ASSIGN_OR_RETURN(b.timestamps,
+                            vk::TimestampQueryPool::create(ctx.device(), static_cast<uint32_t>(m.main.ops.size() + 1)));
+    }
+    R1VK_TRY(e->record(b, options.profile ? &b.timestamps : nullptr));
+  }
+  return e;
+}
+
+Status BatchExecutor::record(Bucket& bucket, const vk::TimestampQueryPool* timestamps) {
+  const plan::Program& p = model_.manifest().main;
+  const plan::Value& tokens = p.values[static_cast<size_t>(p.tokens_value)];
+  const plan::Value& logits = p.values[static_cast<size_t>(p.logits_value)];
+  vk::CommandBuffer& cmd = bucket.cmd;
+  R1VK_TRY(cmd.begin(/*one_time=*/false));
+  cmd.copy_buffer(io_.handle(), tokens_offset_, arena_.handle(), tokens.offset, uint64_t{bucket.rows} * 4);
+  cmd.compute_barrier();
+  ProgramBuffers b;
+  b.arena = arena_.address();
+  for (const auto& k : kv_) b.kv_layers.push_back(k.address());
+  b.scratch = scratch_.address();
+  b.scratch_size = scratch_.size();
+  b.block_tokens = pool_.block_tokens();
+  b.pool_rows = static_cast<uint32_t>(pool_.total() * pool_.block_tokens());
+  const kernels::StepView step{io_.address(), bucket.rows};
+  R1VK_TRY(record_program(model_, ProgramId::kMain, b, step, cmd, timestamps));
+  model_.attention().set_sample_scratch(sample_scratch_.address());
+  const kernels::ActView lv = act_view(p, {p.logits_value, 0, logits.width}, arena_.address());
+  R1VK_TRY(model_.attention().record_sample(cmd, lv, io_.address() + sampled_offset_, 0, step,
+                                            std::min(bucket.rows, options_.max_batch)));
+  if (options_.keep_logits) {
+    cmd.compute_barrier();
+    cmd.copy_buffer(arena_.handle(), logits.offset, readback_.handle(), 0, uint64_t{bucket.rows} * logits.width * 4);
+  }
+  cmd.compute_barrier();
+  return cmd.end();
+}
+
+Result<BatchExecutor::Sequence*> BatchExecutor::live(SeqId seq) {
+  if (seq >= seqs_.size() || !seqs_[seq].live) return invalid("sequence " + std::to_string(seq) + " does not exist");
+  return &seqs_[seq];
+}
+
+Result<const BatchExecutor::Sequence*> BatchExecutor::live(SeqId seq) const {
+  if (seq >= seqs_.size() || !seqs_[seq].live) return invalid("sequence " + std::to_string(seq) + " does not exist");
+  return &seqs_[seq];
+}
+
+size_t BatchExecutor::live_sequences() const {
+  return static_cast<size_t>(std::count_if(seqs_.begin(), seqs_.end(), [](const Sequence& s) { return s.live; }));
+}
+
+Result<SeqId> BatchExecutor::add_sequence(std::span<const int32_t> prompt) {
+  SeqId id = 0;
+  while (id < seqs_.size() && seqs_[id].live) ++id;
+  if (id == seqs_.size()) seqs_.emplace_back();
+  Sequence& s = seqs_[id];
+  s = Sequence{};
+  s.live = true;
+  const uint32_t bt = pool_.block_tokens();
+  const size_t reusable = prompt.empty() ? 0 : (prompt.size() - 1) / bt;
+  uint64_t parent = 0;
+  for (size_t i = 0; i < reusable; ++i) {
+    const auto block_tokens = prompt.subspan(i * bt, bt);
+    const auto b = pool_.lookup(parent, block_tokens);
+    if (!b) break;
+    parent = BlockPool::chain_hash(parent, block_tokens);
+    s.blocks.push_back(*b);
+    s.block_hashes.push_back(parent);
+  }
+  s.tokens.assign(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(s.blocks.size() * bt));
+  return id;
+}
+
+Status BatchExecutor::copy_block(uint32_t from, uint32_t to) {
+  vk::Context& ctx = model_.context();
+  const uint64_t bytes = uint64_t{pool_.block_tokens()} * static_cast<uint64_t>(model_.manifest().memory.kv_width) * 2;
+  R1VK_ASSIGN_OR_RETURN(auto cmd, ctx.create_command_buffer());
+  R1VK_TRY(cmd.begin());
+  for (const auto& k : kv_) cmd.copy_buffer(k.handle(), from * bytes, k.handle(), to * bytes, bytes);
+  cmd.compute_barrier();
+  R1VK_TRY(cmd.end());
+  return ctx.submit_and_wait(cmd);
+}
+
+Result<SeqId> BatchExecutor::fork_sequence(SeqId parent, int64_t prefix_len) {
+  if (pending_) return invalid("a submitted step has not finished");
+  R1VK_ASSIGN_OR_RETURN(Sequence * p, live(parent));
+  const int64_t ppos = static_cast<int64_t>(p->tokens.size());
+  if (prefix_len < 0 || prefix_len > ppos) {
+    return make_error(ErrorCode::kOutOfRange, "fork prefix " + std::to_string(prefix_len) + " is outside the parent's " +
+                                                  std::to_string(ppos) + " positions");
+  }
+  const uint32_t bt = pool_.block_tokens();
+  const size_t full = static_cast<size_t>(prefix_len) / bt;
+  const bool partial = prefix_len % bt != 0;
+  uint32_t copy = 0;
+  if (partial) {
+    R1VK_ASSIGN_OR_RETURN(copy, pool_.allocate());
+    auto st = copy_block(p->blocks[full], copy);
+    if (!st.ok()) {
+      pool_.release(copy);
+      return std::move(st).error();
+    }
+  }
+  SeqId id = 0;
+  while (id < seqs_.size() && seqs_[id].live) ++id;
+  if (id == seqs_.size()) seqs_.emplace_back();
+  p = &seqs_[parent];  // seqs_ may have grown
+  Sequence& c = seqs_[id];
+  c = Sequence{};
+  c.live = true;
+  c.blocks.assign(p->blocks.begin(), p->blocks.begin() + static_cast<std::ptrdiff_t>(full));
+  for (uint32_t b : c.blocks) pool_.retain(b);
+  if (partial) c.blocks.push_back(copy);
+  c.tokens.assign(p->tokens.begin(), p->tokens.begin() + prefix_len);
+  c.block_hashes.assign(p->block_hashes.begin(), p->block_hashes.begin() + static_cast<std::ptrdiff_t>(std::min(full, p->block_hashes.size())));
+  c.cacheable = p->cacheable;
+  if (prefix_len == ppos) {
+    c.last_sampled = p->last_sampled;
+    c.rng_counter = p->rng_counter;
+  }
+  return id;
+}
+
+Status BatchExecutor::free_sequence(SeqId seq) {
+  if (pending_) return invalid("a submitted step has not finished");
+  R1VK_ASSIGN_OR_RETURN(Sequence * s, live(seq));
+  for (uint32_t b : s->blocks) pool_.release(b);
+  *s = Sequence{};
+  return ok_status();
+}
+
+Result<int64_t> BatchExecutor::position(SeqId seq) const {
+  R1VK_ASSIGN_OR_RETURN(const Sequence* s, live(seq));
+  return static_cast<int64_t>(s->tokens.size());
+}
+
+Result<int32_t> BatchExecutor::last_token(SeqId seq) const {
+  R1VK_ASSIGN_OR_RETURN(const Sequence* s, live(seq));
+  return s->last_sampled;
+}
+
+Status BatchExecutor::rewind(SeqId seq, int64_t position) {
+  if (pending_) return invalid("a submitted step has not finished");
+  R1VK_ASSIGN_OR_RETURN(Sequence * s, live(seq));
+  const int64_t pos = static_cast<int64_t>(s->tokens.size());
+  if (position < 0 || position > pos) {
+    return make_error(ErrorCode::kOutOfRange, "cannot rewind to position " + std::to_string(position) + " from " + std::to_string(pos));
+  }
+  const uint32_t bt = pool_.block_tokens();
+  const size_t keep = static_cast<size_t>((position + bt - 1) / bt);
+  if (position % bt != 0 && static_cast<size_t>(position / bt) < s->blocks.size()) {
+    // The next write lands inside this block: make it private and drop its published content.
+    uint32_t& b = s->blocks[static_cast<size_t>(position / bt)];
+    if (pool_.refs(b) > 1) {
+      R1VK_ASSIGN_OR_RETURN(uint32_t copy, pool_.allocate());
+      auto st = copy_block(b, copy);
+      if (!st.ok()) {
+        pool_.release(copy);
+        return st;
+      }
+      pool_.release(b);
+      b = copy;
+    } else {
+      pool_.unpublish(b);
+    }
+  }
+  for (size_t i = keep; i < s->blocks.size(); ++i) pool_.release(s->blocks[i]);
+  s->blocks.resize(std::min(keep, s->blocks.size()));
+  s->block_hashes.resize(std::min(s->block_hashes.size(), static_cast<size_t>(position / bt)));
+  s->tokens.resize(static_cast<size_t>(position));
+  s->last_sampled = -1;
+  return ok_status();
+}
+
+Status BatchExecutor::seek_for_benchmark(SeqId seq, int64_t position) {
+  if (pending_) return invalid("a submitted step has not finished");
+  R1VK_ASSIGN_OR_RETURN(Sequence * s, live(seq));
+  if (position < 0 || position >= context_length()) {
+    return make_error(ErrorCode::kOutOfRange, "position " + std::to_string(position) + " is outside the " +
+                                                  std::to_string(context_length()) + "-token context");
+  }
+  if (position < static_cast<int64_t>(s->tokens.size())) {
+    const int32_t last = s->last_sampled;
+    R1VK_TRY(rewind(seq, position));
+    s->last_sampled = last;
+  }
+  const uint32_t bt = pool_.block_tokens();
+  const size_t need = static_cast<size_t>((position + bt - 1) / bt);
+  if (need > s->blocks.size() && need - s->blocks.size() > pool_.available()) {
+    return make_error(ErrorCode::kOutOfRange, "KV cache full: seeking needs " + std::to_string(need - s->blocks.size()) +
+                                                  " more blocks, " + std::to_string(pool_.available()) + " free");
+  }
+  while (s->blocks.size() < need) {
+    R1VK_ASSIGN_OR_RETURN(uint32_t b, pool_.allocate());
+    s->blocks.push_back(b);
+  }
+  s->tokens.resize(static_cast<size_t>(position), 0);
+  s->cacheable = false;  // the blocks hold whatever they held: never offer them for reuse
+  if (s->last_sampled < 0) s->last_sampled = 0;
+  return ok_status();
+}
+
+void BatchExecutor::publish_full_blocks(Sequence& s) {
+  if (!s.cacheable) return;
+  const uint32_t bt = pool_.block_tokens();
+  const size_t full = s.tokens.size() / bt;
+  while (s.block_hashes.size() < full) {
+    const size_t i = s.block_hashes.size();
+    const uint64_t parent = i ? s.block_hashes[i - 1] : 0;
+    const auto toks = std::span<const int32_t>(s.tokens).subspan(i * bt, bt);
+    pool_.publish(s.blocks[i], parent, toks);
+    s.block_hashes.push_back(BlockPool::chain_hash(parent, toks));
+  }
+}
+
+Status BatchExecutor::submit(std::span<const Entry> entries) {
+  if (pending_) return invalid("a submitted step has not finished");
+  if (entries.empty()) return invalid("a step needs at least one entry");
+  if (entries.size() > options_.max_batch) {
+    return invalid(std::to_string(entries.size()) + " entries exceed the executor's max batch of " +
+                   std::to_string(options_.max_batch));
+  }
+  const int64_t vocab = model_.vocab_size();
+  const uint32_t bt = pool_.block_tokens();
+  std::vector<bool> seen(seqs_.size(), false);
+  uint64_t rows = 0;
+  size_t new_blocks = 0;
+  for (const Entry& e : entries) {
+    R1VK_ASSIGN_OR_RETURN(const Sequence* s, live(e.seq));
+    if (seen[e.seq]) return invalid("sequence " + std::to_string(e.seq) + " appears twice in one step");
+    seen[e.seq] = true;
+    if (e.tokens.empty() && s->last_sampled < 0) {
+      return invalid("sequence " + std::to_string(e.seq) + " has no sampled token to continue from: feed tokens");
+    }
+    for (int32_t t : e.tokens) {
+      if (t < 0 || t >= vocab) {
+        return invalid("token " + std::to_string(t) + " is outside the vocabulary of " + std::to_string(vocab));
+      }
+    }
+    const int64_t k = e.tokens.empty() ? 1 : static_cast<int64_t>(e.tokens.size());
+    const int64_t pos = static_cast<int64_t>(s->tokens.size());
+    if (pos + k > context_length()) {
+      return make_error(ErrorCode::kOutOfRange, "context full: sequence " + std::to_string(e.seq) + " at " +
+                                                    std::to_string(pos) + " + " + std::to_string(k) + " tokens exceeds the " +
+                                                    std::to_string(context_length()) + "-token context");
+    }
+    rows += static_cast<uint64_t>(k);
+    new_blocks += static_cast<size_t>((pos + k + bt - 1) / bt) - s->blocks.size();
+  }
+  if (rows > max_rows_) {
+    return invalid("a step of " + std::to_string(rows) + " rows exceeds the " + std::to_string(max_rows_) +
+                   "-row limit (the plan's prefill chunk): split the prefill");
+  }
+  if (new_blocks > pool_.available()) {
+    return make_error(ErrorCode::kOutOfRange, "KV cache full: the step needs " + std::to_string(new_blocks) + " more blocks, " +
+                                                  std::to_string(pool_.available()) + " of " + std::to_string(pool_.total()) +
+                                                  " are free");
+  }
+
+  std::vector<kernels::StepRow> step_rows;
+  std::vector<kernels::StepSample> samples;
+  std::vector<uint32_t> table(size_t{options_.max_batch} * max_blocks_, 0);
+  std::vector<int32_t> tokens;
+  pending_entries_.clear();
+  for (size_t slot = 0; slot < entries.size(); ++slot) {
+    const Entry& e = entries[slot];
+    Sequence& s = seqs_[e.seq];
+    const int64_t pos = static_cast<int64_t>(s.tokens.size());
+    PendingEntry pe;
+    pe.seq = e.seq;
+    pe.sample = e.sample;
+    if (e.tokens.empty()) {
+      pe.tokens = {s.last_sampled};
+    } else {
+      pe.tokens.assign(e.tokens.begin(), e.tokens.end());
+    }
+    const int64_t k = static_cast<int64_t>(pe.tokens.size());
+    while (s.blocks.size() < static_cast<size_t>((pos + k + bt - 1) / bt)) {
+      R1VK_ASSIGN_OR_RETURN(uint32_t b, pool_.allocate());  // cannot fail: counted above
+      s.blocks.push_back(b);
+    }
+    std::copy(s.blocks.begin(), s.blocks.end(), table.begin() + static_cast<std::ptrdiff_t>(slot * max_blocks_));
+    for (int64_t i = 0; i < k; ++i) {
+      step_rows.push_back({static_cast<uint32_t>(pos + i), static_cast<uint32_t>(slot)});
+    }
+    tokens.insert(tokens.end(), pe.tokens.begin(), pe.tokens.end());
+    if (e.sample) {
+      samples.push_back({static_cast<uint32_t>(step_rows.size() - 1), s.rng_counter, e.sampling.temperature,
+                         e.sampling.top_p, e.sampling.top_k, e.sampling.seed});
+    }
+    pending_entries_.push_back(std::move(pe));
+  }
+  const auto words = kernels::encode_step(step_rows, samples, table, max_blocks_, max_rows_, options_.max_batch);
+  std::byte* io = io_.mapped().data();
+  std::memcpy(io, words.data(), words.size() * 4);
+  std::memcpy(io + tokens_offset_, tokens.data(), tokens.size() * 4);
+  R1VK_TRY(model_.context().allocator().flush(io_.allocation(), 0, io_.size()));
+  const Bucket* bucket = &buckets_.back();
+  for (const Bucket& b : buckets_) {
+    if (b.rows >= rows) {
+      bucket = &b;
+      break;
+    }
+  }
+  R1VK_ASSIGN_OR_RETURN(pending_, model_.context().submit(bucket->cmd));
+  last_bucket_ = static_cast<size_t>(bucket - buckets_.data());
+  pending_rows_ = static_cast<uint32_t>(rows);
+  ++submits_;
+  return ok_status();
+}
+
+Result<bool> BatchExecutor::poll() {
+  if (!pending_) return true;
+  return model_.context().is_complete(pending_);
+}
+
+Result<std::vector<int32_t>> BatchExecutor::finish(std::vector<float>* logits) {
+  if (!pending_) return invalid("no submitted step to finish");
+  if (logits && !options_.keep_logits) return invalid("the executor was created without keep_logits");
+  const uint64_t value = pending_;
+  pending_ = 0;
+  R1VK_TRY(model_.context().wait(value));
+  R1VK_TRY(model_.context().allocator().invalidate(io_.allocation(), 0, io_.size()));
+  std::vector<uint32_t> sampled(options_.max_batch);
+  std::memcpy(sampled.data(), io_.mapped().data() + sampled_offset_, sampled.size() * 4);
+  std::vector<int32_t> out;
+  size_t next = 0;
+  for (const PendingEntry& pe : pending_entries_) {
+    Sequence& s = seqs_[pe.seq];
+    s.tokens.insert(s.tokens.end(), pe.tokens.begin(), pe.tokens.end());
+    ++s.rng_counter;
+    s.last_sampled = pe.sample ? static_cast<int32_t>(sampled[next++]) : -1;
+    out.push_back(s.last_sampled);
+    publish_full_blocks(s);
+  }
+  if (logits) {
+    R1VK_TRY(model_.context().allocator().invalidate(readback_.allocation(), 0, readback_.size()));
+    const size_t count = size_t{pending_rows_} * static_cast<size_t>(model_.vocab_size());
+    const auto* f = reinterpret_cast<const float*>(readback_.mapped().data());
+    logits->insert(logits->end(), f, f + count);
+  }
+  return out;
+}
+
+Result<std::vector<int32_t>> BatchExecutor::step(std::span<const Entry> entries, std::vector<float>* logits) {
+  if (logits && !options_.keep_logits) return invalid("the executor was created without keep_logits");
+  R1VK_TRY(submit(entries));
+  return finish(logits);
+}
+
+Result<std::vector<double>> BatchExecutor::op_times_ns() const {
+  if (!options_.profile) return invalid("the executor was created without profile");
+  R1VK_ASSIGN_OR_RETURN(auto t, buckets_[last_bucket_].timestamps.read_ns());
+  std::vector<double> d;
+  for (size_t i = 1; i < t.size(); ++i) d.push_back(t[i] - t[i - 1]);
+  return d;
+}
+
+}  // namespace r1vk::exec

@@ -1,0 +1,155 @@
+// Runs many sequences of one loaded model together: each step is one queue submit in which every
+// entry (a sequence feeding k >= 1 tokens: a prefill chunk, a decode token, a verification run)
+// contributes rows at its own positions, and the sampler picks a token per sampled entry. The KV
+// cache is paged: per cache layer one pool of fixed-size blocks shared by all sequences, a block
+// table per step on the device (shaders/step.glsl). Command buffers are recorded once per
+// row-count bucket (1, 2, 4, ... up to the plan's prefill chunk) and replayed; the host writes
+// only the step's values (rows, samples, block table, tokens) before a submit. Design and limits:
+// docs/batching.md.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "base/status.h"
+#include "exec/block_pool.h"
+#include "exec/model.h"
+#include "vulkan/buffer.h"
+#include "vulkan/command_buffer.h"
+#include "vulkan/query_pool.h"
+
+namespace r1vk::exec {
+
+struct Sampling {
+  float temperature = 0.0f;  // <= 0: greedy
+  float top_p = 1.0f;
+  uint32_t top_k = 0;
+  uint32_t seed = 0;
+};
+
+struct BatchOptions {
+  uint32_t max_batch = 1;      // entries (sequences) per step, 1..the plan's prefill chunk
+  uint32_t block_tokens = 32;  // positions per KV block
+  // Blocks in the pool; 0: enough for max_batch sequences of the full context.
+  uint32_t kv_blocks = 0;
+  bool keep_logits = false;    // copy every row's logits back to the host
+  bool profile = false;        // timestamp every op of every step (bench)
+};
+
+using SeqId = uint32_t;
+
+class BatchExecutor {
+ public:
+  static Result<std::unique_ptr<BatchExecutor>> create(Model& model, const BatchOptions& options = {});
+
+  // A fresh sequence at position 0. With `prompt`, the longest run of its leading full blocks
+  // already in the cache (published by earlier sequences, held or not) is reused: the sequence
+  // starts at position() = that many tokens (a multiple of block_tokens(), always leaving at least
+  // the prompt's last token to feed), and the caller feeds prompt[position():].
+  Result<SeqId> add_sequence(std::span<const int32_t> prompt = {});
+  // A new sequence holding parent's first prefix_len positions: full blocks are shared
+  // (reference-counted), a partial last block is copied on the device. With prefix_len ==
+  // position(parent) the child also continues from the parent's last sampled token.
+  Result<SeqId> fork_sequence(SeqId parent, int64_t prefix_len);
+  // Returns the sequence's blocks to the pool (published ones stay cached for prefix reuse).
+  Status free_sequence(SeqId seq);
+  // Tokens in the sequence's cache.
+  Result<int64_t> position(SeqId seq) const;
+  // The token sampled for the sequence by its last step (-1: none; the next entry must feed tokens).
+  Result<int32_t> last_token(SeqId seq) const;
+  // Moves back to `position` (<= the current one), keeping the cache before it; blocks past it
+  // are released, a shared block it writes into next is copied first. Clears the sampled token.
+  Status rewind(SeqId seq, int64_t position);
+  // Benchmarks only: moves to `position` as if that many tokens had been fed (blocks are taken
+  // but hold whatever they held), with token 0 as the sampled token if there is none.
+  Status seek_for_benchmark(SeqId seq, int64_t position);
+
+  size_t free_blocks() const { return pool_.available(); }
+  size_t total_blocks() const { return pool_.total(); }
+  uint32_t block_tokens() const { return pool_.block_tokens(); }
+  uint32_t max_batch() const { return options_.max_batch; }
+  const BatchOptions& options() const { return options_; }
+  Model& model() const { return model_; }
+  uint32_t max_step_tokens() const { return max_rows_; }  // rows of one step (the plan's prefill chunk)
+  int64_t context_length() const { return model_.context_length(); }
+  size_t live_sequences() const;
+
+  struct Entry {
+    SeqId seq = 0;
+    // Tokens fed this step (k >= 1); empty: the token sampled for this sequence last step.
+    std::span<const int32_t> tokens;
+    Sampling sampling;
+    bool sample = true;  // sample a next token from this entry's last row
+  };
+  // One queue submit for all entries (distinct sequences, at most max_batch, at most
+  // max_step_tokens() rows). Returns the sampled token per entry (-1 where sample is false).
+  // With keep_logits, `logits` receives every row's logits, entries in order ([rows, vocab]).
+  // Fails cleanly, changing nothing, on bad entries, a full context, or too few free blocks.
+  Result<std::vector<int32_t>> step(std::span<const Entry> entries, std::vector<float>* logits = nullptr);
+
+  // Non-blocking step: submit() now, poll() until true, then take the tokens with finish().
+  Status submit(std::span<const Entry> entries);
+  Result<bool> poll();
+  Result<std::vector<int32_t>> finish(std::vector<float>* logits = nullptr);
+  bool pending() const { return pending_ != 0; }
+
+  // With BatchOptions::profile: nanoseconds each op of the last finished step took.
+  Result<std::vector<double>> op_times_ns() const;
+  uint32_t submits() const { return submits_; }
+
+ private:
+  struct Sequence {
+    bool live = false;
+    std::vector<uint32_t> blocks;
+    std::vector<int32_t> tokens;        // every token in the cache, in order
+    std::vector<uint64_t> block_hashes; // chain hash after each published full block
+    int32_t last_sampled = -1;
+    uint32_t rng_counter = 0;
+    bool cacheable = true;              // false after seek_for_benchmark: contents unknown
+  };
+  struct Bucket {
+    uint32_t rows = 0;
+    vk::CommandBuffer cmd;
+    vk::TimestampQueryPool timestamps;  // with profile
+  };
+  struct PendingEntry {
+    SeqId seq = 0;
+    std::vector<int32_t> tokens;  // fed this step
+    bool sample = false;
+  };
+
+  BatchExecutor(Model& model, const BatchOptions& options, uint32_t blocks)
+      : model_(model), options_(options), pool_(blocks, options.block_tokens) {}
+  Status record(Bucket& bucket, const vk::TimestampQueryPool* timestamps);
+  Result<Sequence*> live(SeqId seq);
+  Result<const Sequence*> live(SeqId seq) const;
+  // Copies every layer's rows of block `from` to block `to` (one submit, waited).
+  Status copy_block(uint32_t from, uint32_t to);
+  // Makes the block holding `pos` private to `s` before it is written (copy-on-write).
+  Status own_block_at(Sequence& s, int64_t pos);
+  void publish_full_blocks(Sequence& s);
+
+  Model& model_;
+  BatchOptions options_;
+  BlockPool pool_;
+  uint32_t max_rows_ = 1;
+  uint32_t max_blocks_ = 1;  // blocks per sequence (block table row)
+  uint64_t tokens_offset_ = 0, sampled_offset_ = 0;
+  vk::Buffer arena_;
+  std::vector<vk::Buffer> kv_;
+  vk::Buffer scratch_;
+  vk::Buffer sample_scratch_;
+  vk::Buffer io_;        // host-visible: encoded step, token inputs, sampled tokens
+  vk::Buffer readback_;  // host-visible logits rows (keep_logits)
+  std::vector<Bucket> buckets_;
+  size_t last_bucket_ = 0;  // the bucket of the last submitted step
+  std::vector<Sequence> seqs_;
+  uint32_t submits_ = 0;
+  uint64_t pending_ = 0;  // timeline value of the submitted step
+  std::vector<PendingEntry> pending_entries_;
+  uint32_t pending_rows_ = 0;
+};
+
+}  // namespace r1vk::exec
