@@ -4,7 +4,7 @@
 
 namespace r1vk::serve {
 
-Result<SeqId> FakeStepRunner::add_sequence() {
+Result<SeqId> FakeStepRunner::add_sequence(std::span<const int32_t>) {
   std::lock_guard lock(mutex_);
   if (seqs_.size() >= o_.max_batch) return make_error(ErrorCode::kOutOfMemory, "fake runner: no free sequence slot");
   const SeqId id = next_++;

@@ -26,7 +26,7 @@ class FakeStepRunner final : public StepRunner {
  public:
   explicit FakeStepRunner(FakeStepRunnerOptions options) : o_(std::move(options)) {}
 
-  Result<SeqId> add_sequence() override;
+  Result<SeqId> add_sequence(std::span<const int32_t> prompt) override;
   void free_sequence(SeqId seq) override;
   int64_t position(SeqId seq) const override;
   size_t free_blocks() const override;
@@ -34,6 +34,7 @@ class FakeStepRunner final : public StepRunner {
   uint32_t block_tokens() const override { return o_.block_tokens; }
   int64_t context_length() const override { return o_.context_length; }
   uint32_t max_batch() const override { return o_.max_batch; }
+  uint32_t max_step_tokens() const override { return 1u << 20; }
   Result<std::vector<int32_t>> step(std::span<const StepEntry> entries) override;
 
   struct StepRecord {

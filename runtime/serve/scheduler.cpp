@@ -28,7 +28,9 @@ Result<std::vector<ScheduledSequence>> Scheduler::schedule(StepRunner& runner) {
     Sequence* s = waiting_.front();
     const size_t need = blocks_needed(*s, runner);
     if (reserved_ + need > runner.total_blocks()) break;
-    R1VK_ASSIGN_OR_RETURN(s->seq, runner.add_sequence());
+    R1VK_ASSIGN_OR_RETURN(s->seq, runner.add_sequence(s->prompt));
+    // Prefix reuse: the runner may already hold the prompt's first tokens in cached KV blocks.
+    s->prefilled = static_cast<size_t>(runner.position(s->seq));
     waiting_.pop_front();
     reserved_ += need;
     s->reserved_blocks = need;
@@ -37,7 +39,7 @@ Result<std::vector<ScheduledSequence>> Scheduler::schedule(StepRunner& runner) {
   }
 
   std::vector<ScheduledSequence> plan;
-  uint32_t budget = options_.step_token_budget;
+  uint32_t budget = std::min(options_.step_token_budget, runner.max_step_tokens());
   // Decodes first: ongoing streams keep their pace while prompts are being read.
   for (Sequence* s : running_) {
     if (s->prefill_done() && budget > 0) {

@@ -1,6 +1,6 @@
-// What the serving engine needs from an executor: one step over a batch of sequences. The shape
-// (and the semantics of step) is that of exec::BatchExecutor (issue 13, /work/notes/batch_api.md),
-// so the engine moves onto the batched executor by swapping the StepRunner it is given.
+// What the serving engine needs from an executor: one step over a batch of sequences, with the
+// shape and semantics of exec::BatchExecutor (BatchRunner implements it on the executor; a fake
+// stands in for the device in the engine's unit tests).
 // Sequences hold KV blocks of block_tokens() tokens each from a shared pool of total_blocks().
 #pragma once
 
@@ -28,8 +28,10 @@ class StepRunner {
  public:
   virtual ~StepRunner() = default;
 
-  // A fresh sequence at position 0; fails (kOutOfMemory) when no more sequences fit.
-  virtual Result<SeqId> add_sequence() = 0;
+  // A new sequence for `prompt`; fails (kOutOfMemory) when no more sequences fit. It may start
+  // past position 0 when a cached prefix of the prompt is reused: position() says how many
+  // prompt tokens are already in its cache (always fewer than the prompt's length).
+  virtual Result<SeqId> add_sequence(std::span<const int32_t> prompt) = 0;
   // Returns the sequence's blocks to the pool. Unknown ids are ignored.
   virtual void free_sequence(SeqId seq) = 0;
   // Tokens already in the sequence's cache.
@@ -40,8 +42,9 @@ class StepRunner {
   virtual uint32_t block_tokens() const = 0;
   // The most tokens one sequence can hold (the plan's context length).
   virtual int64_t context_length() const = 0;
-  // The most sequences one step can carry.
+  // The most sequences one step can carry, and the most tokens (rows) it can feed in all.
   virtual uint32_t max_batch() const = 0;
+  virtual uint32_t max_step_tokens() const = 0;
 
   // Runs every entry in one step; returns the sampled token per entry (-1 where sample=false).
   // Fails without changing any sequence when the pool has too few free blocks for the step.

@@ -20,7 +20,7 @@
 #include "serve/engine.h"
 #include "serve/generation_check.h"
 #include "serve/http/http_server.h"
-#include "serve/session_pool_runner.h"
+#include "serve/batch_runner.h"
 
 namespace r1vk::cli {
 namespace {
@@ -150,9 +150,21 @@ Status run_serve(const ServeArgs& a) {
     stop_http();
     return make_error(ErrorCode::kUnsupported, "the tokenizer has no end-of-sentence token");
   }
-  // TEMPORARY: one exec::Session per running sequence until the batched executor (issue 13)
-  // replaces SessionPoolRunner behind the same StepRunner interface.
-  serve::SessionPoolRunner runner(*tm->model, a.max_batch);
+  // One batched executor for every request: one queue submit per engine step, one paged KV pool.
+  const uint32_t plan_rows = static_cast<uint32_t>(tm->model->manifest().memory.prefill_chunk);
+  if (a.max_batch > plan_rows) {
+    stop_http();
+    return make_error(ErrorCode::kInvalidArgument, "--max-batch " + std::to_string(a.max_batch) + " exceeds the plan's " +
+                                                       std::to_string(plan_rows) + " rows per step (--prefill-chunk at compile)");
+  }
+  exec::BatchOptions bo;
+  bo.max_batch = a.max_batch;
+  auto executor = exec::BatchExecutor::create(*tm->model, bo);
+  if (!executor.ok()) {
+    stop_http();
+    return std::move(executor).error();
+  }
+  serve::BatchRunner runner(std::move(*executor));
   serve::EngineOptions eo;
   eo.scheduler.max_waiting = a.max_queue;
   eo.scheduler.prefill_chunk = a.prefill_chunk;

@@ -1,0 +1,33 @@
+#include "serve/batch_runner.h"
+
+namespace r1vk::serve {
+
+Result<SeqId> BatchRunner::add_sequence(std::span<const int32_t> prompt) {
+  if (ex_->live_sequences() >= ex_->max_batch()) {
+    return make_error(ErrorCode::kOutOfMemory, "all " + std::to_string(ex_->max_batch()) + " sequence slots are in use");
+  }
+  return ex_->add_sequence(prompt);
+}
+
+void BatchRunner::free_sequence(SeqId seq) {
+  // Unknown ids are ignored (the interface's contract); the executor reports them as errors.
+  (void)ex_->free_sequence(seq);
+}
+
+int64_t BatchRunner::position(SeqId seq) const {
+  auto p = ex_->position(seq);
+  return p.ok() ? *p : 0;
+}
+
+Result<std::vector<int32_t>> BatchRunner::step(std::span<const StepEntry> entries) {
+  std::vector<exec::BatchExecutor::Entry> es(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    es[i].seq = entries[i].seq;
+    es[i].tokens = entries[i].tokens;
+    es[i].sampling = entries[i].sampling;
+    es[i].sample = entries[i].sample;
+  }
+  return ex_->step(es);
+}
+
+}  // namespace r1vk::serve

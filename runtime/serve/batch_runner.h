@@ -1,0 +1,34 @@
+// The engine's StepRunner on the batched executor: every engine step is one
+// exec::BatchExecutor::step, one queue submit for all running sequences (decode tokens and
+// prompt chunks mixed), over one paged KV pool. A new sequence reuses the cached full KV blocks
+// of an earlier prompt with the same leading tokens (prefix reuse), so a shared system prompt or
+// chat history is not prefilled again.
+#pragma once
+
+#include <memory>
+
+#include "exec/batch_executor.h"
+#include "serve/step_runner.h"
+
+namespace r1vk::serve {
+
+class BatchRunner final : public StepRunner {
+ public:
+  explicit BatchRunner(std::unique_ptr<exec::BatchExecutor> executor) : ex_(std::move(executor)) {}
+
+  Result<SeqId> add_sequence(std::span<const int32_t> prompt) override;
+  void free_sequence(SeqId seq) override;
+  int64_t position(SeqId seq) const override;
+  size_t free_blocks() const override { return ex_->free_blocks(); }
+  size_t total_blocks() const override { return ex_->total_blocks(); }
+  uint32_t block_tokens() const override { return ex_->block_tokens(); }
+  int64_t context_length() const override { return ex_->context_length(); }
+  uint32_t max_batch() const override { return ex_->max_batch(); }
+  uint32_t max_step_tokens() const override { return ex_->max_step_tokens(); }
+  Result<std::vector<int32_t>> step(std::span<const StepEntry> entries) override;
+
+ private:
+  std::unique_ptr<exec::BatchExecutor> ex_;
+};
+
+}  // namespace r1vk::serve
