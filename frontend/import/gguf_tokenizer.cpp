@@ -34,7 +34,7 @@ Result<json> pre_tokenizer(const std::string& pre) {
     steps.push_back(split(
         "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|"
         "\\s+(?!\\S)|\\s+"));
-  } else if (pre == "qwen2") {
+  } else if (pre == "qwen2" || pre == "deepseek-r1-qwen") {  // the R1 Qwen distills keep Qwen's tokenizer
     steps.push_back(split(
         "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|"
         "\\s+(?!\\S)|\\s+"));
@@ -51,7 +51,7 @@ Result<json> pre_tokenizer(const std::string& pre) {
     steps.push_back(split("[一-龥ࠀ-一가-퟿]+"));
     steps.push_back(split("\\p{N}+"));
   } else {
-    return gguf_key_error("tokenizer.ggml.pre", "'" + pre + "' is not supported (deepseek-v3, deepseek-llm, qwen2, llama-bpe)",
+    return gguf_key_error("tokenizer.ggml.pre", "'" + pre + "' is not supported (deepseek-v3, deepseek-llm, qwen2, deepseek-r1-qwen, llama-bpe)",
                           ErrorCode::kUnsupported);
   }
   steps.push_back(byte_level());
@@ -105,7 +105,7 @@ Result<GgufTokenizerJson> gguf_tokenizer_json(const GgufMetadata& md) {
       {"version", "1.0"},
       {"added_tokens", added},
       // Qwen2's tokenizer.json NFC-normalises its input; the others have no normalizer.
-      {"normalizer", pre == "qwen2" ? json{{"type", "NFC"}} : json(nullptr)},
+      {"normalizer", pre == "qwen2" || pre == "deepseek-r1-qwen" ? json{{"type", "NFC"}} : json(nullptr)},
       {"pre_tokenizer", pre_json},
       {"post_processor", nullptr},
       {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},

@@ -39,7 +39,8 @@ std::vector<float> plan_logits(const std::string& path, const std::vector<int32_
 TEST_CASE("F16 GGUF of every architecture compiles to the same plan and logits as its safetensors checkpoint") {
   for (const Case& c : {Case{"tiny-r1", true, 1}, Case{"tiny-v2-lite", false, 1}, Case{"tiny-qwen2", true, 2},
                         Case{"tiny-llama3", true, 1}}) {
-    CAPTURE(c.preset);
+    const std::string preset = c.preset;
+    CAPTURE(preset);
     testing::TempDir dir;
     const fs::path ck = dir.path() / "ck";
     testing::generate(ck, testing::preset(c.preset));
@@ -106,7 +107,7 @@ TEST_CASE("F16 GGUF of every architecture compiles to the same plan and logits a
     REQUIRE(ya.size() == yb.size());
     double worst = 0;
     for (size_t k = 0; k < ya.size(); ++k) worst = std::max(worst, static_cast<double>(std::fabs(ya[k] - yb[k])));
-    MESSAGE(c.preset << ": max |logit difference| " << worst);
+    MESSAGE(preset << ": max |logit difference| " << worst);
     // llama3 frequencies come from the f32 rope_freqs tensor instead of the formula in double.
     CHECK(worst <= (a.arch == Architecture::kLlama ? 1e-4 : 0.0));
   }
@@ -134,7 +135,7 @@ TEST_CASE("a Q8_0 GGUF imports with its quantisation error and compiles") {
       err += ((*x)[k] - (*y)[k]) * ((*x)[k] - (*y)[k]);
       ref += (*x)[k] * (*x)[k];
     }
-    MESSAGE(name << ": Q8_0 normalised MSE " << err / ref);
+    MESSAGE(std::string(name) << ": Q8_0 normalised MSE " << err / ref);
     CHECK(err / ref < 1e-3);
     CHECK(err > 0);
   }
