@@ -2,32 +2,51 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <regex>
 
 namespace r1vk {
 namespace {
 
-// The split suffix llama.cpp's gguf-split writes: five-digit 1-based index and count.
-const std::regex& split_pattern() {
-  static const std::regex re(R"(^(.*)-([0-9]{5})-of-([0-9]{5})\.gguf$)");
-  return re;
+// The split suffix llama.cpp's gguf-split writes: "-NNNNN-of-MMMMM.gguf" (five-digit 1-based
+// index and count). Parsed by hand: std::regex trips GCC 12 warnings under the sanitizers.
+struct SplitName {
+  std::string prefix;
+  int64_t index = 0;
+  int64_t count = 0;
+};
+
+bool parse_split_name(const std::string& path, SplitName& out) {
+  const std::string tail = "-00000-of-00000.gguf";
+  if (path.size() < tail.size() + 1) return false;
+  const size_t at = path.size() - tail.size();
+  auto digits = [&](size_t from, int64_t& v) {
+    v = 0;
+    for (size_t k = from; k < from + 5; ++k) {
+      if (path[k] < '0' || path[k] > '9') return false;
+      v = v * 10 + (path[k] - '0');
+    }
+    return true;
+  };
+  if (path[at] != '-' || path.compare(at + 6, 4, "-of-") != 0 || path.compare(at + 15, 5, ".gguf") != 0) return false;
+  if (!digits(at + 1, out.index) || !digits(at + 10, out.count)) return false;
+  out.prefix = path.substr(0, at);
+  return true;
 }
 
 }  // namespace
 
 std::string gguf_split_path(const std::string& first, int64_t index, int64_t count) {
-  std::smatch m;
-  if (!std::regex_match(first, m, split_pattern())) return {};
+  SplitName n;
+  if (!parse_split_name(first, n)) return {};
   char suffix[64];
   std::snprintf(suffix, sizeof(suffix), "-%05lld-of-%05lld.gguf", static_cast<long long>(index + 1),
                 static_cast<long long>(count));
-  return m[1].str() + suffix;
+  return n.prefix + suffix;
 }
 
 int64_t gguf_split_count_from_name(const std::string& path) {
-  std::smatch m;
-  if (!std::regex_match(path, m, split_pattern())) return 1;
-  return std::max<int64_t>(1, std::stoll(m[3].str()));
+  SplitName n;
+  if (!parse_split_name(path, n)) return 1;
+  return std::max<int64_t>(1, n.count);
 }
 
 GgufModelFiles::GgufModelFiles(std::vector<GgufFile> files) : files_(std::move(files)) {
