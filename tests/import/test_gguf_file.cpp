@@ -98,7 +98,8 @@ TEST_CASE("every metadata value type, nested arrays of strings, versions 2 and 3
     str(nested, "y");
     str(nested, "z");
     g.add_raw("nested", 9, nested);
-    auto f = GgufFile::from_bytes(g.bytes(), "types.gguf");
+    const std::vector<uint8_t> bytes = g.bytes();  // from_bytes does not own the bytes
+    auto f = GgufFile::from_bytes(bytes, "types.gguf");
     REQUIRE_MESSAGE(f.ok(), f.error().message());
     const GgufMetadata& m = f->metadata();
     CHECK(f->version() == version);

@@ -92,7 +92,8 @@ TEST_CASE("the deepseek-llm pre-tokenizer (V2, V2-Lite) builds and splits words,
 TEST_CASE("unsupported tokenizers are refused by name") {
   gen::GgufBuilder b;
   b.add_string("tokenizer.ggml.model", "llama");
-  auto f = GgufFile::from_bytes(b.bytes(), "spm.gguf");
+  const std::vector<uint8_t> spm = b.bytes();  // from_bytes does not own the bytes
+  auto f = GgufFile::from_bytes(spm, "spm.gguf");
   REQUIRE(f.ok());
   auto j = gguf_tokenizer_json(f->metadata());
   REQUIRE_FALSE(j.ok());
@@ -102,7 +103,8 @@ TEST_CASE("unsupported tokenizers are refused by name") {
   c.add_string("tokenizer.ggml.pre", "falcon");
   c.add_strings("tokenizer.ggml.tokens", {"a"});
   c.add_strings("tokenizer.ggml.merges", {});
-  auto g = GgufFile::from_bytes(c.bytes(), "falcon.gguf");
+  const std::vector<uint8_t> falcon = c.bytes();
+  auto g = GgufFile::from_bytes(falcon, "falcon.gguf");
   REQUIRE(g.ok());
   auto k = gguf_tokenizer_json(g->metadata());
   REQUIRE_FALSE(k.ok());
