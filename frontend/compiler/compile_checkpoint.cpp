@@ -6,6 +6,7 @@
 
 #include "compiler/compiler.h"
 #include "import/dtype.h"
+#include "import/gguf_import.h"
 #include "import/import_model.h"
 
 namespace r1vk {
@@ -21,8 +22,43 @@ Result<std::string> read_text(const fs::path& p) {
 
 }  // namespace
 
+// A GGUF file: every tensor is dequantised to f32 and packed in the plan's format (no native
+// ggml block kernels yet; see docs/gguf.md).
+Result<plan::Manifest> compile_gguf(const std::string& path, const CompileOptions& options, const std::string& out_path,
+                                    CompileReport* report) {
+  R1VK_ASSIGN_OR_RETURN(GgufImport model, import_gguf(path));
+  CompileInput in;
+  in.config = model.config();
+  in.model_name = fs::path(path).stem().string();
+  if (auto name = model.files->metadata().string_or("general.name", ""); name.ok() && !name->empty()) in.model_name = *name;
+  in.config_json = model.config_json;
+  in.tokenizer_json = model.tokenizer.tokenizer_json;
+  in.tokenizer_config_json = model.tokenizer.tokenizer_config_json;
+  in.read = model.weight_fn();
+  const GgufWeights* weights = model.weights.get();
+  in.source_format = [weights](const std::string& name) -> std::optional<WeightFormat> {
+    auto type = weights->gguf_type(name);
+    if (!type.ok()) return std::nullopt;
+    switch (*type) {
+      case GgmlType::kQ8_0:
+      case GgmlType::kQ6_K:
+      case GgmlType::kQ5_0:
+      case GgmlType::kQ5_1:
+      case GgmlType::kQ5_K: return WeightFormat::kQ8;
+      case GgmlType::kQ4_0:
+      case GgmlType::kQ4_1:
+      case GgmlType::kQ4_K:
+      case GgmlType::kQ3_K:
+      case GgmlType::kQ2_K: return WeightFormat::kQ4;
+      default: return WeightFormat::kF16;
+    }
+  };
+  return compile_plan(in, options, out_path, report);
+}
+
 Result<plan::Manifest> compile_checkpoint(const std::string& dir, const CompileOptions& options, const std::string& out_path,
                                           CompileReport* report) {
+  if (is_gguf_file(dir)) return compile_gguf(dir, options, out_path, report);
   R1VK_ASSIGN_OR_RETURN(ImportedModel model, import_model(dir));
   for (const std::string& w : model.warnings) {
     if (options.warn) {

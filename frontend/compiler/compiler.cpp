@@ -88,7 +88,10 @@ Result<plan::Manifest> compile_plan(const CompileInput& in, const CompileOptions
   for (const WeightSpec& spec : graph.weights) {
     auto w = gather_weight(spec, in.read);
     if (!w.ok()) return std::move(w).error().with_context(spec.name);
-    const WeightFormat format = format_for(spec.role, choice);
+    WeightFormat format = format_for(spec.role, choice);
+    if (opt.weights == "auto" && in.source_format && spec.role == WeightRole::kLinear && !spec.sources.empty()) {
+      if (auto f = in.source_format(spec.sources.front())) format = *f;
+    }
     std::optional<PackedWeight> kept;
     if (format == WeightFormat::kFp8 && in.read_fp8) {
       auto raw = keep_fp8(spec, in.read_fp8);

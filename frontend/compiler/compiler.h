@@ -32,6 +32,9 @@ struct CompileInput {
   std::string tokenizer_config_json;
   WeightFn read;                      // dequantised checkpoint tensors
   Fp8Fn read_fp8;                     // optional: lets fp8 plans keep FP8 weights bit for bit
+  // Optional, used with --weights auto for linear weights: the plan format closest to how the
+  // source stores the tensor (GGUF quant types); nullopt keeps the default choice.
+  std::function<std::optional<WeightFormat>(const std::string& source_name)> source_format;
 };
 
 inline constexpr int64_t kDefaultContext = 4096;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace r1vk {
 
@@ -33,6 +34,9 @@ struct RopeScaling {
   // llama3
   double low_freq_factor = 1.0;
   double high_freq_factor = 4.0;
+  // llama3 from a GGUF file: llama.cpp stores the scaling as one divisor per frequency (the
+  // `rope_freqs` tensor). When non-empty (rope_dim / 2 entries) it replaces the formula above.
+  std::vector<double> freq_divisors;
 };
 
 // Multi-head latent attention (DeepSeek only).

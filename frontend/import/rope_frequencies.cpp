@@ -32,6 +32,8 @@ std::vector<double> frequencies(const RopeScaling& s, double theta, int64_t dim)
       const double ramp = std::clamp((static_cast<double>(i) - low) / (high - low), 0.0, 1.0);
       f[i] = f[i] / s.factor * ramp + f[i] * (1.0 - ramp);
     }
+  } else if (s.type == RopeScalingType::kLlama3 && !s.freq_divisors.empty()) {
+    for (int64_t i = 0; i < half && i < static_cast<int64_t>(s.freq_divisors.size()); ++i) f[i] /= s.freq_divisors[i];
   } else if (s.type == RopeScalingType::kLlama3) {
     const double low_wl = orig / s.low_freq_factor;
     const double high_wl = orig / s.high_freq_factor;

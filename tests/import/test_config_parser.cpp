@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "config_writer.h"
+#include "import/config_writer.h"
 #include "import/config_parser.h"
 #include "import/import_test_util.h"
 
@@ -177,7 +177,7 @@ TEST_CASE("every preset round-trips through config.json") {
       c.bos_token_id = 3;
       c.eos_token_id = 4;
     }
-    const ModelConfig back = parse_ok(gen::model_config_to_json(c).dump());
+    const ModelConfig back = parse_ok(model_config_to_json(c).dump());
     CHECK(back.arch == c.arch);
     CHECK(back.hidden_size == c.hidden_size);
     CHECK(back.head_dim == c.head_dim);

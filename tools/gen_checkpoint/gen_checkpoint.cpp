@@ -5,7 +5,7 @@
 #include <fstream>
 #include <vector>
 
-#include "config_writer.h"
+#include "import/config_writer.h"
 #include "import/config_parser.h"
 #include "import/tensor_inventory.h"
 #include "safetensors_writer.h"

@@ -1,4 +1,4 @@
-// `r1vk compile DIR -o model.r1vk`: lowers a Hugging Face checkpoint into a plan file.
+// `r1vk compile DIR|FILE.gguf -o model.r1vk`: lowers a Hugging Face checkpoint or a GGUF file into a plan file.
 #include <cstdio>
 #include <memory>
 
@@ -36,7 +36,7 @@ Status run_compile(const CompileArgs& a) {
   bar.finish();
   if (!m.ok()) return std::move(m).error();
   if (!m->has_tokenizer()) {
-    std::fprintf(stderr, "r1vk: warning: %s has no tokenizer.json: the plan serves token-id commands (logits, bench) only\n",
+    std::fprintf(stderr, "r1vk: warning: %s has no tokenizer: the plan serves token-id commands (logits, bench) only\n",
                  a.dir.c_str());
   }
   // Validate what was written, as a loader will.
@@ -60,8 +60,10 @@ Status run_compile(const CompileArgs& a) {
 
 void add_compile_command(CLI::App& app, CommandFn& selected) {
   auto args = std::make_shared<CompileArgs>();
-  CLI::App* sub = app.add_subcommand("compile", "Compile a Hugging Face checkpoint directory into a plan file");
-  add_model_option(*sub, args->dir, "Checkpoint directory (config.json, *.safetensors, tokenizer.json)", "checkpoint")->required();
+  CLI::App* sub = app.add_subcommand("compile", "Compile a Hugging Face checkpoint directory or a GGUF file into a plan file");
+  add_model_option(*sub, args->dir,
+                   "Checkpoint directory (config.json, *.safetensors, tokenizer.json) or GGUF file (the first split of a split one)",
+                   "checkpoint")->required();
   sub->add_option("-o,--output", args->out, "Plan file to write")->required();
   sub->add_option("--weights", args->weights,
                   "Storage of bulk weights: f32, f16, q8, q4, fp8 or auto (q8); norms and the router stay f32, "

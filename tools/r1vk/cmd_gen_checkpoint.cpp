@@ -6,6 +6,7 @@
 #include "command.h"
 #include "common_flags.h"
 #include "gen_checkpoint.h"
+#include "gguf_writer.h"
 #include "import/config_parser.h"
 #include "presets.h"
 
@@ -24,6 +25,9 @@ struct GenFlags {
   int64_t intermediate = 0;
   int64_t vocab = 0;
   int64_t experts = 0;
+  std::string gguf;
+  std::string gguf_type = "f16";
+  bool gguf_kv_b = false;
 };
 
 Status run_gen(const GenFlags& f) {
@@ -53,6 +57,13 @@ Status run_gen(const GenFlags& f) {
   std::printf("wrote %s: %lld tensors, %llu bytes in %lld file(s)\n", f.out.c_str(),
               static_cast<long long>(summary->tensors), static_cast<unsigned long long>(summary->bytes),
               static_cast<long long>(summary->shards));
+  if (f.gguf.empty()) return ok_status();
+  gen::GgufConvertOptions g;
+  g.weight_type = f.gguf_type == "q8_0" ? GgmlType::kQ8_0 : f.gguf_type == "f32" ? GgmlType::kF32
+                  : f.gguf_type == "bf16" ? GgmlType::kBF16 : GgmlType::kF16;
+  g.split_kv_b = !f.gguf_kv_b;
+  R1VK_TRY(gen::convert_checkpoint_to_gguf(f.out, f.gguf, g));
+  std::printf("wrote %s (GGUF, %s)\n", f.gguf.c_str(), f.gguf_type.c_str());
   return ok_status();
 }
 
@@ -74,6 +85,12 @@ void add_gen_checkpoint_command(CLI::App& app, CommandFn& selected) {
   cmd->add_option("--intermediate", flags->intermediate, "Override intermediate_size")->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--vocab", flags->vocab, "Override vocab_size (>= 262)")->check(CLI::Range(262, 1 << 24));
   cmd->add_option("--experts", flags->experts, "Override n_routed_experts")->check(CLI::Range(1, 8192));
+  cmd->add_option("--gguf", flags->gguf,
+                  "Also convert the checkpoint into this GGUF file, with llama.cpp's conventions (docs/gguf.md)");
+  cmd->add_option("--gguf-type", flags->gguf_type, "GGUF type of 2-D weights: f16, bf16, f32 or q8_0")
+      ->check(CLI::IsMember({"f16", "bf16", "f32", "q8_0"}))
+      ->capture_default_str();
+  cmd->add_flag("--gguf-kv-b", flags->gguf_kv_b, "DeepSeek: write the older single attn_kv_b instead of attn_k_b/attn_v_b");
   cmd->callback([flags, &selected] { selected = [flags] { return run_gen(*flags); }; });
 }
 

@@ -12,6 +12,7 @@
 #include "plan/plan_dump.h"
 #include "import/config_parser.h"
 #include "import/model_stats.h"
+#include "import/gguf_import.h"
 #include "import/import_model.h"
 #include "import/tensor_inventory.h"
 
@@ -86,8 +87,41 @@ Status run_plan_info(const std::string& path) {
   return ok_status();
 }
 
+void print_sizes(const ModelConfig& c);
+
+// A GGUF file (or the first of its splits): the mapped config and its tensors by ggml type.
+Status run_gguf_info(const std::string& path) {
+  R1VK_ASSIGN_OR_RETURN(GgufImport model, import_gguf(path));
+  const ModelConfig& c = model.config();
+  R1VK_ASSIGN_OR_RETURN(std::string arch, model.files->metadata().string("general.architecture"));
+  std::printf("gguf           %s (GGUF v%u, %zu file(s))\n", path.c_str(), model.files->files().front().version(),
+              model.files->files().size());
+  std::printf("architecture   %s -> %s (%s)\n", arch.c_str(), architecture_name(c.arch), model_type_name(c.arch));
+  std::printf("layers         %lld\n", static_cast<long long>(c.num_hidden_layers));
+  std::printf("hidden         %lld, dense intermediate %lld, vocab %lld\n", static_cast<long long>(c.hidden_size),
+              static_cast<long long>(c.intermediate_size), static_cast<long long>(c.vocab_size));
+  print_attention(c);
+  std::map<std::string, std::pair<uint64_t, uint64_t>> by_type;  // count, bytes
+  for (const GgufFile& f : model.files->files()) {
+    for (const GgufTensorInfo& t : f.tensors()) {
+      auto& entry = by_type[ggml_type_name(t.type)];
+      entry.first += 1;
+      entry.second += t.bytes;
+    }
+  }
+  std::printf("tensors        %zu\n", model.files->tensor_count());
+  for (const auto& [type, entry] : by_type) {
+    std::printf("  %-12s %llu tensors, %s\n", type.c_str(), static_cast<unsigned long long>(entry.first),
+                bytes_text(entry.second).c_str());
+  }
+  std::printf("tokenizer      %s\n", model.tokenizer.tokenizer_json.empty() ? "none" : "gpt2 BPE from the GGUF metadata");
+  print_sizes(c);
+  return ok_status();
+}
+
 Status run_info(const std::string& dir) {
   std::error_code ec;
+  if (is_gguf_file(dir)) return run_gguf_info(dir);
   if (std::filesystem::is_regular_file(dir, ec)) return run_plan_info(dir);
   auto model = import_model(dir);
   if (!model.ok()) return std::move(model).error();
@@ -121,13 +155,17 @@ Status run_info(const std::string& dir) {
     std::printf("  %-12s %llu tensors, %s\n", dtype.c_str(), static_cast<unsigned long long>(entry.first),
                 bytes_text(entry.second).c_str());
   }
+  print_sizes(c);
+  return ok_status();
+}
+
+void print_sizes(const ModelConfig& c) {
   const MemoryEstimate m = estimate_memory(c);
   std::printf("weights        f16 %s\n", bytes_text(m.f16).c_str());
   std::printf("               q8  %s\n", bytes_text(m.q8).c_str());
   std::printf("               q4  %s\n", bytes_text(m.q4).c_str());
   std::printf("               fp8 %s\n", bytes_text(m.fp8).c_str());
   std::printf("kv cache       %llu bytes per token (fp16)\n", static_cast<unsigned long long>(kv_cache_bytes_per_token(c)));
-  return ok_status();
 }
 
 }  // namespace
@@ -136,7 +174,7 @@ void add_info_command(CLI::App& app, CommandFn& selected) {
   auto dir = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand(
       "info",
-      "Validate a Hugging Face checkpoint directory (or a compiled plan file) and print its architecture and sizes.\n"
+      "Validate a Hugging Face checkpoint directory, a GGUF file (or a compiled plan file) and print its architecture and sizes.\n"
       "Parameters: total = every weight of the main model (embeddings, layers, final norm, lm_head), without\n"
       "MTP layers and FP8 scales; active per token = total minus the routed experts, plus num_experts_per_tok\n"
       "routed experts per MoE layer (so dense, shared-expert, attention, embedding and head weights count fully).\n"
@@ -144,7 +182,7 @@ void add_info_command(CLI::App& app, CommandFn& selected) {
       "q4: 0.5 byte + fp16 scale per 32; fp8: 1 byte + f32 scale per 128x128 block), 1-D tensors as f32.\n"
       "KV cache per token at fp16: MLA (kv_lora_rank + qk_rope_head_dim) x layers x 2 bytes;\n"
       "GQA 2 x kv_heads x head_dim x layers x 2 bytes.");
-  add_model_option(*cmd, *dir, "Checkpoint directory (config.json, *.safetensors) or plan file (.r1vk)")->required();
+  add_model_option(*cmd, *dir, "Checkpoint directory (config.json, *.safetensors), GGUF file or plan file (.r1vk)")->required();
   cmd->callback([dir, &selected] { selected = [dir] { return run_info(*dir); }; });
 }
 

@@ -2,6 +2,9 @@
 
 #include <filesystem>
 
+#include "import/gguf_split.h"
+#include "import/gguf_tokenizer.h"
+#include "import/gguf_import.h"
 #include "plan/loaded_plan.h"
 
 namespace r1vk::cli {
@@ -13,6 +16,13 @@ Result<text::Tokenizer> load_tokenizer(const std::string& path) {
     return text::Tokenizer::from_file(path);
   }
   if (!std::filesystem::exists(path, ec)) return make_error(ErrorCode::kNotFound, path + ": no such file or directory");
+  if (is_gguf_file(path)) {
+    R1VK_ASSIGN_OR_RETURN(GgufModelFiles files, GgufModelFiles::open(path));
+    auto tok = gguf_tokenizer_json(files.metadata());
+    if (!tok.ok()) return std::move(tok).error().with_context(path);
+    if (tok->tokenizer_json.empty()) return make_error(ErrorCode::kNotFound, path + ": the GGUF file has no tokenizer");
+    return text::Tokenizer::from_json(tok->tokenizer_json, tok->tokenizer_config_json);
+  }
   // Anything else must be a plan, which embeds its checkpoint's tokenizer files.
   R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, plan::LoadedPlan::open(path));
   if (!plan.manifest().has_tokenizer()) {

@@ -10,6 +10,8 @@
 
 #include "base/progress_bar.h"
 #include "compiler/compiler.h"
+#include "import/gguf_import.h"
+#include "import/gguf_split.h"
 
 namespace r1vk::cli {
 namespace {
@@ -22,10 +24,20 @@ uint64_t checkpoint_key(const fs::path& dir, const PlanSourceOptions& o) {
                     std::to_string(o.prefill_chunk);
   std::error_code ec;
   std::vector<std::string> files;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (!e.is_regular_file()) continue;
+  auto add = [&files](const fs::directory_entry& e) {
     files.push_back(e.path().filename().string() + ":" + std::to_string(e.file_size()) + ":" +
                     std::to_string(e.last_write_time().time_since_epoch().count()));
+  };
+  if (fs::is_regular_file(dir, ec)) {  // a GGUF file: it and its splits
+    add(fs::directory_entry(dir));
+    const int64_t n = gguf_split_count_from_name(dir.string());
+    for (int64_t k = 1; k < n; ++k) {
+      if (fs::exists(gguf_split_path(dir.string(), k, n), ec)) add(fs::directory_entry(gguf_split_path(dir.string(), k, n)));
+    }
+  }
+  for (const auto& e : fs::directory_iterator(fs::is_directory(dir, ec) ? dir : fs::path(), ec)) {
+    if (!e.is_regular_file()) continue;
+    add(e);
   }
   std::sort(files.begin(), files.end());  // directory order is unspecified
   for (const auto& f : files) key += "|" + f;
@@ -44,7 +56,7 @@ std::string plan_cache_dir() {
 Result<plan::LoadedPlan> open_model(const std::string& model, const PlanSourceOptions& o) {
   std::error_code ec;
   if (!fs::exists(model, ec)) return make_error(ErrorCode::kNotFound, "model " + model + " does not exist");
-  if (!fs::is_directory(model, ec)) return plan::LoadedPlan::open(model);
+  if (!fs::is_directory(model, ec) && !is_gguf_file(model)) return plan::LoadedPlan::open(model);
 
   char name[32];
   std::snprintf(name, sizeof(name), "%016llx.r1vk", static_cast<unsigned long long>(checkpoint_key(model, o)));

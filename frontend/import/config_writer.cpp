@@ -1,8 +1,8 @@
-#include "config_writer.h"
+#include "import/config_writer.h"
 
 #include "import/config_parser.h"
 
-namespace r1vk::gen {
+namespace r1vk {
 namespace {
 
 Json rope_scaling_json(const RopeScaling& s) {
@@ -99,4 +99,4 @@ Json model_config_to_json(const ModelConfig& c) {
   return j;
 }
 
-}  // namespace r1vk::gen
+}  // namespace r1vk

@@ -5,8 +5,8 @@
 #include "base/json_util.h"
 #include "import/model_config.h"
 
-namespace r1vk::gen {
+namespace r1vk {
 
 Json model_config_to_json(const ModelConfig& config);
 
-}  // namespace r1vk::gen
+}  // namespace r1vk
