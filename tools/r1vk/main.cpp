@@ -1,6 +1,7 @@
 // r1vk command-line entry point: parses the subcommand and maps its Status to an exit code.
 #include <cstdio>
 
+#include "base/temp_files.h"
 #include "command.h"
 
 namespace {
@@ -12,6 +13,7 @@ constexpr int kExitUsage = 2;
 }  // namespace
 
 int main(int argc, char** argv) {
+  r1vk::remove_temp_files_on_signals();  // an interrupted compile leaves no .partial plan behind
   CLI::App app{"r1vk: DeepSeek-R1 family inference on any Vulkan device", "r1vk"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "r1vk 0.1.0");
