@@ -24,6 +24,7 @@ for site in alloc submit wait; do
     out=$(env R1VK_FAULT=$site:$n timeout 300 "${run[@]}" 2>&1)
     code=$?
     if [ "$code" -eq 0 ]; then
+      [ "$n" -gt 1 ] || fail "R1VK_FAULT=$site:1 changed nothing: is fault injection compiled in?"
       finished=1
       break
     fi
@@ -36,7 +37,7 @@ done
 
 # A write failure while compiling (the file size limit; SIGXFSZ ignored, so write() fails with
 # EFBIG as on a full disk): a clear error and no plan, partial or whole.
-out=$(ulimit -f 64; trap '' XFSZ; "$r1vk" compile "$demo" -o "$work/small.r1vk" 2>&1)
+out=$(ulimit -f 64; trap '' XFSZ; "$r1vk" compile "$demo" -o "$work/small.r1vk" --ctx 128 2>&1)
 code=$?
 [ "$code" -eq 1 ] || fail "compile over the file size limit: exit $code: $out"
 echo "$out" | grep -qE 'writing .*small\.r1vk\.partial: File too large' || fail "unclear write error: $out"
