@@ -9,6 +9,7 @@ packages=(
   glslc glslang-tools spirv-tools
   doctest-dev libcli11-dev nlohmann-json3-dev libpcre2-dev libxxhash-dev libicu-dev
   tmux
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer + ASan/UBSan builds of the parsers
   python3  # demo_heldout_export_check re-exports the held-out problems (pure Python)
   libcpp-httplib-dev  # r1vk serve's HTTP server
   nodejs  # the r1vk serve tests run the official openai npm client (scripts/install-node-deps.sh)

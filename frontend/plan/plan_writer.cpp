@@ -7,6 +7,8 @@
 
 #include <xxhash.h>
 
+#include "base/temp_files.h"
+
 namespace r1vk::plan {
 namespace {
 
@@ -14,16 +16,21 @@ std::string partial_path(const std::string& path) { return path + ".partial"; }
 
 }  // namespace
 
-PlanWriter::PlanWriter(std::FILE* file, std::string path) : file_(file), path_(std::move(path)) {}
+PlanWriter::PlanWriter(std::FILE* file, std::string path)
+    : file_(file), path_(std::move(path)), temp_slot_(register_temp_file(partial_path(path_))) {}
 
 PlanWriter::PlanWriter(PlanWriter&& other) noexcept
-    : file_(std::exchange(other.file_, nullptr)), path_(std::move(other.path_)), offset_(other.offset_) {}
+    : file_(std::exchange(other.file_, nullptr)),
+      path_(std::move(other.path_)),
+      temp_slot_(std::exchange(other.temp_slot_, -1)),
+      offset_(other.offset_) {}
 
 PlanWriter::~PlanWriter() {
   if (file_ != nullptr) {
     std::fclose(file_);
     std::remove(partial_path(path_).c_str());
   }
+  unregister_temp_file(temp_slot_);
 }
 
 Result<PlanWriter> PlanWriter::create(const std::string& path) {
@@ -74,9 +81,11 @@ Status PlanWriter::finish(const std::string& manifest_json) {
   const bool closed = std::fclose(file_) == 0;
   file_ = nullptr;
   if (!closed || std::rename(partial_path(path_).c_str(), path_.c_str()) != 0) {
+    const int err = errno;
     std::remove(partial_path(path_).c_str());
-    return make_error(ErrorCode::kIo, "cannot move the plan into " + path_ + ": " + std::strerror(errno));
+    return make_error(ErrorCode::kIo, "cannot move the plan into " + path_ + ": " + std::strerror(err));
   }
+  unregister_temp_file(std::exchange(temp_slot_, -1));
   return ok_status();
 }
 

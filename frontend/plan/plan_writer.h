@@ -1,6 +1,7 @@
 // Writes a .r1vk plan container blob by blob (bounded memory: nothing but the blob in hand is
 // held) into `path`.partial, then renames it into place once the manifest and header are down,
-// so an interrupted compile never leaves a plausible-looking plan behind.
+// so an interrupted compile never leaves a plausible-looking plan behind. The partial file is
+// registered with base/temp_files.h, so SIGINT/SIGTERM remove it too.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +37,7 @@ class PlanWriter {
 
   std::FILE* file_ = nullptr;
   std::string path_;
+  int temp_slot_ = -1;  // register_temp_file slot of the partial file
   uint64_t offset_ = 0;
 };
 

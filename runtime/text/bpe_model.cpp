@@ -74,8 +74,15 @@ Status BpeModel::load_vocab(const nlohmann::json& vocab) {
   }
   id_to_token_.assign(limit, std::string());
   bytes_to_id_.reserve(vocab.size());
+  // Two tokens sharing an id would encode one and decode as the other (found by fuzz_tokenizer).
+  std::vector<bool> taken(limit, false);
   for (const auto& [token, id_json] : vocab.items()) {
     const auto id = static_cast<TokenId>(id_json.get<uint64_t>());
+    if (taken[id]) {
+      return corrupt("vocab entries \"" + id_to_token_[id] + "\" and \"" + token + "\" both have id " +
+                     std::to_string(id));
+    }
+    taken[id] = true;
     id_to_token_[id] = token;
     // Entries outside the byte-level alphabet cannot come out of byte-level BPE; they stay
     // decodable by id but are not encodable.

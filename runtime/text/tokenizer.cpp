@@ -115,6 +115,13 @@ Result<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json, std::str
     if (!t.model_->token_text(id).empty()) set_token(id, t.model_->token_text(id));
   }
   for (const AddedToken& a : t.added_) {
+    // An added token may repeat a vocab entry, but an id standing for two different texts would
+    // encode one and decode as the other (found by fuzz_tokenizer).
+    if (t.id_known_[a.id] && t.id_bytes_[a.id] != a.content) {
+      return wrap(make_error(ErrorCode::kCorruptData, "added token \"" + a.content + "\" has id " +
+                                                          std::to_string(a.id) + ", which already stands for \"" +
+                                                          t.id_bytes_[a.id] + "\""));
+    }
     set_token(a.id, a.content);
     t.is_special_[a.id] = a.special;
   }

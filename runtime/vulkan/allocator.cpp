@@ -3,12 +3,18 @@
 #include <algorithm>
 #include <optional>
 
+#include "vulkan/fault_injection.h"
 #include "vulkan/vk_check.h"
 
 namespace r1vk::vk {
-
-
 namespace {
+
+// Names the buffer and the bytes it needed, so "out of memory" says what did not fit.
+Error out_of_device_memory(const std::string& what, VkDeviceSize size, uint64_t allocated, VkResult r) {
+  return make_error(ErrorCode::kOutOfMemory, what + ": out of device memory: needed " + std::to_string(size) +
+                                                 " more bytes with " + std::to_string(allocated) +
+                                                 " already allocated (" + vk_result_name(r) + ")");
+}
 
 VkDeviceSize align_up(VkDeviceSize v, VkDeviceSize a) { return a <= 1 ? v : (v + a - 1) / a * a; }
 
@@ -94,6 +100,9 @@ Result<MemoryBlock*> Allocator::new_block(uint32_t type_index, VkDeviceSize size
   info.memoryTypeIndex = type_index;
   auto block = std::make_unique<MemoryBlock>();
   const VkResult r = vkAllocateMemory(device_.handle(), &info, nullptr, &block->memory);
+  if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY) {
+    return out_of_device_memory(what, size, allocated_, r);
+  }
   if (r != VK_SUCCESS) return vk_error(r, "vkAllocateMemory").with_context(what + " (" + std::to_string(size) + " bytes)");
   const VkMemoryPropertyFlags f = device_.memory_properties().memoryTypes[type_index].propertyFlags;
   block->size = size;
@@ -123,6 +132,11 @@ Result<Allocation> Allocator::allocate(const VkMemoryRequirements& req, MemoryUs
   const VkDeviceSize atom = non_coherent ? device_.caps().non_coherent_atom_size : 1;
   const VkDeviceSize align = std::max<VkDeviceSize>({req.alignment, atom, 1});
   const VkDeviceSize size = align_up(std::max<VkDeviceSize>(req.size, 1), atom);
+  // Injected faults count buffer allocations (a shared block may serve many without a new
+  // vkAllocateMemory) and fail one as the driver would.
+  if (const VkResult fr = fault::check(fault::Site::kAllocate); fr != VK_SUCCESS) {
+    return out_of_device_memory(what, size, allocated_, fr);
+  }
   const uint64_t max_alloc = device_.caps().max_memory_allocation_size;
   if (max_alloc && size > max_alloc)
     return make_error(ErrorCode::kOutOfRange, what + ": " + std::to_string(size) +

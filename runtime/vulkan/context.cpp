@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "vulkan/enabled_features.h"
+#include "vulkan/fault_injection.h"
 #include "vulkan/physical_device.h"
 #include "vulkan/vk_check.h"
 
@@ -105,7 +106,8 @@ Result<uint64_t> Context::submit_with_fence(const CommandBuffer& cmd, VkFence fe
   info.signalSemaphoreCount = 1;
   info.pSignalSemaphores = &sem;
   if (lock_queue_) lock_queue_();
-  const VkResult r = vkQueueSubmit(device_->compute_queue(), 1, &info, fence);
+  VkResult r = fault::check(fault::Site::kSubmit);
+  if (r == VK_SUCCESS) r = vkQueueSubmit(device_->compute_queue(), 1, &info, fence);
   if (unlock_queue_) unlock_queue_();
   R1VK_VK_TRY(r);
   next_value_ = value;  // only a submitted value may be waited for

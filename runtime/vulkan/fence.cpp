@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "vulkan/fault_injection.h"
 #include "vulkan/vk_check.h"
 
 namespace r1vk::vk {
@@ -33,7 +34,10 @@ Fence::~Fence() {
 }
 
 Status Fence::wait(uint64_t timeout_ns) const {
-  const VkResult r = vkWaitForFences(device_, 1, &fence_, VK_TRUE, timeout_ns);
+  // An injected loss still waits for real, so no work is left running on buffers about to be freed.
+  const VkResult injected = fault::check(fault::Site::kWait);
+  VkResult r = vkWaitForFences(device_, 1, &fence_, VK_TRUE, timeout_ns);
+  if (injected != VK_SUCCESS) r = injected;
   if (r == VK_TIMEOUT)
     return make_error(ErrorCode::kVulkan, "vkWaitForFences timed out after " + std::to_string(timeout_ns / 1000000) + " ms");
   R1VK_VK_TRY(r);

@@ -21,11 +21,12 @@ Result<bool> layer_available(const char* name) {
   return false;
 }
 
-Result<bool> instance_extension_available(const char* name) {
+// `layer`: an extension the layer provides; nullptr: the loader's and drivers'.
+Result<bool> instance_extension_available(const char* name, const char* layer = nullptr) {
   uint32_t count = 0;
-  R1VK_VK_TRY(vkEnumerateInstanceExtensionProperties(nullptr, &count, nullptr));
+  R1VK_VK_TRY(vkEnumerateInstanceExtensionProperties(layer, &count, nullptr));
   std::vector<VkExtensionProperties> exts(count);
-  R1VK_VK_TRY(vkEnumerateInstanceExtensionProperties(nullptr, &count, exts.data()));
+  R1VK_VK_TRY(vkEnumerateInstanceExtensionProperties(layer, &count, exts.data()));
   for (const auto& e : exts)
     if (std::strcmp(e.extensionName, name) == 0) return true;
   return false;
@@ -36,6 +37,11 @@ Result<bool> instance_extension_available(const char* name) {
 bool validation_requested_by_env() {
   const char* v = std::getenv("R1VK_VALIDATION");
   return v != nullptr && v[0] != '\0' && std::strcmp(v, "0") != 0;
+}
+
+bool sync_validation_requested_by_env() {
+  const char* v = std::getenv("R1VK_VALIDATION");
+  return v != nullptr && std::strcmp(v, "sync") == 0;
 }
 
 Result<std::unique_ptr<Instance>> Instance::create(const InstanceOptions& options) {
@@ -65,6 +71,17 @@ Result<std::unique_ptr<Instance>> Instance::create(const InstanceOptions& option
     layers.push_back(kValidationLayer);
     extensions.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
   }
+  // Synchronization validation (hazards between dispatches, copies and host access that the
+  // barriers fail to order) is off in the layer by default: it costs time on every command.
+  const bool sync = inst->validation_ && sync_validation_requested_by_env();
+  if (sync) {
+    R1VK_ASSIGN_OR_RETURN(bool has_features,
+                          instance_extension_available(VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME, kValidationLayer));
+    if (!has_features)
+      return make_error(ErrorCode::kNotFound, std::string("synchronization validation was requested but ") +
+                                                  kValidationLayer + " lacks " + VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
+    extensions.push_back(VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
+  }
 
   VkApplicationInfo app{};
   app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO;
@@ -83,6 +100,15 @@ Result<std::unique_ptr<Instance>> Instance::create(const InstanceOptions& option
   info.ppEnabledExtensionNames = extensions.data();
   VkDebugUtilsMessengerCreateInfoEXT messenger_info = DebugMessenger::create_info(&inst->counter_);
   if (inst->validation_) info.pNext = &messenger_info;
+  const VkValidationFeatureEnableEXT sync_enable = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+  VkValidationFeaturesEXT features{};
+  features.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT;
+  features.enabledValidationFeatureCount = 1;
+  features.pEnabledValidationFeatures = &sync_enable;
+  if (sync) {
+    features.pNext = info.pNext;
+    info.pNext = &features;
+  }
 
   const VkResult r = vkCreateInstance(&info, nullptr, &inst->instance_);
   if (r == VK_ERROR_INCOMPATIBLE_DRIVER)

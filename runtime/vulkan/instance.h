@@ -1,6 +1,7 @@
 // VkInstance (RAII). Validation is on when requested or when R1VK_VALIDATION=1 is set; then the
 // Khronos layer must exist (a missing layer is an error, not a silent downgrade) and a debug
-// messenger counts its errors.
+// messenger counts its errors. R1VK_VALIDATION=sync adds the layer's synchronization validation
+// (read/write hazards the barriers leave unordered are reported as errors).
 #pragma once
 
 #include <vulkan/vulkan.h>
@@ -20,6 +21,8 @@ struct InstanceOptions {
 
 // True when the environment asks for validation (R1VK_VALIDATION set to anything but "0"/"").
 bool validation_requested_by_env();
+// True when R1VK_VALIDATION=sync: validation plus synchronization validation.
+bool sync_validation_requested_by_env();
 
 class Instance {
  public:

@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "vulkan/fault_injection.h"
 #include "vulkan/vk_check.h"
 
 namespace r1vk::vk {
@@ -49,7 +50,10 @@ Status TimelineSemaphore::wait(uint64_t value, uint64_t timeout_ns) const {
   info.semaphoreCount = 1;
   info.pSemaphores = &semaphore_;
   info.pValues = &value;
-  const VkResult r = vkWaitSemaphores(device_, &info, timeout_ns);
+  // An injected loss still waits for real, so no work is left running on buffers about to be freed.
+  const VkResult injected = fault::check(fault::Site::kWait);
+  VkResult r = vkWaitSemaphores(device_, &info, timeout_ns);
+  if (injected != VK_SUCCESS) r = injected;
   if (r == VK_TIMEOUT)
     return make_error(ErrorCode::kVulkan, "vkWaitSemaphores timed out waiting for timeline value " + std::to_string(value));
   R1VK_VK_TRY(r);

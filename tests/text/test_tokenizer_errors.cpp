@@ -63,6 +63,18 @@ TEST_CASE("missing or wrongly typed model fields") {
   expect_load_error(j, "no token for byte 0x00");
 }
 
+TEST_CASE("two vocab tokens sharing an id are rejected (found by fuzz_tokenizer)") {
+  auto j = tiny_tokenizer_json();
+  j["model"]["vocab"]["hello"] = 258;  // "hell" has id 258 too
+  expect_load_error(j, "both have id 258");
+}
+
+TEST_CASE("an added token on an id the vocab gives to another token is rejected (found by fuzz_tokenizer)") {
+  auto j = tiny_tokenizer_json();
+  j["added_tokens"][0]["id"] = 97;  // the vocab's "a"
+  expect_load_error(j, "added token \"<eos>\" has id 97, which already stands for \"a\"");
+}
+
 TEST_CASE("merges referring to unknown tokens or malformed") {
   auto j = tiny_tokenizer_json();
   j["model"]["merges"].push_back("x yz");

@@ -46,6 +46,31 @@ TEST_CASE("a validation error is counted, so tests can fail on it") {
   CHECK((*ctx)->validation_errors() >= 1);
 }
 
+TEST_CASE("R1VK_VALIDATION=sync reports a hazard that no barrier orders") {
+  // A private context created with synchronization validation (the variable is read at creation).
+  const char* old = std::getenv("R1VK_VALIDATION");
+  const std::string saved = old ? old : "";
+  ::setenv("R1VK_VALIDATION", "sync", 1);
+  vk::ContextOptions options;
+  options.validation = true;
+  options.disk_pipeline_cache = false;
+  auto ctx = vk::Context::create(options);
+  if (old) ::setenv("R1VK_VALIDATION", saved.c_str(), 1);
+  else ::unsetenv("R1VK_VALIDATION");
+  REQUIRE(ctx.ok());
+  auto src = (*ctx)->create_buffer(256, vk::MemoryUsage::kDeviceLocal, "src");
+  auto dst = (*ctx)->create_buffer(256, vk::MemoryUsage::kDeviceLocal, "dst");
+  auto cmd = (*ctx)->create_command_buffer();
+  REQUIRE((src.ok() && dst.ok() && cmd.ok()));
+  REQUIRE(cmd->begin().ok());
+  // Two transfers write the same bytes with no barrier between them: WRITE_AFTER_WRITE.
+  cmd->copy_buffer(src->handle(), 0, dst->handle(), 0, 256);
+  cmd->copy_buffer(src->handle(), 0, dst->handle(), 0, 256);
+  REQUIRE(cmd->end().ok());
+  REQUIRE((*ctx)->submit_and_wait(*cmd).ok());
+  CHECK((*ctx)->validation_errors() >= 1);
+}
+
 TEST_CASE("validation requested but the layer missing is an error, not a silent downgrade") {
   context();  // the shared context must exist before the layer path is hidden
   const char* old = std::getenv("VK_LAYER_PATH");

@@ -3,6 +3,7 @@
 
 #include <r1vk/version.h>
 
+#include "base/temp_files.h"
 #include "command.h"
 
 namespace {
@@ -14,6 +15,7 @@ constexpr int kExitUsage = 2;
 }  // namespace
 
 int main(int argc, char** argv) {
+  r1vk::remove_temp_files_on_signals();  // an interrupted compile leaves no .partial plan behind
   CLI::App app{"r1vk: DeepSeek-R1 family inference on any Vulkan device", "r1vk"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "r1vk " R1VK_VERSION_STRING);
