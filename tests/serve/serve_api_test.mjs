@@ -280,7 +280,18 @@ await step("--api-key: /v1 needs the bearer key; a full wait queue answers 503 w
     // One running, one waiting, the rest refused while those two last.
     const long = () => postRaw(s.base, "/v1/completions", JSON.stringify({ prompt: "1: 4+8+0=12\n", max_tokens: 60, temperature: 1 }),
       { "Content-Type": "application/json", Authorization: "Bearer s3cret" });
-    const all = await Promise.all(Array.from({ length: 5 }, long));
+    // Fire them in order, each after the server has taken the previous one in: five at once can
+    // all reach a loaded server before its engine thread admits the first, and be refused.
+    const auth = { Authorization: "Bearer s3cret" };
+    const settle = async (name) => {
+      for (let i = 0; i < 100 && (await metric(s.base, name, auth)) < 1; ++i) await new Promise((r) => setTimeout(r, 100));
+    };
+    const first = long();
+    await settle("r1vk_running_sequences");
+    const second = long();
+    await settle("r1vk_queue_depth");
+    const rest = await Promise.all(Array.from({ length: 3 }, long));
+    const all = [await first, await second, ...rest];
     const busy = all.filter((r) => r.status === 503);
     assert.ok(all.filter((r) => r.status === 200).length >= 2, all.map((r) => r.status).join(","));
     assert.ok(busy.length >= 1, all.map((r) => r.status).join(","));
