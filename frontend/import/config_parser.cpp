@@ -3,16 +3,12 @@
 #include <optional>
 
 #include "import/config_fields.h"
+#include "import/config_limits.h"
 
 namespace r1vk {
 namespace {
 
-constexpr int64_t kMaxDim = 1 << 20;
-constexpr int64_t kMaxVocab = 1 << 24;
-constexpr int64_t kMaxLayers = 1024;
-constexpr int64_t kMaxHeads = 4096;
-constexpr int64_t kMaxExperts = 8192;
-constexpr int64_t kMaxPositions = int64_t{1} << 24;
+using namespace config_limits;
 constexpr double kMaxFactor = 1024.0;
 
 Result<Architecture> parse_architecture(const ConfigFields& f) {

@@ -6,17 +6,13 @@
 #include <cstdlib>
 
 #include "import/config_parser.h"
+#include "import/config_limits.h"
 #include "import/gguf_dequantize.h"
 
 namespace r1vk {
 namespace {
 
-constexpr int64_t kMaxDim = 1 << 20;
-constexpr int64_t kMaxVocab = 1 << 24;
-constexpr int64_t kMaxLayers = 1024;
-constexpr int64_t kMaxHeads = 4096;
-constexpr int64_t kMaxExperts = 8192;
-constexpr int64_t kMaxPositions = int64_t{1} << 24;
+using namespace config_limits;
 
 // llama.cpp's LLAMA_EXPERT_GATING_FUNC_TYPE values.
 constexpr int64_t kGatingSoftmax = 1;

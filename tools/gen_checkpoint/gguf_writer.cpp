@@ -11,6 +11,7 @@
 
 #include "base/numeric_formats.h"
 #include "import/gguf_split.h"
+#include "import/gguf_tensor_names.h"
 #include "import/import_model.h"
 #include "import/rope_frequencies.h"
 #include "import/tensor_inventory.h"
@@ -232,41 +233,6 @@ std::vector<uint64_t> reversed(const std::vector<int64_t>& shape) {
   return std::vector<uint64_t>(shape.rbegin(), shape.rend());
 }
 
-const char* layer_suffix(const std::string& rest) {
-  static const std::map<std::string, const char*> names = {
-      {"input_layernorm.weight", "attn_norm.weight"},
-      {"post_attention_layernorm.weight", "ffn_norm.weight"},
-      {"self_attn.q_proj.weight", "attn_q.weight"},
-      {"self_attn.k_proj.weight", "attn_k.weight"},
-      {"self_attn.v_proj.weight", "attn_v.weight"},
-      {"self_attn.q_proj.bias", "attn_q.bias"},
-      {"self_attn.k_proj.bias", "attn_k.bias"},
-      {"self_attn.v_proj.bias", "attn_v.bias"},
-      {"self_attn.o_proj.weight", "attn_output.weight"},
-      {"self_attn.q_a_proj.weight", "attn_q_a.weight"},
-      {"self_attn.q_a_layernorm.weight", "attn_q_a_norm.weight"},
-      {"self_attn.q_b_proj.weight", "attn_q_b.weight"},
-      {"self_attn.kv_a_proj_with_mqa.weight", "attn_kv_a_mqa.weight"},
-      {"self_attn.kv_a_layernorm.weight", "attn_kv_a_norm.weight"},
-      {"self_attn.kv_b_proj.weight", "attn_kv_b.weight"},
-      {"mlp.gate_proj.weight", "ffn_gate.weight"},
-      {"mlp.up_proj.weight", "ffn_up.weight"},
-      {"mlp.down_proj.weight", "ffn_down.weight"},
-      {"mlp.gate.weight", "ffn_gate_inp.weight"},
-      {"mlp.gate.e_score_correction_bias", "exp_probs_b.bias"},
-      {"mlp.shared_experts.gate_proj.weight", "ffn_gate_shexp.weight"},
-      {"mlp.shared_experts.up_proj.weight", "ffn_up_shexp.weight"},
-      {"mlp.shared_experts.down_proj.weight", "ffn_down_shexp.weight"},
-      {"embed_tokens.weight", "nextn.embed_tokens.weight"},
-      {"enorm.weight", "nextn.enorm.weight"},
-      {"hnorm.weight", "nextn.hnorm.weight"},
-      {"eh_proj.weight", "nextn.eh_proj.weight"},
-      {"shared_head.norm.weight", "nextn.shared_head_norm.weight"},
-      {"shared_head.head.weight", "nextn.shared_head_head.weight"},
-  };
-  const auto it = names.find(rest);
-  return it == names.end() ? nullptr : it->second;
-}
 
 // convert_hf_to_gguf.py's LlamaModel.permute: within each head, row half * hd/2 + i -> 2i + half.
 std::vector<float> permute_rows(const std::vector<float>& w, int64_t heads, int64_t cols) {
@@ -414,7 +380,7 @@ Status convert_checkpoint_to_gguf(const std::string& dir, const std::string& out
       }
       continue;
     }
-    const char* suffix = layer_suffix(rest);
+    const char* suffix = gguf_layer_tensor_name(rest);
     if (!suffix) return make_error(ErrorCode::kInternal, "no GGUF name for " + t.name);
     R1VK_ASSIGN_OR_RETURN(auto v, read(t.name));
     if (rest == "self_attn.kv_b_proj.weight" && o.split_kv_b) {
