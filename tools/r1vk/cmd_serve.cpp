@@ -129,7 +129,7 @@ Status run_serve(const ServeArgs& a) {
   ShutdownSignal shutdown;
   serve::http::HttpServer server(so);
   R1VK_ASSIGN_OR_RETURN(const int port, server.bind());
-  std::printf("r1vk serve: listening on http://%s:%d (loading %s)\n", a.host.c_str(), port, a.model.c_str());
+  std::printf("r1vk serve: listening on %s (loading %s)\n", serve::http::listen_url(a.host, port).c_str(), a.model.c_str());
   std::fflush(stdout);
   Status http_status = ok_status();
   std::thread http([&] { http_status = server.run(); });

@@ -328,4 +328,9 @@ void HttpServer::set_backend(const Backend& backend) {
   impl_->ready.store(true);
 }
 
+std::string listen_url(const std::string& host, int port) {
+  const bool ipv6 = host.find(':') != std::string::npos && host.front() != '[';
+  return "http://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
 }  // namespace r1vk::serve::http
