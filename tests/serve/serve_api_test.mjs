@@ -146,6 +146,14 @@ await step("stop strings end the answer before the string; seeded sampling repea
   assert.equal(x.choices[0].message.reasoning_content + x.choices[0].message.content, y.choices[0].message.reasoning_content + y.choices[0].message.content);
 });
 
+await step("sampling without a seed varies from request to request", async () => {
+  // A hot temperature over 30 tokens: four unseeded requests all alike means a fixed default seed.
+  const ask = () => client.completions.create({ model: MODEL, prompt: "1: 4+8+0=12\n2: ", max_tokens: 30, temperature: 3 });
+  const texts = new Set();
+  for (let i = 0; i < 4; ++i) texts.add((await ask()).choices[0].text);
+  assert.ok(texts.size >= 2, `4 unseeded requests gave ${texts.size} distinct text(s)`);
+});
+
 const problems = ["What is 1234 + 5678?", "What is 31415 - 92653?", "What is 2 + 2?", "What is 999 + 1?", "What is 4321 - 1234?",
   "What is 55555 + 44445?", "What is 808 - 909?", "What is 123456 + 654321?"];
 const ask = async (q, stream) => {

@@ -56,6 +56,7 @@ TEST_CASE("accepted shapes: content parts, developer role, null assistant conten
   CHECK(r.stop == std::vector<std::string>{"x"});
   auto c = ok(R"({"prompt": ["1+1="], "max_tokens": 3})", false);
   CHECK(c.prompt == "1+1=");
+  CHECK(!c.seed.has_value());  // not given: the server draws one per request
 }
 
 TEST_CASE("bad bodies name the problem and the field") {

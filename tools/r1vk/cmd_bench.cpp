@@ -145,12 +145,22 @@ Status bench_batch(exec::BatchExecutor& ex, int b, int64_t pos, int64_t steps, c
   return ok_status();
 }
 
-Status run_batch_bench(const BenchArgs& a, exec::Model& model, const std::vector<int32_t>& prompt) {
-  int max_b = 0;
-  for (int b : a.batch) {
-    if (b <= 0) return make_error(ErrorCode::kInvalidArgument, "--batch sizes must be positive");
-    max_b = std::max(max_b, b);
+// Checked before the model loads, so a typo costs no compile. A repeated size would time the
+// same configuration twice and print a row that looks like a second measurement of another one.
+Status check_batch_sizes(const std::vector<int>& sizes) {
+  std::vector<int> seen;
+  for (int b : sizes) {
+    if (b <= 0) return make_error(ErrorCode::kInvalidArgument, "--batch sizes must be positive, got " + std::to_string(b));
+    if (std::find(seen.begin(), seen.end(), b) != seen.end()) {
+      return make_error(ErrorCode::kInvalidArgument, "--batch lists size " + std::to_string(b) + " twice");
+    }
+    seen.push_back(b);
   }
+  return ok_status();
+}
+
+Status run_batch_bench(const BenchArgs& a, exec::Model& model, const std::vector<int32_t>& prompt) {
+  const int max_b = *std::max_element(a.batch.begin(), a.batch.end());
   exec::BatchOptions bo;
   bo.max_batch = static_cast<uint32_t>(max_b);
   bo.profile = true;
@@ -167,6 +177,7 @@ Status run_bench(const BenchArgs& a) {
   if (a.prompt <= 0 || a.decode <= 0 || a.long_context < 0) {
     return make_error(ErrorCode::kInvalidArgument, "--prompt and --decode must be positive, --long-context >= 0");
   }
+  R1VK_TRY(check_batch_sizes(a.batch));
   PlanSourceOptions po;
   po.weights = a.weights;
   // --batch: decoders start at position 64 and keep decoding while the prompt prefills.

@@ -103,6 +103,9 @@ class ShutdownSignal {
 Status run_serve(const ServeArgs& a) {
   if (a.max_batch < 1 || a.max_batch > 256) return make_error(ErrorCode::kInvalidArgument, "--max-batch must be in 1..256");
   if (a.max_connections < 1) return make_error(ErrorCode::kInvalidArgument, "--max-connections must be at least 1");
+  // Every request passes through the wait queue, even into an idle batch: with room for none,
+  // the server would answer 503 to everything.
+  if (a.max_queue < 1) return make_error(ErrorCode::kInvalidArgument, "--max-queue must be at least 1");
   if (a.max_body_bytes < 1024) return make_error(ErrorCode::kInvalidArgument, "--max-body-bytes must be at least 1024");
   if (a.read_timeout < 1) return make_error(ErrorCode::kInvalidArgument, "--read-timeout must be at least 1 second");
   if (a.prefill_chunk < 1) return make_error(ErrorCode::kInvalidArgument, "--prefill-chunk must be at least 1");
@@ -126,7 +129,7 @@ Status run_serve(const ServeArgs& a) {
   ShutdownSignal shutdown;
   serve::http::HttpServer server(so);
   R1VK_ASSIGN_OR_RETURN(const int port, server.bind());
-  std::printf("r1vk serve: listening on http://%s:%d (loading %s)\n", a.host.c_str(), port, a.model.c_str());
+  std::printf("r1vk serve: listening on %s (loading %s)\n", serve::http::listen_url(a.host, port).c_str(), a.model.c_str());
   std::fflush(stdout);
   Status http_status = ok_status();
   std::thread http([&] { http_status = server.run(); });
@@ -195,7 +198,7 @@ void add_serve_command(CLI::App& app, CommandFn& selected) {
   sub->add_option("--api-key", a->api_key, "Require \"Authorization: Bearer KEY\" on /v1/*");
   sub->add_option("--model-name", a->model_name, "Model id in the API (default: the plan's or directory's name)");
   sub->add_option("--max-batch", a->max_batch, "Most sequences generating at once (1..256)")->capture_default_str();
-  sub->add_option("--max-queue", a->max_queue, "Most requests waiting for a place; beyond it 503 + Retry-After")->capture_default_str();
+  sub->add_option("--max-queue", a->max_queue, "Most requests waiting for a place (at least 1; every request waits there first); beyond it 503 + Retry-After")->capture_default_str();
   sub->add_option("--max-connections", a->max_connections, "Connections served at once; more wait to be accepted")->capture_default_str();
   sub->add_option("--max-body-bytes", a->max_body_bytes, "Largest request body (413 beyond)")->capture_default_str();
   sub->add_option("--max-tokens-cap", a->max_tokens_cap, "Most max_tokens a request may ask (0: the context length)")->capture_default_str();

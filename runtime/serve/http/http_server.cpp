@@ -5,6 +5,7 @@
 #include <chrono>
 #include <ctime>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "serve/http/api_error.h"
@@ -161,7 +162,10 @@ void HttpServer::Impl::handle_completion(const httplib::Request& req, httplib::R
     if (!ids.ok()) return reject(res, bad_request("the prompt cannot be encoded: " + ids.error().message(), "prompt"));
     g.prompt.assign(ids->begin(), ids->end());
   }
-  g.sampling = {static_cast<float>(r.temperature), static_cast<float>(r.top_p), r.top_k, r.seed};
+  // Without a seed every request samples afresh (as OpenAI's API does): a fixed default would make
+  // every retry of a prompt, the chat page's included, return the very same text.
+  const uint32_t seed = r.seed ? *r.seed : std::random_device{}();
+  g.sampling = {static_cast<float>(r.temperature), static_cast<float>(r.top_p), r.top_k, seed};
   g.max_tokens = r.max_tokens.value_or(limits.max_tokens_cap);
   g.text.prompt_opened_think = chat;
   g.text.split_reasoning = chat;
@@ -322,6 +326,11 @@ void HttpServer::set_backend(const Backend& backend) {
   const int64_t ctx = backend.engine->context_length();
   impl_->limits.max_tokens_cap = impl_->options.max_tokens_cap > 0 ? std::min(impl_->options.max_tokens_cap, ctx) : ctx;
   impl_->ready.store(true);
+}
+
+std::string listen_url(const std::string& host, int port) {
+  const bool ipv6 = host.find(':') != std::string::npos && host.front() != '[';
+  return "http://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 }  // namespace r1vk::serve::http

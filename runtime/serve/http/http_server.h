@@ -19,6 +19,10 @@
 
 namespace r1vk::serve::http {
 
+// The base URL a client uses for `host`:`port`, e.g. "http://127.0.0.1:8080"; an IPv6 address
+// gets the brackets URLs need ("http://[::1]:8080", RFC 3986 section 3.2.2).
+std::string listen_url(const std::string& host, int port);
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                    // 0: any free port (port() says which)

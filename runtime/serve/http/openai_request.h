@@ -37,7 +37,7 @@ struct CompletionRequest {
   double temperature = 0.6;
   double top_p = 0.95;
   uint32_t top_k = 0;
-  uint32_t seed = 0;
+  std::optional<uint32_t> seed;              // not given: each request draws its own
   std::optional<int64_t> max_tokens;          // max_completion_tokens, else max_tokens
   std::vector<std::string> stop;
 };
