@@ -8,7 +8,6 @@ namespace r1vk {
 namespace {
 
 constexpr int kQK = 32;    // legacy quant block
-constexpr int kQKK = 256;  // k-quant super-block
 
 float half_at(const uint8_t* p) {
   uint16_t h;
