@@ -51,13 +51,7 @@ R1VK_EXPORT r1vk_status r1vk_batch_session_create(r1vk_batch* batch, r1vk_sessio
     auto session = r1vk::exec::Session::create_in(*state->model->model, batch->state->executor);
     if (!session.ok()) return fail(session.error());
     state->session = std::move(session).value();
-    r1vk_sampling defaults;
-    r1vk_sampling_init(&defaults);
-    state->sampling = {defaults.temperature, defaults.top_p, defaults.top_k, defaults.seed};
-    auto handle = std::make_unique<r1vk_session>();
-    handle->state = std::move(state);
-    *out_session = handle.release();
-    return R1VK_OK;
+    return publish_session(std::move(state), out_session);
   });
 }
 

@@ -44,6 +44,16 @@ r1vk_status feed_reusing_prefix(SessionState& s, std::span<const int32_t> tokens
   return feed(s, rest);
 }
 
+r1vk_status publish_session(std::unique_ptr<SessionState> state, r1vk_session** out) {
+  r1vk_sampling defaults;
+  r1vk_sampling_init(&defaults);
+  state->sampling = {defaults.temperature, defaults.top_p, defaults.top_k, defaults.seed};
+  auto handle = std::make_unique<r1vk_session>();
+  handle->state = std::move(state);
+  *out = handle.release();
+  return R1VK_OK;
+}
+
 }  // namespace r1vk::capi
 
 using namespace r1vk::capi;  // NOLINT: the C entry points below are thin shims
@@ -61,13 +71,7 @@ R1VK_EXPORT r1vk_status r1vk_session_create(r1vk_model* model, r1vk_session** ou
     auto session = r1vk::exec::Session::create(*model->state->model);
     if (!session.ok()) return fail(session.error());
     state->session = std::move(session).value();
-    r1vk_sampling defaults;
-    r1vk_sampling_init(&defaults);
-    state->sampling = {defaults.temperature, defaults.top_p, defaults.top_k, defaults.seed};
-    auto handle = std::make_unique<r1vk_session>();
-    handle->state = std::move(state);
-    *out_session = handle.release();
-    return R1VK_OK;
+    return publish_session(std::move(state), out_session);
   });
 }
 

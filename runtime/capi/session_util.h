@@ -2,6 +2,7 @@
 // and feeding tokens while keeping the session's token history in step with its KV cache.
 #pragma once
 
+#include <memory>
 #include <span>
 
 #include "capi/errors.h"
@@ -13,6 +14,10 @@ inline std::mutex& device_mutex(const SessionState& s) { return s.model->context
 
 // R1VK_ERROR_CONTEXT_FULL (session unchanged) when `count` more tokens do not fit.
 r1vk_status check_room(const SessionState& s, size_t count);
+
+// Hands a new session to the caller: default sampling (r1vk_sampling_init), then the handle in
+// *out. Shared by r1vk_session_create and r1vk_batch_session_create.
+r1vk_status publish_session(std::unique_ptr<SessionState> state, r1vk_session** out);
 
 // Feeds `tokens` at the current position and appends them to the history.
 r1vk_status feed(SessionState& s, std::span<const int32_t> tokens);
