@@ -3,6 +3,8 @@ find_package(Vulkan REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(Threads REQUIRED)
+# Optional: the pipeline across processes and hosts (r1vk ... --pipeline under mpirun).
+find_package(MPI COMPONENTS C QUIET)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)

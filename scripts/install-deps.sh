@@ -15,6 +15,7 @@ packages=(
   nodejs  # the r1vk serve tests run the official openai npm client (scripts/install-node-deps.sh)
   chromium  # serve_chat_page loads the built-in chat page headless and reads the answer from the DOM
   python3-numpy  # cli_output_formats reads the .npy files r1vk writes with an independent reader
+  libopenmpi-dev openmpi-bin  # r1vk --pipeline across processes and hosts (mpirun), its tests
   "$@"
 )
 

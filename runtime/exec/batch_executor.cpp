@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "exec/op_attrs.h"
 #include "exec/program_recorder.h"
 
 namespace r1vk::exec {
@@ -30,10 +31,29 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
   std::unique_ptr<BatchExecutor> e(new BatchExecutor(model, options, static_cast<uint32_t>(blocks)));
   e->max_rows_ = max_rows;
   e->max_blocks_ = max_blocks;
+  e->stage_ = model.stage();
   vk::Context& ctx = model.context();
   R1VK_ASSIGN_OR_RETURN(e->arena_, ctx.create_buffer(m.memory.arena_bytes, vk::MemoryUsage::kDeviceLocal, "activation arena"));
   const uint64_t layer_bytes = blocks * options.block_tokens * static_cast<uint64_t>(m.memory.kv_width) * 2;
+  // A stage holds only the cache layers its ops use; the others stay empty buffers.
+  const bool whole = e->first_stage() && e->last_stage();
+  std::vector<bool> stage_layers(static_cast<size_t>(std::max<int64_t>(m.memory.kv_layers, 0)), whole);
+  for (size_t i = e->stage_.first; i < e->stage_.end; ++i) {
+    const int64_t l = attr_int_or(m.main.ops[i], "layer", -1);
+    if (l >= 0 && l < m.memory.kv_layers) stage_layers[static_cast<size_t>(l)] = true;
+  }
+  if (!whole) {
+    R1VK_ASSIGN_OR_RETURN(int32_t h, stage_hidden_value(m.main));
+    e->hidden_width_ = m.main.values[static_cast<size_t>(h)].width;
+    e->hidden_offset_ = m.main.values[static_cast<size_t>(h)].offset;
+    R1VK_ASSIGN_OR_RETURN(e->stage_io_, ctx.create_buffer(uint64_t{max_rows} * static_cast<uint64_t>(e->hidden_width_) * 4,
+                                                          vk::MemoryUsage::kHostVisible, "stage hidden rows"));
+  }
   for (int64_t l = 0; l < m.memory.kv_layers; ++l) {
+    if (!stage_layers[static_cast<size_t>(l)]) {
+      e->kv_.emplace_back();
+      continue;
+    }
     R1VK_ASSIGN_OR_RETURN(auto b, ctx.create_buffer(std::max<uint64_t>(layer_bytes, 16), vk::MemoryUsage::kDeviceLocal,
                                                     "KV block pool, layer " + std::to_string(l)));
     e->kv_.push_back(std::move(b));
@@ -45,14 +65,16 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
   for (const Bucket& b : e->buckets_) scratch = std::max(scratch, program_scratch_bytes(model, ProgramId::kMain, b.rows));
   R1VK_ASSIGN_OR_RETURN(e->scratch_, ctx.create_buffer(scratch, vk::MemoryUsage::kDeviceLocal, "kernel scratch"));
   const uint32_t vocab = static_cast<uint32_t>(model.vocab_size());
-  R1VK_ASSIGN_OR_RETURN(e->sample_scratch_,
-                        ctx.create_buffer(kernels::AttentionKernels::sample_scratch_bytes(vocab, options.max_batch),
-                                          vk::MemoryUsage::kDeviceLocal, "sampler scratch"));
+  if (e->last_stage()) {
+    R1VK_ASSIGN_OR_RETURN(e->sample_scratch_,
+                          ctx.create_buffer(kernels::AttentionKernels::sample_scratch_bytes(vocab, options.max_batch),
+                                            vk::MemoryUsage::kDeviceLocal, "sampler scratch"));
+  }
   e->tokens_offset_ = align256(4 * kernels::step_words(max_rows, options.max_batch, options.max_batch, max_blocks));
   e->sampled_offset_ = e->tokens_offset_ + align256(uint64_t{max_rows} * 4);
   R1VK_ASSIGN_OR_RETURN(e->io_, ctx.create_buffer(e->sampled_offset_ + align256(uint64_t{options.max_batch} * 4),
                                                   vk::MemoryUsage::kHostVisible, "step I/O"));
-  if (options.keep_logits) {
+  if (options.keep_logits && e->last_stage()) {
     R1VK_ASSIGN_OR_RETURN(e->readback_, ctx.create_buffer(uint64_t{max_rows} * vocab * 4, vk::MemoryUsage::kHostVisible,
                                                           "logits read-back"));
   }
@@ -60,7 +82,7 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
     R1VK_ASSIGN_OR_RETURN(b.cmd, ctx.create_command_buffer());
     if (options.profile) {
       R1VK_ASSIGN_OR_RETURN(b.timestamps,
-                            vk::TimestampQueryPool::create(ctx.device(), static_cast<uint32_t>(m.main.ops.size() + 1)));
+                            vk::TimestampQueryPool::create(ctx.device(), static_cast<uint32_t>(e->stage_.end - e->stage_.first + 1)));
     }
     R1VK_TRY(e->record(b, options.profile ? &b.timestamps : nullptr));
   }
@@ -73,7 +95,12 @@ Status BatchExecutor::record(Bucket& bucket, const vk::TimestampQueryPool* times
   const plan::Value& logits = p.values[static_cast<size_t>(p.logits_value)];
   vk::CommandBuffer& cmd = bucket.cmd;
   R1VK_TRY(cmd.begin(/*one_time=*/false));
-  cmd.copy_buffer(io_.handle(), tokens_offset_, arena_.handle(), tokens.offset, uint64_t{bucket.rows} * 4);
+  const uint64_t hidden_bytes = uint64_t{bucket.rows} * static_cast<uint64_t>(hidden_width_) * 4;
+  if (first_stage()) {
+    cmd.copy_buffer(io_.handle(), tokens_offset_, arena_.handle(), tokens.offset, uint64_t{bucket.rows} * 4);
+  } else {
+    cmd.copy_buffer(stage_io_.handle(), 0, arena_.handle(), hidden_offset_, hidden_bytes);
+  }
   cmd.compute_barrier();
   ProgramBuffers b;
   b.arena = arena_.address();
@@ -83,7 +110,12 @@ Status BatchExecutor::record(Bucket& bucket, const vk::TimestampQueryPool* times
   b.block_tokens = pool_.block_tokens();
   b.pool_rows = static_cast<uint32_t>(pool_.total() * pool_.block_tokens());
   const kernels::StepView step{io_.address(), bucket.rows};
-  R1VK_TRY(record_program(model_, ProgramId::kMain, b, step, cmd, timestamps));
+  R1VK_TRY(record_program(model_, ProgramId::kMain, b, step, cmd, timestamps, stage_));
+  if (!last_stage()) {
+    cmd.copy_buffer(arena_.handle(), hidden_offset_, stage_io_.handle(), 0, hidden_bytes);
+    cmd.compute_barrier();
+    return cmd.end();
+  }
   model_.attention().set_sample_scratch(sample_scratch_.address());
   const kernels::ActView lv = act_view(p, {p.logits_value, 0, logits.width}, arena_.address());
   R1VK_TRY(model_.attention().record_sample(cmd, lv, io_.address() + sampled_offset_, 0, step,
@@ -137,7 +169,9 @@ Status BatchExecutor::copy_block(uint32_t from, uint32_t to) {
   const uint64_t bytes = uint64_t{pool_.block_tokens()} * static_cast<uint64_t>(model_.manifest().memory.kv_width) * 2;
   R1VK_ASSIGN_OR_RETURN(auto cmd, ctx.create_command_buffer());
   R1VK_TRY(cmd.begin());
-  for (const auto& k : kv_) cmd.copy_buffer(k.handle(), from * bytes, k.handle(), to * bytes, bytes);
+  for (const auto& k : kv_) {
+    if (k.handle() != VK_NULL_HANDLE) cmd.copy_buffer(k.handle(), from * bytes, k.handle(), to * bytes, bytes);
+  }
   cmd.compute_barrier();
   R1VK_TRY(cmd.end());
   return ctx.submit_and_wait(cmd);
@@ -313,6 +347,10 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
     return invalid("a step of " + std::to_string(rows) + " rows exceeds the " + std::to_string(max_rows_) +
                    "-row limit (the plan's prefill chunk): split the prefill");
   }
+  if (!first_stage() && stage_input_rows_ != rows) {
+    return invalid("the stage's input holds " + std::to_string(stage_input_rows_) + " hidden rows, the step has " +
+                   std::to_string(rows));
+  }
   if (new_blocks > pool_.available()) {
     return make_error(ErrorCode::kOutOfRange, "KV cache full: the step needs " + std::to_string(new_blocks) + " more blocks, " +
                                                   std::to_string(pool_.available()) + " of " + std::to_string(pool_.total()) +
@@ -357,6 +395,8 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
   std::memcpy(io, words.data(), words.size() * 4);
   std::memcpy(io + tokens_offset_, tokens.data(), tokens.size() * 4);
   R1VK_TRY(model_.context().allocator().flush(io_.allocation(), 0, io_.size()));
+  if (!first_stage()) R1VK_TRY(model_.context().allocator().flush(stage_io_.allocation(), 0, stage_io_.size()));
+  stage_input_rows_ = 0;
   const Bucket* bucket = &buckets_.back();
   for (const Bucket& b : buckets_) {
     if (b.rows >= rows) {
@@ -392,6 +432,7 @@ Result<std::vector<int32_t>> BatchExecutor::finish(std::vector<float>* logits) {
     s.tokens.insert(s.tokens.end(), pe.tokens.begin(), pe.tokens.end());
     ++s.rng_counter;
     s.last_sampled = pe.sample ? static_cast<int32_t>(sampled[next++]) : -1;
+    if (!last_stage()) s.last_sampled = -1;  // sampled on the last stage
     out.push_back(s.last_sampled);
     publish_full_blocks(s);
   }
@@ -402,6 +443,27 @@ Result<std::vector<int32_t>> BatchExecutor::finish(std::vector<float>* logits) {
     logits->insert(logits->end(), f, f + count);
   }
   return out;
+}
+
+Status BatchExecutor::set_stage_input(std::span<const float> hidden) {
+  if (first_stage()) return invalid("the first stage takes tokens, not hidden rows");
+  if (pending_) return invalid("a submitted step has not finished");
+  const size_t width = static_cast<size_t>(hidden_width_);
+  if (hidden.size() % width != 0 || hidden.size() / width > max_rows_) {
+    return invalid(std::to_string(hidden.size()) + " floats are not at most " + std::to_string(max_rows_) + " rows of " +
+                   std::to_string(width) + " hidden columns");
+  }
+  std::memcpy(stage_io_.mapped().data(), hidden.data(), hidden.size_bytes());
+  stage_input_rows_ = static_cast<uint32_t>(hidden.size() / width);
+  return ok_status();
+}
+
+Result<std::span<const float>> BatchExecutor::stage_output() const {
+  if (last_stage()) return invalid("the last stage hands on tokens, not hidden rows");
+  if (pending_) return invalid("a submitted step has not finished");
+  R1VK_TRY(model_.context().allocator().invalidate(stage_io_.allocation(), 0, stage_io_.size()));
+  const auto* f = reinterpret_cast<const float*>(stage_io_.mapped().data());
+  return std::span<const float>(f, size_t{pending_rows_} * static_cast<size_t>(hidden_width_));
 }
 
 Result<std::vector<int32_t>> BatchExecutor::step(std::span<const Entry> entries, std::vector<float>* logits) {

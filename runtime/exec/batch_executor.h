@@ -40,7 +40,37 @@ struct BatchOptions {
 
 using SeqId = uint32_t;
 
-class BatchExecutor {
+struct StepEntry {
+  SeqId seq = 0;
+  // Tokens fed this step (k >= 1); empty: the token sampled for this sequence last step.
+  std::span<const int32_t> tokens;
+  Sampling sampling;
+  bool sample = true;  // sample a next token from this entry's last row
+};
+
+// What a client of many sequences (Session) drives: BatchExecutor on one device, or a Pipeline
+// of stages (exec/pipeline.h). The operations are BatchExecutor's, documented there.
+class SequenceExecutor {
+ public:
+  virtual ~SequenceExecutor() = default;
+  virtual Result<SeqId> add_sequence(std::span<const int32_t> prompt) = 0;
+  virtual Status free_sequence(SeqId seq) = 0;
+  virtual Result<int64_t> position(SeqId seq) const = 0;
+  virtual Result<int32_t> last_token(SeqId seq) const = 0;
+  virtual Status rewind(SeqId seq, int64_t position) = 0;
+  virtual Status seek_for_benchmark(SeqId seq, int64_t position) = 0;
+  virtual const BatchOptions& options() const = 0;
+  virtual uint32_t max_step_tokens() const = 0;
+  virtual Result<std::vector<int32_t>> step(std::span<const StepEntry> entries, std::vector<float>* logits) = 0;
+  virtual Status submit(std::span<const StepEntry> entries) = 0;
+  virtual Result<bool> poll() = 0;
+  virtual Result<std::vector<int32_t>> finish(std::vector<float>* logits) = 0;
+  virtual bool pending() const = 0;
+  virtual Result<std::vector<double>> op_times_ns() const = 0;
+  virtual uint32_t submits() const = 0;
+};
+
+class BatchExecutor : public SequenceExecutor {
  public:
   static Result<std::unique_ptr<BatchExecutor>> create(Model& model, const BatchOptions& options = {});
 
@@ -48,56 +78,63 @@ class BatchExecutor {
   // already in the cache (published by earlier sequences, held or not) is reused: the sequence
   // starts at position() = that many tokens (a multiple of block_tokens(), always leaving at least
   // the prompt's last token to feed), and the caller feeds prompt[position():].
-  Result<SeqId> add_sequence(std::span<const int32_t> prompt = {});
+  Result<SeqId> add_sequence(std::span<const int32_t> prompt = {}) override;
   // A new sequence holding parent's first prefix_len positions: full blocks are shared
   // (reference-counted), a partial last block is copied on the device. With prefix_len ==
   // position(parent) the child also continues from the parent's last sampled token.
   Result<SeqId> fork_sequence(SeqId parent, int64_t prefix_len);
   // Returns the sequence's blocks to the pool (published ones stay cached for prefix reuse).
-  Status free_sequence(SeqId seq);
+  Status free_sequence(SeqId seq) override;
   // Tokens in the sequence's cache.
-  Result<int64_t> position(SeqId seq) const;
+  Result<int64_t> position(SeqId seq) const override;
   // The token sampled for the sequence by its last step (-1: none; the next entry must feed tokens).
-  Result<int32_t> last_token(SeqId seq) const;
+  Result<int32_t> last_token(SeqId seq) const override;
   // Moves back to `position` (<= the current one), keeping the cache before it; blocks past it
   // are released, a shared block it writes into next is copied first. Clears the sampled token.
-  Status rewind(SeqId seq, int64_t position);
+  Status rewind(SeqId seq, int64_t position) override;
   // Benchmarks only: moves to `position` as if that many tokens had been fed (blocks are taken
   // but hold whatever they held), with token 0 as the sampled token if there is none.
-  Status seek_for_benchmark(SeqId seq, int64_t position);
+  Status seek_for_benchmark(SeqId seq, int64_t position) override;
 
   size_t free_blocks() const { return pool_.available(); }
   size_t total_blocks() const { return pool_.total(); }
   uint32_t block_tokens() const { return pool_.block_tokens(); }
   uint32_t max_batch() const { return options_.max_batch; }
-  const BatchOptions& options() const { return options_; }
+  const BatchOptions& options() const override { return options_; }
   Model& model() const { return model_; }
-  uint32_t max_step_tokens() const { return max_rows_; }  // rows of one step (the plan's prefill chunk)
+  uint32_t max_step_tokens() const override { return max_rows_; }  // rows of one step (the plan's prefill chunk)
   int64_t context_length() const { return model_.context_length(); }
   size_t live_sequences() const;
 
-  struct Entry {
-    SeqId seq = 0;
-    // Tokens fed this step (k >= 1); empty: the token sampled for this sequence last step.
-    std::span<const int32_t> tokens;
-    Sampling sampling;
-    bool sample = true;  // sample a next token from this entry's last row
-  };
+  using Entry = StepEntry;
   // One queue submit for all entries (distinct sequences, at most max_batch, at most
   // max_step_tokens() rows). Returns the sampled token per entry (-1 where sample is false).
   // With keep_logits, `logits` receives every row's logits, entries in order ([rows, vocab]).
   // Fails cleanly, changing nothing, on bad entries, a full context, or too few free blocks.
-  Result<std::vector<int32_t>> step(std::span<const Entry> entries, std::vector<float>* logits = nullptr);
+  Result<std::vector<int32_t>> step(std::span<const Entry> entries, std::vector<float>* logits = nullptr) override;
 
   // Non-blocking step: submit() now, poll() until true, then take the tokens with finish().
-  Status submit(std::span<const Entry> entries);
-  Result<bool> poll();
-  Result<std::vector<int32_t>> finish(std::vector<float>* logits = nullptr);
-  bool pending() const { return pending_ != 0; }
+  Status submit(std::span<const Entry> entries) override;
+  Result<bool> poll() override;
+  Result<std::vector<int32_t>> finish(std::vector<float>* logits = nullptr) override;
+  bool pending() const override { return pending_ != 0; }
 
   // With BatchOptions::profile: nanoseconds each op of the last finished step took.
-  Result<std::vector<double>> op_times_ns() const;
-  uint32_t submits() const { return submits_; }
+  Result<std::vector<double>> op_times_ns() const override;
+  uint32_t submits() const override { return submits_; }
+
+  // Pipeline stages (the model loaded with ModelOptions::stage, docs/pipeline.md): the executor
+  // records only the stage's ops. A stage after the first takes the step's hidden-state rows
+  // ([rows, hidden] float32, entries' rows in order) from stage_input() before submit(); a stage
+  // before the last leaves them in stage_output() after finish(). Only the last stage samples
+  // and keeps logits; the others report -1 as every entry's token and sequence's last token.
+  bool first_stage() const { return stage_.first == 0; }
+  bool last_stage() const { return stage_.end == model_.manifest().main.ops.size(); }
+  int64_t hidden_size() const { return hidden_width_; }
+  // Copies `hidden` (rows x hidden_size() floats, at most max_step_tokens() rows) for the next submit.
+  Status set_stage_input(std::span<const float> hidden);
+  // The hidden rows of the last finished step (rows x hidden_size() floats), valid until the next submit.
+  Result<std::span<const float>> stage_output() const;
 
  private:
   struct Sequence {
@@ -150,6 +187,11 @@ class BatchExecutor {
   uint64_t pending_ = 0;  // timeline value of the submitted step
   std::vector<PendingEntry> pending_entries_;
   uint32_t pending_rows_ = 0;
+  OpRange stage_;               // the model's ops this executor records
+  int64_t hidden_width_ = 0;    // columns of the residual stream crossing stages
+  uint64_t hidden_offset_ = 0;  // its arena offset
+  vk::Buffer stage_io_;         // host-visible hidden rows in and out (a stage of several)
+  uint32_t stage_input_rows_ = 0;
 };
 
 }  // namespace r1vk::exec

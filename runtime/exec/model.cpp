@@ -1,5 +1,6 @@
 #include "exec/model.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "exec/op_attrs.h"
@@ -15,7 +16,19 @@ Result<std::unique_ptr<Model>> Model::load(vk::Context& ctx, plan::LoadedPlan pl
                                                        std::to_string(plan_ctx) + " positions the plan was compiled for (recompile with a larger --ctx)");
   }
   m->context_ = options.context > 0 ? options.context : plan_ctx;
-  R1VK_ASSIGN_OR_RETURN(m->weights_, ModelWeights::upload(ctx, m->plan_, options.progress, options.cancelled));
+  const size_t main_ops = m->manifest().main.ops.size();
+  m->stage_ = {options.stage.first, std::min(options.stage.end, main_ops)};
+  if (m->stage_.first >= m->stage_.end) return make_error(ErrorCode::kInvalidArgument, "the model's stage holds no ops");
+  std::vector<bool> needed;  // empty: every tensor
+  if (m->stage_.first > 0 || m->stage_.end < main_ops) {
+    needed.assign(m->manifest().tensors.size(), false);
+    auto need = [&](const plan::Op& op) {
+      for (int32_t t : op.weights) needed[static_cast<size_t>(t)] = true;
+    };
+    for (size_t i = m->stage_.first; i < m->stage_.end; ++i) need(m->manifest().main.ops[i]);
+    if (m->stage_.end == main_ops) std::for_each(m->manifest().mtp.ops.begin(), m->manifest().mtp.ops.end(), need);
+  }
+  R1VK_ASSIGN_OR_RETURN(m->weights_, ModelWeights::upload(ctx, m->plan_, options.progress, options.cancelled, needed));
   m->linear_ = std::make_unique<kernels::LinearKernels>(m->pipelines_);
   m->attention_ = std::make_unique<kernels::AttentionKernels>(m->pipelines_);
   R1VK_TRY(m->build_rope_table());
@@ -57,6 +70,8 @@ Status Model::build_expert_tables() {
     for (size_t i = 0; i < ops.size(); ++i) {
       const plan::Op& op = ops[i];
       if (op.kind != plan::OpKind::kMoeExperts) continue;
+      const bool in_stage = pi == 0 ? i >= stage_.first && i < stage_.end : stage_.end == manifest().main.ops.size();
+      if (!in_stage) continue;  // its tensors live on another stage
       R1VK_ASSIGN_OR_RETURN(int64_t experts, attr_int(op, "experts"));
       if (experts <= 0 || static_cast<int64_t>(op.weights.size()) != 2 * experts) {
         return make_error(ErrorCode::kCorruptData, "op " + op.label + " must list gate_up and down tensors of every expert");

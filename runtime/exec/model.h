@@ -10,6 +10,7 @@
 
 #include "base/status.h"
 #include "exec/model_weights.h"
+#include "exec/stage.h"
 #include "kernels/attention_kernels.h"
 #include "kernels/linear_kernels.h"
 #include "kernels/pipeline_set.h"
@@ -24,6 +25,9 @@ struct ModelOptions {
   std::function<void(uint64_t done, uint64_t total)> progress;
   // Polled after each uploaded tensor; true stops the load with ErrorCode::kCancelled.
   std::function<bool()> cancelled;
+  // A pipeline stage: only these ops of the main program run here, so only their tensors are
+  // uploaded and their MoE expert tables built (the MTP program's go with the last stage).
+  OpRange stage;
 };
 
 class Model {
@@ -38,6 +42,8 @@ class Model {
   const kernels::RopeTable& rope() const { return rope_; }
   int64_t context_length() const { return context_; }
   int64_t vocab_size() const;
+  // The main program's ops this model runs (ModelOptions::stage clamped to the program).
+  OpRange stage() const { return stage_; }
   // Expert address table of the moe_experts op at `op_index` of `program` (0 = main, 1 = mtp).
   VkDeviceAddress expert_table(int program, size_t op_index) const;
 
@@ -55,6 +61,7 @@ class Model {
   vk::Buffer rope_buffer_;
   kernels::RopeTable rope_;
   int64_t context_ = 0;
+  OpRange stage_;
   std::vector<vk::Buffer> expert_buffers_;
   std::vector<std::pair<std::pair<int, size_t>, VkDeviceAddress>> expert_tables_;
 };

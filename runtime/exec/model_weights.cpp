@@ -16,7 +16,7 @@ uint64_t align(uint64_t v) { return (v + kTensorAlignment - 1) / kTensorAlignmen
 
 Result<ModelWeights> ModelWeights::upload(vk::Context& ctx, const plan::LoadedPlan& plan,
                                           const std::function<void(uint64_t, uint64_t)>& progress,
-                                          const std::function<bool()>& cancelled) {
+                                          const std::function<bool()>& cancelled, const std::vector<bool>& needed) {
   const auto& tensors = plan.manifest().tensors;
   const vk::DeviceCaps& caps = ctx.caps();
   uint64_t page_limit = std::min<uint64_t>(kMaxPageBytes, caps.max_memory_allocation_size);
@@ -30,7 +30,9 @@ Result<ModelWeights> ModelWeights::upload(vk::Context& ctx, const plan::LoadedPl
   std::vector<Place> places(tensors.size());
   std::vector<uint64_t> page_sizes = {0};
   uint64_t total = 0;
+  auto skipped = [&](size_t i) { return !needed.empty() && !needed[i]; };
   for (size_t i = 0; i < tensors.size(); ++i) {
+    if (skipped(i)) continue;
     const uint64_t need = align(tensors[i].data.size) + align(tensors[i].scales.size);
     if (need > page_limit) {
       return make_error(ErrorCode::kOutOfRange, "tensor " + tensors[i].name + " needs " + std::to_string(need) +
@@ -55,6 +57,10 @@ Result<ModelWeights> ModelWeights::upload(vk::Context& ctx, const plan::LoadedPl
   }
   uint64_t done = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
+    if (skipped(i)) {
+      w.views_.emplace_back();
+      continue;
+    }
     const plan::TensorEntry& t = tensors[i];
     R1VK_ASSIGN_OR_RETURN(plan::TensorBytes bytes, plan.tensor_bytes(i));
     const vk::Buffer& page = w.pages_[places[i].page];

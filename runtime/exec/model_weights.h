@@ -15,10 +15,11 @@ namespace r1vk::exec {
 
 class ModelWeights {
  public:
-  // progress(bytes uploaded, total) after each tensor.
+  // progress(bytes uploaded, total) after each tensor. With `needed` (one flag per tensor), only
+  // the flagged tensors are uploaded (a pipeline stage's); the others' views stay empty.
   static Result<ModelWeights> upload(vk::Context& ctx, const plan::LoadedPlan& plan,
                                      const std::function<void(uint64_t, uint64_t)>& progress = {},
-                                     const std::function<bool()>& cancelled = {});
+                                     const std::function<bool()>& cancelled = {}, const std::vector<bool>& needed = {});
 
   const kernels::WeightView& view(size_t tensor) const { return views_[tensor]; }
   size_t size() const { return views_.size(); }

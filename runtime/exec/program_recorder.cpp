@@ -220,17 +220,18 @@ uint64_t program_scratch_bytes(const Model& m, ProgramId id, uint32_t max_tokens
 }
 
 Status record_program(Model& m, ProgramId id, const ProgramBuffers& b, const kernels::StepView& step, vk::CommandBuffer& cmd,
-                      const vk::TimestampQueryPool* timestamps) {
+                      const vk::TimestampQueryPool* timestamps, OpRange range) {
   const auto& ops = program_of(m, id).ops;
   if (timestamps) {
     cmd.reset_queries(*timestamps);
     cmd.write_timestamp(*timestamps, 0);
   }
-  for (size_t i = 0; i < ops.size(); ++i) {
+  const size_t end = std::min(range.end, ops.size());
+  for (size_t i = range.first; i < end; ++i) {
     auto s = record_op(m, id, i, ops[i], b, step, cmd);
     if (!s.ok()) return std::move(s).error().with_context("recording " + ops[i].label);
     cmd.compute_barrier();
-    if (timestamps) cmd.write_timestamp(*timestamps, static_cast<uint32_t>(i + 1));
+    if (timestamps) cmd.write_timestamp(*timestamps, static_cast<uint32_t>(i - range.first + 1));
   }
   return ok_status();
 }

@@ -30,8 +30,9 @@ enum class ProgramId { kMain = 0, kMtp = 1 };
 uint64_t program_scratch_bytes(const Model& model, ProgramId id, uint32_t max_tokens);
 
 // With `timestamps`, writes a timestamp before the first op and after each op (ops + 1 queries).
+// `range` limits the ops recorded (a pipeline stage's; clamped to the program).
 Status record_program(Model& model, ProgramId id, const ProgramBuffers& buffers, const kernels::StepView& step,
-                      vk::CommandBuffer& cmd, const vk::TimestampQueryPool* timestamps = nullptr);
+                      vk::CommandBuffer& cmd, const vk::TimestampQueryPool* timestamps = nullptr, OpRange range = {});
 
 // Address and stride of an ActRef inside an arena.
 kernels::ActView act_view(const plan::Program& program, const plan::ActRef& ref, VkDeviceAddress arena);

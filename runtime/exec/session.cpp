@@ -13,13 +13,13 @@ Result<std::unique_ptr<Session>> Session::create(Model& model, const SessionOpti
   return create_in(model, std::move(exec));
 }
 
-Result<std::unique_ptr<Session>> Session::create_in(Model& model, std::shared_ptr<BatchExecutor> executor) {
+Result<std::unique_ptr<Session>> Session::create_in(Model& model, std::shared_ptr<SequenceExecutor> executor) {
   if (!executor) return make_error(ErrorCode::kInvalidArgument, "no executor");
   std::unique_ptr<Session> s(new Session(model));
   s->options_.keep_logits = executor->options().keep_logits;
   s->options_.profile = executor->options().profile;
   s->exec_ = std::move(executor);
-  R1VK_ASSIGN_OR_RETURN(s->seq_, s->exec_->add_sequence());
+  R1VK_ASSIGN_OR_RETURN(s->seq_, s->exec_->add_sequence({}));
   s->chunk_ = s->exec_->max_step_tokens();
   return s;
 }
@@ -27,7 +27,7 @@ Result<std::unique_ptr<Session>> Session::create_in(Model& model, std::shared_pt
 Session::~Session() {
   if (!exec_) return;
   // A step in flight on a shared executor uses this sequence: let it finish first.
-  if (exec_->pending()) (void)exec_->finish();
+  if (exec_->pending()) (void)exec_->finish(nullptr);
   (void)exec_->free_sequence(seq_);
 }
 
@@ -35,7 +35,7 @@ Result<std::vector<int32_t>> Session::step_together(std::span<Session* const> se
   if (sessions.empty() || sampling.size() != sessions.size()) {
     return make_error(ErrorCode::kInvalidArgument, "step_together needs one sampling setting per session");
   }
-  std::vector<BatchExecutor::Entry> entries;
+  std::vector<StepEntry> entries;
   for (size_t i = 0; i < sessions.size(); ++i) {
     Session* s = sessions[i];
     if (!s || s->exec_ != sessions[0]->exec_) {
@@ -44,9 +44,9 @@ Result<std::vector<int32_t>> Session::step_together(std::span<Session* const> se
     if (s->last_token_ < 0) return make_error(ErrorCode::kInvalidArgument, "nothing to continue from: feed a prompt first");
     entries.push_back({s->seq_, {}, sampling[i], true});
   }
-  BatchExecutor& ex = *sessions[0]->exec_;
+  SequenceExecutor& ex = *sessions[0]->exec_;
   if (ex.pending()) return make_error(ErrorCode::kInvalidArgument, "a submitted step has not been polled to completion");
-  R1VK_ASSIGN_OR_RETURN(auto tokens, ex.step(entries));
+  R1VK_ASSIGN_OR_RETURN(auto tokens, ex.step(entries, nullptr));
   for (size_t i = 0; i < sessions.size(); ++i) {
     sessions[i]->last_token_ = tokens[i];
     sessions[i]->position_ += 1;
@@ -55,7 +55,7 @@ Result<std::vector<int32_t>> Session::step_together(std::span<Session* const> se
 }
 
 Status Session::run(std::span<const int32_t> tokens, const Sampling& sampling, std::vector<float>* logits, bool wait) {
-  const BatchExecutor::Entry e{seq_, tokens, sampling, true};
+  const StepEntry e{seq_, tokens, sampling, true};
   R1VK_TRY(exec_->submit(std::span(&e, 1)));
   submitted_ = true;
   if (!wait) return ok_status();

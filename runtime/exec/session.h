@@ -23,9 +23,10 @@ struct SessionOptions {
 class Session {
  public:
   static Result<std::unique_ptr<Session>> create(Model& model, const SessionOptions& options = {});
-  // A session that is one sequence of `executor` (created on `model`); the executor's
-  // keep_logits and profile options apply. The sequence is freed when the session is destroyed.
-  static Result<std::unique_ptr<Session>> create_in(Model& model, std::shared_ptr<BatchExecutor> executor);
+  // A session that is one sequence of `executor` (created on `model`; for a Pipeline, its first
+  // stage's model); the executor's keep_logits and profile options apply. The sequence is freed
+  // when the session is destroyed.
+  static Result<std::unique_ptr<Session>> create_in(Model& model, std::shared_ptr<SequenceExecutor> executor);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -38,6 +39,7 @@ class Session {
 
   int64_t position() const { return position_; }
   int64_t context_length() const { return model_.context_length(); }
+  int64_t vocab_size() const { return model_.vocab_size(); }
   int32_t last_token() const { return last_token_; }
 
   // Runs `tokens` at the current position (prefill chunks; one token uses the decode command
@@ -77,7 +79,7 @@ class Session {
 
   Model& model_;
   SessionOptions options_;
-  std::shared_ptr<BatchExecutor> exec_;
+  std::shared_ptr<SequenceExecutor> exec_;
   SeqId seq_ = 0;
   uint32_t chunk_ = 1;
   int64_t position_ = 0;

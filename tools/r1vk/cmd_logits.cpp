@@ -12,6 +12,7 @@
 #include "exec/model.h"
 #include "exec/session.h"
 #include "npy_writer.h"
+#include "pipeline_setup.h"
 #include "plan_source.h"
 #include "token_list.h"
 
@@ -26,6 +27,7 @@ struct LogitsArgs {
   std::string weights = "f16";
   int64_t context = 0;
   std::optional<int> device;
+  PipelineFlags pipeline;
 };
 
 Status run_logits(const LogitsArgs& a) {
@@ -40,24 +42,39 @@ Status run_logits(const LogitsArgs& a) {
   po.weights = a.weights;
   po.context = a.context > 0 ? a.context : std::max<int64_t>(n, 64);
   po.prefill_chunk = std::max<int64_t>(std::min<int64_t>(prefill, po.context), 1);
-  R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(a.model, po));
-  R1VK_ASSIGN_OR_RETURN(auto ctx, open_device(a.device));
-  exec::ModelOptions mo;
-  ProgressBar bar("loading", 0);
-  mo.progress = [&bar](uint64_t done, uint64_t total) { bar.update(done, total); };
-  auto model = exec::Model::load(*ctx, std::move(plan), mo);
-  bar.finish();
-  if (!model.ok()) return std::move(model).error();
-  exec::SessionOptions so;
-  so.keep_logits = true;
-  R1VK_ASSIGN_OR_RETURN(auto session, exec::Session::create(**model, so));
+  std::unique_ptr<vk::Context> ctx;
+  std::unique_ptr<exec::Model> single;
+  PipelineModel pm;
+  std::unique_ptr<exec::Session> session;
+  if (a.pipeline.active()) {
+    exec::BatchOptions bo;
+    bo.keep_logits = true;
+    R1VK_ASSIGN_OR_RETURN(pm, open_pipeline(a.pipeline, [&] { return open_model(a.model, po); }, bo, a.device));
+    if (pm.worker) return pm.worker_status;  // an MPI rank > 0: served its stage
+    R1VK_ASSIGN_OR_RETURN(session, exec::Session::create_in(pm.first(), pm.pipeline));
+  } else {
+    R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(a.model, po));
+    R1VK_ASSIGN_OR_RETURN(ctx, open_device(a.device));
+    exec::ModelOptions mo;
+    ProgressBar bar("loading", 0);
+    mo.progress = [&bar](uint64_t done, uint64_t total) { bar.update(done, total); };
+    auto model = exec::Model::load(*ctx, std::move(plan), mo);
+    bar.finish();
+    if (!model.ok()) return std::move(model).error();
+    single = std::move(model).value();
+    exec::SessionOptions so;
+    so.keep_logits = true;
+    R1VK_ASSIGN_OR_RETURN(session, exec::Session::create(*single, so));
+  }
+  const int64_t vocab = session->vocab_size();
   std::vector<float> logits;
   if (prefill > 0) R1VK_TRY(session->feed(std::span(tokens).subspan(0, static_cast<size_t>(prefill)), {}, &logits));
   for (int64_t i = prefill; i < n; ++i) R1VK_TRY(session->feed(std::span(tokens).subspan(static_cast<size_t>(i), 1), {}, &logits));
-  R1VK_TRY(write_npy_f32(a.out, logits, {n, (*model)->vocab_size()}));
+  R1VK_TRY(write_npy_f32(a.out, logits, {n, vocab}));
   std::fprintf(stderr, "wrote %s: [%lld, %lld] float32 logits (%lld prefill, %lld decode steps)\n", a.out.c_str(),
-               static_cast<long long>(n), static_cast<long long>((*model)->vocab_size()), static_cast<long long>(prefill),
+               static_cast<long long>(n), static_cast<long long>(vocab), static_cast<long long>(prefill),
                static_cast<long long>(n - prefill));
+  if (pm.pipeline) print_pipeline_stats(pm);
   return ok_status();
 }
 
@@ -74,6 +91,7 @@ void add_logits_command(CLI::App& app, CommandFn& selected) {
       ->capture_default_str();
   add_context_option(*sub, args->context, "Context length when MODEL is a checkpoint (default: max(n_tokens, 64))");
   sub->add_option("--device", args->device, "Vulkan device index (see r1vk devices)");
+  add_pipeline_options(*sub, args->pipeline);
   sub->callback([args, &selected] { selected = [args] { return run_logits(*args); }; });
 }
 

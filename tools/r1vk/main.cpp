@@ -5,6 +5,7 @@
 
 #include "base/temp_files.h"
 #include "command.h"
+#include "pipeline_setup.h"
 
 namespace {
 
@@ -45,6 +46,9 @@ int main(int argc, char** argv) {
   if (!selected) return kExitUsage;
 
   r1vk::Status status = selected();
+  const int failure = status.ok() ? 0 : status.error().code() == r1vk::ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
+  // Under MPI (--pipeline) every rank ends the job together: finalize, or report and abort.
+  if (r1vk::cli::end_distributed(status, failure)) return 0;
   if (!status.ok()) {
     std::fprintf(stderr, "r1vk: error: %s\n", status.error().message().c_str());
     return status.error().code() == r1vk::ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;

@@ -5,7 +5,13 @@
 
 namespace r1vk::cli {
 
-Result<TextModel> open_text_model(const std::string& model, const PlanSourceOptions& options, std::optional<int> device) {
+Result<std::unique_ptr<exec::Session>> TextModel::session() const {
+  if (pipeline) return exec::Session::create_in(pipeline->first(), pipeline->pipeline);
+  return exec::Session::create(*model);
+}
+
+Result<TextModel> open_text_model(const std::string& model, const PlanSourceOptions& options, std::optional<int> device,
+                                  const PipelineFlags& pipeline) {
   R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(model, options));
   if (!plan.manifest().has_tokenizer()) {
     return make_error(ErrorCode::kInvalidArgument, model + " has no tokenizer: text commands cannot use it (r1vk logits and bench can)");
@@ -13,6 +19,14 @@ Result<TextModel> open_text_model(const std::string& model, const PlanSourceOpti
   TextModel t;
   R1VK_ASSIGN_OR_RETURN(auto tok, text::Tokenizer::from_json(plan.manifest().tokenizer_json, plan.manifest().tokenizer_config_json));
   t.tokenizer = std::make_unique<text::Tokenizer>(std::move(tok));
+  if (pipeline.active()) {
+    // Never sample an id the tokenizer cannot decode (sampling happens on the last stage).
+    const auto limit = static_cast<uint32_t>(t.tokenizer->id_limit());
+    R1VK_ASSIGN_OR_RETURN(auto pm, open_pipeline(pipeline, [&] { return open_model(model, options); }, {}, device,
+                                                 [limit](exec::Model& m) { m.attention().set_sample_vocab_limit(limit); }));
+    t.pipeline = std::make_unique<PipelineModel>(std::move(pm));
+    return t;
+  }
   R1VK_ASSIGN_OR_RETURN(t.context, open_device(device));
   exec::ModelOptions mo;
   ProgressBar bar("loading", 0);

@@ -8,6 +8,8 @@
 
 #include "base/status.h"
 #include "exec/model.h"
+#include "exec/session.h"
+#include "pipeline_setup.h"
 #include "plan_source.h"
 #include "text/chat_format.h"
 #include "text/tokenizer.h"
@@ -19,8 +21,14 @@ struct TextModel {
   std::unique_ptr<vk::Context> context;
   std::unique_ptr<exec::Model> model;
   std::unique_ptr<text::Tokenizer> tokenizer;
+  std::unique_ptr<PipelineModel> pipeline;  // with --devices/--pipeline: the stages (context and model stay null)
+
+  // A session on the model, or one sequence of the pipeline.
+  Result<std::unique_ptr<exec::Session>> session() const;
 };
 
-Result<TextModel> open_text_model(const std::string& model, const PlanSourceOptions& options, std::optional<int> device);
+// With an active `pipeline`, the model is split over its devices (device must be unset).
+Result<TextModel> open_text_model(const std::string& model, const PlanSourceOptions& options, std::optional<int> device,
+                                  const PipelineFlags& pipeline = {});
 
 }  // namespace r1vk::cli

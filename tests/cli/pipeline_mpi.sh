@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The pipeline across processes (mpirun -np 2 and -np 3 on localhost, one stage per rank): logits
+# equal the single-process run byte for byte, greedy generation prints the same text; a rank
+# killed mid-run ends the job with a non-zero exit within seconds and a message naming it.
+# Usage: pipeline_mpi.sh path/to/r1vk path/to/models/r1vk-demo path/to/mpirun
+set -uo pipefail
+r1vk=$1
+demo=$2
+mpirun=$3
+source "$(dirname "$0")/expect.sh"
+# Root in containers and CI; more ranks than cores on small machines.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+# Unbound: Open MPI binds each rank to one core by default, and lavapipe needs them all.
+mpi() { "$mpirun" --oversubscribe --bind-to none -np "$@"; }
+
+tokens=0,7,300,41,2,260,9,123,5,77,18
+for preset in tiny-r1 tiny-v2-lite tiny-qwen2 tiny-llama3; do
+  "$r1vk" gen-checkpoint --preset "$preset" -o "$work/$preset" >/dev/null 2>&1 || fail "gen-checkpoint $preset"
+  "$r1vk" compile "$work/$preset" -o "$work/$preset.r1vk" --ctx 64 --weights f16 >/dev/null 2>&1 || fail "compile $preset"
+  expect_exit 0 'wrote' "$r1vk" logits "$work/$preset.r1vk" --tokens $tokens --prefill 6 --out "$work/$preset.single.npy"
+  expect_exit 0 'pipeline: 2 stages' mpi 2 "$r1vk" logits "$work/$preset.r1vk" --tokens $tokens --prefill 6 --pipeline \
+    --out "$work/$preset.mpi2.npy"
+  cmp -s "$work/$preset.single.npy" "$work/$preset.mpi2.npy" || fail "$preset: mpirun -np 2 logits differ from one process"
+done
+for preset in tiny-r1 tiny-v2-lite; do  # three layers: three ranks
+  expect_exit 0 'pipeline: 3 stages' mpi 3 "$r1vk" logits "$work/$preset.r1vk" --tokens $tokens --prefill 6 --pipeline \
+    --out "$work/$preset.mpi3.npy"
+  cmp -s "$work/$preset.single.npy" "$work/$preset.mpi3.npy" || fail "$preset: mpirun -np 3 logits differ from one process"
+done
+
+# Greedy generation: the same text from 2 and 3 ranks (the demo model has four layers).
+single=$("$r1vk" run "$demo" -p "What is 1234 + 5678?" --temperature 0 2>/dev/null) || fail "run in one process"
+for n in 2 3; do
+  piped=$(mpi $n "$r1vk" run "$demo" -p "What is 1234 + 5678?" --temperature 0 --pipeline 2>/dev/null) || fail "run on $n ranks"
+  [ "$single" = "$piped" ] || fail "greedy text differs on $n ranks: '$single' vs '$piped'"
+done
+echo "$piped" | grep -q '^6912$' || fail "the pipelined demo model did not answer 6912: $piped"
+
+# Bad use: one rank only.
+expect_exit 2 'at least two MPI ranks' mpi 1 "$r1vk" logits "$work/tiny-r1.r1vk" --tokens 1,2 --pipeline --out "$work/x.npy"
+
+# A rank killed mid-run: the job ends non-zero within seconds, naming rank 1. Once as users
+# start it (mpirun tears the job down), once with --enable-recovery, where the ranks' own
+# watchdog (--pipeline-timeout) finds the lost rank.
+long=$(seq -s, 1 1500 | sed 's/[0-9]*/7/g')
+"$r1vk" compile "$work/tiny-r1" -o "$work/long.r1vk" --ctx 2048 --weights f16 >/dev/null 2>&1 || fail "compile a long plan"
+for recovery in "" "--enable-recovery"; do
+  log="$work/kill${recovery}.log"
+  "$mpirun" --oversubscribe --bind-to none $recovery -np 3 "$r1vk" logits "$work/long.r1vk" --tokens "$long" --prefill 1 \
+    --pipeline --pipeline-timeout 3 --out "$work/kill.npy" >"$log" 2>&1 &
+  job=$!
+  # Wait until rank 0 reports the pipeline ready, then kill rank 1.
+  for _ in $(seq 1 300); do grep -q 'ready' "$log" && break; sleep 0.1; done
+  grep -q 'ready' "$log" || fail "the pipeline never became ready: $(cat "$log")"
+  sleep 0.5
+  victim=""
+  for pid in $(pgrep -P "$job"); do
+    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' && victim=$pid
+  done
+  [ -n "$victim" ] || fail "no rank 1 process under mpirun"
+  start=$(date +%s)
+  kill -9 "$victim"
+  wait "$job"
+  code=$?
+  took=$(($(date +%s) - start))
+  [ "$code" -ne 0 ] || fail "killing rank 1 ($recovery) left exit code 0: $(cat "$log")"
+  [ "$took" -le 20 ] || fail "the job took ${took}s to end after rank 1 was killed ($recovery)"
+  grep -qE 'rank 1' "$log" || fail "no message names rank 1 ($recovery): $(cat "$log")"
+  if [ -n "$recovery" ]; then
+    grep -q 'pipeline rank 1 lost' "$log" || fail "the watchdog did not name rank 1: $(cat "$log")"
+  fi
+done
+echo "pipeline mpi: ok"
