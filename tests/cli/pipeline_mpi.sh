@@ -29,20 +29,24 @@ for preset in tiny-r1 tiny-v2-lite; do  # three layers: three ranks
   cmp -s "$work/$preset.single.npy" "$work/$preset.mpi3.npy" || fail "$preset: mpirun -np 3 logits differ from one process"
 done
 
-# Greedy generation: the same text from 2 and 3 ranks (the demo model has four layers).
-single=$("$r1vk" run "$demo" -p "What is 1234 + 5678?" --temperature 0 2>/dev/null) || fail "run in one process"
+# Greedy generation: the same pieces from 2 and 3 ranks (the demo model has four layers). --json,
+# without its timing line: mpirun gives ranks a terminal, which changes the plain output's colours.
+pieces() { grep -v '"type":"done"'; }
+single=$("$r1vk" run "$demo" -p "What is 1234 + 5678?" --temperature 0 --json 2>/dev/null | pieces) || fail "run in one process"
+[ "$(echo "$single" | grep '"type":"answer"' | sed 's/.*"text":"\([^"]*\)".*/\1/' | tr -d '\n')" = 6912 ] || fail "the demo model did not answer 6912: $single"
 for n in 2 3; do
-  piped=$(mpi $n "$r1vk" run "$demo" -p "What is 1234 + 5678?" --temperature 0 --pipeline 2>/dev/null) || fail "run on $n ranks"
+  piped=$(mpi $n "$r1vk" run "$demo" -p "What is 1234 + 5678?" --temperature 0 --json --pipeline 2>/dev/null | pieces) ||
+    fail "run on $n ranks"
   [ "$single" = "$piped" ] || fail "greedy text differs on $n ranks: '$single' vs '$piped'"
 done
-echo "$piped" | grep -q '^6912$' || fail "the pipelined demo model did not answer 6912: $piped"
 
 # Bad use: one rank only.
 expect_exit 2 'at least two MPI ranks' mpi 1 "$r1vk" logits "$work/tiny-r1.r1vk" --tokens 1,2 --pipeline --out "$work/x.npy"
 
-# A rank killed mid-run: the job ends non-zero within seconds, naming rank 1. Once as users
-# start it (mpirun tears the job down), once with --enable-recovery, where the ranks' own
-# watchdog (--pipeline-timeout) finds the lost rank.
+# A rank killed mid-run: the job ends within seconds, naming rank 1. Once as users start it:
+# mpirun tears the job down and exits non-zero. Once with --enable-recovery, where the job
+# survives the death and the ranks' own watchdog (--pipeline-timeout) must find the lost rank and
+# abort (Open MPI 4.1's mpirun then exits 0 whatever the ranks did, so only the message is checked).
 long=$(seq -s, 1 1500 | sed 's/[0-9]*/7/g')
 "$r1vk" compile "$work/tiny-r1" -o "$work/long.r1vk" --ctx 2048 --weights f16 >/dev/null 2>&1 || fail "compile a long plan"
 for recovery in "" "--enable-recovery"; do
@@ -50,10 +54,10 @@ for recovery in "" "--enable-recovery"; do
   "$mpirun" --oversubscribe --bind-to none $recovery -np 3 "$r1vk" logits "$work/long.r1vk" --tokens "$long" --prefill 1 \
     --pipeline --pipeline-timeout 3 --out "$work/kill.npy" >"$log" 2>&1 &
   job=$!
-  # Wait until rank 0 reports the pipeline ready, then kill rank 1.
-  for _ in $(seq 1 300); do grep -q 'ready' "$log" && break; sleep 0.1; done
-  grep -q 'ready' "$log" || fail "the pipeline never became ready: $(cat "$log")"
-  sleep 0.5
+  # Wait until every rank is ready, let the steps start, then kill rank 1.
+  for _ in $(seq 1 600); do [ "$(grep -c 'ready' "$log")" -ge 3 ] && break; sleep 0.1; done
+  [ "$(grep -c 'ready' "$log")" -ge 3 ] || fail "the pipeline never became ready: $(cat "$log")"
+  sleep 1
   victim=""
   for pid in $(pgrep -P "$job"); do
     tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' && victim=$pid
@@ -64,11 +68,12 @@ for recovery in "" "--enable-recovery"; do
   wait "$job"
   code=$?
   took=$(($(date +%s) - start))
-  [ "$code" -ne 0 ] || fail "killing rank 1 ($recovery) left exit code 0: $(cat "$log")"
+  [ -n "$recovery" ] || [ "$code" -ne 0 ] || fail "killing rank 1 left exit code 0: $(cat "$log")"
   [ "$took" -le 20 ] || fail "the job took ${took}s to end after rank 1 was killed ($recovery)"
   grep -qE 'rank 1' "$log" || fail "no message names rank 1 ($recovery): $(cat "$log")"
   if [ -n "$recovery" ]; then
     grep -q 'pipeline rank 1 lost' "$log" || fail "the watchdog did not name rank 1: $(cat "$log")"
+    grep -q 'MPI_ABORT was invoked' "$log" || fail "the job was not aborted: $(cat "$log")"
   fi
 done
 echo "pipeline mpi: ok"
