@@ -221,7 +221,6 @@ Status MpiStageChain::submit(std::span<const exec::StepEntry> entries, std::span
     lost_ = true;
     return st;
   }
-  pending_entries_ = entries.size();
   pending_rows_ = static_cast<uint32_t>(tokens.size());
   return ok_status();
 }
@@ -259,7 +258,6 @@ Result<std::vector<int32_t>> MpiStageChain::finish(std::vector<float>* logits) {
     }
     if (logits) logits->insert(logits->end(), l->begin(), l->end());
   }
-  ++steps_;
   return std::move(tokens).value();
 }
 

@@ -57,9 +57,7 @@ class MpiStageChain final : public exec::StageChain {
   bool keep_logits_;
   double timeout_s_;
   bool lost_ = false;
-  size_t pending_entries_ = 0;
   uint32_t pending_rows_ = 0;
-  int64_t steps_ = 0;
   std::vector<double> seconds_;  // per rank 1..: seconds its step reports say it spent
 };
 

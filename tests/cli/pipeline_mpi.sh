@@ -51,15 +51,15 @@ long=$(seq -s, 1 1500 | sed 's/[0-9]*/7/g')
 "$r1vk" compile "$work/tiny-r1" -o "$work/long.r1vk" --ctx 2048 --weights f16 >/dev/null 2>&1 || fail "compile a long plan"
 for recovery in "" "--enable-recovery"; do
   log="$work/kill${recovery}.log"
-  "$mpirun" --oversubscribe --bind-to none $recovery -np 3 "$r1vk" logits "$work/long.r1vk" --tokens "$long" --prefill 1 \
-    --pipeline --pipeline-timeout 3 --out "$work/kill.npy" >"$log" 2>&1 &
+  timeout 120 "$mpirun" --oversubscribe --bind-to none $recovery -np 3 "$r1vk" logits "$work/long.r1vk" --tokens "$long" \
+    --prefill 1 --pipeline --pipeline-timeout 3 --out "$work/kill.npy" >"$log" 2>&1 </dev/null &
   job=$!
   # Wait until every rank is ready, let the steps start, then kill rank 1.
   for _ in $(seq 1 600); do [ "$(grep -c 'ready' "$log")" -ge 3 ] && break; sleep 0.1; done
   [ "$(grep -c 'ready' "$log")" -ge 3 ] || fail "the pipeline never became ready: $(cat "$log")"
   sleep 1
   victim=""
-  for pid in $(pgrep -P "$job"); do
+  for pid in $(pgrep -P "$(pgrep -P "$job" | head -1)") $(pgrep -P "$job"); do
     tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' && victim=$pid
   done
   [ -n "$victim" ] || fail "no rank 1 process under mpirun"

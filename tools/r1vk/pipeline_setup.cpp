@@ -103,6 +103,8 @@ Result<PipelineModel> open_mpi_pipeline(const PipelineFlags& flags, const std::f
   R1VK_ASSIGN_OR_RETURN(auto e, exec::BatchExecutor::create(*pm.models.back(), options));
   std::shared_ptr<exec::BatchExecutor> stage = std::move(e);
   const exec::LayerRange mine = pm.layers[static_cast<size_t>(world.rank)];
+  // Every rank loaded before rank 0 starts: the step deadlines then measure steps, not loading.
+  R1VK_TRY(mpi::barrier());
   std::fprintf(stderr, "[pipeline rank %d of %d ready: layers %lld-%lld]\n", world.rank, world.size,
                static_cast<long long>(mine.first), static_cast<long long>(mine.end - 1));
   if (world.rank != 0) {
