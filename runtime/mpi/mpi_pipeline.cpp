@@ -214,6 +214,10 @@ Status MpiStageChain::submit(std::span<const exec::StepEntry> entries, std::span
     tokens.insert(tokens.end(), e.tokens.begin(), e.tokens.end());
   }
   w.insert(w.end(), tokens.begin(), tokens.end());
+  if (hidden.size() != tokens.size() * static_cast<size_t>(hidden_)) {
+    return make_error(ErrorCode::kInternal, "the first stage's output has " + std::to_string(hidden.size()) + " floats for " +
+                                                std::to_string(tokens.size()) + " rows of " + std::to_string(hidden_));
+  }
   R1VK_TRY(send_all(w));
   const std::vector<float> rows(hidden.begin(), hidden.end());
   auto st = send(rows, MPI_FLOAT, 1, kHidden, timeout_s_, "hidden rows");
