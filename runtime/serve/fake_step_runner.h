@@ -18,6 +18,9 @@ struct FakeStepRunnerOptions {
   uint32_t block_tokens = 4;
   int64_t context_length = 64;
   std::chrono::milliseconds step_delay{0};
+  // Steps from this one on (0-based) fail as a lost device's do (kVulkan, VK_ERROR_DEVICE_LOST);
+  // negative: never.
+  int64_t lose_device_at_step = -1;
   // The next token of a sequence from everything in its cache so far (prompt and generated).
   std::function<int32_t(const std::vector<int32_t>& history)> next_token;
 };
@@ -56,6 +59,7 @@ class FakeStepRunner final : public StepRunner {
   mutable std::mutex mutex_;  // the engine thread steps while tests read steps()
   std::unordered_map<SeqId, Seq> seqs_;
   std::vector<StepRecord> steps_;
+  size_t failed_steps_ = 0;
   SeqId next_ = 1;
 };
 

@@ -284,5 +284,31 @@ TEST_CASE("a token the tokenizer does not know ends its request with an error; t
   CHECK(f.engine.metrics().requests_error.load() == 1);
 }
 
+TEST_CASE("a lost device fails what runs and what waits, and every later request; device_failure() says why") {
+  FakeStepRunnerOptions ro = fake_options();
+  ro.max_batch = 1;
+  ro.step_delay = 1ms;
+  ro.lose_device_at_step = 5;
+  Fixture f(ro);
+  CHECK(f.engine.device_failure().empty());
+  auto running = f.engine.submit(request(0, 3, 150));
+  auto waiting = f.engine.submit(request(1, 3));
+  REQUIRE(running.ok());
+  REQUIRE(waiting.ok());
+  const auto a = collect(**running);
+  const auto b = collect(**waiting);
+  CHECK(a.finish.reason == FinishReason::kError);
+  CHECK(b.finish.reason == FinishReason::kError);
+  CHECK(a.finish.error.find("VK_ERROR_DEVICE_LOST") != std::string::npos);
+  CHECK(b.finish.error.find("VK_ERROR_DEVICE_LOST") != std::string::npos);
+  CHECK(f.engine.device_failure().find("VK_ERROR_DEVICE_LOST") != std::string::npos);
+  auto late = f.engine.submit(request(1, 3));
+  REQUIRE(!late.ok());
+  CHECK(late.error().code() == ErrorCode::kVulkan);
+  CHECK(f.runner.live_sequences() == 0);
+  CHECK(f.engine.metrics().running.load() == 0);
+  CHECK(f.engine.metrics().kv_blocks_used.load() == 0);
+}
+
 }  // namespace
 }  // namespace r1vk::serve
