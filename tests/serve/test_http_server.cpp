@@ -152,6 +152,19 @@ TEST_CASE("pipelined requests on one connection are all answered, in order") {
   CHECK((health < models && models < completion));
 }
 
+TEST_CASE("a request refused before its body is read (401) closes the connection: the body is never taken for a request") {
+  http::ServerOptions so = quick_options();
+  so.api_key = "s3cret";
+  Server s(endless_runner(), so);
+  RawClient c(s.port);
+  REQUIRE(c.send(post("/v1/completions", R"({"prompt": "1", "max_tokens": 3})", /*close=*/false) + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"));
+  bool closed = false;
+  const std::string out = c.read_all(3000ms, &closed);
+  CHECK(out.rfind("HTTP/1.1 401", 0) == 0);
+  CHECK(count(out, "HTTP/1.1 ") == 1);
+  CHECK(closed);
+}
+
 TEST_CASE("clients dribbling their headers a byte at a time are dropped at the request deadline; others are served") {
   Server s;  // 2 connections at once, 1 s of silence allowed, 2 s for a whole request
   const auto t0 = Clock::now();

@@ -14,6 +14,7 @@ namespace r1vk::serve::http {
 namespace {
 
 thread_local const ConnectionStream* t_current = nullptr;
+thread_local bool t_close_after = false;
 
 // poll() for `events` up to `timeout` (split into slices so that EINTR cannot stretch it).
 bool wait_socket(socket_t sock, short events, std::chrono::milliseconds timeout) {
@@ -98,6 +99,8 @@ bool ConnectionStream::peer_closed() const {
 
 const ConnectionStream* GuardedServer::current_connection() { return t_current; }
 
+void GuardedServer::close_after_response() { t_close_after = true; }
+
 bool GuardedServer::wait_for_request(ConnectionStream& stream) const {
   if (stream.has_buffered()) return true;
   // In slices, so that a stopping server (svr_sock_ closed) ends idle connections quickly.
@@ -118,10 +121,11 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
     stream.set_deadline(ConnectionStream::Clock::now() + limits_.request_timeout);
     bool closed = false;
     t_current = &stream;
+    t_close_after = false;
     ok = process_request(stream, /*close_connection=*/left == 1, closed, nullptr);
     t_current = nullptr;
     stream.set_deadline(ConnectionStream::Clock::time_point::max());
-    if (!ok || closed) break;
+    if (!ok || closed || t_close_after) break;
   }
   ::shutdown(sock, SHUT_RDWR);
   ::close(sock);

@@ -68,6 +68,10 @@ class GuardedServer final : public httplib::Server {
 
   // The connection whose request the calling thread is handling; null outside a handler.
   static const ConnectionStream* current_connection();
+  // From a handler: close the connection once this response is written. For answers given
+  // before the request body was read (cpp-httplib's pre-routing handler runs first), whose
+  // unread body would otherwise be taken for the next request.
+  static void close_after_response();
 
  private:
   bool process_and_close_socket(socket_t sock) override;

@@ -94,6 +94,9 @@ void HttpServer::Impl::setup() {
       const std::string auth = req.get_header_value("Authorization");
       const std::string prefix = "Bearer ";
       if (auth.rfind(prefix, 0) != 0 || !same_secret(auth.substr(prefix.size()), options.api_key)) {
+        // Refused before its body is read: the connection cannot carry another request.
+        res.set_header("Connection", "close");
+        GuardedServer::close_after_response();
         reject(res, {401, "a valid API key is required: Authorization: Bearer <key>", "invalid_request_error", "", "invalid_api_key"});
         return httplib::Server::HandlerResponse::Handled;
       }
