@@ -34,6 +34,13 @@ size_t FakeStepRunner::free_blocks() const {
   return o_.total_blocks - used_blocks_locked();
 }
 
+uint32_t FakeStepRunner::step_rows(uint32_t rows) const {
+  for (uint32_t b : o_.step_buckets) {
+    if (rows <= b) return b;
+  }
+  return rows;
+}
+
 Result<std::vector<int32_t>> FakeStepRunner::step(std::span<const StepEntry> entries) {
   if (o_.step_delay.count() > 0) std::this_thread::sleep_for(o_.step_delay);
   std::lock_guard lock(mutex_);

@@ -158,6 +158,37 @@ TEST_CASE("long prompts are fed in chunks; only the last chunk samples") {
   CHECK(steps[2].tokens == 2);
 }
 
+TEST_CASE("prompt chunks fit the executor's row buckets instead of padding a step to a much larger one") {
+  FakeStepRunnerOptions ro = fake_options();
+  ro.max_batch = 16;
+  ro.total_blocks = 2048;
+  ro.step_buckets = {1, 2, 4, 8, 16, 64};
+  SUBCASE("an 18-token prompt alone: 16 rows, then 2 (not one 64-row step)") {
+    Fixture f(ro);
+    auto s = f.engine.submit(request(1, 18));
+    REQUIRE(s.ok());
+    CHECK(collect(**s).answer == "\n\n6912");
+    const auto steps = f.runner.steps();
+    REQUIRE(steps.size() >= 2);
+    CHECK(steps[0].tokens == 16);
+    CHECK(steps[1].tokens == 2);
+  }
+  SUBCASE("beside 15 decoding sequences the 18-token prompt still goes in at once") {
+    ro.step_delay = 1ms;
+    Fixture f(ro);
+    std::vector<std::shared_ptr<RequestStream>> running;
+    for (int i = 0; i < 15; ++i) running.push_back(*f.engine.submit(request(0, 3, 150)));
+    for (int i = 0; i < 200 && f.runner.steps().size() < 3; ++i) std::this_thread::sleep_for(2ms);
+    auto s = f.engine.submit(request(1, 18));
+    REQUIRE(s.ok());
+    CHECK(collect(**s).answer == "\n\n6912");
+    bool whole = false;
+    for (const auto& st : f.runner.steps()) whole |= st.prefill_entries == 1 && st.tokens == 15 + 18;
+    CHECK(whole);
+    for (auto& r : running) r->cancel();
+  }
+}
+
 TEST_CASE("batched output equals the output of each request alone") {
   auto alone = [](int32_t key, size_t len, int64_t max) {
     Fixture f;
