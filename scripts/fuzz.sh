@@ -7,13 +7,14 @@
 # so every build replays it (CTest fuzz_<target>_replay).
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: safetensors checkpoint config tokenizer
-#                                             tokenizer_encode chat plan gguf (default: all)
+#                                             tokenizer_encode chat plan gguf http_request
+#                                             (default: all)
 # Prints one summary line per target: executions, exec/s, coverage (cov: edges, ft: features).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
 shift || true
-all_targets=(safetensors checkpoint config tokenizer tokenizer_encode chat plan gguf)
+all_targets=(safetensors checkpoint config tokenizer tokenizer_encode chat plan gguf http_request)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 

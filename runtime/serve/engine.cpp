@@ -34,6 +34,11 @@ void Engine::stop() {
 
 void Engine::notify() { wake_.notify_all(); }
 
+std::string Engine::device_failure() const {
+  std::lock_guard lock(mutex_);
+  return device_failure_;
+}
+
 Result<std::shared_ptr<RequestStream>> Engine::submit(GenerationRequest r) {
   if (r.prompt.empty()) return make_error(ErrorCode::kInvalidArgument, "the prompt is empty");
   if (r.max_tokens < 1) return make_error(ErrorCode::kInvalidArgument, "max_tokens must be at least 1");
@@ -55,6 +60,7 @@ Result<std::shared_ptr<RequestStream>> Engine::submit(GenerationRequest r) {
 
   std::unique_lock lock(mutex_);
   if (stopping_) return make_error(ErrorCode::kCancelled, "the server is shutting down");
+  if (!device_failure_.empty()) return make_error(ErrorCode::kVulkan, "the device failed: " + device_failure_);
   R1VK_TRY(scheduler_.enqueue(s.get(), runner_));
   s->request_id = next_id_++;
   auto stream = s->stream;
@@ -124,6 +130,13 @@ void Engine::run_step(std::unique_lock<std::mutex>& lock) {
   ++metrics_.steps;
   if (!tokens.ok()) {
     for (const auto& p : plan) finish(p.sequence, FinishReason::kError, tokens.error().message());
+    if (tokens.error().code() == ErrorCode::kVulkan) {
+      // A lost device stays lost: fail what waits too, rather than letting each request find out.
+      device_failure_ = tokens.error().message();
+      std::vector<Sequence*> left;
+      for (auto& [id, s] : sequences_) left.push_back(s.get());
+      for (Sequence* s : left) finish(s, FinishReason::kError, "the device failed: " + device_failure_);
+    }
     update_gauges();
     return;
   }

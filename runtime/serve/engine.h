@@ -50,11 +50,17 @@ class Engine {
 
   // Queues a request. Errors: kInvalidArgument (empty prompt, max_tokens < 1), kOutOfRange (the
   // prompt fills the context, or the request needs more KV blocks than the pool has),
-  // kOutOfMemory (the wait queue is full: try again later), kCancelled (the engine is stopping).
+  // kOutOfMemory (the wait queue is full: try again later), kCancelled (the engine is stopping),
+  // kVulkan (the device failed: device_failure()).
   Result<std::shared_ptr<RequestStream>> submit(GenerationRequest request);
 
   // Wakes the loop so that a cancelled stream is dropped now rather than at the next step.
   void notify();
+
+  // Empty while the engine can serve; after a step failed with a Vulkan error (a lost device:
+  // every later step would fail the same way) the message of that error. From then on every
+  // request is refused or failed with kVulkan, and the server reports itself unhealthy.
+  std::string device_failure() const;
 
   Metrics& metrics() { return metrics_; }
   int64_t context_length() const { return runner_.context_length(); }
@@ -74,11 +80,12 @@ class Engine {
   Scheduler scheduler_;
   Metrics metrics_;
 
-  std::mutex mutex_;  // guards sequences_, scheduler_, stopping_, next_id_
+  mutable std::mutex mutex_;  // guards sequences_, scheduler_, stopping_, next_id_, device_failure_
   std::condition_variable wake_;
   std::unordered_map<uint64_t, std::unique_ptr<Sequence>> sequences_;
   uint64_t next_id_ = 1;
   bool stopping_ = false;
+  std::string device_failure_;  // guarded by mutex_; see device_failure()
   std::thread thread_;
 };
 

@@ -34,9 +34,20 @@ size_t FakeStepRunner::free_blocks() const {
   return o_.total_blocks - used_blocks_locked();
 }
 
+uint32_t FakeStepRunner::step_rows(uint32_t rows) const {
+  for (uint32_t b : o_.step_buckets) {
+    if (rows <= b) return b;
+  }
+  return rows;
+}
+
 Result<std::vector<int32_t>> FakeStepRunner::step(std::span<const StepEntry> entries) {
   if (o_.step_delay.count() > 0) std::this_thread::sleep_for(o_.step_delay);
   std::lock_guard lock(mutex_);
+  if (o_.lose_device_at_step >= 0 && static_cast<int64_t>(steps_.size() + failed_steps_) >= o_.lose_device_at_step) {
+    ++failed_steps_;
+    return make_error(ErrorCode::kVulkan, "vkWaitSemaphores failed: VK_ERROR_DEVICE_LOST (fake runner)");
+  }
   StepRecord rec;
   rec.entries = entries.size();
   size_t new_blocks = 0;

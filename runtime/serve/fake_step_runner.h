@@ -18,6 +18,11 @@ struct FakeStepRunnerOptions {
   uint32_t block_tokens = 4;
   int64_t context_length = 64;
   std::chrono::milliseconds step_delay{0};
+  // Steps from this one on (0-based) fail as a lost device's do (kVulkan, VK_ERROR_DEVICE_LOST);
+  // negative: never.
+  int64_t lose_device_at_step = -1;
+  // Row counts a step is padded to, ascending (as the batched executor's buckets); empty: none.
+  std::vector<uint32_t> step_buckets;
   // The next token of a sequence from everything in its cache so far (prompt and generated).
   std::function<int32_t(const std::vector<int32_t>& history)> next_token;
 };
@@ -34,7 +39,8 @@ class FakeStepRunner final : public StepRunner {
   uint32_t block_tokens() const override { return o_.block_tokens; }
   int64_t context_length() const override { return o_.context_length; }
   uint32_t max_batch() const override { return o_.max_batch; }
-  uint32_t max_step_tokens() const override { return 1u << 20; }
+  uint32_t max_step_tokens() const override { return o_.step_buckets.empty() ? 1u << 20 : o_.step_buckets.back(); }
+  uint32_t step_rows(uint32_t rows) const override;
   Result<std::vector<int32_t>> step(std::span<const StepEntry> entries) override;
 
   struct StepRecord {
@@ -56,6 +62,7 @@ class FakeStepRunner final : public StepRunner {
   mutable std::mutex mutex_;  // the engine thread steps while tests read steps()
   std::unordered_map<SeqId, Seq> seqs_;
   std::vector<StepRecord> steps_;
+  size_t failed_steps_ = 0;
   SeqId next_ = 1;
 };
 

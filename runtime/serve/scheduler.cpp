@@ -47,6 +47,13 @@ Result<std::vector<ScheduledSequence>> Scheduler::schedule(StepRunner& runner) {
       --budget;
     }
   }
+  const uint32_t decodes = static_cast<uint32_t>(plan.size());
+  uint32_t wanted = 0;  // prompt tokens this step could feed
+  for (Sequence* s : running_) {
+    if (s->prefill_done()) continue;
+    wanted += static_cast<uint32_t>(std::min<size_t>({s->prompt.size() - s->prefilled, options_.prefill_chunk, budget - wanted}));
+  }
+  budget = std::min(budget, prefill_budget(decodes, wanted, runner));
   for (Sequence* s : running_) {
     if (s->prefill_done() || budget == 0) continue;
     const size_t chunk = std::min<size_t>({s->prompt.size() - s->prefilled, options_.prefill_chunk, budget});
@@ -54,6 +61,20 @@ Result<std::vector<ScheduledSequence>> Scheduler::schedule(StepRunner& runner) {
     budget -= static_cast<uint32_t>(chunk);
   }
   return plan;
+}
+
+uint32_t Scheduler::prefill_budget(uint32_t decodes, uint32_t wanted, const StepRunner& runner) {
+  const uint32_t rows = decodes + wanted;
+  if (wanted == 0 || runner.step_rows(rows) == rows) return wanted;
+  // The step would be padded (e.g. an 18-token prompt alone runs as a 64-row step). Feed only as
+  // much as fills the largest smaller row count exactly, the rest next step, when that still
+  // feeds at least half of the prompt tokens: two small steps cost less than one padded large
+  // one. With fewer (15 decodes beside an 18-token prompt) the padded step stays: the prompt
+  // would otherwise trickle in a token per step and wait many steps for its first token.
+  for (uint32_t r = rows - 1; r > decodes; --r) {
+    if (runner.step_rows(r) == r) return 2 * (r - decodes) >= wanted ? r - decodes : wanted;
+  }
+  return wanted;
 }
 
 void Scheduler::remove(Sequence* s, StepRunner& runner) {

@@ -4,6 +4,8 @@
 // waiting sequences are admitted, first come first served, while the runner has a free slot and
 // the KV pool can hold their prompt plus max_tokens (reserved at admission, so a running
 // sequence never runs out of blocks and nothing is ever preempted). The wait queue is bounded.
+// Prompt chunks are sized to the executor's row-count buckets where that costs little delay, so
+// a step is not padded to a much larger bucket (StepRunner::step_rows).
 #pragma once
 
 #include <cstddef>
@@ -53,6 +55,10 @@ class Scheduler {
   const std::vector<Sequence*>& running_batch() const { return running_; }
 
  private:
+  // The prompt tokens to feed beside `decodes` decode rows when `wanted` could be fed, so that
+  // the step is not padded much past its rows (StepRunner::step_rows).
+  static uint32_t prefill_budget(uint32_t decodes, uint32_t wanted, const StepRunner& runner);
+
   SchedulerOptions options_;
   std::deque<Sequence*> waiting_;
   std::vector<Sequence*> running_;

@@ -45,6 +45,9 @@ class StepRunner {
   // The most sequences one step can carry, and the most tokens (rows) it can feed in all.
   virtual uint32_t max_batch() const = 0;
   virtual uint32_t max_step_tokens() const = 0;
+  // The rows a step feeding `rows` tokens costs: an executor that replays command buffers
+  // recorded for a few row counts pads a step to the smallest that holds it. Default: no padding.
+  virtual uint32_t step_rows(uint32_t rows) const { return rows; }
 
   // Runs every entry in one step; returns the sampled token per entry (-1 where sample=false).
   // Fails without changing any sequence when the pool has too few free blocks for the step.

@@ -73,8 +73,40 @@ std::string R1ChatFormat::render(std::span<const ChatMessage> messages, bool add
 
 Result<std::vector<TokenId>> R1ChatFormat::encode(std::span<const ChatMessage> messages,
                                                   bool add_generation_prompt) const {
-  auto ids = tokenizer_->encode(render(messages, add_generation_prompt));
-  if (!ids.ok()) return std::move(ids).error().with_context("chat format");
+  // Piece by piece, in render()'s order: the template's markers with their tokens recognised,
+  // every message's text as plain text, so that a marker typed into a message (a user writing
+  // "<｜Assistant｜>" to fake a turn) stays text. For text without markers the ids equal those of
+  // encoding render()'s string whole, since added tokens split the text at the same places.
+  std::vector<TokenId> ids;
+  auto append = [&](std::string_view piece, bool is_text) -> Status {
+    EncodeOptions o;
+    o.match_added_tokens = !is_text;
+    auto part = tokenizer_->encode(piece, o);
+    if (!part.ok()) return std::move(part).error().with_context("chat format");
+    ids.insert(ids.end(), part->begin(), part->end());
+    return ok_status();
+  };
+  R1VK_TRY(append(bos_, false));
+  std::string system;
+  bool first_system = true;
+  for (const ChatMessage& m : messages) {
+    if (m.role != ChatRole::kSystem) continue;
+    if (!first_system) system += "\n\n";
+    system += m.content;
+    first_system = false;
+  }
+  R1VK_TRY(append(system, true));
+  for (const ChatMessage& m : messages) {
+    if (m.role == ChatRole::kUser) {
+      R1VK_TRY(append(user_, false));
+      R1VK_TRY(append(m.content, true));
+    } else if (m.role == ChatRole::kAssistant) {
+      R1VK_TRY(append(assistant_, false));
+      R1VK_TRY(append(strip_reasoning(m.content), true));
+      R1VK_TRY(append(eos_, false));
+    }
+  }
+  if (add_generation_prompt) R1VK_TRY(append(assistant_ + think_open_, false));
   return ids;
 }
 

@@ -36,7 +36,8 @@ class R1ChatFormat {
 
   // The prompt text; with add_generation_prompt it ends by opening the assistant's reasoning.
   std::string render(std::span<const ChatMessage> messages, bool add_generation_prompt) const;
-  // The prompt's token ids (the rendered text, encoded with its special strings recognised).
+  // The prompt's token ids: render()'s text, with the template's markers as their tokens and each
+  // message's content encoded as plain text (a marker inside a message stays text).
   Result<std::vector<TokenId>> encode(std::span<const ChatMessage> messages, bool add_generation_prompt) const;
 
   TokenId eos_id() const { return eos_id_; }

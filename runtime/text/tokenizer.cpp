@@ -206,14 +206,25 @@ Result<std::vector<TokenId>> Tokenizer::encode(std::string_view text, EncodeOpti
     out.push_back(*bos_id_);
   }
   std::vector<TextSegment> segments;
-  raw_matcher_->split(text, {0, text.size()}, !options.recognize_special, segments);
+  if (options.match_added_tokens) {
+    raw_matcher_->split(text, {0, text.size()}, !options.recognize_special, segments);
+  } else {
+    segments.push_back({Span{0, text.size()}, -1});
+  }
   for (const TextSegment& seg : segments) {
     if (seg.token_id >= 0) {
       out.push_back(static_cast<TokenId>(seg.token_id));
       continue;
     }
     const std::string_view piece = text.substr(seg.span.begin, seg.span.end - seg.span.begin);
-    if (normalizer_.is_identity()) {
+    if (!options.match_added_tokens) {
+      if (normalizer_.is_identity()) {
+        R1VK_TRY(encode_plain(piece, out));
+      } else {
+        R1VK_ASSIGN_OR_RETURN(std::string normalized, normalizer_.apply(piece));
+        R1VK_TRY(encode_plain(normalized, out));
+      }
+    } else if (normalizer_.is_identity()) {
       R1VK_TRY(encode_normalized(piece, options.recognize_special, out));
     } else {
       R1VK_ASSIGN_OR_RETURN(std::string normalized, normalizer_.apply(piece));

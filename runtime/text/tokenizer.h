@@ -30,6 +30,10 @@ struct EncodeOptions {
   // Match added tokens marked special in the text (Hugging Face's default). False treats them as
   // plain text, e.g. for untrusted content; non-special added tokens are matched either way.
   bool recognize_special = true;
+  // Match no added token at all, special or not: the text is only ever text. For untrusted pieces
+  // of a prompt (chat message contents), so that "<｜User｜>" or "</think>" typed by a client
+  // cannot become a control token. Overrides recognize_special.
+  bool match_added_tokens = true;
   // Add the special tokens the tokenizer files ask for, as Hugging Face's tokenizer(text) does
   // (add_special_tokens=True): BOS when adds_bos(), EOS when adds_eos(). For raw text that is fed
   // to the model as a whole (r1vk run --raw, ppl); not for pieces of a larger prompt.

@@ -2,7 +2,7 @@
 // requests for a fixed set of demo-model problems; reports requests/s, aggregate generated
 // tokens/s and p50/p99 time to first token per level.
 //
-// usage: node serve_load.mjs R1VK [--requests-per-client N] [--max-seconds S] [--levels 1,4,16] [--json]
+// usage: node serve_load.mjs R1VK [--requests-per-client N] [--max-seconds S] [--levels 1,4,16] [--json] [--url BASE]
 //   Starts `R1VK serve --port 0` on 127.0.0.1 (the demo model, greedy) and stops it at the end.
 import { startServer, stopServer, waitReady } from "./serve_util.mjs";
 
@@ -51,7 +51,9 @@ const pct = (xs, p) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
 };
 
-const server = await startServer(r1vk, ["--max-batch", "16", "--temperature", "0"]);
+// --url: load a server that is already running (started with --temperature 0) instead.
+const url = opt("--url", null);
+const server = url ? { base: url } : await startServer(r1vk, ["--max-batch", "16", "--temperature", "0"]);
 const results = [];
 try {
   await waitReady(server.base);
@@ -74,7 +76,7 @@ try {
       ttft_p50_ms: pct(ttfts, 50), ttft_p99_ms: pct(ttfts, 99) });
   }
 } finally {
-  await stopServer(server);
+  if (!url) await stopServer(server);
 }
 if (args.includes("--json")) {
   console.log(JSON.stringify(results, null, 1));

@@ -158,6 +158,37 @@ TEST_CASE("long prompts are fed in chunks; only the last chunk samples") {
   CHECK(steps[2].tokens == 2);
 }
 
+TEST_CASE("prompt chunks fit the executor's row buckets instead of padding a step to a much larger one") {
+  FakeStepRunnerOptions ro = fake_options();
+  ro.max_batch = 16;
+  ro.total_blocks = 2048;
+  ro.step_buckets = {1, 2, 4, 8, 16, 64};
+  SUBCASE("an 18-token prompt alone: 16 rows, then 2 (not one 64-row step)") {
+    Fixture f(ro);
+    auto s = f.engine.submit(request(1, 18));
+    REQUIRE(s.ok());
+    CHECK(collect(**s).answer == "\n\n6912");
+    const auto steps = f.runner.steps();
+    REQUIRE(steps.size() >= 2);
+    CHECK(steps[0].tokens == 16);
+    CHECK(steps[1].tokens == 2);
+  }
+  SUBCASE("beside 15 decoding sequences the 18-token prompt still goes in at once") {
+    ro.step_delay = 1ms;
+    Fixture f(ro);
+    std::vector<std::shared_ptr<RequestStream>> running;
+    for (int i = 0; i < 15; ++i) running.push_back(*f.engine.submit(request(0, 3, 150)));
+    for (int i = 0; i < 200 && f.runner.steps().size() < 3; ++i) std::this_thread::sleep_for(2ms);
+    auto s = f.engine.submit(request(1, 18));
+    REQUIRE(s.ok());
+    CHECK(collect(**s).answer == "\n\n6912");
+    bool whole = false;
+    for (const auto& st : f.runner.steps()) whole |= st.prefill_entries == 1 && st.tokens == 15 + 18;
+    CHECK(whole);
+    for (auto& r : running) r->cancel();
+  }
+}
+
 TEST_CASE("batched output equals the output of each request alone") {
   auto alone = [](int32_t key, size_t len, int64_t max) {
     Fixture f;
@@ -282,6 +313,32 @@ TEST_CASE("a token the tokenizer does not know ends its request with an error; t
   REQUIRE(ok.ok());
   CHECK(collect(**ok).answer == "\n\n6912");
   CHECK(f.engine.metrics().requests_error.load() == 1);
+}
+
+TEST_CASE("a lost device fails what runs and what waits, and every later request; device_failure() says why") {
+  FakeStepRunnerOptions ro = fake_options();
+  ro.max_batch = 1;
+  ro.step_delay = 1ms;
+  ro.lose_device_at_step = 5;
+  Fixture f(ro);
+  CHECK(f.engine.device_failure().empty());
+  auto running = f.engine.submit(request(0, 3, 150));
+  auto waiting = f.engine.submit(request(1, 3));
+  REQUIRE(running.ok());
+  REQUIRE(waiting.ok());
+  const auto a = collect(**running);
+  const auto b = collect(**waiting);
+  CHECK(a.finish.reason == FinishReason::kError);
+  CHECK(b.finish.reason == FinishReason::kError);
+  CHECK(a.finish.error.find("VK_ERROR_DEVICE_LOST") != std::string::npos);
+  CHECK(b.finish.error.find("VK_ERROR_DEVICE_LOST") != std::string::npos);
+  CHECK(f.engine.device_failure().find("VK_ERROR_DEVICE_LOST") != std::string::npos);
+  auto late = f.engine.submit(request(1, 3));
+  REQUIRE(!late.ok());
+  CHECK(late.error().code() == ErrorCode::kVulkan);
+  CHECK(f.runner.live_sequences() == 0);
+  CHECK(f.engine.metrics().running.load() == 0);
+  CHECK(f.engine.metrics().kv_blocks_used.load() == 0);
 }
 
 }  // namespace

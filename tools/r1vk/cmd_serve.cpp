@@ -37,6 +37,7 @@ struct ServeArgs {
   size_t max_body_bytes = 1 << 20;
   int64_t max_tokens_cap = 0;
   int read_timeout = 10;
+  int request_timeout = 30;
   uint32_t prefill_chunk = 256;
   double temperature = 0.6;
   double top_p = 0.95;
@@ -108,6 +109,7 @@ Status run_serve(const ServeArgs& a) {
   if (a.max_queue < 1) return make_error(ErrorCode::kInvalidArgument, "--max-queue must be at least 1");
   if (a.max_body_bytes < 1024) return make_error(ErrorCode::kInvalidArgument, "--max-body-bytes must be at least 1024");
   if (a.read_timeout < 1) return make_error(ErrorCode::kInvalidArgument, "--read-timeout must be at least 1 second");
+  if (a.request_timeout < 1) return make_error(ErrorCode::kInvalidArgument, "--request-timeout must be at least 1 second");
   if (a.prefill_chunk < 1) return make_error(ErrorCode::kInvalidArgument, "--prefill-chunk must be at least 1");
   if (a.max_tokens_cap < 0) return make_error(ErrorCode::kInvalidArgument, "--max-tokens-cap must be >= 0");
   R1VK_TRY(serve::check_generation_options(a.temperature, a.top_p, 1));
@@ -121,6 +123,7 @@ Status run_serve(const ServeArgs& a) {
   so.max_connections = a.max_connections;
   so.read_timeout_s = a.read_timeout;
   so.write_timeout_s = a.read_timeout;
+  so.request_timeout_s = a.request_timeout;
   so.max_tokens_cap = a.max_tokens_cap;
   so.defaults = {a.temperature, a.top_p};
 
@@ -203,6 +206,7 @@ void add_serve_command(CLI::App& app, CommandFn& selected) {
   sub->add_option("--max-body-bytes", a->max_body_bytes, "Largest request body (413 beyond)")->capture_default_str();
   sub->add_option("--max-tokens-cap", a->max_tokens_cap, "Most max_tokens a request may ask (0: the context length)")->capture_default_str();
   sub->add_option("--read-timeout", a->read_timeout, "Seconds a client may stay silent while sending, or not read")->capture_default_str();
+  sub->add_option("--request-timeout", a->request_timeout, "Seconds a client has to send a whole request (line, headers, body)")->capture_default_str();
   sub->add_option("--prefill-chunk", a->prefill_chunk, "Most prompt tokens of one request per step")->capture_default_str();
   sub->add_option("--temperature", a->temperature, "Temperature for requests that give none")->capture_default_str();
   sub->add_option("--top-p", a->top_p, "top_p for requests that give none")->capture_default_str();

@@ -11,6 +11,7 @@
 #include "serve/http/api_error.h"
 #include "serve/http/chat_page.h"
 #include "serve/http/connection_queue.h"
+#include "serve/http/guarded_server.h"
 #include "serve/http/openai_response.h"
 
 namespace r1vk::serve::http {
@@ -48,7 +49,7 @@ struct AnswerTrim {
 
 struct HttpServer::Impl {
   ServerOptions options;
-  httplib::Server server;
+  std::unique_ptr<GuardedServer> http;  // made in setup(), from the options
   std::atomic<bool> ready{false};
   Backend backend;
   RequestLimits limits;
@@ -77,11 +78,15 @@ struct HttpServer::Impl {
 };
 
 void HttpServer::Impl::setup() {
+  ConnectionLimits cl;
+  cl.read_timeout = std::chrono::seconds(options.read_timeout_s);
+  cl.write_timeout = std::chrono::seconds(options.write_timeout_s);
+  cl.request_timeout = std::chrono::seconds(options.request_timeout_s);
+  cl.keep_alive_timeout = std::chrono::seconds(options.keep_alive_timeout_s);
+  http = std::make_unique<GuardedServer>(cl);
+  httplib::Server& server = *http;
   server.new_task_queue = [this] { return new ConnectionQueue(options.max_connections); };
   server.set_payload_max_length(options.max_body_bytes);
-  server.set_read_timeout(options.read_timeout_s, 0);
-  server.set_write_timeout(options.write_timeout_s, 0);
-  server.set_keep_alive_timeout(options.keep_alive_timeout_s);
   server.set_tcp_nodelay(true);
 
   server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -89,6 +94,9 @@ void HttpServer::Impl::setup() {
       const std::string auth = req.get_header_value("Authorization");
       const std::string prefix = "Bearer ";
       if (auth.rfind(prefix, 0) != 0 || !same_secret(auth.substr(prefix.size()), options.api_key)) {
+        // Refused before its body is read: the connection cannot carry another request.
+        res.set_header("Connection", "close");
+        GuardedServer::close_after_response();
         reject(res, {401, "a valid API key is required: Authorization: Bearer <key>", "invalid_request_error", "", "invalid_api_key"});
         return httplib::Server::HandlerResponse::Handled;
       }
@@ -120,9 +128,16 @@ void HttpServer::Impl::setup() {
     res.set_content(page.data(), page.size(), "text/html; charset=utf-8");
   });
   server.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    const bool ok = ready.load();
-    res.status = ok ? 200 : 503;
-    res.set_content(ok ? R"({"status":"ok"})" : R"({"status":"loading"})", "application/json");
+    if (!ready.load()) {
+      res.status = 503;
+      res.set_content(R"({"status":"loading"})", "application/json");
+    } else if (std::string failure = backend.engine->device_failure(); !failure.empty()) {
+      // The device is lost: a load balancer or supervisor should restart or replace the server.
+      res.status = 503;
+      res.set_content(dump({{"status", "error"}, {"error", "the device failed: " + failure}}), "application/json");
+    } else {
+      res.set_content(R"({"status":"ok"})", "application/json");
+    }
   });
   server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics().render_prometheus(), "text/plain; version=0.0.4; charset=utf-8");
@@ -180,6 +195,7 @@ void HttpServer::Impl::handle_completion(const httplib::Request& req, httplib::R
         res.set_header("Retry-After", "1");
         return reject(res, unavailable(err.message(), "server_busy"));
       case ErrorCode::kCancelled: return reject(res, unavailable(err.message(), "shutting_down"));
+      case ErrorCode::kVulkan: return reject(res, unavailable(err.message(), "device_failed"));
       default: return reject(res, bad_request(err.message()));
     }
   }
@@ -195,8 +211,15 @@ void HttpServer::Impl::whole_response(httplib::Response& res, const std::shared_
                                       bool chat) {
   std::string reasoning, answer;
   AnswerTrim trim;
+  const ConnectionStream* connection = GuardedServer::current_connection();
   while (true) {
-    StreamUpdate u = stream->take(std::chrono::milliseconds(1000));
+    StreamUpdate u = stream->take(std::chrono::milliseconds(200));
+    // Nothing is written until the end, so a client that went away is found by looking at its
+    // socket: its sequence is cancelled and freed at the engine's next step.
+    if (!u.finish && !stream->cancelled() && connection != nullptr && connection->peer_closed()) {
+      stream->cancel();
+      backend.engine->notify();
+    }
     for (auto& p : u.pieces) {
       if (p.kind == text::TextKind::kReasoning) {
         reasoning += p.text;
@@ -206,7 +229,11 @@ void HttpServer::Impl::whole_response(httplib::Response& res, const std::shared_
     }
     if (!u.finish) continue;
     const FinishInfo& f = *u.finish;
-    if (f.reason == FinishReason::kCancelled) return send_error(res, unavailable("the request was cancelled: the server is shutting down", "cancelled"));
+    if (f.reason == FinishReason::kCancelled) {
+      return send_error(res, unavailable(stream->cancelled() ? "the request was cancelled: the client went away"
+                                                             : "the request was cancelled: the server is shutting down",
+                                         "cancelled"));
+    }
     if (f.reason == FinishReason::kError) return send_error(res, {500, "generation failed: " + f.error, "server_error", "", ""});
     res.set_content(dump(chat ? chat_completion(ids, reasoning, answer, f) : text_completion(ids, answer, f)), "application/json");
     return;
@@ -291,9 +318,9 @@ Result<int> HttpServer::bind() {
   if (o.port < 0 || o.port > 65535) return make_error(ErrorCode::kInvalidArgument, "--port must be in 0..65535");
   int port = o.port;
   if (o.port == 0) {
-    port = impl_->server.bind_to_any_port(o.host);
+    port = impl_->http->bind_to_any_port(o.host);
     if (port < 0) port = 0;
-  } else if (!impl_->server.bind_to_port(o.host, o.port)) {
+  } else if (!impl_->http->bind_to_port(o.host, o.port)) {
     port = 0;
   }
   if (port == 0) return make_error(ErrorCode::kIo, "cannot listen on " + o.host + ":" + std::to_string(o.port) + " (address in use or not local?)");
@@ -302,7 +329,7 @@ Result<int> HttpServer::bind() {
 
 Status HttpServer::run() {
   impl_->run_active.store(true);
-  const bool ok = impl_->stop_requested.load() || impl_->server.listen_after_bind();
+  const bool ok = impl_->stop_requested.load() || impl_->http->listen_after_bind();
   impl_->run_active.store(false);
   if (!ok) return make_error(ErrorCode::kIo, "the HTTP server stopped with an error");
   return ok_status();
@@ -313,8 +340,8 @@ void HttpServer::stop() {
   // run() may be just about to listen: keep at it until the accept loop has started and ended.
   bool stopped = false;
   while (impl_->run_active.load()) {
-    if (!stopped && impl_->server.is_running()) {
-      impl_->server.stop();
+    if (!stopped && impl_->http->is_running()) {
+      impl_->http->stop();
       stopped = true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

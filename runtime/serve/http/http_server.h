@@ -31,6 +31,7 @@ struct ServerOptions {
   size_t max_body_bytes = 1 << 20;    // larger bodies get 413
   size_t max_connections = 64;        // connections served at once; more wait to be accepted
   int read_timeout_s = 10;            // a client silent this long while sending is dropped
+  int request_timeout_s = 30;         // a request (line, headers, body) must arrive within this
   int write_timeout_s = 10;           // a client not reading this long is dropped
   int keep_alive_timeout_s = 5;       // an idle kept-alive connection is closed after this
   int64_t max_tokens_cap = 0;         // the most max_tokens a request may ask; 0: the context length

@@ -1,0 +1,250 @@
+// The HTTP server (runtime/serve/http) on the fake step runner, over loopback sockets written by
+// hand, for the client behaviour the node tests cannot produce: a client that dribbles its headers
+// a byte at a time, pipelined requests, a non-streaming request whose client goes away, and
+// /health once the device is lost.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "engine_test_util.h"
+#include "serve/engine.h"
+#include "serve/http/http_server.h"
+#include "text/chat_format.h"
+
+namespace r1vk::serve {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// A loopback connection written and read by hand.
+class RawClient {
+ public:
+  explicit RawClient(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  }
+  ~RawClient() { close(); }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  bool send(std::string_view s) { return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size()); }
+  // Everything the server sends until it closes the connection or `limit` passes; `closed`
+  // says which.
+  std::string read_all(std::chrono::milliseconds limit, bool* closed = nullptr) {
+    std::string out;
+    const auto end = Clock::now() + limit;
+    while (Clock::now() < end) {
+      pollfd p{fd_, POLLIN, 0};
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now()).count();
+      if (::poll(&p, 1, static_cast<int>(std::max<int64_t>(left, 0))) <= 0) break;
+      char buf[4096];
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) {
+        if (closed) *closed = true;
+        return out;
+      }
+      out.append(buf, static_cast<size_t>(n));
+    }
+    if (closed) *closed = false;
+    return out;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+size_t count(const std::string& s, std::string_view what) {
+  size_t n = 0;
+  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+  return n;
+}
+
+std::string post(std::string_view route, std::string_view body, bool close = true) {
+  return std::string("POST ") + std::string(route) + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + (close ? "\r\nConnection: close" : "") + "\r\n\r\n" + std::string(body);
+}
+
+// The fake model answers "7" forever (until max_tokens).
+FakeStepRunnerOptions endless_runner() {
+  FakeStepRunnerOptions o;
+  o.max_batch = 4;
+  o.total_blocks = 1024;
+  o.block_tokens = 16;
+  o.context_length = 1024;
+  const int32_t seven = test::encode("7")[0];
+  o.next_token = [seven](const std::vector<int32_t>&) { return seven; };
+  return o;
+}
+
+http::ServerOptions quick_options() {
+  http::ServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  o.model_id = "fake";
+  o.read_timeout_s = 1;
+  o.write_timeout_s = 2;
+  o.request_timeout_s = 2;
+  o.max_connections = 2;
+  return o;
+}
+
+struct Server {
+  explicit Server(FakeStepRunnerOptions ro = endless_runner(), http::ServerOptions so = quick_options())
+      : runner(std::move(ro)),
+        engine(runner, test::demo_tokenizer(), test::demo_eos(), {}),
+        chat(text::R1ChatFormat::from_tokenizer(test::demo_tokenizer()).value()),
+        server(so) {
+    auto p = server.bind();
+    REQUIRE(p.ok());
+    port = *p;
+    thread = std::thread([this] { (void)server.run(); });
+    engine.start();
+    server.set_backend({&engine, &test::demo_tokenizer(), &chat});
+  }
+  ~Server() {
+    engine.stop();
+    server.stop();
+    thread.join();
+  }
+  FakeStepRunner runner;
+  Engine engine;
+  text::R1ChatFormat chat;
+  http::HttpServer server;
+  int port = 0;
+  std::thread thread;
+};
+
+bool wait_until(const std::function<bool()>& ok, std::chrono::milliseconds limit) {
+  const auto end = Clock::now() + limit;
+  while (Clock::now() < end) {
+    if (ok()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return ok();
+}
+
+TEST_CASE("pipelined requests on one connection are all answered, in order") {
+  Server s;
+  RawClient c(s.port);
+  REQUIRE(c.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                 "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n" +
+                 post("/v1/completions", R"({"prompt": "1", "max_tokens": 3, "temperature": 0})")));
+  const std::string out = c.read_all(5000ms);
+  CHECK(count(out, "HTTP/1.1 200 OK") == 3);
+  const size_t health = out.find(R"({"status":"ok"})"), models = out.find(R"("object":"list")"), completion = out.find(R"("text":"777")");
+  CHECK(health != std::string::npos);
+  CHECK(models != std::string::npos);
+  CHECK(completion != std::string::npos);
+  CHECK((health < models && models < completion));
+}
+
+TEST_CASE("a request refused before its body is read (401) closes the connection: the body is never taken for a request") {
+  http::ServerOptions so = quick_options();
+  so.api_key = "s3cret";
+  Server s(endless_runner(), so);
+  RawClient c(s.port);
+  REQUIRE(c.send(post("/v1/completions", R"({"prompt": "1", "max_tokens": 3})", /*close=*/false) + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"));
+  bool closed = false;
+  const std::string out = c.read_all(3000ms, &closed);
+  CHECK(out.rfind("HTTP/1.1 401", 0) == 0);
+  CHECK(count(out, "HTTP/1.1 ") == 1);
+  CHECK(closed);
+}
+
+TEST_CASE("clients dribbling their headers a byte at a time are dropped at the request deadline; others are served") {
+  Server s;  // 2 connections at once, 1 s of silence allowed, 2 s for a whole request
+  const auto t0 = Clock::now();
+  auto dribble = [&] {
+    RawClient c(s.port);
+    const std::string head = "GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(100, 'a');
+    for (char ch : head) {
+      if (!c.send(std::string_view(&ch, 1))) break;
+      // Within the read timeout, so only the request deadline can end it.
+      std::this_thread::sleep_for(400ms);
+      if (Clock::now() - t0 > 6s) break;
+    }
+    bool closed = false;
+    const std::string reply = c.read_all(1000ms, &closed);
+    return std::make_pair(Clock::now() - t0, reply);
+  };
+  auto a = std::async(std::launch::async, dribble);
+  auto b = std::async(std::launch::async, dribble);
+  std::this_thread::sleep_for(300ms);  // both connections are taken
+  RawClient c(s.port);
+  REQUIRE(c.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const std::string out = c.read_all(6000ms);
+  const auto served_after = Clock::now() - t0;
+  CHECK(out.find(R"({"status":"ok"})") != std::string::npos);
+  CHECK(served_after < 4s);
+  for (auto* f : {&a, &b}) {
+    auto [when, reply] = f->get();
+    // Dropped (the write failing, or an error answer) well before the dribble would end (~40 s).
+    CHECK(when < 6s);
+    CHECK((reply.empty() || reply.rfind("HTTP/1.1 4", 0) == 0));
+  }
+}
+
+TEST_CASE("a non-streaming request whose client goes away is cancelled, its blocks freed") {
+  FakeStepRunnerOptions ro = endless_runner();
+  ro.step_delay = 5ms;  // 400 tokens: 2 s if nobody cancels it
+  Server s(ro);
+  {
+    RawClient c(s.port);
+    REQUIRE(c.send(post("/v1/completions", R"({"prompt": "1", "max_tokens": 400, "temperature": 0})")));
+    REQUIRE(wait_until([&] { return s.engine.metrics().running.load() == 1; }, 2000ms));
+  }  // closed
+  CHECK(wait_until([&] { return s.engine.metrics().requests_cancelled.load() == 1; }, 1000ms));
+  CHECK(wait_until([&] { return s.engine.metrics().running.load() == 0 && s.engine.metrics().kv_blocks_used.load() == 0; }, 1000ms));
+  CHECK(s.engine.metrics().requests_length.load() == 0);
+  CHECK(s.runner.live_sequences() == 0);
+}
+
+TEST_CASE("/health turns 503 with the reason once the device is lost; new requests are refused") {
+  FakeStepRunnerOptions ro = endless_runner();
+  ro.lose_device_at_step = 3;
+  Server s(ro);
+  {
+    RawClient c(s.port);
+    REQUIRE(c.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    CHECK(c.read_all(3000ms).rfind("HTTP/1.1 200", 0) == 0);
+  }
+  {
+    RawClient c(s.port);
+    REQUIRE(c.send(post("/v1/completions", R"({"prompt": "1", "max_tokens": 20})")));
+    const std::string out = c.read_all(3000ms);
+    CHECK(out.rfind("HTTP/1.1 500", 0) == 0);
+    CHECK(out.find("VK_ERROR_DEVICE_LOST") != std::string::npos);
+  }
+  {
+    RawClient c(s.port);
+    REQUIRE(c.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    const std::string out = c.read_all(3000ms);
+    CHECK(out.rfind("HTTP/1.1 503", 0) == 0);
+    CHECK(out.find(R"("status":"error")") != std::string::npos);
+    CHECK(out.find("VK_ERROR_DEVICE_LOST") != std::string::npos);
+  }
+  {
+    RawClient c(s.port);
+    REQUIRE(c.send(post("/v1/completions", R"({"prompt": "1", "max_tokens": 20})")));
+    const std::string out = c.read_all(3000ms);
+    CHECK(out.rfind("HTTP/1.1 503", 0) == 0);
+    CHECK(out.find("device_failed") != std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace r1vk::serve
