@@ -93,7 +93,7 @@ void add_gen_checkpoint_command(CLI::App& app, CommandFn& selected) {
   cmd->add_option("--gguf", flags->gguf,
                   "Also convert the checkpoint into this GGUF file, with llama.cpp's conventions (docs/gguf.md)");
   cmd->add_option("--gguf-type", flags->gguf_type, "GGUF type of 2-D weights: f16, bf16, f32, q8_0, q4_k, q6_k or q4_k_m (Q4_K with Q6_K ffn_down, attn_v and output)")
-      ->check(CLI::IsMember({"f16", "bf16", "f32", "q8_0"}))
+      ->check(CLI::IsMember({"f16", "bf16", "f32", "q8_0", "q4_k", "q6_k", "q4_k_m"}))
       ->capture_default_str();
   cmd->add_flag("--gguf-kv-b", flags->gguf_kv_b, "DeepSeek: write the older single attn_kv_b instead of attn_k_b/attn_v_b");
   cmd->callback([flags, &selected] { selected = [flags] { return run_gen(*flags); }; });
