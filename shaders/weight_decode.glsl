@@ -94,6 +94,14 @@ uint block_u32(uint64_t base, uint off) { return block_u16(base, off) | (block_u
 #endif
 
 #if FORMAT == 6
+// The low nibbles of 8 bytes as one word: byte i's nibble to bits 4i..4i+3.
+uint nibbles8(uint64_t v) {
+  v &= 0x0F0F0F0F0F0F0F0FUL;
+  v = (v | (v >> 4)) & 0x00FF00FF00FF00FFUL;
+  v = (v | (v >> 8)) & 0x0000FFFF0000FFFFUL;
+  return uint(v | (v >> 16));
+}
+
 // Scale and min of q4_k sub-block j (0..7) from the 12 scale bytes as 3 words (ggml's
 // get_scale_min_k4): 6-bit pairs, the top 2 bits of j >= 4 kept in bytes 0..7.
 uvec2 q4k_scale_min(uvec3 s, uint j) {
@@ -217,9 +225,11 @@ Chunk load_chunk(WeightRef w, uint row, uint c0, uint group) {
   k.bias = dm.y * float(sm.y);
   const uint64_t q = b + 16 + 32 * (s / 2);
   const uint64_t shift = 4 * (s % 2);
-  const u64vec2 mask = u64vec2(0x0F0F0F0F0F0F0F0FUL);
-  k.a = (U64x2In(q).v[0] >> shift) & mask;
-  k.b = (U64x2In(q).v[1] >> shift) & mask;
+  // Keep only the sub-block's nibbles, 8 per 32-bit word in weight order (q4's layout): half the
+  // registers per row, which the 16-rows-per-lane GEMV needs on CPU drivers.
+  const u64vec2 lo = U64x2In(q).v[0] >> shift, hi = U64x2In(q).v[1] >> shift;
+  k.a = u64vec2(packUint2x32(uvec2(nibbles8(lo.x), nibbles8(lo.y))), packUint2x32(uvec2(nibbles8(hi.x), nibbles8(hi.y))));
+  k.b = u64vec2(0);
 #elif FORMAT == 7
   // Quarter kq of half hf: 6-bit q = nibble of ql | 2 bits of qh << 4, packed one per byte.
   const uint64_t b = block_address(w, row, c0 / 256);
@@ -270,17 +280,19 @@ void decode8(Chunk k, uint j, out vec4 lo, out vec4 hi) {
   const uvec2 pair = (j % 2) == 0 ? q.xy : q.zw;
   lo = q8_quad(pair.x);
   hi = q8_quad(pair.y);
-#elif FORMAT == 6 || FORMAT == 7
-  // One unsigned value per byte (q4_k: 0..15 nibbles; q6_k: 0..63).
+#elif FORMAT == 6
+  const uint u = words(k.a)[j];  // nibbles in weight order, as q4's (without its +8)
+  lo = q4_quad(u);
+  hi = q4_quad(u >> 16);
+#elif FORMAT == 7
+  // One unsigned 6-bit value per byte.
   const uvec4 q = words(j < 2 ? k.a : k.b);
   const uvec2 pair = (j % 2) == 0 ? q.xy : q.zw;
   lo = byte_quad(pair.x);
   hi = byte_quad(pair.y);
-#if FORMAT == 7
   const float sc = j < 2 ? k.sub.x : k.sub.y;  // weights 0..15 | 16..31 of the chunk
   lo = (lo - 32.0) * sc;
   hi = (hi - 32.0) * sc;
-#endif
 #elif FORMAT == 3
   const uint u = words(k.a)[j];
   lo = q4_quad(u);
