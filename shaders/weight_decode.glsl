@@ -209,11 +209,26 @@ Chunk load_chunk(WeightRef w, uint row, uint c0, uint group) {
 #if FORMAT == 4
   k.scale *= 256.0;  // decode8 leaves fp8's exponent-bias factor to the chunk scale
 #elif FORMAT == 5
-  // One block: d, then the 32 int8 as 8 words (decoded as q8's).
+  // One block: d, then the 32 int8 as 8 words (decoded as q8's). Blocks start 2 bytes apart from
+  // 4-byte alignment every other block: 9 aligned 32-bit loads either way instead of 17 16-bit
+  // ones (the last word of a 4-aligned block reaches 2 bytes into the next block or the tensor's
+  // padding, never past the 4-byte word holding the tensor's last byte).
   const uint64_t b = block_address(w, row, c0 / 32);
-  k.scale = unpackHalf2x16(block_u16(b, 0)).x;
-  k.a = u64vec2(packUint2x32(uvec2(block_u32(b, 2), block_u32(b, 6))), packUint2x32(uvec2(block_u32(b, 10), block_u32(b, 14))));
-  k.b = u64vec2(packUint2x32(uvec2(block_u32(b, 18), block_u32(b, 22))), packUint2x32(uvec2(block_u32(b, 26), block_u32(b, 30))));
+  uint q[8];
+  if ((b & 2UL) != 0) {
+    k.scale = unpackHalf2x16(block_u16(b, 0)).x;
+    for (uint n = 0; n < 8; ++n) q[n] = U32In(b + 2).v[n];
+  } else {
+    uint prev = U32In(b).v[0];
+    k.scale = unpackHalf2x16(prev).x;
+    for (uint n = 0; n < 8; ++n) {
+      const uint next = U32In(b).v[n + 1];
+      q[n] = (prev >> 16) | (next << 16);
+      prev = next;
+    }
+  }
+  k.a = u64vec2(packUint2x32(uvec2(q[0], q[1])), packUint2x32(uvec2(q[2], q[3])));
+  k.b = u64vec2(packUint2x32(uvec2(q[4], q[5])), packUint2x32(uvec2(q[6], q[7])));
 #elif FORMAT == 6
   // Sub-block s of a super-block: 32 bytes of qs hold it in their low (s even) or high nibbles.
   const uint64_t b = block_address(w, row, c0 / 256);
