@@ -12,8 +12,9 @@
 // formats address rows in bytes (blocks per row x block bytes, 64-bit); their chunk is 32 weights
 // (one q8_0 block, one q4_k sub-block, one q6_k quarter-half), so CHUNK_SCALED sums stay exact
 // integers times x until the chunk's scale. q8_0 and q6_k blocks are only 2-byte aligned
-// (34 / 210 bytes) and are read as 16-bit words (storageBuffer16BitAccess, required anyway);
-// q4_k blocks (144 bytes) are 16-byte aligned and read like q8/q4.
+// (34 / 210 bytes): q8_0 is read as aligned 32-bit words re-joined by shifts, q6_k as 16-bit
+// words (storageBuffer16BitAccess, required anyway); q4_k blocks (144 bytes) are 16-byte aligned
+// and read like q8/q4.
 #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 
 #ifndef FORMAT
