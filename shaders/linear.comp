@@ -85,7 +85,7 @@ void accumulate(WeightRef w, uint wrow[ROWS], uint xb[TOKENS], inout float acc[A
     for (uint i = 0; i < ROWS; ++i) ch[i] = load_chunk(w, wrow[i], c0, GROUP);
     float part[ACC];  // sum of q * x over the chunk; the chunk's scale is applied once below
     for (uint a = 0; a < ACC; ++a) part[a] = 0.0;
-    float xsum[TOKENS];  // q8/q4: sum of x over the chunk, for the stored values' offset
+    float xsum[TOKENS];  // sum of x over the chunk, for stored offsets and mins (CHUNK_XSUM)
     for (uint t = 0; t < TOKENS; ++t) xsum[t] = 0.0;
     for (uint j = 0; j < SUBCHUNKS; ++j) {
       vec4 lo[ROWS], hi[ROWS];
@@ -93,14 +93,13 @@ void accumulate(WeightRef w, uint wrow[ROWS], uint xb[TOKENS], inout float acc[A
       for (uint t = 0; t < TOKENS; ++t) {
         const vec4 xl = load_x4(xb[t] + c0 + 8 * j);
         const vec4 xh = load_x4(xb[t] + c0 + 8 * j + 4);
-        if (Q_OFFSET != 0.0) xsum[t] += dot(xl + xh, vec4(1.0));
+        if (CHUNK_XSUM) xsum[t] += dot(xl + xh, vec4(1.0));
         for (uint i = 0; i < ROWS; ++i) part[i * TOKENS + t] += dot(lo[i], xl) + dot(hi[i], xh);
       }
     }
     for (uint i = 0; i < ROWS; ++i)
       for (uint t = 0; t < TOKENS; ++t)
-        acc[i * TOKENS + t] = CHUNK_SCALED ? fma(ch[i].scale, fma(-Q_OFFSET, xsum[t], part[i * TOKENS + t]), acc[i * TOKENS + t])
-                                           : acc[i * TOKENS + t] + part[i * TOKENS + t];
+        acc[i * TOKENS + t] = chunk_accumulate(ch[i], part[i * TOKENS + t], xsum[t], acc[i * TOKENS + t]);
   }
   // Tail columns past the last whole chunk (all columns when rows are not chunk-aligned). Inputs
   // past `cols` are never read, so q8/q4 padding never meets garbage.

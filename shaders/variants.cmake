@@ -36,9 +36,9 @@ r1vk_shader_variant(sample_draw            sample_draw.comp)
 
 # ---- Matrix kernels of linear / linear_heads / embed / moe_experts (runtime/kernels/linear_kernels.cpp).
 # linear.comp shapes: _lanes (CPU drivers, lane per row), _sg / _shared (GPUs, workgroup reduction).
-# FORMAT: 0 f32, 1 f16, 2 q8, 3 q4, 4 fp8. MOE: 0 plain linear, 1 expert gate|up, 2 expert down,
+# FORMAT: 0 f32, 1 f16, 2 q8, 3 q4, 4 fp8, 5 q8_0, 6 q4_k, 7 q6_k (GGUF blocks, docs/gguf.md). MOE: 0 plain linear, 1 expert gate|up, 2 expert down,
 # 3/4 grouped (prefill) gate|up / down.
-foreach(_fmt f32 f16 q8 q4 fp8)
+foreach(_fmt f32 f16 q8 q4 fp8 q8_0 q4_k q6_k)
   if(_fmt STREQUAL "f32")
     set(_fid 0)
   elseif(_fmt STREQUAL "f16")
@@ -47,8 +47,14 @@ foreach(_fmt f32 f16 q8 q4 fp8)
     set(_fid 2)
   elseif(_fmt STREQUAL "q4")
     set(_fid 3)
-  else()
+  elseif(_fmt STREQUAL "fp8")
     set(_fid 4)
+  elseif(_fmt STREQUAL "q8_0")
+    set(_fid 5)
+  elseif(_fmt STREQUAL "q4_k")
+    set(_fid 6)
+  else()
+    set(_fid 7)
   endif()
   foreach(_moe 0 1 2 3 4)
     if(_moe EQUAL 0)

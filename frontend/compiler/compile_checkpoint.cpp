@@ -22,8 +22,9 @@ Result<std::string> read_text(const fs::path& p) {
 
 }  // namespace
 
-// A GGUF file: every tensor is dequantised to f32 and packed in the plan's format (no native
-// ggml block kernels yet; see docs/gguf.md).
+// A GGUF file. With --weights auto, Q8_0 / Q4_K / Q6_K tensors keep their blocks (plan formats
+// q8_0 / q4_k / q6_k, decoded by the shaders); every other tensor is dequantised to f32 and packed
+// in the plan format nearest its type (docs/gguf.md, "The conversion choice").
 Result<plan::Manifest> compile_gguf(const std::string& path, const CompileOptions& options, const std::string& out_path,
                                     CompileReport* report) {
   R1VK_ASSIGN_OR_RETURN(GgufImport model, import_gguf(path));
@@ -36,6 +37,16 @@ Result<plan::Manifest> compile_gguf(const std::string& path, const CompileOption
   in.tokenizer_config_json = model.tokenizer.tokenizer_config_json;
   in.read = model.weight_fn();
   const GgufWeights* weights = model.weights.get();
+  in.read_blocks = [weights](const std::string& name) -> Result<std::optional<BlockSource>> {
+    R1VK_ASSIGN_OR_RETURN(GgmlType type, weights->gguf_type(name));
+    if (type != GgmlType::kQ8_0 && type != GgmlType::kQ4_K && type != GgmlType::kQ6_K) return std::optional<BlockSource>();
+    R1VK_ASSIGN_OR_RETURN(auto blocks, weights->read_blocks(name));
+    if (!blocks) return std::optional<BlockSource>();
+    BlockSource s;
+    s.format = type == GgmlType::kQ8_0 ? WeightFormat::kQ8_0 : type == GgmlType::kQ4_K ? WeightFormat::kQ4K : WeightFormat::kQ6K;
+    s.bytes = std::move(blocks->bytes);
+    return std::optional<BlockSource>(std::move(s));
+  };
   in.source_format = [weights](const std::string& name) -> std::optional<WeightFormat> {
     auto type = weights->gguf_type(name);
     if (!type.ok()) return std::nullopt;

@@ -44,6 +44,42 @@ Result<std::optional<PackedWeight>> keep_fp8(const WeightSpec& spec, const Fp8Fn
   return std::optional<PackedWeight>(std::move(p));
 }
 
+// --weights auto keeps weights stored in a block format (GGUF Q8_0 / Q4_K / Q6_K) as they are,
+// so the plan has the file's size and numerics (docs/gguf.md): a plain tensor, or row
+// concatenation (an expert's gate|up, fused projections) of parts stored in the same format.
+// Anything else (MLA absorption transposes heads; mixed formats) is dequantised and packed.
+Result<std::optional<PackedWeight>> keep_blocks(const WeightSpec& spec, const BlockFn& read_blocks) {
+  const std::optional<PackedWeight> convert;
+  if (spec.transform != WeightTransform::kNone && spec.transform != WeightTransform::kConcatRows) return convert;
+  std::vector<uint8_t> bytes;
+  std::optional<WeightFormat> format;
+  for (const std::string& source : spec.sources) {
+    R1VK_ASSIGN_OR_RETURN(auto raw, read_blocks(source));
+    if (!raw || (format && *format != raw->format)) return convert;
+    format = raw->format;
+    bytes.insert(bytes.end(), raw->bytes.begin(), raw->bytes.end());
+  }
+  if (!format) return convert;
+  R1VK_ASSIGN_OR_RETURN(PackedWeight p, pack_ggml_blocks(*format, bytes, spec.rows, spec.cols));
+  return std::optional<PackedWeight>(std::move(p));
+}
+
+// Lower is more precise (the conversion targets of --weights auto).
+int precision_rank(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::kF32: return 0;
+    case WeightFormat::kF16: return 1;
+    case WeightFormat::kQ8: return 2;
+    case WeightFormat::kFp8: return 3;
+    default: return 4;
+  }
+}
+
+bool keeps_f32(WeightRole role) {
+  return role == WeightRole::kNorm || role == WeightRole::kBias || role == WeightRole::kRouter ||
+         role == WeightRole::kRouterBias;
+}
+
 }  // namespace
 
 Result<plan::Manifest> compile_plan(const CompileInput& in, const CompileOptions& opt, const std::string& out_path,
@@ -86,11 +122,38 @@ Result<plan::Manifest> compile_plan(const CompileInput& in, const CompileOptions
   R1VK_ASSIGN_OR_RETURN(plan::PlanWriter writer, plan::PlanWriter::create(out_path));
   uint64_t done = 0;
   for (const WeightSpec& spec : graph.weights) {
+    if (opt.weights == "auto" && in.read_blocks && !keeps_f32(spec.role)) {
+      auto raw = keep_blocks(spec, in.read_blocks);
+      if (!raw.ok()) return std::move(raw).error().with_context(spec.name);
+      if (*raw) {
+        plan::TensorEntry e;
+        e.name = spec.name;
+        e.format = (*raw)->format;
+        e.rows = spec.rows;
+        e.cols = spec.cols;
+        e.group = (*raw)->group;
+        e.quant_nmse = 0.0;  // the stored values themselves
+        R1VK_ASSIGN_OR_RETURN(e.data, writer.add_blob((*raw)->data));
+        R1VK_ASSIGN_OR_RETURN(e.scales, writer.add_blob({}));
+        m.memory.weight_bytes += e.data.size + e.scales.size;
+        m.tensors.push_back(std::move(e));
+        done += static_cast<uint64_t>(spec.rows * spec.cols) * 4;
+        if (opt.progress) opt.progress(done, total);
+        continue;
+      }
+    }
     auto w = gather_weight(spec, in.read);
     if (!w.ok()) return std::move(w).error().with_context(spec.name);
     WeightFormat format = format_for(spec.role, choice);
     if (opt.weights == "auto" && in.source_format && spec.role == WeightRole::kLinear && !spec.sources.empty()) {
-      if (auto f = in.source_format(spec.sources.front())) format = *f;
+      // Parts stored differently (a Q4_K_M file's fused qkv: Q4_K q and k, Q6_K v) get the most
+      // precise of their formats, so no part is rounded coarser than it was stored.
+      std::optional<WeightFormat> chosen;
+      for (const std::string& source : spec.sources) {
+        const std::optional<WeightFormat> f = in.source_format(source);
+        if (f && (!chosen || precision_rank(*f) < precision_rank(*chosen))) chosen = f;
+      }
+      if (chosen) format = *chosen;
     }
     std::optional<PackedWeight> kept;
     if (format == WeightFormat::kFp8 && in.read_fp8) {

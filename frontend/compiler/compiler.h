@@ -24,6 +24,15 @@ struct Fp8Source {
 // Returns the tensor's raw FP8 form, or nullopt when it is not stored as F8_E4M3.
 using Fp8Fn = std::function<Result<std::optional<Fp8Source>>(const std::string& name)>;
 
+// A tensor stored in a block format a plan can keep verbatim (GGUF Q8_0 / Q4_K / Q6_K as
+// q8_0 / q4_k / q6_k): rows * cols / block-size blocks, row-major.
+struct BlockSource {
+  WeightFormat format = WeightFormat::kQ8_0;
+  std::vector<uint8_t> bytes;
+};
+// Returns the tensor's blocks, or nullopt when it is stored otherwise.
+using BlockFn = std::function<Result<std::optional<BlockSource>>(const std::string& name)>;
+
 struct CompileInput {
   ModelConfig config;
   std::string model_name;
@@ -32,6 +41,7 @@ struct CompileInput {
   std::string tokenizer_config_json;
   WeightFn read;                      // dequantised checkpoint tensors
   Fp8Fn read_fp8;                     // optional: lets fp8 plans keep FP8 weights bit for bit
+  BlockFn read_blocks;                // optional: with --weights auto, block-quantised weights stay as stored
   // Optional, used with --weights auto for linear weights: the plan format closest to how the
   // source stores the tensor (GGUF quant types); nullopt keeps the default choice.
   std::function<std::optional<WeightFormat>(const std::string& source_name)> source_format;
@@ -40,7 +50,7 @@ struct CompileInput {
 inline constexpr int64_t kDefaultContext = 4096;
 
 struct CompileOptions {
-  std::string weights = "f16";  // f32 | f16 | q8 | q4 | fp8 | auto
+  std::string weights = "f16";  // f32 | f16 | q8 | q4 | fp8 | q8_0 | q4_k | q6_k | auto
   int64_t q4_group = 32;
   int64_t max_context = 4096;  // 0: min(kDefaultContext, the model's max_position_embeddings)
   int64_t prefill_chunk = 64;

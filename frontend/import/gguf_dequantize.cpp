@@ -2,10 +2,13 @@
 
 #include <cstring>
 
+#include "base/ggml_blocks.h"
 #include "base/numeric_formats.h"
 
 namespace r1vk {
 namespace {
+
+using ggml::k4_scale_min;
 
 constexpr int kQK = 32;    // legacy quant block
 
@@ -66,12 +69,6 @@ void q5_1(const uint8_t* b, float* y) {
   }
 }
 
-// Q8_0: d (f16), 32 int8; x = q * d.
-void q8_0(const uint8_t* b, float* y) {
-  const float d = half_at(b);
-  for (int j = 0; j < kQK; ++j) y[j] = static_cast<float>(static_cast<int8_t>(b[2 + j])) * d;
-}
-
 // Q2_K: scales[16] (low nibble: scale, high nibble: min, per 16 values), qs[64] (2-bit values),
 // d, dmin (f16). Each 128-value half reads 32 bytes of qs four times at shifts 0, 2, 4, 6; each
 // pass covers two groups of 16. x = d * scale * q - dmin * min.
@@ -125,35 +122,6 @@ void q3_k(const uint8_t* b, float* y) {
   }
 }
 
-// Q4_K / Q5_K scales: eight 6-bit (scale, min) pairs in 12 bytes.
-void k4_scale_min(const uint8_t* s, int j, int& sc, int& m) {
-  if (j < 4) {
-    sc = s[j] & 63;
-    m = s[j + 4] & 63;
-  } else {
-    sc = (s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4);
-    m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-  }
-}
-
-// Q4_K: d, dmin (f16), scales[12], qs[128]. Each 64 values use 32 bytes: low nibbles with pair
-// 2k, high nibbles with pair 2k + 1. x = d * sc * q - dmin * m.
-void q4_k(const uint8_t* b, float* y) {
-  const float d = half_at(b);
-  const float dmin = half_at(b + 2);
-  const uint8_t* scales = b + 4;
-  const uint8_t* q = b + 16;
-  for (int j = 0; j < 4; ++j, q += 32) {
-    int sc = 0, m = 0;
-    k4_scale_min(scales, 2 * j, sc, m);
-    const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(m);
-    k4_scale_min(scales, 2 * j + 1, sc, m);
-    const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(m);
-    for (int l = 0; l < 32; ++l) *y++ = d1 * static_cast<float>(q[l] & 0x0F) - m1;
-    for (int l = 0; l < 32; ++l) *y++ = d2 * static_cast<float>(q[l] >> 4) - m2;
-  }
-}
-
 // Q5_K: as Q4_K plus qh[32]: bit 2k of qh[l] is the fifth bit of value l of the low-nibble group
 // of pass k, bit 2k + 1 of the high-nibble group.
 void q5_k(const uint8_t* b, float* y) {
@@ -177,29 +145,6 @@ void q5_k(const uint8_t* b, float* y) {
   }
 }
 
-// Q6_K: ql[128] (low 4 bits), qh[64] (high 2 bits), scales[16] (int8, per 16 values), d (f16).
-// Per 128-value half: value l + 32 * k (k = 0..3) takes nibble (k / 2 ? high : low) of
-// ql[l + 32 * (k % 2)] and bits 2k..2k+1 of qh[l]; x = d * scale * (q - 32).
-void q6_k(const uint8_t* b, float* y) {
-  const uint8_t* ql = b;
-  const uint8_t* qh = b + 128;
-  const int8_t* sc = reinterpret_cast<const int8_t*>(b + 192);
-  const float d = half_at(b + 208);
-  for (int half = 0; half < 2; ++half, ql += 64, qh += 32, sc += 8, y += 128) {
-    for (int l = 0; l < 32; ++l) {
-      const int is = l / 16;
-      const int q1 = ((ql[l] & 0x0F) | (((qh[l] >> 0) & 3) << 4)) - 32;
-      const int q2 = ((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4)) - 32;
-      const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-      const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-      y[l] = d * static_cast<float>(sc[is]) * static_cast<float>(q1);
-      y[l + 32] = d * static_cast<float>(sc[is + 2]) * static_cast<float>(q2);
-      y[l + 64] = d * static_cast<float>(sc[is + 4]) * static_cast<float>(q3);
-      y[l + 96] = d * static_cast<float>(sc[is + 6]) * static_cast<float>(q4);
-    }
-  }
-}
-
 using BlockFn = void (*)(const uint8_t*, float*);
 
 BlockFn block_fn(GgmlType type) {
@@ -208,12 +153,12 @@ BlockFn block_fn(GgmlType type) {
     case GgmlType::kQ4_1: return q4_1;
     case GgmlType::kQ5_0: return q5_0;
     case GgmlType::kQ5_1: return q5_1;
-    case GgmlType::kQ8_0: return q8_0;
+    case GgmlType::kQ8_0: return ggml::decode_q8_0;  // Q8_0, Q4_K, Q6_K: base/ggml_blocks.h
     case GgmlType::kQ2_K: return q2_k;
     case GgmlType::kQ3_K: return q3_k;
-    case GgmlType::kQ4_K: return q4_k;
+    case GgmlType::kQ4_K: return ggml::decode_q4_k;
     case GgmlType::kQ5_K: return q5_k;
-    case GgmlType::kQ6_K: return q6_k;
+    case GgmlType::kQ6_K: return ggml::decode_q6_k;
     default: return nullptr;
   }
 }

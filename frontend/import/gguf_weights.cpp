@@ -180,6 +180,48 @@ Result<std::vector<float>> GgufWeights::read(const std::string& hf_name) const {
   return not_mapped(hf_name);
 }
 
+Result<std::optional<GgufWeights::Blocks>> GgufWeights::read_blocks(const std::string& hf_name) const {
+  R1VK_ASSIGN_OR_RETURN(Source src, source(hf_name));
+  if (src.transform == Transform::kMergeKvB) return std::optional<Blocks>();
+  R1VK_ASSIGN_OR_RETURN(GgufTensorRef ref, files_.tensor(src.name));
+  Blocks out;
+  out.type = ref.info->type;
+  std::span<const uint8_t> bytes = ref.bytes;
+  if (src.transform == Transform::kExpertSlice) {
+    const auto& dims = ref.info->dims;
+    if (dims.size() != 3 || src.expert < 0 || static_cast<uint64_t>(src.expert) >= dims[2]) {
+      return make_error(ErrorCode::kCorruptData, "tensor '" + src.name + "' has dims " + gguf_dims_to_string(dims) +
+                                                     ", which do not hold expert " + std::to_string(src.expert));
+    }
+    const uint64_t per_expert = ref.info->bytes / dims[2];
+    bytes = bytes.subspan(static_cast<size_t>(per_expert * static_cast<uint64_t>(src.expert)), static_cast<size_t>(per_expert));
+  }
+  if (src.transform != Transform::kUnpermuteQ && src.transform != Transform::kUnpermuteK) {
+    out.bytes.assign(bytes.begin(), bytes.end());
+    return std::optional<Blocks>(std::move(out));
+  }
+  // The same row permutation as read(), on whole stored rows.
+  const ModelConfig& c = info_.config;
+  const int64_t heads = src.transform == Transform::kUnpermuteQ ? c.num_attention_heads : c.num_key_value_heads;
+  const int64_t hd = c.head_dim;
+  const uint64_t rows = static_cast<uint64_t>(heads * hd);
+  if (rows == 0 || hd % 2 != 0 || bytes.size() % rows != 0 || ref.info->dims.size() != 2 || ref.info->dims[1] != rows) {
+    return make_error(ErrorCode::kCorruptData, "tensor '" + src.name + "' has dims " + gguf_dims_to_string(ref.info->dims) +
+                                                   ", expected " + std::to_string(rows) + " rows");
+  }
+  const size_t row_bytes = bytes.size() / rows;
+  out.bytes.resize(bytes.size());
+  for (int64_t h = 0; h < heads; ++h) {
+    for (int64_t i = 0; i < hd / 2; ++i) {
+      for (int64_t half = 0; half < 2; ++half) {
+        const uint8_t* from = bytes.data() + static_cast<size_t>(h * hd + 2 * i + half) * row_bytes;
+        std::copy(from, from + row_bytes, out.bytes.data() + static_cast<size_t>(h * hd + half * (hd / 2) + i) * row_bytes);
+      }
+    }
+  }
+  return std::optional<Blocks>(std::move(out));
+}
+
 Status GgufWeights::validate() const {
   std::set<std::string> used;
   for (const ExpectedTensor& t : expected_tensors(info_.config)) {

@@ -31,6 +31,15 @@ class GgufWeights {
   // The ggml type that tensor is stored in.
   Result<GgmlType> gguf_type(const std::string& hf_name) const;
 
+  // The tensor's blocks as stored, rows in the Hugging Face order ([rows, cols], each row
+  // cols / block-size whole blocks), for plans that keep GGUF blocks (docs/gguf.md). nullopt when
+  // the rows are not whole stored rows: the split attn_k_b / attn_v_b halves are transposed.
+  struct Blocks {
+    GgmlType type = GgmlType::kF32;
+    std::vector<uint8_t> bytes;
+  };
+  Result<std::optional<Blocks>> read_blocks(const std::string& hf_name) const;
+
  private:
   enum class Transform { kNone, kExpertSlice, kUnpermuteQ, kUnpermuteK, kMergeKvB };
   struct Source {

@@ -81,7 +81,10 @@ Status Model::build_expert_tables() {
       for (int64_t e = 0; e < experts; ++e) {
         const auto& gu = weights_.view(static_cast<size_t>(op.weights[static_cast<size_t>(e)]));
         const auto& dn = weights_.view(static_cast<size_t>(op.weights[static_cast<size_t>(experts + e)]));
-        if (gu.format != first.format || dn.format != first.format || gu.group != first.group || dn.group != first.group) {
+        // Gate|up and down may differ (kernels::MoeExpertsArgs::down_format), each the same for all experts.
+        const kernels::WeightView& first_down = weights_.view(static_cast<size_t>(op.weights[static_cast<size_t>(experts)]));
+        if (gu.format != first.format || dn.format != first_down.format || gu.group != first.group ||
+            dn.group != first_down.group) {
           return make_error(ErrorCode::kCorruptData, "op " + op.label + ": experts must share one weight format");
         }
         table[static_cast<size_t>(e)] = {gu.data, gu.scales, dn.data, dn.scales};

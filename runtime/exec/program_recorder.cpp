@@ -164,6 +164,8 @@ Status record_op(Model& m, ProgramId id, size_t index, const Op& op, const Progr
       R1VK_ASSIGN_OR_RETURN(int64_t width, attr_int(op, "width"));
       a.format = weight(0).format;
       a.group = weight(0).group;
+      a.down_format = weight(static_cast<size_t>(experts)).format;  // the first down matrix (op.weights: gate_up..., down...)
+      a.down_group = weight(static_cast<size_t>(experts)).group;
       a.experts = u32(experts);
       a.top_k = u32(top_k);
       a.width = u32(width);

@@ -79,10 +79,13 @@ Status check_weight(const char* op, WeightFormat format, uint32_t rows, uint32_t
     return fail(op, "weight [" + std::to_string(rows) + ", " + std::to_string(cols) + "] exceeds 2^32 elements");
   if (check_addresses) {
     if (data == 0) return fail(op, "weight data address is 0");
-    if (format != WeightFormat::kF32 && format != WeightFormat::kF16 && scales == 0)
+    const bool has_scales = format == WeightFormat::kQ8 || format == WeightFormat::kQ4 || format == WeightFormat::kFp8;
+    if (has_scales && scales == 0)
       return fail(op, std::string(weight_format_name(format)) + " weight needs a scales address");
     // Byte-packed data is read as 32-bit words, scales as f16/f32 (plan blobs are 16-aligned).
     if (data % 4 != 0 || scales % 4 != 0) return fail(op, "weight data and scales must be 4-byte aligned");
+    // q4_k super-blocks (144 bytes) are read with 16-byte loads from the block start.
+    if (format == WeightFormat::kQ4K && data % 16 != 0) return fail(op, "q4_k weight data must be 16-byte aligned");
   }
   return ok_status();
 }
@@ -297,7 +300,9 @@ Status LinearKernels::record_moe_grouped(vk::CommandBuffer& cmd, const MoeExpert
 
   // 4. Grouped down GEMM, each job row scaled by its routing weight.
   Dispatch down = d;
-  down.weight_vec = linear_rows_aligned(a.format, a.width);
+  down.format = a.down_format.value_or(a.format);
+  down.group = a.down_group.value_or(a.group);
+  down.weight_vec = linear_rows_aligned(down.format, a.width);
   down.x_vec = aligned16(act) && a.width % 4 == 0;
   down.params = LinearParams{a.expert_table, 0, act, ydown, 0, 0, a.ids.addr, a.weights.addr, a.hidden, a.width,
                              a.width, 0, 0, a.hidden, 0, a.top_k, a.experts, a.ids.row_stride, a.weights.row_stride, groups};
@@ -321,7 +326,7 @@ Status LinearKernels::record_moe_experts(vk::CommandBuffer& cmd, const MoeExpert
     return fail(op, "experts, top_k, width and hidden must be positive");
   if (a.top_k > a.experts) return fail(op, "top_k exceeds the expert count");
   R1VK_TRY(check_weight(op, a.format, 2 * a.width, a.hidden, a.group, 0, 0, false));
-  R1VK_TRY(check_weight(op, a.format, a.hidden, a.width, a.group, 0, 0, false));
+  R1VK_TRY(check_weight(op, a.down_format.value_or(a.format), a.hidden, a.width, a.down_group.value_or(a.group), 0, 0, false));
   R1VK_TRY(check_act(op, "input", a.in, a.hidden));
   R1VK_TRY(check_act(op, "output", a.out, a.hidden));
   R1VK_TRY(check_act(op, "ids", a.ids, a.top_k));
@@ -363,8 +368,10 @@ Status LinearKernels::record_moe_experts(vk::CommandBuffer& cmd, const MoeExpert
 
   // 3. down, weighted by the routing weights, summed over k and added to out.
   Dispatch down = d;
+  down.format = a.down_format.value_or(a.format);
+  down.group = a.down_group.value_or(a.group);
   down.jobs = step.max_tokens;
-  down.weight_vec = linear_rows_aligned(a.format, a.width);
+  down.weight_vec = linear_rows_aligned(down.format, a.width);
   down.x_vec = aligned16(act) && a.width % 4 == 0;
   down.params = LinearParams{a.expert_table, 0, act, a.out.addr, 0, 0, a.ids.addr, a.weights.addr, a.hidden, a.width,
                              a.width, 0, 0, a.out.row_stride, 0, a.top_k, a.experts, a.ids.row_stride, a.weights.row_stride, 0};

@@ -25,9 +25,13 @@ static_assert(sizeof(ExpertAddresses) == 32);
 
 struct MoeExpertsArgs {
   VkDeviceAddress expert_table = 0;  // ExpertAddresses[experts]
-  WeightFormat format = WeightFormat::kF16;  // every expert matrix has this format
+  WeightFormat format = WeightFormat::kF16;  // every expert's gate|up matrix has this format
   uint32_t experts = 0, top_k = 0, width = 0, hidden = 0;
   uint32_t group = 0;  // q8/q4/fp8 group of the expert matrices
+  // The down matrices' format and group when they differ from gate|up (GGUF Q4_K_M files store
+  // ffn_down_exps as Q6_K in some layers); unset: `format` / `group`.
+  std::optional<WeightFormat> down_format;
+  std::optional<uint32_t> down_group;
   ActView in;       // [T, hidden]
   ActView ids;      // [T, top_k] i32 expert ids (from moe_route)
   ActView weights;  // [T, top_k] f32 routing weights

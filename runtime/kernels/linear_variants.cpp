@@ -7,7 +7,7 @@
 namespace r1vk::kernels {
 
 uint32_t linear_chunk(WeightFormat format) {
-  return format == WeightFormat::kQ8 || format == WeightFormat::kQ4 ? 32 : 8;
+  return format == WeightFormat::kQ8 || format == WeightFormat::kQ4 || is_ggml_block_format(format) ? 32 : 8;
 }
 
 bool linear_rows_aligned(WeightFormat format, uint32_t cols) {
@@ -17,6 +17,9 @@ bool linear_rows_aligned(WeightFormat format, uint32_t cols) {
     case WeightFormat::kFp8: return cols % 8 == 0;
     case WeightFormat::kQ8:
     case WeightFormat::kQ4: return true;  // rows padded to 32 or 128 columns
+    case WeightFormat::kQ8_0:
+    case WeightFormat::kQ4K:
+    case WeightFormat::kQ6K: return true;  // rows are whole blocks of 32 or 256
   }
   return false;
 }
@@ -39,7 +42,7 @@ LinearShape choose_linear_shape(const vk::DeviceCaps& caps, WeightFormat format,
     // Measured on lavapipe (r1vk bench-kernels --op linear, 4096 x 14336): x loads are per-lane gathers,
     // so rows per lane amortise them; tokens per lane amortise the weight decode. GEMV: 16 rows
     // for q8/q4, 8 otherwise; GEMM: 8 rows x 4 tokens (more of either spills registers).
-    const bool quant = format == WeightFormat::kQ8 || format == WeightFormat::kQ4;
+    const bool quant = format == WeightFormat::kQ8 || format == WeightFormat::kQ4 || is_ggml_block_format(format);
     const uint32_t rows = gemm ? 8u : (quant ? 16u : 8u);
     LinearShape s{"lanes", caps.subgroup_size, rows, gemm ? std::min<uint32_t>(max_tokens, 4) : 1u};
     if (linear_loop_iterations(s, format, cols) < vk::kLoopIterationLimit) return s;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "base/ggml_blocks.h"
 #include "base/numeric_formats.h"
 #include "base/parallel_for.h"
 
@@ -87,7 +88,47 @@ Status check_shape(std::span<const float> w, int64_t rows, int64_t cols) {
   return ok_status();
 }
 
+using BlockEncode = void (*)(const float*, uint8_t*);
+using BlockDecode = void (*)(const uint8_t*, float*);
+
+BlockEncode block_encoder(WeightFormat f) {
+  return f == WeightFormat::kQ8_0 ? ggml::encode_q8_0 : f == WeightFormat::kQ4K ? ggml::encode_q4_k : ggml::encode_q6_k;
+}
+
+BlockDecode block_decoder(WeightFormat f) {
+  return f == WeightFormat::kQ8_0 ? ggml::decode_q8_0 : f == WeightFormat::kQ4K ? ggml::decode_q4_k : ggml::decode_q6_k;
+}
+
+Status check_whole_blocks(WeightFormat format, int64_t cols) {
+  if (cols % ggml_block_values(format) == 0) return ok_status();
+  return make_error(ErrorCode::kInvalidArgument, std::string(weight_format_name(format)) + " rows must be whole blocks of " +
+                                                     std::to_string(ggml_block_values(format)) + " values, got " +
+                                                     std::to_string(cols) + " columns");
+}
+
 }  // namespace
+
+bool is_ggml_block_format(WeightFormat f) {
+  return f == WeightFormat::kQ8_0 || f == WeightFormat::kQ4K || f == WeightFormat::kQ6K;
+}
+
+int64_t ggml_block_values(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::kQ8_0: return ggml::kQ8_0Values;
+    case WeightFormat::kQ4K:
+    case WeightFormat::kQ6K: return ggml::kQ4KValues;
+    default: return 0;
+  }
+}
+
+int64_t ggml_block_bytes(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::kQ8_0: return ggml::kQ8_0Bytes;
+    case WeightFormat::kQ4K: return ggml::kQ4KBytes;
+    case WeightFormat::kQ6K: return ggml::kQ6KBytes;
+    default: return 0;
+  }
+}
 
 const char* weight_format_name(WeightFormat f) {
   switch (f) {
@@ -96,15 +137,20 @@ const char* weight_format_name(WeightFormat f) {
     case WeightFormat::kQ8: return "q8";
     case WeightFormat::kQ4: return "q4";
     case WeightFormat::kFp8: return "fp8";
+    case WeightFormat::kQ8_0: return "q8_0";
+    case WeightFormat::kQ4K: return "q4_k";
+    case WeightFormat::kQ6K: return "q6_k";
   }
   return "unknown";
 }
 
 Result<WeightFormat> parse_weight_format(const std::string& name) {
-  for (WeightFormat f : {WeightFormat::kF32, WeightFormat::kF16, WeightFormat::kQ8, WeightFormat::kQ4, WeightFormat::kFp8}) {
+  for (WeightFormat f : {WeightFormat::kF32, WeightFormat::kF16, WeightFormat::kQ8, WeightFormat::kQ4, WeightFormat::kFp8,
+                         WeightFormat::kQ8_0, WeightFormat::kQ4K, WeightFormat::kQ6K}) {
     if (name == weight_format_name(f)) return f;
   }
-  return make_error(ErrorCode::kInvalidArgument, "unknown weight format '" + name + "' (expected f32, f16, q8, q4 or fp8)");
+  return make_error(ErrorCode::kInvalidArgument,
+                    "unknown weight format '" + name + "' (expected f32, f16, q8, q4, fp8, q8_0, q4_k or q6_k)");
 }
 
 Result<PackedWeight> pack_weight(std::span<const float> w, int64_t rows, int64_t cols, WeightFormat format,
@@ -184,8 +230,41 @@ Result<PackedWeight> pack_weight(std::span<const float> w, int64_t rows, int64_t
       std::memcpy(p.scales.data(), scale.data(), p.scales.size());
       return p;
     }
+    case WeightFormat::kQ8_0:
+    case WeightFormat::kQ4K:
+    case WeightFormat::kQ6K: {
+      R1VK_TRY(check_whole_blocks(format, cols));
+      const int64_t bv = ggml_block_values(format), bb = ggml_block_bytes(format);
+      p.group = bv;
+      p.data.resize(static_cast<size_t>(rows * cols / bv * bb));
+      const BlockEncode encode = block_encoder(format);
+      parallel_for(rows * cols / bv, kRowsPerChunk, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) encode(w.data() + i * bv, p.data.data() + i * bb);
+      });
+      return p;
+    }
   }
   return make_error(ErrorCode::kInvalidArgument, "unknown weight format");
+}
+
+Result<PackedWeight> pack_ggml_blocks(WeightFormat format, std::span<const uint8_t> blocks, int64_t rows, int64_t cols) {
+  if (!is_ggml_block_format(format)) return make_error(ErrorCode::kInvalidArgument, "not a ggml block format");
+  if (rows <= 0 || cols <= 0) return make_error(ErrorCode::kInvalidArgument, "weight shape must be positive");
+  R1VK_TRY(check_whole_blocks(format, cols));
+  const uint64_t need = static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols / ggml_block_values(format)) *
+                        static_cast<uint64_t>(ggml_block_bytes(format));
+  if (blocks.size() != need) {
+    return make_error(ErrorCode::kInvalidArgument, std::string(weight_format_name(format)) + " weight [" + std::to_string(rows) +
+                                                       ", " + std::to_string(cols) + "] needs " + std::to_string(need) +
+                                                       " bytes, got " + std::to_string(blocks.size()));
+  }
+  PackedWeight p;
+  p.format = format;
+  p.rows = rows;
+  p.cols = cols;
+  p.group = ggml_block_values(format);
+  p.data.assign(blocks.begin(), blocks.end());
+  return p;
 }
 
 Result<PackedWeight> pack_fp8_checkpoint(std::span<const uint8_t> q, std::span<const float> scale_inv, int64_t rows,
@@ -217,10 +296,15 @@ Status check_packed_shape(WeightFormat format, int64_t rows, int64_t cols, int64
   const bool group_ok = (format == WeightFormat::kQ8 && group == kQ8Group) ||
                         (format == WeightFormat::kQ4 && (group == 32 || group == 128)) ||
                         (format == WeightFormat::kFp8 && group == kFp8Block) ||
+                        (is_ggml_block_format(format) && group == ggml_block_values(format)) ||
                         ((format == WeightFormat::kF32 || format == WeightFormat::kF16) && group == 0);
   if (!group_ok) {
     return make_error(ErrorCode::kCorruptData, std::string("group size ") + std::to_string(group) + " is invalid for " +
                                                    weight_format_name(format));
+  }
+  if (is_ggml_block_format(format) && cols % group != 0) {
+    return make_error(ErrorCode::kCorruptData, std::string(weight_format_name(format)) + " rows of " + std::to_string(cols) +
+                                                   " columns are not whole blocks");
   }
   return ok_status();
 }
@@ -237,6 +321,10 @@ Result<uint64_t> packed_data_bytes(WeightFormat format, int64_t rows, int64_t co
     case WeightFormat::kQ8: return r * padded;
     case WeightFormat::kQ4: return r * padded / 2;
     case WeightFormat::kFp8: return r * static_cast<uint64_t>(cols);
+    case WeightFormat::kQ8_0:
+    case WeightFormat::kQ4K:
+    case WeightFormat::kQ6K:
+      return r * static_cast<uint64_t>(cols / group) * static_cast<uint64_t>(ggml_block_bytes(format));
   }
   return make_error(ErrorCode::kCorruptData, "unknown weight format");
 }
@@ -245,7 +333,10 @@ Result<uint64_t> packed_scale_bytes(WeightFormat format, int64_t rows, int64_t c
   R1VK_TRY(check_packed_shape(format, rows, cols, group));
   switch (format) {
     case WeightFormat::kF32:
-    case WeightFormat::kF16: return uint64_t{0};
+    case WeightFormat::kF16:
+    case WeightFormat::kQ8_0:
+    case WeightFormat::kQ4K:
+    case WeightFormat::kQ6K: return uint64_t{0};
     case WeightFormat::kQ8:
     case WeightFormat::kQ4: return static_cast<uint64_t>(rows) * static_cast<uint64_t>((cols + group - 1) / group) * 2;
     case WeightFormat::kFp8:
@@ -256,6 +347,13 @@ Result<uint64_t> packed_scale_bytes(WeightFormat format, int64_t rows, int64_t c
 
 std::vector<float> unpack_weight(const PackedWeight& p) {
   std::vector<float> w(static_cast<size_t>(p.rows * p.cols));
+  if (is_ggml_block_format(p.format)) {
+    const int64_t bv = ggml_block_values(p.format), bb = ggml_block_bytes(p.format);
+    const BlockDecode decode = block_decoder(p.format);
+    const int64_t blocks = std::min<int64_t>(p.rows * p.cols / bv, static_cast<int64_t>(p.data.size()) / bb);
+    for (int64_t i = 0; i < blocks; ++i) decode(p.data.data() + i * bb, w.data() + i * bv);
+    return w;
+  }
   const int64_t cp = p.cols_padded();
   for (int64_t r = 0; r < p.rows; ++r) {
     for (int64_t c = 0; c < p.cols; ++c) {
@@ -280,6 +378,7 @@ std::vector<float> unpack_weight(const PackedWeight& p) {
           w[i] = fp8_e4m3_to_f32(p.data[i]) * s;
           break;
         }
+        default: break;  // block formats: decoded above
       }
     }
   }

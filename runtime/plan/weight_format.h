@@ -10,6 +10,10 @@
 //        group 32 or 128. w = q * scale.
 //   fp8  data: rows * cols e4m3 bytes; scales: ceil(rows/128) * ceil(cols/128) f32 `scale_inv`
 //        values as DeepSeek ships them. w = fp8(q) * scale_inv[r/128][c/128].
+//   q8_0, q4_k, q6_k  (GGUF blocks kept verbatim, docs/gguf.md) data: each row is cols / B blocks
+//        of ggml's layout (base/ggml_blocks.h): q8_0 B = 32 values in 34 bytes, q4_k and q6_k
+//        B = 256 values in 144 / 210 bytes; cols must be a multiple of B; no scales blob (the
+//        scales are inside the blocks); group = B.
 // cols_padded rounds cols up to the group size; padding weights are zero so kernels may read a
 // whole last group as long as they treat inputs past `cols` as zero.
 #pragma once
@@ -23,7 +27,12 @@
 
 namespace r1vk {
 
-enum class WeightFormat : uint8_t { kF32 = 0, kF16 = 1, kQ8 = 2, kQ4 = 3, kFp8 = 4 };
+enum class WeightFormat : uint8_t { kF32 = 0, kF16 = 1, kQ8 = 2, kQ4 = 3, kFp8 = 4, kQ8_0 = 5, kQ4K = 6, kQ6K = 7 };
+
+// The GGUF block formats (q8_0, q4_k, q6_k): values and bytes per block; 0 for other formats.
+bool is_ggml_block_format(WeightFormat f);
+int64_t ggml_block_values(WeightFormat f);
+int64_t ggml_block_bytes(WeightFormat f);
 
 const char* weight_format_name(WeightFormat f);
 Result<WeightFormat> parse_weight_format(const std::string& name);
@@ -35,20 +44,28 @@ struct PackedWeight {
   WeightFormat format = WeightFormat::kF16;
   int64_t rows = 0;
   int64_t cols = 0;
-  int64_t group = 0;  // q8: 32; q4: 32 or 128; fp8: 128 (square blocks); f16/f32: 0
+  int64_t group = 0;  // q8: 32; q4: 32 or 128; fp8: 128 (square blocks); q8_0: 32; q4_k/q6_k: 256; f16/f32: 0
   std::vector<uint8_t> data;
   std::vector<uint8_t> scales;
 
-  int64_t cols_padded() const { return group > 0 && format != WeightFormat::kFp8 ? (cols + group - 1) / group * group : cols; }
+  int64_t cols_padded() const {
+    const bool padded = format == WeightFormat::kQ8 || format == WeightFormat::kQ4;
+    return padded ? (cols + group - 1) / group * group : cols;
+  }
 };
 
-// Packs a row-major f32 matrix. q4_group must be 32 or 128 (ignored by other formats).
+// Packs a row-major f32 matrix. q4_group must be 32 or 128 (ignored by other formats). The ggml
+// block formats quantise with base/ggml_blocks.h's encoders; cols must be whole blocks.
 Result<PackedWeight> pack_weight(std::span<const float> w, int64_t rows, int64_t cols, WeightFormat format,
                                  int64_t q4_group = 32);
 
 // Wraps an FP8 checkpoint tensor and its block scales without requantising.
 Result<PackedWeight> pack_fp8_checkpoint(std::span<const uint8_t> q, std::span<const float> scale_inv, int64_t rows,
                                          int64_t cols);
+
+// Wraps rows of GGUF blocks (q8_0 / q4_k / q6_k) without requantising: `blocks` holds
+// rows * cols / B blocks, row-major.
+Result<PackedWeight> pack_ggml_blocks(WeightFormat format, std::span<const uint8_t> blocks, int64_t rows, int64_t cols);
 
 // Byte sizes a packed tensor of this shape must have (what the loader checks blobs against).
 // Returns an error for shapes no format accepts (non-positive, unknown group size).

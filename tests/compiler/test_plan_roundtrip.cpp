@@ -94,7 +94,7 @@ TEST_CASE("bad compile options are refused with the flag named") {
   opt.weights = "q5";
   auto r = compile_plan(testing::compile_input(testing::tiny_qwen2(), "tiny", 1), opt, path.str());
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().message() == "unknown weight format 'q5' (expected f32, f16, q8, q4 or fp8)");
+  CHECK(r.error().message() == "unknown weight format 'q5' (expected f32, f16, q8, q4, fp8, q8_0, q4_k or q6_k)");
   opt.weights = "q4";
   opt.q4_group = 64;
   r = compile_plan(testing::compile_input(testing::tiny_qwen2(), "tiny", 1), opt, path.str());

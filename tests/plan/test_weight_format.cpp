@@ -144,3 +144,73 @@ TEST_CASE("all-zero groups and blocks stay zero") {
 
 }  // namespace
 }  // namespace r1vk
+
+namespace r1vk {
+namespace {
+
+// The GGUF block formats (q8_0, q4_k, q6_k): r1vk's own quantisers write valid blocks whose
+// error is that of the format (q8_0 ~ q8; q6_k between q8 and q4; q4_k, with a min per 32
+// values, close to q4/32), the bytes are whole blocks with no scales blob, and wrapping existing
+// blocks keeps them bit for bit.
+TEST_CASE("q8_0, q4_k and q6_k pack GGUF blocks") {
+  const int64_t rows = 5, cols = 512;
+  auto w = gaussian(rows * cols, 21);
+  for (int64_t i = 0; i < rows * cols; ++i) w[static_cast<size_t>(i)] += 0.01f * static_cast<float>(i % 3);  // uneven ranges
+  const double e8 = round_trip_error(w, rows, cols, WeightFormat::kQ8_0);
+  const double e6 = round_trip_error(w, rows, cols, WeightFormat::kQ6K);
+  const double e4 = round_trip_error(w, rows, cols, WeightFormat::kQ4K);
+  std::printf("normalised MSE: q8_0 %.3g q6_k %.3g q4_k %.3g\n", e8, e6, e4);
+  CHECK(e8 < 5e-5);
+  CHECK(e6 < 1e-3);
+  CHECK(e4 < 1.2e-2);
+  CHECK(e8 < e6);
+  CHECK(e6 < e4);
+  for (WeightFormat f : {WeightFormat::kQ8_0, WeightFormat::kQ4K, WeightFormat::kQ6K}) {
+    CAPTURE(weight_format_name(f));
+    CHECK(parse_weight_format(weight_format_name(f)).value() == f);
+    auto p = pack_weight(w, rows, cols, f);
+    REQUIRE(p.ok());
+    CHECK(p->group == ggml_block_values(f));
+    CHECK(p->scales.empty());
+    CHECK(static_cast<int64_t>(p->data.size()) == rows * cols / ggml_block_values(f) * ggml_block_bytes(f));
+    CHECK(packed_data_bytes(f, rows, cols, p->group).value() == p->data.size());
+    CHECK(packed_scale_bytes(f, rows, cols, p->group).value() == 0u);
+    auto kept = pack_ggml_blocks(f, p->data, rows, cols);
+    REQUIRE(kept.ok());
+    CHECK(kept->data == p->data);
+    CHECK(unpack_weight(*kept) == unpack_weight(*p));
+    // Rows must be whole blocks, blobs the exact size, the group the block size.
+    CHECK_FALSE(pack_weight(std::vector<float>(static_cast<size_t>(rows * 48)), rows, 48, f).ok());
+    CHECK_FALSE(pack_ggml_blocks(f, std::span<const uint8_t>(p->data).first(p->data.size() - 2), rows, cols).ok());
+    CHECK_FALSE(packed_data_bytes(f, rows, cols + 16, p->group).ok());
+    CHECK_FALSE(packed_data_bytes(f, rows, cols, 128).ok());
+  }
+  CHECK(ggml_block_bytes(WeightFormat::kQ8_0) == 34);
+  CHECK(ggml_block_bytes(WeightFormat::kQ4K) == 144);
+  CHECK(ggml_block_bytes(WeightFormat::kQ6K) == 210);
+}
+
+// A q4_k block built by hand from the published layout (d, dmin, 6-bit scale/min pairs, nibbles):
+// sub-block 5 (a pair stored in the high bits, j >= 4) with sc 37 and m 45, q = 9.
+TEST_CASE("q4_k decodes a hand-built block") {
+  std::vector<uint8_t> b(144, 0);
+  const uint16_t d = f32_to_f16(0.5f), dmin = f32_to_f16(0.25f);
+  std::memcpy(b.data(), &d, 2);
+  std::memcpy(b.data() + 2, &dmin, 2);
+  // j = 5: sc = (s[9] & 15) | (s[1] >> 6) << 4 = 37 -> s[9] low 5, s[1] top 2 bits = 2;
+  //        m  = (s[9] >> 4) | (s[5] >> 6) << 4 = 45 -> s[9] high 13, s[5] top 2 bits = 2.
+  b[4 + 9] = static_cast<uint8_t>(5 | (13 << 4));
+  b[4 + 1] = static_cast<uint8_t>(2 << 6);
+  b[4 + 5] = static_cast<uint8_t>(2 << 6);
+  // Sub-block 5 = high nibbles of qs[64..95] (pass j = 2); value 160 + 3 is qs[67] >> 4.
+  b[16 + 67] = static_cast<uint8_t>(9 << 4);
+  auto p = pack_ggml_blocks(WeightFormat::kQ4K, b, 1, 256);
+  REQUIRE(p.ok());
+  const auto w = unpack_weight(*p);
+  CHECK(w[163] == 0.5f * 37 * 9 - 0.25f * 45);
+  CHECK(w[162] == -0.25f * 45);  // q = 0 in the same sub-block
+  CHECK(w[0] == 0.0f);           // sub-block 0: sc = m = 0
+}
+
+}  // namespace
+}  // namespace r1vk

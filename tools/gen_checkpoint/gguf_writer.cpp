@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/ggml_blocks.h"
 #include "base/numeric_formats.h"
 #include "import/gguf_split.h"
 #include "import/gguf_tensor_names.h"
@@ -255,7 +256,13 @@ Status add_model_metadata(GgufBuilder& b, const ModelConfig& c, const GgufConver
   b.add_string("general.architecture", a);
   b.add_string("general.name", name);
   b.add_u32("general.alignment", b.alignment);
-  b.add_u32("general.file_type", o.weight_type == GgmlType::kF16 ? 1 : o.weight_type == GgmlType::kQ8_0 ? 7 : 0);
+  // llama_ftype: 1 MOSTLY_F16, 7 MOSTLY_Q8_0, 15 MOSTLY_Q4_K_M, 18 MOSTLY_Q6_K (Q4_K alone: 14, Q4_K_S).
+  const uint32_t ftype = o.weight_type == GgmlType::kF16    ? 1
+                         : o.weight_type == GgmlType::kQ8_0 ? 7
+                         : o.weight_type == GgmlType::kQ4_K ? (o.q4_k_m ? 15 : 14)
+                         : o.weight_type == GgmlType::kQ6_K ? 18
+                                                            : 0;
+  b.add_u32("general.file_type", ftype);
   b.add_u32(a + ".context_length", u32(c.max_position_embeddings));
   b.add_u32(a + ".embedding_length", u32(c.hidden_size));
   b.add_u32(a + ".block_count", u32(c.num_hidden_layers + c.num_nextn_predict_layers));
@@ -319,12 +326,27 @@ Status add_model_metadata(GgufBuilder& b, const ModelConfig& c, const GgufConver
   return ok_status();
 }
 
-std::vector<uint8_t> encode(const Emitted& t, GgmlType type, GgmlType& used) {
+// Whole blocks of `values` in a k-quant format, with base/ggml_blocks.h's encoders.
+std::vector<uint8_t> quantize_blocks(const std::vector<float>& values, int block_values, int block_bytes,
+                                     void (*encode_block)(const float*, uint8_t*)) {
+  std::vector<uint8_t> out(values.size() / static_cast<size_t>(block_values) * static_cast<size_t>(block_bytes));
+  for (size_t b = 0; b * block_values < values.size(); ++b) encode_block(values.data() + b * block_values, out.data() + b * block_bytes);
+  return out;
+}
+
+std::vector<uint8_t> encode(const Emitted& t, GgmlType type, bool q4_k_m, GgmlType& used) {
   used = t.keep_f32 ? GgmlType::kF32 : type;
-  if (used == GgmlType::kQ8_0 && t.dims[0] % 32 != 0) used = GgmlType::kF16;  // rows must be whole blocks
+  if (used == GgmlType::kQ4_K && q4_k_m &&
+      (t.name.find("ffn_down") != std::string::npos || t.name.find("attn_v.") != std::string::npos || t.name == "output.weight"))
+    used = GgmlType::kQ6_K;
+  // Rows must be whole blocks; llama.cpp's quantize falls back the same way.
+  if ((used == GgmlType::kQ4_K || used == GgmlType::kQ6_K) && t.dims[0] % 256 != 0) used = GgmlType::kQ8_0;
+  if (used == GgmlType::kQ8_0 && t.dims[0] % 32 != 0) used = GgmlType::kF16;
   std::vector<uint8_t> out;
   switch (used) {
     case GgmlType::kQ8_0: return quantize_q8_0(t.values);
+    case GgmlType::kQ4_K: return quantize_blocks(t.values, ggml::kQ4KValues, ggml::kQ4KBytes, ggml::encode_q4_k);
+    case GgmlType::kQ6_K: return quantize_blocks(t.values, ggml::kQ6KValues, ggml::kQ6KBytes, ggml::encode_q6_k);
     case GgmlType::kF16:
       for (float v : t.values) append(out, f32_to_f16(v));
       return out;
@@ -427,7 +449,7 @@ Status convert_checkpoint_to_gguf(const std::string& dir, const std::string& out
   }
   for (size_t k = 0; k < emitted.size(); ++k) {
     GgmlType used = GgmlType::kF32;
-    auto data = encode(emitted[k], o.weight_type, used);
+    auto data = encode(emitted[k], o.weight_type, o.q4_k_m, used);
     parts[k % static_cast<size_t>(n)].add_tensor(emitted[k].name, emitted[k].dims, used, std::move(data));
   }
   for (int64_t k = 0; k < n; ++k) {

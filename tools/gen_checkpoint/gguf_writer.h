@@ -67,7 +67,11 @@ void put_u64(std::vector<uint8_t>& out, uint64_t v);
 void put_string(std::vector<uint8_t>& out, const std::string& s);
 
 struct GgufConvertOptions {
-  GgmlType weight_type = GgmlType::kF16;  // 2-D+ tensors: F16, BF16, F32 or Q8_0; 1-D stay F32
+  // 2-D+ tensors: F16, BF16, F32, Q8_0, Q4_K or Q6_K; 1-D stay F32. Rows that are not whole
+  // blocks fall back as llama.cpp's quantize does: Q4_K / Q6_K -> Q8_0 -> F16.
+  GgmlType weight_type = GgmlType::kF16;
+  // With Q4_K: the Q4_K_M mix (ffn_down, attn_v and output in Q6_K, the rest Q4_K).
+  bool q4_k_m = false;
   bool split_kv_b = true;  // newer llama.cpp layout (attn_k_b / attn_v_b) instead of attn_kv_b
   int64_t splits = 1;      // >1: NAME-0000k-of-0000N.gguf files (out_path is the first)
 };

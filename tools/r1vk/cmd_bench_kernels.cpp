@@ -80,7 +80,7 @@ void add_bench_kernels_command(CLI::App& app, CommandFn& selected) {
                   "Kernel to time: gemv (foundation f16 GEMV, default), linear (the plan's matrix kernels), "
                   "mla (R1 decode attention) or sample (GPU sampler)")
       ->check(CLI::IsMember({"gemv", "gemv_f16", "linear", "mla", "sample"}));
-  cmd->add_option("--format", lf->format, "--op linear: weight format f32, f16, q8, q4, fp8 (default q4)");
+  cmd->add_option("--format", lf->format, "--op linear: weight format f32, f16, q8, q4, fp8, q8_0, q4_k, q6_k (default q4)");
   cmd->add_option("--group", lf->group, "--op linear: q4 group 32 or 128 (default 32)");
   cmd->add_option("--tokens", lf->tokens, "--op linear: rows of x; 1 = GEMV, more = GEMM (default 1)");
   cmd->add_option("--shape", lf->shape, "--op linear: shader shape lanes, sg or shared (default: the device's)");

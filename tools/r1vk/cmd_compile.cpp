@@ -6,6 +6,7 @@
 #include "command.h"
 #include "common_flags.h"
 #include "compiler/compiler.h"
+#include "import/gguf_import.h"
 #include "plan/loaded_plan.h"
 #include "plan/plan_dump.h"
 
@@ -15,7 +16,7 @@ namespace {
 struct CompileArgs {
   std::string dir;
   std::string out;
-  std::string weights = "f16";
+  std::string weights;  // empty: auto for a GGUF file (its blocks kept), f16 for a checkpoint
   int64_t context = 4096;
   int64_t prefill_chunk = 64;
   int64_t q4_group = 32;
@@ -25,7 +26,7 @@ struct CompileArgs {
 
 Status run_compile(const CompileArgs& a) {
   CompileOptions o;
-  o.weights = a.weights;
+  o.weights = !a.weights.empty() ? a.weights : (is_gguf_file(a.dir) ? "auto" : "f16");
   o.max_context = a.context;
   o.prefill_chunk = a.prefill_chunk;
   o.q4_group = a.q4_group;
@@ -66,9 +67,10 @@ void add_compile_command(CLI::App& app, CommandFn& selected) {
                    "checkpoint")->required();
   sub->add_option("-o,--output", args->out, "Plan file to write")->required();
   sub->add_option("--weights", args->weights,
-                  "Storage of bulk weights: f32, f16, q8, q4, fp8 or auto (q8); norms and the router stay f32, "
-                  "embeddings and the head at least q8")
-      ->capture_default_str();
+                  "Storage of bulk weights: f32, f16, q8, q4, fp8, q8_0, q4_k, q6_k or auto (q8; a GGUF file's "
+                  "Q8_0/Q4_K/Q6_K tensors stay as stored, other types get the nearest format); norms and the router "
+                  "stay f32, embeddings and the head at least q8 unless kept as stored. Default: auto for a GGUF "
+                  "file, f16 for a checkpoint");
   add_context_option(*sub, args->context, "Context length (KV cache positions) the plan is sized for")->capture_default_str();
   sub->add_option("--prefill-chunk", args->prefill_chunk, "Tokens per prefill submit")->capture_default_str();
   sub->add_option("--q4-group", args->q4_group, "q4 group size: 32 or 128")->capture_default_str();

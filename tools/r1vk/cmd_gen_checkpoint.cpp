@@ -59,8 +59,13 @@ Status run_gen(const GenFlags& f) {
               static_cast<long long>(summary->shards));
   if (f.gguf.empty()) return ok_status();
   gen::GgufConvertOptions g;
-  g.weight_type = f.gguf_type == "q8_0" ? GgmlType::kQ8_0 : f.gguf_type == "f32" ? GgmlType::kF32
-                  : f.gguf_type == "bf16" ? GgmlType::kBF16 : GgmlType::kF16;
+  g.weight_type = f.gguf_type == "q8_0"                             ? GgmlType::kQ8_0
+                  : f.gguf_type == "q4_k" || f.gguf_type == "q4_k_m" ? GgmlType::kQ4_K
+                  : f.gguf_type == "q6_k"                            ? GgmlType::kQ6_K
+                  : f.gguf_type == "f32"                             ? GgmlType::kF32
+                  : f.gguf_type == "bf16"                            ? GgmlType::kBF16
+                                                                     : GgmlType::kF16;
+  g.q4_k_m = f.gguf_type == "q4_k_m";
   g.split_kv_b = !f.gguf_kv_b;
   R1VK_TRY(gen::convert_checkpoint_to_gguf(f.out, f.gguf, g));
   std::printf("wrote %s (GGUF, %s)\n", f.gguf.c_str(), f.gguf_type.c_str());
@@ -87,8 +92,8 @@ void add_gen_checkpoint_command(CLI::App& app, CommandFn& selected) {
   cmd->add_option("--experts", flags->experts, "Override n_routed_experts")->check(CLI::Range(1, 8192));
   cmd->add_option("--gguf", flags->gguf,
                   "Also convert the checkpoint into this GGUF file, with llama.cpp's conventions (docs/gguf.md)");
-  cmd->add_option("--gguf-type", flags->gguf_type, "GGUF type of 2-D weights: f16, bf16, f32 or q8_0")
-      ->check(CLI::IsMember({"f16", "bf16", "f32", "q8_0"}))
+  cmd->add_option("--gguf-type", flags->gguf_type, "GGUF type of 2-D weights: f16, bf16, f32, q8_0, q4_k, q6_k or q4_k_m (Q4_K with Q6_K ffn_down, attn_v and output)")
+      ->check(CLI::IsMember({"f16", "bf16", "f32", "q8_0", "q4_k", "q6_k", "q4_k_m"}))
       ->capture_default_str();
   cmd->add_flag("--gguf-kv-b", flags->gguf_kv_b, "DeepSeek: write the older single attn_kv_b instead of attn_k_b/attn_v_b");
   cmd->callback([flags, &selected] { selected = [flags] { return run_gen(*flags); }; });

@@ -41,7 +41,8 @@ PackedWeight random_packed(WeightFormat f, uint32_t rows, uint32_t cols, uint32_
   p.format = f;
   p.rows = rows;
   p.cols = cols;
-  p.group = f == WeightFormat::kQ8 ? kQ8Group : f == WeightFormat::kQ4 ? group : f == WeightFormat::kFp8 ? kFp8Block : 0;
+  p.group = f == WeightFormat::kQ8 ? kQ8Group : f == WeightFormat::kQ4 ? group : f == WeightFormat::kFp8 ? kFp8Block
+          : ggml_block_values(f);
   const int64_t g = p.group;
   p.data.resize(*packed_data_bytes(f, rows, cols, g));
   p.scales.resize(*packed_scale_bytes(f, rows, cols, g));
@@ -63,7 +64,16 @@ PackedWeight random_packed(WeightFormat f, uint32_t rows, uint32_t cols, uint32_
     if (f == WeightFormat::kQ8 && b == 0x80) b = 0x81;                         // q in [-127, 127]
     if (f == WeightFormat::kFp8 && (b & 0x7F) == 0x7F) b = static_cast<uint8_t>(b - 1);  // no NaN
   }
-  if (f == WeightFormat::kFp8) {
+  if (is_ggml_block_format(f)) {
+    // Random bytes are valid blocks except for the f16 super-scales: d (and q4_k's dmin) sane.
+    const size_t bb = static_cast<size_t>(ggml_block_bytes(f));
+    const size_t d_at = f == WeightFormat::kQ6K ? 208 : 0;
+    for (size_t b = 0; b < p.data.size() / bb; ++b) {
+      const uint16_t h = f32_to_f16(0.001f * (1.0f + 0.5f * uniform_pm1(state)));
+      std::memcpy(p.data.data() + b * bb + d_at, &h, 2);
+      if (f == WeightFormat::kQ4K) std::memcpy(p.data.data() + b * bb + 2, &h, 2);
+    }
+  } else if (f == WeightFormat::kFp8) {
     for (size_t i = 0; i < p.scales.size() / 4; ++i) {
       const float s = 1.0f / 448.0f;
       std::memcpy(p.scales.data() + 4 * i, &s, 4);
@@ -111,6 +121,9 @@ Status run_linear_bench(const LinearBenchFlags& in) {
   R1VK_ASSIGN_OR_RETURN(const WeightFormat format, parse_weight_format(f.format));
   if (format == WeightFormat::kQ4 && f.group != 32 && f.group != 128)
     return make_error(ErrorCode::kInvalidArgument, "--group must be 32 or 128");
+  if (is_ggml_block_format(format) && f.cols % ggml_block_values(format) != 0)
+    return make_error(ErrorCode::kInvalidArgument, std::string("--cols must be a multiple of ") +
+                                                       std::to_string(ggml_block_values(format)) + " for " + f.format);
 
   vk::ContextOptions options;
   options.device_index = f.device;
