@@ -12,6 +12,7 @@
 #include "exec/model.h"
 #include "exec/session.h"
 #include "npy_writer.h"
+#include "offload_flags.h"
 #include "plan_source.h"
 #include "token_list.h"
 
@@ -26,6 +27,7 @@ struct LogitsArgs {
   std::string weights = "f16";
   int64_t context = 0;
   std::optional<int> device;
+  OffloadFlags offload;
 };
 
 Status run_logits(const LogitsArgs& a) {
@@ -41,8 +43,10 @@ Status run_logits(const LogitsArgs& a) {
   po.context = a.context > 0 ? a.context : std::max<int64_t>(n, 64);
   po.prefill_chunk = std::max<int64_t>(std::min<int64_t>(prefill, po.context), 1);
   R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(a.model, po));
-  R1VK_ASSIGN_OR_RETURN(auto ctx, open_device(a.device));
+  vk::ContextOptions co;
   exec::ModelOptions mo;
+  R1VK_TRY(a.offload.apply(co, mo));
+  R1VK_ASSIGN_OR_RETURN(auto ctx, open_device(a.device, co.allocator.budget_bytes));
   ProgressBar bar("loading", 0);
   mo.progress = [&bar](uint64_t done, uint64_t total) { bar.update(done, total); };
   auto model = exec::Model::load(*ctx, std::move(plan), mo);
@@ -74,6 +78,7 @@ void add_logits_command(CLI::App& app, CommandFn& selected) {
       ->capture_default_str();
   add_context_option(*sub, args->context, "Context length when MODEL is a checkpoint (default: max(n_tokens, 64))");
   sub->add_option("--device", args->device, "Vulkan device index (see r1vk devices)");
+  add_offload_options(*sub, args->offload);
   sub->callback([args, &selected] { selected = [args] { return run_logits(*args); }; });
 }
 

@@ -30,6 +30,7 @@ struct RunArgs {
   int64_t context = 0;
   std::string weights = "auto";
   std::optional<int> device;
+  OffloadFlags offload;
   bool raw = false;
   bool json = false;
   bool hide_reasoning = false;
@@ -42,7 +43,7 @@ Status run_run(const RunArgs& a) {
   PlanSourceOptions po;
   po.weights = a.weights;
   po.context = a.context;
-  R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device));
+  R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device, a.offload));
   const text::Tokenizer& tokenizer = *tm.tokenizer;
   R1VK_ASSIGN_OR_RETURN(auto session, exec::Session::create(*tm.model));
 
@@ -121,6 +122,7 @@ void add_run_command(CLI::App& app, CommandFn& selected) {
   sub->add_option("--weights", a->weights, "Weight format when MODEL is a checkpoint: f32, f16, q8, q4, fp8, auto")
       ->capture_default_str();
   sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices)");
+  add_offload_options(*sub, a->offload);
   sub->add_flag("--raw", a->raw,
                 "Feed the prompt as plain text, without the chat template; BOS/EOS are added as the tokenizer's "
                 "tokenizer_config.json says (add_bos_token, add_eos_token), as Hugging Face's tokenizer(text) does");

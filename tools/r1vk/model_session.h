@@ -8,6 +8,7 @@
 
 #include "base/status.h"
 #include "exec/model.h"
+#include "offload_flags.h"
 #include "plan_source.h"
 #include "text/chat_format.h"
 #include "text/tokenizer.h"
@@ -21,6 +22,10 @@ struct TextModel {
   std::unique_ptr<text::Tokenizer> tokenizer;
 };
 
-Result<TextModel> open_text_model(const std::string& model, const PlanSourceOptions& options, std::optional<int> device);
+// `offload`: --gpu-memory and --expert-counts; `reserve`: device bytes to keep for the caller's
+// executors (empty: one session), see exec::ModelOptions.
+Result<TextModel> open_text_model(const std::string& model, const PlanSourceOptions& options, std::optional<int> device,
+                                  const OffloadFlags& offload = {},
+                                  std::function<uint64_t(const exec::Model&)> reserve = {});
 
 }  // namespace r1vk::cli
