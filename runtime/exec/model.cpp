@@ -17,6 +17,7 @@ constexpr uint64_t kMiB = 1ull << 20;
 uint64_t align256(uint64_t v) { return (v + 255) / 256 * 256; }
 
 std::string bytes_text(uint64_t b) {
+  if (b < kMiB) return std::to_string(b) + " bytes (" + std::to_string((b + 512) / 1024) + " KiB)";
   return std::to_string(b) + " bytes (" + std::to_string((b + kMiB / 2) / kMiB) + " MiB)";
 }
 

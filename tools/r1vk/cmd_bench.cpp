@@ -234,6 +234,9 @@ Status run_bench(const BenchArgs& a) {
     return make_error(ErrorCode::kInvalidArgument, "--prompt and --decode must be positive, --long-context >= 0");
   }
   R1VK_TRY(check_batch_sizes(a.batch));
+  vk::ContextOptions co;
+  exec::ModelOptions mo;
+  R1VK_TRY(a.offload.apply(co, mo));  // a bad --gpu-memory costs no compile
   PlanSourceOptions po;
   po.weights = a.weights;
   // --batch: decoders start at position 64 and keep decoding while the prompt prefills.
@@ -247,9 +250,6 @@ Status run_bench(const BenchArgs& a) {
                                                        " positions; this benchmark needs " + std::to_string(ctx_needed) +
                                                        " (lower --long-context or --prompt, or recompile with a larger --ctx)");
   }
-  vk::ContextOptions co;
-  exec::ModelOptions mo;
-  R1VK_TRY(a.offload.apply(co, mo));
   if (!a.batch.empty()) {
     exec::BatchOptions bo;
     bo.max_batch = static_cast<uint32_t>(*std::max_element(a.batch.begin(), a.batch.end()));

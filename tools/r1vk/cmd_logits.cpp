@@ -32,6 +32,9 @@ struct LogitsArgs {
 
 Status run_logits(const LogitsArgs& a) {
   R1VK_ASSIGN_OR_RETURN(auto tokens, parse_token_list(a.tokens, "--tokens"));
+  vk::ContextOptions co;
+  exec::ModelOptions mo;
+  R1VK_TRY(a.offload.apply(co, mo));
   const int64_t n = static_cast<int64_t>(tokens.size());
   const int64_t prefill = a.prefill < 0 ? n : a.prefill;
   if (prefill > n) {
@@ -43,9 +46,6 @@ Status run_logits(const LogitsArgs& a) {
   po.context = a.context > 0 ? a.context : std::max<int64_t>(n, 64);
   po.prefill_chunk = std::max<int64_t>(std::min<int64_t>(prefill, po.context), 1);
   R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(a.model, po));
-  vk::ContextOptions co;
-  exec::ModelOptions mo;
-  R1VK_TRY(a.offload.apply(co, mo));
   R1VK_ASSIGN_OR_RETURN(auto ctx, open_device(a.device, co.allocator.budget_bytes));
   ProgressBar bar("loading", 0);
   mo.progress = [&bar](uint64_t done, uint64_t total) { bar.update(done, total); };

@@ -7,6 +7,9 @@ namespace r1vk::cli {
 
 Result<TextModel> open_text_model(const std::string& model, const PlanSourceOptions& options, std::optional<int> device,
                                   const OffloadFlags& offload, std::function<uint64_t(const exec::Model&)> reserve) {
+  vk::ContextOptions co;
+  exec::ModelOptions mo;
+  R1VK_TRY(offload.apply(co, mo));  // a bad --gpu-memory costs no compile
   R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(model, options));
   if (!plan.manifest().has_tokenizer()) {
     return make_error(ErrorCode::kInvalidArgument, model + " has no tokenizer: text commands cannot use it (r1vk logits and bench can)");
@@ -14,9 +17,6 @@ Result<TextModel> open_text_model(const std::string& model, const PlanSourceOpti
   TextModel t;
   R1VK_ASSIGN_OR_RETURN(auto tok, text::Tokenizer::from_json(plan.manifest().tokenizer_json, plan.manifest().tokenizer_config_json));
   t.tokenizer = std::make_unique<text::Tokenizer>(std::move(tok));
-  vk::ContextOptions co;
-  exec::ModelOptions mo;
-  R1VK_TRY(offload.apply(co, mo));
   mo.reserve = std::move(reserve);
   R1VK_ASSIGN_OR_RETURN(t.context, open_device(device, co.allocator.budget_bytes));
   ProgressBar bar("loading", 0);
