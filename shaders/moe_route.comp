@@ -4,13 +4,15 @@
 // group-limited (group score = max, or sum of the top 2) keeping topk_group groups; top-k with
 // ties to the lower index; weights = unbiased scores, optionally normalised, then scaled.
 // Scores are computed in parallel; the selection (a few thousand steps for 256 experts) runs
-// on invocation 0 over shared memory.
+// on invocation 0 over shared memory. With has_counters, every chosen expert's use counter is
+// incremented (atomically: rows run in parallel workgroups).
 #include "common.glsl"
 #include "step.glsl"
 
 layout(local_size_x_id = 0) in;
 
 layout(buffer_reference, std430, buffer_reference_align = 4) buffer I32Out { int v[]; };
+layout(buffer_reference, std430, buffer_reference_align = 4) buffer U32Counters { uint v[]; };
 
 layout(push_constant) uniform Params {
   F32In logits;
@@ -18,9 +20,10 @@ layout(push_constant) uniform Params {
   I32Out ids;
   F32Out weights;
   StepParams step;
+  U32Counters counters;  // valid when has_counters
   uint logit_stride, ids_stride, w_stride;
   uint experts, top_k, n_group, topk_group;
-  uint sigmoid, group_score, normalize, has_bias;
+  uint sigmoid, group_score, normalize, has_bias, has_counters;
   float scaling;
 } p;
 
@@ -103,6 +106,7 @@ void main() {
     wsum += score_sh[be];
     p.ids.v[t * p.ids_stride + k] = int(be);
     p.weights.v[t * p.w_stride + k] = score_sh[be];
+    if (p.has_counters != 0) atomicAdd(p.counters.v[be], 1u);
   }
   for (uint k = 0; k < p.top_k; ++k) {
     float wk = p.weights.v[t * p.w_stride + k];

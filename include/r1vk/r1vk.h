@@ -91,7 +91,9 @@ typedef struct r1vk_context_options {
   uint32_t struct_size;
   int32_t device_index;          /* -1: the best device (discrete > integrated > CPU) */
   int32_t validation;            /* nonzero: Khronos validation layer (also R1VK_VALIDATION=1) */
-  uint64_t memory_budget_bytes;  /* device memory r1vk may hold; 0 = no limit */
+  /* Device memory r1vk may hold; 0 = no limit. Model loads place routed experts that do not
+   * fit in host memory (docs/offload.md). */
+  uint64_t memory_budget_bytes;
   /* On-disk pipeline cache file; NULL: the default (~/.cache/r1vk); "": in memory only. */
   const char* pipeline_cache_path;
 } r1vk_context_options;
@@ -170,6 +172,9 @@ typedef struct r1vk_model_options {
   int64_t context_length; /* tokens per session; 0 = what the plan was compiled for */
   r1vk_progress_callback progress; /* optional */
   void* progress_user_data;
+  /* Optional expert-counts file (r1vk bench --save-expert-counts) ranking routed experts
+   * hot-first for the device-memory budget; NULL or "": by index. */
+  const char* expert_counts_path;
 } r1vk_model_options;
 
 R1VK_EXPORT void r1vk_model_options_init(r1vk_model_options* options);
@@ -191,6 +196,9 @@ typedef struct r1vk_model_info {
   int32_t bos_token;          /* -1 when the tokenizer has none */
   int32_t eos_token;
   uint64_t weight_bytes;      /* device memory of the weights */
+  uint64_t host_weight_bytes; /* routed experts placed in host memory (read over the bus) */
+  uint64_t routed_experts;    /* routed experts of every MoE layer, all told */
+  uint64_t routed_experts_on_device;
 } r1vk_model_info;
 
 R1VK_EXPORT void r1vk_model_info_init(r1vk_model_info* info);

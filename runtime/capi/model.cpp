@@ -52,6 +52,7 @@ r1vk_status load(r1vk_context* context, const char* path, const r1vk_model_optio
 
   exec::ModelOptions mo;
   mo.context = options ? options->context_length : 0;
+  if (options && options->expert_counts_path) mo.expert_counts_path = options->expert_counts_path;
   mo.progress = [&](uint64_t done, uint64_t total) {
     progress.report(total ? static_cast<float>(static_cast<double>(done) / static_cast<double>(total)) : 1.0f, R1VK_LOAD_UPLOADING);
   };
@@ -128,6 +129,9 @@ R1VK_EXPORT r1vk_status r1vk_model_get_info(const r1vk_model* model, r1vk_model_
     out_info->bos_token = m.tokenizer->bos_id() ? static_cast<int32_t>(*m.tokenizer->bos_id()) : -1;
     out_info->eos_token = m.tokenizer->eos_id() ? static_cast<int32_t>(*m.tokenizer->eos_id()) : -1;
     out_info->weight_bytes = m.model->weights().device_bytes();
+    out_info->host_weight_bytes = m.model->weights().host_bytes();
+    out_info->routed_experts = m.model->memory_layout().experts.experts;
+    out_info->routed_experts_on_device = m.model->memory_layout().experts.experts_on_device;
     return R1VK_OK;
   });
 }

@@ -1,6 +1,11 @@
 // A plan loaded onto one device: weights uploaded, rotary table and MoE expert tables built,
 // kernels ready. Sessions (each with its own KV cache) run on it; the model itself is read-only
-// after load, so sessions can interleave.
+// after load, so sessions can interleave (the routers' use counters only accumulate).
+//
+// Under a device-memory budget smaller than the plan, the load places the non-expert weights and
+// tables, keeps room for the caller's KV pools and activations, fills what is left with routed
+// experts hot-first and puts the rest in host memory, read in place by the expert kernels
+// (docs/offload.md).
 #pragma once
 
 #include <functional>
@@ -9,6 +14,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "exec/expert_placement.h"
 #include "exec/model_weights.h"
 #include "exec/stage.h"
 #include "kernels/attention_kernels.h"
@@ -19,15 +25,43 @@
 
 namespace r1vk::exec {
 
+class Model;
+
 struct ModelOptions {
   // Context length of sessions; 0 = the plan's max_context. May not exceed it.
   int64_t context = 0;
   std::function<void(uint64_t done, uint64_t total)> progress;
   // Polled after each uploaded tensor; true stops the load with ErrorCode::kCancelled.
   std::function<bool()> cancelled;
+  // Device memory (bytes) the model plans with; 0: the context allocator's budget when it has
+  // one, else default_device_memory(). Below what the model needs without its routed experts,
+  // the load fails with ErrorCode::kOutOfBudget naming that size (with the automatic default it
+  // puts every routed expert in host memory instead).
+  uint64_t gpu_memory = 0;
+  // Device bytes kept free for what callers allocate after the load (KV pools, activations),
+  // asked of the model before its weights are uploaded; empty: one batch-of-one executor at the
+  // model's context (executor_device_bytes).
+  std::function<uint64_t(const Model&)> reserve;
+  // Expert-counts file (save_expert_counts) that ranks routed experts hot-first; empty: by index.
+  std::string expert_counts_path;
   // A pipeline stage: only these ops of the main program run here, so only their tensors are
   // uploaded and their MoE expert tables built (the MTP program's go with the last stage).
   OpRange stage;
+};
+
+// The automatic device-memory figure: the device-local heaps' budget minus their usage from
+// VK_EXT_memory_budget when the device has it, else the largest device-local heap less 10%
+// (at least 256 MiB) for the driver and other processes.
+uint64_t default_device_memory(const vk::DeviceCaps& caps);
+
+// What the load decided (r1vk bench and info print it).
+struct MemoryLayout {
+  uint64_t budget = 0;            // device bytes planned with
+  bool budget_automatic = false;  // from default_device_memory
+  uint64_t fixed = 0;             // non-expert weights + tables + reserve
+  uint64_t reserve = 0;           // of which kept for KV pools and activations
+  uint64_t margin = 0;            // kept spare for allocator fragmentation (budgets past one block)
+  ExpertPlacement experts;
 };
 
 class Model {
@@ -46,11 +80,25 @@ class Model {
   OpRange stage() const { return stage_; }
   // Expert address table of the moe_experts op at `op_index` of `program` (0 = main, 1 = mtp).
   VkDeviceAddress expert_table(int program, size_t op_index) const;
+  // Use counters (u32 per expert) the moe_route op at `op_index` increments for every row's
+  // chosen experts; 0 when the op feeds no moe_experts op.
+  VkDeviceAddress expert_counters(int program, size_t route_op_index) const;
+  // The counters of every moe_experts op since the load or the last reset (waits for the
+  // device; call between steps).
+  Result<ExpertCounts> read_expert_counts();
+  Status reset_expert_counts();
+
+  const MemoryLayout& memory_layout() const { return layout_; }
+  // Routed experts in hot-first order, as the load ranked them.
+  const std::vector<ExpertUnit>& ranked_experts() const { return ranked_; }
 
  private:
   Model(vk::Context& ctx, plan::LoadedPlan plan) : ctx_(ctx), plan_(std::move(plan)), pipelines_(ctx) {}
+  // Places routed experts under the budget; `needed` (empty: all) is the stage's tensor mask.
+  Status plan_memory(const ModelOptions& options, const std::vector<bool>& needed);
   Status build_rope_table();
   Status build_expert_tables();
+  uint64_t table_bytes() const;
 
   vk::Context& ctx_;
   plan::LoadedPlan plan_;
@@ -64,6 +112,17 @@ class Model {
   OpRange stage_;
   std::vector<vk::Buffer> expert_buffers_;
   std::vector<std::pair<std::pair<int, size_t>, VkDeviceAddress>> expert_tables_;
+  // One u32 per expert of every moe_experts op, in table order.
+  struct CounterRange {
+    int program = 0;
+    size_t route_op = 0, experts_op = 0;
+    uint64_t offset = 0;  // in u32
+    uint32_t experts = 0;
+  };
+  std::vector<CounterRange> counter_ranges_;
+  vk::Buffer counters_;
+  MemoryLayout layout_;
+  std::vector<ExpertUnit> ranked_;
 };
 
 }  // namespace r1vk::exec

@@ -1,6 +1,8 @@
 // A plan's tensors on the device: packed into a few large buffers ("pages", each within
 // maxMemoryAllocationSize), checksums verified as each blob is uploaded. Kernels address a
-// tensor by page address + offset, so no tensor needs a binding of its own.
+// tensor by page address + offset, so no tensor needs a binding of its own. Tensors the expert
+// placement (exec/expert_placement.h) sends to the host go to host-resident pages instead:
+// the same addressing, read in place over the bus.
 #pragma once
 
 #include <functional>
@@ -17,18 +19,22 @@ class ModelWeights {
  public:
   // progress(bytes uploaded, total) after each tensor. With `needed` (one flag per tensor), only
   // the flagged tensors are uploaded (a pipeline stage's); the others' views stay empty.
+  // `on_host` (one flag per plan tensor, or empty: none) marks the tensors placed in host memory.
   static Result<ModelWeights> upload(vk::Context& ctx, const plan::LoadedPlan& plan,
                                      const std::function<void(uint64_t, uint64_t)>& progress = {},
-                                     const std::function<bool()>& cancelled = {}, const std::vector<bool>& needed = {});
+                                     const std::function<bool()>& cancelled = {}, const std::vector<bool>& needed = {},
+                                     const std::vector<bool>& on_host = {});
 
   const kernels::WeightView& view(size_t tensor) const { return views_[tensor]; }
   size_t size() const { return views_.size(); }
-  uint64_t device_bytes() const { return device_bytes_; }
+  uint64_t device_bytes() const { return device_bytes_; }  // pages in device memory
+  uint64_t host_bytes() const { return host_bytes_; }      // host-resident pages
 
  private:
   std::vector<vk::Buffer> pages_;
   std::vector<kernels::WeightView> views_;
   uint64_t device_bytes_ = 0;
+  uint64_t host_bytes_ = 0;
 };
 
 }  // namespace r1vk::exec

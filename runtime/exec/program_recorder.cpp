@@ -152,6 +152,7 @@ Status record_op(Model& m, ProgramId id, size_t index, const Op& op, const Progr
       a.scaling = static_cast<float>(scaling);
       a.ids = out(0);
       a.weights = out(1);
+      a.counters = m.expert_counters(static_cast<int>(id), index);
       return m.attention().record_moe_route(cmd, a, step);
     }
     case OpKind::kMoeExperts: {

@@ -67,6 +67,9 @@ struct RouteArgs {
   float scaling = 1.0f;
   ActView ids;               // [T, top_k] i32
   ActView weights;           // [T, top_k] f32
+  // u32 [experts] use counters, or 0: each row adds 1 to the counter of every expert it chose
+  // (atomically), which measures routing skew and ranks experts for the device-memory budget.
+  VkDeviceAddress counters = 0;
 };
 
 // Every record_* checks its shapes (an error value, never an out-of-bounds dispatch) and records

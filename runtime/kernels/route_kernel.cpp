@@ -9,9 +9,9 @@ namespace r1vk::kernels {
 namespace {
 
 struct RouteParams {
-  VkDeviceAddress logits, bias, ids, weights, step;
+  VkDeviceAddress logits, bias, ids, weights, step, counters;
   uint32_t logit_stride, ids_stride, w_stride, experts, top_k, n_group, topk_group, sigmoid, group_score, normalize,
-      has_bias;
+      has_bias, has_counters;
   float scaling;
 };
 
@@ -38,10 +38,10 @@ Status AttentionKernels::record_moe_route(vk::CommandBuffer& cmd, const RouteArg
   R1VK_TRY(detail::check_view(k, "weights", a.weights, a.top_k));
   // Invocation 0's serial part: softmax, bias, groups (members, then topk_group passes), top-k passes.
   R1VK_TRY(detail::check_loop(k, uint64_t{a.experts} * (6 + a.top_k) + uint64_t{a.n_group} * (a.topk_group + 1) + 64));
-  const RouteParams p{a.logits.addr, a.bias, a.ids.addr, a.weights.addr, step.params,
+  const RouteParams p{a.logits.addr, a.bias, a.ids.addr, a.weights.addr, step.params, a.counters,
                       a.logits.row_stride, a.ids.row_stride, a.weights.row_stride, a.experts, a.top_k,
                       a.n_group, a.topk_group, a.sigmoid ? 1u : 0u, a.group_score, a.normalize ? 1u : 0u,
-                      a.bias ? 1u : 0u, a.scaling};
+                      a.bias ? 1u : 0u, a.counters ? 1u : 0u, a.scaling};
   return detail::record(cmd, pipelines_, "moe_route", {kRouteGroup}, p, step.max_tokens, k);
 }
 

@@ -31,4 +31,10 @@ DecodeTraffic decode_traffic(const Manifest& m) {
   return t;
 }
 
+double projected_tokens_per_s(uint64_t device_bytes, uint64_t host_bytes, double device_gbps, double bus_gbps) {
+  if (device_gbps <= 0 || bus_gbps <= 0 || device_bytes + host_bytes == 0) return 0;
+  const double seconds = static_cast<double>(device_bytes) / (device_gbps * 1e9) + static_cast<double>(host_bytes) / (bus_gbps * 1e9);
+  return 1.0 / seconds;
+}
+
 }  // namespace r1vk::plan

@@ -69,24 +69,32 @@ Allocator::~Allocator() {
 
 Result<uint32_t> Allocator::pick_memory_type(uint32_t type_bits, MemoryUsage usage) const {
   const auto& mem = device_.memory_properties();
-  const VkMemoryPropertyFlags required = usage == MemoryUsage::kHostVisible ? VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT : 0;
-  const VkMemoryPropertyFlags preferred = usage == MemoryUsage::kHostVisible
-                                              ? VK_MEMORY_PROPERTY_HOST_CACHED_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
-                                              : VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+  const bool host = usage != MemoryUsage::kDeviceLocal;
+  const VkMemoryPropertyFlags required = host ? VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT : 0;
   int best = -1, best_score = -1;
   for (uint32_t i = 0; i < mem.memoryTypeCount; ++i) {
     if (!(type_bits & (1u << i))) continue;
     const VkMemoryPropertyFlags f = mem.memoryTypes[i].propertyFlags;
     if ((f & required) != required) continue;
-    const int score = __builtin_popcount(f & preferred);
+    int score = 0;
+    if (usage == MemoryUsage::kDeviceLocal) {
+      score = (f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) ? 1 : 0;
+    } else {
+      score = __builtin_popcount(f & (VK_MEMORY_PROPERTY_HOST_CACHED_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT));
+      // Host-resident weights must not take the device's own memory (a resizable-BAR type is
+      // host-visible and device-local): prefer a type of a heap in system memory above all.
+      const uint32_t heap = mem.memoryTypes[i].heapIndex;
+      if (usage == MemoryUsage::kHostResident && !(mem.memoryHeaps[heap].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)) score += 4;
+    }
     if (score > best_score) best = static_cast<int>(i), best_score = score;
   }
   if (best < 0) return make_error(ErrorCode::kUnsupported, "no Vulkan memory type fits the buffer");
   return static_cast<uint32_t>(best);
 }
 
-Result<MemoryBlock*> Allocator::new_block(uint32_t type_index, VkDeviceSize size, bool dedicated, const std::string& what) {
-  if (budget_ && allocated_ + size > budget_) {
+Result<MemoryBlock*> Allocator::new_block(uint32_t type_index, VkDeviceSize size, bool dedicated, bool device_class,
+                                          const std::string& what) {
+  if (device_class && budget_ && allocated_ + size > budget_) {
     return make_error(ErrorCode::kOutOfBudget, what + ": " + std::to_string(size) + " more bytes of device memory would pass the budget of " +
                                                    std::to_string(budget_) + " bytes (" + std::to_string(allocated_) + " in use)");
   }
@@ -108,6 +116,7 @@ Result<MemoryBlock*> Allocator::new_block(uint32_t type_index, VkDeviceSize size
   block->size = size;
   block->type_index = type_index;
   block->dedicated = dedicated;
+  block->device_class = device_class;
   block->host_coherent = (f & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) != 0;
   if (f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
     void* p = nullptr;
@@ -119,7 +128,7 @@ Result<MemoryBlock*> Allocator::new_block(uint32_t type_index, VkDeviceSize size
     block->mapped = static_cast<std::byte*>(p);
   }
   block->free_ranges[0] = size;
-  allocated_ += size;
+  (device_class ? allocated_ : host_allocated_) += size;
   blocks_.push_back(std::move(block));
   return blocks_.back().get();
 }
@@ -143,11 +152,12 @@ Result<Allocation> Allocator::allocate(const VkMemoryRequirements& req, MemoryUs
                                                   " bytes exceed the device's maxMemoryAllocationSize of " +
                                                   std::to_string(max_alloc));
 
+  const bool device_class = is_device_class(usage);
   MemoryBlock* chosen = nullptr;
   VkDeviceSize offset = 0;
   if (size <= block_size_) {
     for (auto& b : blocks_) {
-      if (b->dedicated || b->type_index != type) continue;
+      if (b->dedicated || b->type_index != type || b->device_class != device_class) continue;
       if (auto off = take_range(*b, size, align)) {
         chosen = b.get();
         offset = *off;
@@ -160,12 +170,13 @@ Result<Allocation> Allocator::allocate(const VkMemoryRequirements& req, MemoryUs
     VkDeviceSize block = dedicated ? size : block_size_;
     // Under a budget, a shared block shrinks to what is left rather than failing an allocation
     // that would fit.
-    if (budget_ && !dedicated && allocated_ < budget_) block = std::max(size, std::min<VkDeviceSize>(block, budget_ - allocated_));
-    R1VK_ASSIGN_OR_RETURN(chosen, new_block(type, block, dedicated, what));
+    if (device_class && budget_ && !dedicated && allocated_ < budget_)
+      block = std::max(size, std::min<VkDeviceSize>(block, budget_ - allocated_));
+    R1VK_ASSIGN_OR_RETURN(chosen, new_block(type, block, dedicated, device_class, what));
     offset = *take_range(*chosen, size, align);
   }
   ++chosen->live;
-  in_use_ += size;
+  if (device_class) in_use_ += size;
   Allocation a;
   a.memory = chosen->memory;
   a.offset = offset;
@@ -180,7 +191,7 @@ void Allocator::free(const Allocation& a) {
   if (!a.block) return;
   std::lock_guard<std::mutex> lock(mutex_);
   return_range(*a.block, a.offset, a.size);
-  in_use_ -= a.size;
+  if (a.block->device_class) in_use_ -= a.size;
   if (--a.block->live == 0) release_block(a.block);
 }
 
@@ -189,7 +200,7 @@ void Allocator::release_block(MemoryBlock* block) {
   if (it == blocks_.end()) return;
   if (block->mapped) vkUnmapMemory(device_.handle(), block->memory);
   vkFreeMemory(device_.handle(), block->memory, nullptr);
-  allocated_ -= block->size;
+  (block->device_class ? allocated_ : host_allocated_) -= block->size;
   blocks_.erase(it);
 }
 
@@ -228,6 +239,11 @@ size_t Allocator::block_count() const {
 uint64_t Allocator::bytes_allocated() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return allocated_;
+}
+
+uint64_t Allocator::host_bytes_allocated() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return host_allocated_;
 }
 
 uint64_t Allocator::bytes_in_use() const {

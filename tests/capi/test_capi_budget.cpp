@@ -68,3 +68,43 @@ TEST_CASE("a big enough budget loads and runs, and usage stays within it") {
   for (auto* m : more) r1vk_session_destroy(m);
   r1vk_session_destroy(s);
 }
+
+TEST_CASE("a budget below the whole model keeps routed experts in host memory with the same answer") {
+  uint64_t needed = 0;
+  {
+    Loaded l;
+    load(l);
+    r1vk_model_info info;
+    r1vk_model_info_init(&info);
+    CAPI_OK(r1vk_model_get_info(l.model, &info));
+    CHECK(info.routed_experts > 0);
+    CHECK(info.routed_experts_on_device == info.routed_experts);
+    CHECK(info.host_weight_bytes == 0);
+    r1vk_session* s = nullptr;
+    CAPI_OK(r1vk_session_create(l.model, &s));
+    r1vk_memory_usage usage;
+    CAPI_OK(r1vk_context_memory_usage(l.context, &usage));
+    needed = usage.used_bytes;
+    r1vk_session_destroy(s);
+  }
+  // One byte short of everything on the device: some experts must move to host memory.
+  Loaded l;
+  load(l, needed - 1);
+  r1vk_model_info info;
+  r1vk_model_info_init(&info);
+  CAPI_OK(r1vk_model_get_info(l.model, &info));
+  CHECK(info.routed_experts_on_device < info.routed_experts);
+  CHECK(info.host_weight_bytes > 0);
+  MESSAGE(info.routed_experts_on_device, " of ", info.routed_experts, " routed experts on the device under a budget of ",
+          needed - 1, " bytes");
+  r1vk_session* s = nullptr;
+  CAPI_OK(r1vk_session_create(l.model, &s));
+  set_greedy(s);
+  Collected c;
+  CHECK(ask(s, c) == R1VK_FINISH_EOS);
+  CHECK(c.answer.find("-61238") != std::string::npos);
+  r1vk_memory_usage usage;
+  CAPI_OK(r1vk_context_memory_usage(l.context, &usage));
+  CHECK(usage.allocated_bytes <= needed - 1);
+  r1vk_session_destroy(s);
+}

@@ -2,7 +2,9 @@
 // at a long context, the time each kind of op takes in a decode step (timestamp queries), and
 // queue submits per decode step. With --batch B1,B2,...: per batch size the batched executor's
 // decode step time, aggregate and per-sequence tokens/s, and prefill tokens/s of one sequence
-// prefilling in chunks next to B - 1 decoding ones.
+// prefilling in chunks next to B - 1 decoding ones. For MoE models, where the routed experts live
+// (--gpu-memory), what decode read from host memory per token (the routers' GPU counters) and
+// the tokens/s that projects to for a stated device and bus bandwidth (docs/offload.md).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,9 +18,11 @@
 #include "common_flags.h"
 #include "device_context.h"
 #include "exec/batch_executor.h"
+#include "exec/executor_memory.h"
 #include "exec/model.h"
 #include "exec/session.h"
 #include "plan/decode_traffic.h"
+#include "offload_flags.h"
 #include "plan_source.h"
 
 namespace r1vk::cli {
@@ -33,7 +37,14 @@ struct BenchArgs {
   std::optional<int> device;
   double bandwidth_gbps = 0;  // > 0: report decode as a fraction of this bandwidth roofline
   std::vector<int> batch;  // batch sizes for the batched-executor table; empty: single-sequence bench
+  OffloadFlags offload;
+  double bus_gbps = 25;  // PCIe 4.0 x16 in practice
+  std::string save_expert_counts;
 };
+
+// Device bandwidth of the projection when --bandwidth is not given: a 24 GB card of the RTX 4090
+// class (1008 GB/s peak).
+constexpr double kProjectionDeviceGbps = 1000;
 
 constexpr int64_t kBatchPosition = 64;  // where --batch decode steps start
 
@@ -69,6 +80,51 @@ void print_roofline(const plan::DecodeTraffic& t, double tokens_per_s, double ba
     std::printf("roofline at %.1f GB/s: %.1f tokens/s; decode at context 0 reaches %.1f%% of it\n", bandwidth_gbps, roofline,
                 100.0 * tokens_per_s / roofline);
   }
+}
+
+constexpr double kMiB = 1 << 20;
+
+// Where the routed experts are, before anything runs.
+void print_placement(const exec::Model& model) {
+  const exec::MemoryLayout& l = model.memory_layout();
+  const exec::ExpertPlacement& p = l.experts;
+  if (p.experts == 0) return;
+  std::printf("routed experts: %llu of %llu on the device (%.3f MiB), %.3f MiB in host memory; device budget %.1f MiB (%s), "
+              "%llu bytes of it for non-expert weights, tables, KV cache and activations, %llu bytes for all experts\n",
+              static_cast<unsigned long long>(p.experts_on_device), static_cast<unsigned long long>(p.experts),
+              static_cast<double>(p.expert_device_bytes) / kMiB, static_cast<double>(p.expert_host_bytes()) / kMiB,
+              static_cast<double>(l.budget) / kMiB, l.budget_automatic ? "automatic" : "--gpu-memory",
+              static_cast<unsigned long long>(l.fixed + l.margin), static_cast<unsigned long long>(p.expert_bytes));
+}
+
+// What the decode steps since the last counter reset read from host memory, and the projected
+// decode speed with this placement, all experts on the device and none.
+Status print_offload_traffic(exec::Model& model, double device_gbps, double bus_gbps, const std::string& save) {
+  if (model.memory_layout().experts.experts == 0) return ok_status();
+  R1VK_ASSIGN_OR_RETURN(auto counts, model.read_expert_counts());
+  const plan::Manifest& m = model.manifest();
+  const exec::ExpertTraffic t = exec::expert_traffic(m, model.ranked_experts(), model.memory_layout().experts, counts);
+  if (t.tokens == 0) return ok_status();
+  const double per_token = static_cast<double>(t.bytes) / static_cast<double>(t.tokens);
+  const double host_per_token = static_cast<double>(t.host_bytes) / static_cast<double>(t.tokens);
+  std::printf("decode routed %llu tokens (GPU counters): routed experts read %.3f MiB per token, %.3f MiB (%.0f bytes) of it "
+              "from host memory; device hit rate %.1f%%\n",
+              static_cast<unsigned long long>(t.tokens), per_token / kMiB, host_per_token / kMiB, host_per_token,
+              100.0 * t.hit_rate());
+  const uint64_t dense = plan::decode_traffic(m).dense_bytes();
+  const auto host = static_cast<uint64_t>(host_per_token);
+  const auto routed = static_cast<uint64_t>(per_token);
+  std::printf("projected decode (weight reads only) at %.0f GB/s device and %.0f GB/s bus: %.1f tokens/s with this placement, "
+              "%.1f with every expert on the device, %.1f with none\n",
+              device_gbps, bus_gbps, plan::projected_tokens_per_s(dense + routed - host, host, device_gbps, bus_gbps),
+              plan::projected_tokens_per_s(dense + routed, 0, device_gbps, bus_gbps),
+              plan::projected_tokens_per_s(dense, routed, device_gbps, bus_gbps));
+  if (!save.empty()) {
+    R1VK_TRY(exec::save_expert_counts(save, counts, t.tokens));
+    std::printf("wrote expert counts of %llu tokens to %s (load with --expert-counts)\n", static_cast<unsigned long long>(t.tokens),
+                save.c_str());
+  }
+  return ok_status();
 }
 
 // Time per op kind of one step (timestamp queries), largest first; `limit` kinds (0: all).
@@ -178,6 +234,9 @@ Status run_bench(const BenchArgs& a) {
     return make_error(ErrorCode::kInvalidArgument, "--prompt and --decode must be positive, --long-context >= 0");
   }
   R1VK_TRY(check_batch_sizes(a.batch));
+  vk::ContextOptions co;
+  exec::ModelOptions mo;
+  R1VK_TRY(a.offload.apply(co, mo));  // a bad --gpu-memory costs no compile
   PlanSourceOptions po;
   po.weights = a.weights;
   // --batch: decoders start at position 64 and keep decoding while the prompt prefills.
@@ -191,19 +250,24 @@ Status run_bench(const BenchArgs& a) {
                                                        " positions; this benchmark needs " + std::to_string(ctx_needed) +
                                                        " (lower --long-context or --prompt, or recompile with a larger --ctx)");
   }
-  R1VK_ASSIGN_OR_RETURN(auto ctx, open_device(a.device));
+  if (!a.batch.empty()) {
+    exec::BatchOptions bo;
+    bo.max_batch = static_cast<uint32_t>(*std::max_element(a.batch.begin(), a.batch.end()));
+    mo.reserve = [bo](const exec::Model& model) { return exec::executor_device_bytes(model, bo); };
+  }
+  R1VK_ASSIGN_OR_RETURN(auto ctx, open_device(a.device, co.allocator.budget_bytes));
   std::printf("device: %s\n", ctx->caps().name.c_str());
   ProgressBar bar("loading", 0);
-  exec::ModelOptions mo;
   mo.progress = [&bar](uint64_t done, uint64_t total) { bar.update(done, total); };
   auto loaded = exec::Model::load(*ctx, std::move(plan), mo);
   bar.finish();
   if (!loaded.ok()) return std::move(loaded).error();
   exec::Model& model = **loaded;
   const plan::Manifest& m = model.manifest();
-  std::printf("model: %s, %s weights, %.1f MiB on the device, prefill chunk %lld\n", m.model_name.c_str(),
-              m.weights_requested.c_str(), static_cast<double>(model.weights().device_bytes()) / (1 << 20),
-              static_cast<long long>(m.memory.prefill_chunk));
+  std::printf("model: %s, %s weights, %.1f MiB on the device, %.1f MiB in host memory, prefill chunk %lld\n",
+              m.model_name.c_str(), m.weights_requested.c_str(), static_cast<double>(model.weights().device_bytes()) / kMiB,
+              static_cast<double>(model.weights().host_bytes()) / kMiB, static_cast<long long>(m.memory.prefill_chunk));
+  print_placement(model);
 
   std::mt19937 rng(7);
   std::vector<int32_t> prompt(static_cast<size_t>(a.prompt));
@@ -226,11 +290,14 @@ Status run_bench(const BenchArgs& a) {
   std::printf("prefill: %lld tokens in %.3f s = %.1f tokens/s (%u submits)\n", static_cast<long long>(a.prompt), prefill_s,
               static_cast<double>(a.prompt) / prefill_s, session->submits() - submits0);
 
+  R1VK_TRY(model.reset_expert_counts());  // count decode's routing only
   R1VK_ASSIGN_OR_RETURN(double tps0, time_decode(*session, 0, a.decode));
   const uint32_t before = session->submits();
   R1VK_TRY(decode_step(*session));
   std::printf("decode at context 0: %.2f tokens/s, %u queue submit(s) per step\n", tps0, session->submits() - before);
   print_roofline(plan::decode_traffic(m), tps0, a.bandwidth_gbps);
+  R1VK_TRY(print_offload_traffic(model, a.bandwidth_gbps > 0 ? a.bandwidth_gbps : kProjectionDeviceGbps, a.bus_gbps,
+                                 a.save_expert_counts));
   if (a.long_context > 0) {
     R1VK_ASSIGN_OR_RETURN(double tps_long, time_decode(*session, a.long_context, a.decode));
     std::printf("decode at context %lld: %.2f tokens/s\n", static_cast<long long>(a.long_context), tps_long);
@@ -265,6 +332,14 @@ void add_bench_command(CLI::App& app, CommandFn& selected) {
                   "(step time, aggregate and per-sequence tokens/s) and a prompt's chunked prefill next to the "
                   "other sequences' decode")
       ->delimiter(',');
+  add_offload_options(*sub, a->offload);
+  sub->add_option("--bus-bandwidth", a->bus_gbps,
+                  "Host-to-device bus bandwidth in GB/s for the projection of decode with experts in host memory "
+                  "(PCIe 4.0 x16: about 25); the device side uses --bandwidth, else 1000 (a 24 GB RTX 4090-class card)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--save-expert-counts", a->save_expert_counts,
+                  "Write the routed experts' use counts of the decode measurement to FILE (rank with --expert-counts)");
   sub->callback([a, &selected] { selected = [a] { return run_bench(*a); }; });
 }
 

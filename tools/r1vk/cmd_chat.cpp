@@ -45,6 +45,7 @@ struct ChatArgs {
   int64_t context = 0;
   std::string weights = "auto";
   std::optional<int> device;
+  OffloadFlags offload;
   bool hide_reasoning = false;
 };
 
@@ -61,7 +62,7 @@ Status run_chat(const ChatArgs& a) {
   PlanSourceOptions po;
   po.weights = a.weights;
   po.context = a.context;
-  R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device));
+  R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device, a.offload));
   R1VK_ASSIGN_OR_RETURN(auto chat, text::R1ChatFormat::from_tokenizer(*tm.tokenizer));
   R1VK_ASSIGN_OR_RETURN(auto session, exec::Session::create(*tm.model));
   std::signal(SIGINT, on_interrupt);
@@ -138,6 +139,7 @@ void add_chat_command(CLI::App& app, CommandFn& selected) {
       ->capture_default_str();
   sub->add_option("--weights", a->weights, "Weight format when MODEL is a checkpoint")->capture_default_str();
   sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices)");
+  add_offload_options(*sub, a->offload);
   sub->add_flag("--hide-reasoning", a->hide_reasoning, "Print only the answers");
   sub->callback([a, &selected] { selected = [a] { return run_chat(*a); }; });
 }

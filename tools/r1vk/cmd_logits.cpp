@@ -13,6 +13,7 @@
 #include "exec/session.h"
 #include "npy_writer.h"
 #include "pipeline_setup.h"
+#include "offload_flags.h"
 #include "plan_source.h"
 #include "token_list.h"
 
@@ -28,10 +29,16 @@ struct LogitsArgs {
   int64_t context = 0;
   std::optional<int> device;
   PipelineFlags pipeline;
+  OffloadFlags offload;
 };
 
 Status run_logits(const LogitsArgs& a) {
   R1VK_ASSIGN_OR_RETURN(auto tokens, parse_token_list(a.tokens, "--tokens"));
+  vk::ContextOptions co;
+  exec::ModelOptions mo;
+  R1VK_TRY(a.offload.apply(co, mo));
+  if (a.pipeline.active() && (!a.offload.gpu_memory.empty() || !a.offload.expert_counts.empty()))
+    return make_error(ErrorCode::kInvalidArgument, "--gpu-memory and --expert-counts do not apply to pipeline stages yet (--devices/--pipeline)");
   const int64_t n = static_cast<int64_t>(tokens.size());
   const int64_t prefill = a.prefill < 0 ? n : a.prefill;
   if (prefill > n) {
@@ -54,8 +61,7 @@ Status run_logits(const LogitsArgs& a) {
     R1VK_ASSIGN_OR_RETURN(session, exec::Session::create_in(pm.first(), pm.pipeline));
   } else {
     R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(a.model, po));
-    R1VK_ASSIGN_OR_RETURN(ctx, open_device(a.device));
-    exec::ModelOptions mo;
+    R1VK_ASSIGN_OR_RETURN(ctx, open_device(a.device, co.allocator.budget_bytes));
     ProgressBar bar("loading", 0);
     mo.progress = [&bar](uint64_t done, uint64_t total) { bar.update(done, total); };
     auto model = exec::Model::load(*ctx, std::move(plan), mo);
@@ -92,6 +98,7 @@ void add_logits_command(CLI::App& app, CommandFn& selected) {
   add_context_option(*sub, args->context, "Context length when MODEL is a checkpoint (default: max(n_tokens, 64))");
   sub->add_option("--device", args->device, "Vulkan device index (see r1vk devices)");
   add_pipeline_options(*sub, args->pipeline);
+  add_offload_options(*sub, args->offload);
   sub->callback([args, &selected] { selected = [args] { return run_logits(*args); }; });
 }
 

@@ -31,6 +31,7 @@ struct RunArgs {
   std::string weights = "auto";
   std::optional<int> device;
   PipelineFlags pipeline;
+  OffloadFlags offload;
   bool raw = false;
   bool json = false;
   bool hide_reasoning = false;
@@ -43,7 +44,7 @@ Status run_run(const RunArgs& a) {
   PlanSourceOptions po;
   po.weights = a.weights;
   po.context = a.context;
-  R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device, a.pipeline));
+  R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device, a.offload, {}, a.pipeline));
   if (tm.pipeline && tm.pipeline->worker) return tm.pipeline->worker_status;  // an MPI rank > 0: served its stage
   const text::Tokenizer& tokenizer = *tm.tokenizer;
   R1VK_ASSIGN_OR_RETURN(auto session, tm.session());
@@ -125,6 +126,7 @@ void add_run_command(CLI::App& app, CommandFn& selected) {
       ->capture_default_str();
   sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices)");
   add_pipeline_options(*sub, a->pipeline);
+  add_offload_options(*sub, a->offload);
   sub->add_flag("--raw", a->raw,
                 "Feed the prompt as plain text, without the chat template; BOS/EOS are added as the tokenizer's "
                 "tokenizer_config.json says (add_bos_token, add_eos_token), as Hugging Face's tokenizer(text) does");

@@ -21,6 +21,7 @@
 #include "serve/generation_check.h"
 #include "serve/http/http_server.h"
 #include "serve/batch_runner.h"
+#include "exec/executor_memory.h"
 
 namespace r1vk::cli {
 namespace {
@@ -44,6 +45,7 @@ struct ServeArgs {
   int64_t context = 0;
   std::string weights = "auto";
   std::optional<int> device;
+  OffloadFlags offload;
 };
 
 // The name clients use for the model: the plan file's or checkpoint directory's name.
@@ -144,7 +146,11 @@ Status run_serve(const ServeArgs& a) {
   PlanSourceOptions po;
   po.weights = a.weights;
   po.context = a.context;
-  auto tm = open_text_model(a.model, po, a.device);
+  // The executor's KV pool and activations are placed before routed experts.
+  exec::BatchOptions bo;
+  bo.max_batch = a.max_batch;
+  auto tm = open_text_model(a.model, po, a.device, a.offload,
+                            [bo](const exec::Model& m) { return exec::executor_device_bytes(m, bo); });
   if (!tm.ok()) {
     stop_http();
     return std::move(tm).error();
@@ -163,8 +169,6 @@ Status run_serve(const ServeArgs& a) {
     return make_error(ErrorCode::kInvalidArgument, "--max-batch " + std::to_string(a.max_batch) + " exceeds the plan's " +
                                                        std::to_string(plan_rows) + " rows per step (--prefill-chunk at compile)");
   }
-  exec::BatchOptions bo;
-  bo.max_batch = a.max_batch;
   auto executor = exec::BatchExecutor::create(*tm->model, bo);
   if (!executor.ok()) {
     stop_http();
@@ -213,6 +217,7 @@ void add_serve_command(CLI::App& app, CommandFn& selected) {
   sub->add_option("--ctx", a->context, "Context length when MODEL is a checkpoint (0: min(4096, the model's positions))")->capture_default_str();
   sub->add_option("--weights", a->weights, "Weight format when MODEL is a checkpoint: f32, f16, q8, q4, fp8, auto")->capture_default_str();
   sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices)");
+  add_offload_options(*sub, a->offload);
   sub->callback([a, &selected] { selected = [a] { return run_serve(*a); }; });
 }
 

@@ -11,7 +11,13 @@ Result<std::unique_ptr<exec::Session>> TextModel::session() const {
 }
 
 Result<TextModel> open_text_model(const std::string& model, const PlanSourceOptions& options, std::optional<int> device,
+                                  const OffloadFlags& offload, std::function<uint64_t(const exec::Model&)> reserve,
                                   const PipelineFlags& pipeline) {
+  vk::ContextOptions co;
+  exec::ModelOptions mo;
+  R1VK_TRY(offload.apply(co, mo));  // a bad --gpu-memory costs no compile
+  if (pipeline.active() && (!offload.gpu_memory.empty() || !offload.expert_counts.empty()))
+    return make_error(ErrorCode::kInvalidArgument, "--gpu-memory and --expert-counts do not apply to pipeline stages yet (--devices/--pipeline)");
   R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(model, options));
   if (!plan.manifest().has_tokenizer()) {
     return make_error(ErrorCode::kInvalidArgument, model + " has no tokenizer: text commands cannot use it (r1vk logits and bench can)");
@@ -27,8 +33,8 @@ Result<TextModel> open_text_model(const std::string& model, const PlanSourceOpti
     t.pipeline = std::make_unique<PipelineModel>(std::move(pm));
     return t;
   }
-  R1VK_ASSIGN_OR_RETURN(t.context, open_device(device));
-  exec::ModelOptions mo;
+  mo.reserve = std::move(reserve);
+  R1VK_ASSIGN_OR_RETURN(t.context, open_device(device, co.allocator.budget_bytes));
   ProgressBar bar("loading", 0);
   mo.progress = [&bar](uint64_t done, uint64_t total) { bar.update(done, total); };
   auto loaded = exec::Model::load(*t.context, std::move(plan), mo);

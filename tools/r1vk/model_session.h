@@ -10,6 +10,7 @@
 #include "exec/model.h"
 #include "exec/session.h"
 #include "pipeline_setup.h"
+#include "offload_flags.h"
 #include "plan_source.h"
 #include "text/chat_format.h"
 #include "text/tokenizer.h"
@@ -27,8 +28,12 @@ struct TextModel {
   Result<std::unique_ptr<exec::Session>> session() const;
 };
 
-// With an active `pipeline`, the model is split over its devices (device must be unset).
+// `offload`: --gpu-memory and --expert-counts; `reserve`: device bytes to keep for the caller's
+// executors (empty: one session), see exec::ModelOptions. With an active `pipeline`, the model is
+// split over its devices (device must be unset; offload flags are refused there).
 Result<TextModel> open_text_model(const std::string& model, const PlanSourceOptions& options, std::optional<int> device,
+                                  const OffloadFlags& offload = {},
+                                  std::function<uint64_t(const exec::Model&)> reserve = {},
                                   const PipelineFlags& pipeline = {});
 
 }  // namespace r1vk::cli

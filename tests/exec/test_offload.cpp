@@ -1,0 +1,244 @@
+// Routed experts beyond the device-memory budget (docs/offload.md): under budgets that keep all,
+// half, a tenth and none of the experts on the device, the cold ones live in host memory and the
+// same kernels read them in place, so the logits of prefill and decode are bit-identical to the
+// unlimited run (tolerance 0: same kernels, same summation order, only the memory differs).
+// A budget below the non-expert needs fails cleanly with the size it needs. The routers' use
+// counters count every choice and rank experts through a calibration file. The executor memory
+// estimate the load reserves covers what an executor allocates.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <numeric>
+#include <vector>
+
+#include "compiler/compiler.h"
+#include "compiler/plan_test_util.h"
+#include "exec/batch_executor.h"
+#include "exec/executor_memory.h"
+#include "exec/model.h"
+#include "exec/session.h"
+#include "harness/kernel_harness.h"
+#include "import/import_test_util.h"
+
+namespace r1vk {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path source_dir() {
+  const char* s = std::getenv("R1VK_SOURCE_DIR");
+  return s ? fs::path(s) : fs::path(".");
+}
+
+std::string compile(const std::string& checkpoint, const char* format, const testing::TempPlanPath& path) {
+  CompileOptions opt;
+  opt.weights = format;
+  opt.max_context = 64;
+  opt.prefill_chunk = 8;
+  auto m = compile_checkpoint(checkpoint, opt, path.str());
+  REQUIRE_MESSAGE(m.ok(), (m.ok() ? std::string() : m.error().message()));
+  return path.str();
+}
+
+Result<std::unique_ptr<exec::Model>> load(const std::string& plan_path, const exec::ModelOptions& mo = {},
+                                          vk::Context* ctx = nullptr) {
+  auto plan = plan::LoadedPlan::open(plan_path);
+  REQUIRE(plan.ok());
+  return exec::Model::load(ctx ? *ctx : test::context(), std::move(plan).value(), mo);
+}
+
+// Logits of a prompt fed as prefill chunks, then of decode steps on its greedy continuation.
+std::vector<float> run(exec::Model& model) {
+  exec::SessionOptions so;
+  so.keep_logits = true;
+  auto s = exec::Session::create(model, so);
+  REQUIRE(s.ok());
+  const std::vector<int32_t> prompt = {0, 7, 30, 41, 2, 26, 9, 12, 5, 17, 18};
+  std::vector<float> logits;
+  REQUIRE((*s)->feed(prompt, {}, &logits).ok());
+  for (int i = 0; i < 4; ++i) REQUIRE((*s)->step({}, &logits).ok());
+  return logits;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+struct Plans {
+  testing::TempDir dir;
+  testing::TempPlanPath tiny_r1{"offload_tiny_r1"};
+  testing::TempPlanPath demo{"offload_demo"};
+  testing::TempPlanPath v2_lite{"offload_tiny_v2_lite"};
+  Plans() {
+    testing::generate(dir.path() / "r1", testing::preset("tiny-r1"));
+    testing::generate(dir.path() / "v2", testing::preset("tiny-v2-lite"));
+    compile((dir.path() / "r1").string(), "f16", tiny_r1);
+    compile((dir.path() / "v2").string(), "q8", v2_lite);
+    compile((source_dir() / "models/r1vk-demo").string(), "q4", demo);
+  }
+};
+
+Plans& plans() {
+  static Plans p;
+  return p;
+}
+
+TEST_CASE("logits under budgets keeping 100%, 50%, 10% and 0% of the experts on the device equal the unlimited run") {
+  for (const std::string& path : {plans().tiny_r1.str(), plans().v2_lite.str(), plans().demo.str()}) {
+    CAPTURE(path);
+    auto full = load(path);
+    REQUIRE(full.ok());
+    const exec::MemoryLayout whole = (*full)->memory_layout();
+    REQUIRE(whole.experts.experts > 0);
+    CHECK(whole.experts.experts_on_device == whole.experts.experts);
+    CHECK((*full)->weights().host_bytes() == 0);
+    const std::vector<float> want = run(**full);
+    full->reset();
+
+    for (double fraction : {1.0, 0.5, 0.1, 0.0}) {
+      CAPTURE(fraction);
+      exec::ModelOptions mo;
+      mo.gpu_memory = whole.fixed + static_cast<uint64_t>(fraction * static_cast<double>(whole.experts.expert_bytes));
+      const uint64_t host_before = test::context().allocator().host_bytes_allocated();
+      auto m = load(path, mo);
+      REQUIRE_MESSAGE(m.ok(), (m.ok() ? std::string() : m.error().message()));
+      const exec::ExpertPlacement& p = (*m)->memory_layout().experts;
+      // Every expert has the same size, so the count on the device is the fraction rounded down.
+      CHECK(p.experts_on_device == static_cast<uint64_t>(fraction * static_cast<double>(p.experts) + 1e-9));
+      CHECK((*m)->weights().host_bytes() >= p.expert_host_bytes());
+      if (fraction < 1.0) CHECK(test::context().allocator().host_bytes_allocated() > host_before);
+      CHECK(same_bits(run(**m), want));
+    }
+  }
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("a budget below the non-expert needs fails cleanly with the size it needs; exactly that size loads") {
+  auto full = load(plans().tiny_r1.str());
+  REQUIRE(full.ok());
+  const uint64_t fixed = (*full)->memory_layout().fixed;
+  full->reset();
+  exec::ModelOptions mo;
+  mo.gpu_memory = fixed - 1;
+  auto small = load(plans().tiny_r1.str(), mo);
+  REQUIRE_FALSE(small.ok());
+  CHECK(small.error().code() == ErrorCode::kOutOfBudget);
+  CHECK(small.error().message().find("at least " + std::to_string(fixed) + " bytes") != std::string::npos);
+  CHECK(small.error().message().find("non-expert weights") != std::string::npos);
+  mo.gpu_memory = fixed;
+  auto exact = load(plans().tiny_r1.str(), mo);
+  REQUIRE(exact.ok());
+  CHECK((*exact)->memory_layout().experts.experts_on_device == 0);
+}
+
+TEST_CASE("under a context's hard budget the experts that do not fit go to host memory and a session still runs") {
+  auto full = load(plans().demo.str());
+  REQUIRE(full.ok());
+  const exec::MemoryLayout whole = (*full)->memory_layout();
+  const std::vector<float> want = run(**full);
+  full->reset();
+
+  vk::ContextOptions co;
+  co.disk_pipeline_cache = false;
+  co.validation = true;
+  co.allocator.budget_bytes = whole.fixed + whole.experts.expert_bytes / 2;
+  auto ctx = vk::Context::create(co);
+  REQUIRE(ctx.ok());
+  {
+    auto m = load(plans().demo.str(), {}, ctx->get());
+    REQUIRE_MESSAGE(m.ok(), (m.ok() ? std::string() : m.error().message()));
+    const exec::ExpertPlacement& p = (*m)->memory_layout().experts;
+    CHECK(p.experts_on_device > 0);
+    CHECK(p.experts_on_device < p.experts);
+    CHECK(same_bits(run(**m), want));
+    CHECK((*ctx)->allocator().bytes_allocated() <= co.allocator.budget_bytes);
+    CHECK((*ctx)->allocator().host_bytes_allocated() >= p.expert_host_bytes());
+  }
+  CHECK((*ctx)->validation_errors() == 0);
+}
+
+TEST_CASE("the executor estimate the load reserves covers what BatchExecutor::create allocates") {
+  auto m = load(plans().tiny_r1.str());
+  REQUIRE(m.ok());
+  for (uint32_t batch : {1u, 4u}) {
+    CAPTURE(batch);
+    exec::BatchOptions bo;
+    bo.max_batch = batch;
+    const uint64_t estimate = exec::executor_device_bytes(**m, bo);
+    const uint64_t before = test::context().allocator().bytes_in_use();
+    auto ex = exec::BatchExecutor::create(**m, bo);
+    REQUIRE(ex.ok());
+    const uint64_t actual = test::context().allocator().bytes_in_use() - before;
+    CHECK(estimate >= actual);
+    CHECK(estimate <= actual + actual / 20 + 8192);  // not wildly conservative either
+  }
+}
+
+TEST_CASE("the routers' use counters count top_k choices per token and MoE layer, and rank experts hot-first") {
+  auto m = load(plans().demo.str());
+  REQUIRE(m.ok());
+  auto zero = (*m)->read_expert_counts();
+  REQUIRE(zero.ok());
+  REQUIRE(!zero->empty());
+  for (const auto& [op, c] : *zero) CHECK(std::accumulate(c.begin(), c.end(), uint64_t{0}) == 0);
+  (void)run(**m);  // 11 prompt tokens, then 4 decode steps: 15 routed rows per layer
+  auto counts = (*m)->read_expert_counts();
+  REQUIRE(counts.ok());
+  size_t main_ops = 0;
+  for (const auto& [op, c] : *counts) {
+    CAPTURE(op);
+    if (op.rfind("mtp:", 0) == 0) continue;  // the MTP layer runs only when speculating
+    ++main_ops;
+    CHECK(std::accumulate(c.begin(), c.end(), uint64_t{0}) == 15 * 2);  // top_k = 2
+  }
+  CHECK(main_ops == 3);
+
+  testing::TempPlanPath file("offload_counts");
+  REQUIRE(exec::save_expert_counts(file.str(), *counts, 15).ok());
+  exec::ModelOptions mo;
+  mo.expert_counts_path = file.str();
+  mo.gpu_memory = (*m)->memory_layout().fixed + (*m)->memory_layout().experts.expert_bytes / 2;
+  const std::vector<float> want = run(**m);
+  m->reset();
+  auto ranked = load(plans().demo.str(), mo);
+  REQUIRE_MESSAGE(ranked.ok(), (ranked.ok() ? std::string() : ranked.error().message()));
+  const auto& order = (*ranked)->ranked_experts();
+  REQUIRE(!order.empty());
+  const auto count_of = [&](const exec::ExpertUnit& u) {
+    const auto& prog = u.program == 0 ? (*ranked)->manifest().main : (*ranked)->manifest().mtp;
+    return counts->at(exec::expert_op_key(u.program, prog.ops[u.op]))[u.expert];
+  };
+  for (size_t i = 1; i < order.size(); ++i) CHECK(count_of(order[i - 1]) >= count_of(order[i]));
+  CHECK(same_bits(run(**ranked), want));
+  // The hottest expert is on the device, the coldest in host memory.
+  const auto& on_host = (*ranked)->memory_layout().experts.tensor_on_host;
+  CHECK_FALSE(on_host[static_cast<size_t>(order.front().gate_up)]);
+  CHECK(on_host[static_cast<size_t>(order.back().gate_up)]);
+  REQUIRE((*ranked)->reset_expert_counts().ok());
+  auto cleared = (*ranked)->read_expert_counts();
+  REQUIRE(cleared.ok());
+  for (const auto& [op, c] : *cleared) CHECK(std::accumulate(c.begin(), c.end(), uint64_t{0}) == 0);
+}
+
+TEST_CASE("a calibration file that does not match the plan is refused naming the file and op") {
+  testing::TempPlanPath file("offload_bad_counts");
+  exec::ExpertCounts bad;
+  bad["layers.9.moe.nothing"] = {1, 2, 3};
+  REQUIRE(exec::save_expert_counts(file.str(), bad, 1).ok());
+  exec::ModelOptions mo;
+  mo.expert_counts_path = file.str();
+  auto m = load(plans().demo.str(), mo);
+  REQUIRE_FALSE(m.ok());
+  CHECK(m.error().code() == ErrorCode::kCorruptData);
+  CHECK(m.error().message().find(file.str()) != std::string::npos);
+  CHECK(m.error().message().find("layers.9.moe.nothing") != std::string::npos);
+  testing::write_text(file.path, "{\"format\": \"something else\"}");
+  auto other = load(plans().demo.str(), mo);
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.error().message().find("not an expert-counts file") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace r1vk

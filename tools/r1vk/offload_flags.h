@@ -1,0 +1,32 @@
+// --gpu-memory and --expert-counts, shared by the commands that load a model (run, chat, serve,
+// bench, logits): the device-memory budget the load places weights under, and the calibration
+// file that ranks routed experts hot-first (docs/offload.md).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "base/status.h"
+#include "exec/model.h"
+#include "vulkan/context.h"
+
+namespace r1vk::cli {
+
+struct OffloadFlags {
+  std::string gpu_memory;     // SIZE; empty: automatic
+  std::string expert_counts;  // calibration file; empty: rank by index
+
+  // Sets the context's device-memory budget (which the load plans with and every later
+  // allocation respects) and the load's calibration file.
+  Status apply(vk::ContextOptions& context, exec::ModelOptions& model) const;
+};
+
+void add_offload_options(CLI::App& sub, OffloadFlags& flags);
+
+// "24G", "24GiB", "1.5G", "512M", "800K" (binary units; a trailing B is optional) or a plain
+// number of bytes. Errors name the flag and the text.
+Result<uint64_t> parse_memory_size(const std::string& text, const std::string& flag);
+
+}  // namespace r1vk::cli
