@@ -33,6 +33,7 @@ struct BenchArgs {
   std::optional<int> device;
   double bandwidth_gbps = 0;  // > 0: report decode as a fraction of this bandwidth roofline
   std::vector<int> batch;  // batch sizes for the batched-executor table; empty: single-sequence bench
+  int64_t mtp_decode = 128;  // greedy tokens decoded with and without MTP drafts (0: skip)
 };
 
 constexpr int64_t kBatchPosition = 64;  // where --batch decode steps start
@@ -55,6 +56,55 @@ Result<double> time_decode(exec::Session& s, int64_t pos, int64_t steps) {
   const auto t = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < steps; ++i) R1VK_TRY(decode_step(s));
   return static_cast<double>(steps) / seconds_since(t);
+}
+
+// Greedy decoding of `tokens` tokens after `prompt` without and then with MTP drafts (the
+// better of two runs each): tokens/s, time per step, draft acceptance, and what a step that
+// verifies a draft costs over a plain one, which is the acceptance MTP needs to pay off.
+Status bench_mtp(exec::Model& model, std::span<const int32_t> prompt, int64_t tokens) {
+  if (model.manifest().mtp.ops.empty()) {
+    std::printf("MTP: the plan has no MTP program (no speculative decoding)\n");
+    return ok_status();
+  }
+  double best_s[2] = {1e30, 1e30};
+  uint32_t steps[2] = {0, 0};
+  exec::DraftStats drafts;
+  std::vector<int32_t> out[2];
+  for (int round = 0; round < 2; ++round) {
+    for (int mtp = 0; mtp < 2; ++mtp) {
+      exec::SessionOptions so;
+      so.draft_tokens = mtp;
+      R1VK_ASSIGN_OR_RETURN(auto s, exec::Session::create(model, so));
+      R1VK_TRY(s->feed(prompt, {}));
+      std::vector<int32_t> got = {s->last_token()};
+      const uint32_t submits0 = s->submits();
+      const auto t = std::chrono::steady_clock::now();
+      while (static_cast<int64_t>(got.size()) <= tokens && s->position() < s->context_length()) {
+        R1VK_ASSIGN_OR_RETURN(int32_t token, s->step({}));
+        got.push_back(token);
+      }
+      const double secs = seconds_since(t);
+      if (secs < best_s[mtp]) {
+        best_s[mtp] = secs;
+        steps[mtp] = s->submits() - submits0;
+      }
+      out[mtp] = std::move(got);
+      if (mtp) drafts = s->draft_stats();
+    }
+  }
+  const double n = static_cast<double>(out[0].size() - 1);
+  const double tps0 = n / best_s[0], tps1 = static_cast<double>(out[1].size() - 1) / best_s[1];
+  const double step0 = best_s[0] / std::max(1u, steps[0]), step1 = best_s[1] / std::max(1u, steps[1]);
+  const double acceptance = drafts.proposed ? static_cast<double>(drafts.accepted) / static_cast<double>(drafts.proposed) : 0.0;
+  std::printf("MTP speculative decoding (greedy, %.0f tokens after the prompt, better of 2 runs): %.2f tokens/s without, "
+              "%.2f with (%.2fx); %llu of %llu drafts accepted (%.1f%%); output %s\n",
+              n, tps0, tps1, tps1 / tps0, static_cast<unsigned long long>(drafts.accepted),
+              static_cast<unsigned long long>(drafts.proposed), 100.0 * acceptance,
+              out[0] == out[1] ? "identical" : "DIFFERS");
+  std::printf("    a step takes %.2f ms without MTP and %.2f ms with a draft to verify: a rejected draft costs %.2f ms; "
+              "MTP pays off above %.0f%% acceptance\n",
+              1e3 * step0, 1e3 * step1, 1e3 * (step1 - step0), 100.0 * std::max(0.0, step1 / step0 - 1.0));
+  return ok_status();
 }
 
 // Weight bytes per decode token, the bandwidth decode at context 0 achieved, and (with
@@ -181,7 +231,7 @@ Status run_bench(const BenchArgs& a) {
   PlanSourceOptions po;
   po.weights = a.weights;
   // --batch: decoders start at position 64 and keep decoding while the prompt prefills.
-  const int64_t ctx_needed = a.batch.empty() ? std::max(a.prompt, a.long_context) + a.decode + 2
+  const int64_t ctx_needed = a.batch.empty() ? std::max({a.prompt + a.mtp_decode, a.long_context, a.prompt}) + a.decode + 2
                                              : kBatchPosition + a.decode + a.prompt + 2;
   po.context = ctx_needed;
   po.prefill_chunk = std::min<int64_t>(a.prompt, 128);
@@ -240,6 +290,7 @@ Status run_bench(const BenchArgs& a) {
   // Per op kind, from the last decode step (at the long context when one was timed).
   std::printf("decode step by op (timestamp queries, last step): ");
   print_op_times(m, times, 0);
+  if (a.mtp_decode > 0) R1VK_TRY(bench_mtp(model, prompt, a.mtp_decode));
   if (ctx->validation_errors() != 0) {
     return make_error(ErrorCode::kInternal, std::to_string(ctx->validation_errors()) + " Vulkan validation error(s)");
   }
@@ -265,6 +316,11 @@ void add_bench_command(CLI::App& app, CommandFn& selected) {
                   "(step time, aggregate and per-sequence tokens/s) and a prompt's chunked prefill next to the "
                   "other sequences' decode")
       ->delimiter(',');
+  sub->add_option("--mtp-decode", a->mtp_decode,
+                  "Greedy tokens decoded after the prompt without and with MTP drafts (speculative decoding: "
+                  "tokens/s, draft acceptance, the cost of a rejected draft) when the plan has an MTP program; 0: skip")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   sub->callback([a, &selected] { selected = [a] { return run_bench(*a); }; });
 }
 
