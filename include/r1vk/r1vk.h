@@ -221,6 +221,20 @@ R1VK_EXPORT r1vk_status r1vk_detokenize(const r1vk_model* model, const int32_t* 
 typedef struct r1vk_session r1vk_session;
 
 R1VK_EXPORT r1vk_status r1vk_session_create(r1vk_model* model, r1vk_session** out_session);
+
+typedef struct r1vk_session_options {
+  uint32_t struct_size;
+  /* MTP speculative decoding (docs/speculative.md): -1 (default) on when the plan has an MTP
+   * program, 0 off, 1 on (R1VK_ERROR_INVALID_ARGUMENT when the plan has none). The tokens are the
+   * same either way, greedy or sampled with the same seed. r1vk_session_create uses the default. */
+  int32_t draft_tokens;
+} r1vk_session_options;
+
+R1VK_EXPORT void r1vk_session_options_init(r1vk_session_options* options);
+R1VK_EXPORT r1vk_status r1vk_session_create_with_options(r1vk_model* model, const r1vk_session_options* options,
+                                                         r1vk_session** out_session);
+/* MTP drafts the session's steps verified and accepted so far (both 0 without MTP). */
+R1VK_EXPORT r1vk_status r1vk_session_draft_stats(const r1vk_session* session, uint64_t* out_proposed, uint64_t* out_accepted);
 /* Waits for a submitted step to finish first. */
 R1VK_EXPORT void r1vk_session_destroy(r1vk_session* session);
 
