@@ -11,6 +11,10 @@ Result<std::unique_ptr<Session>> Session::create(Model& model, const SessionOpti
   bo.profile = options.profile;
   const bool mtp_default = !model.manifest().mtp.ops.empty() && !options.keep_logits && !options.profile;
   if (options.draft_tokens < -1) return make_error(ErrorCode::kInvalidArgument, "draft tokens must be -1 (default), 0 or 1");
+  // A verifying step has two rows: step()'s logits would no longer be one row per token.
+  if (options.keep_logits && options.draft_tokens > 0) {
+    return make_error(ErrorCode::kInvalidArgument, "a session keeping logits cannot verify MTP drafts");
+  }
   bo.draft_tokens = options.draft_tokens < 0 ? (mtp_default ? 1u : 0u) : static_cast<uint32_t>(options.draft_tokens);
   R1VK_ASSIGN_OR_RETURN(auto exec, BatchExecutor::create(model, bo));
   return create_in(model, std::move(exec));

@@ -20,8 +20,8 @@ struct SessionOptions {
   bool profile = false;      // timestamp every op of the decode step (bench)
   // MTP speculative decoding (BatchOptions::draft_tokens): -1 on (1 draft per step) when the
   // plan has an MTP program and neither keep_logits nor profile is set, else off; 0 off; 1 on
-  // (an error without an MTP program). The output is the same either way: greedy, or sampled
-  // with the same seed (speculative rejection sampling, docs/speculative.md).
+  // (an error without an MTP program or with keep_logits). The output is the same either way:
+  // greedy, or sampled with the same seed (speculative rejection sampling, docs/speculative.md).
   int draft_tokens = -1;
 };
 

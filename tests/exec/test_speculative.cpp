@@ -290,6 +290,13 @@ TEST_CASE("MTP options are checked") {
   auto s = exec::Session::create(**model);  // the default: no MTP program, no speculation
   R1VK_REQUIRE_OK(s);
   CHECK(!(*s)->speculative());
+  exec::SessionOptions so;
+  so.draft_tokens = 1;
+  CHECK(!exec::Session::create(**model, so).ok());
+  so.draft_tokens = 2;
+  CHECK(!exec::Session::create(**model, so).ok());
+  so.draft_tokens = -2;
+  CHECK(!exec::Session::create(**model, so).ok());
   CHECK(test::validation_errors() == 0);
 }
 
