@@ -43,9 +43,10 @@ extern "C" {
 
 /* Major changes break the ABI (the major is the soname's: libr1vk.so.1); minor ones only add
  * functions, flags or trailing struct fields. 1.1 added r1vk_version, r1vk_version_string and
- * R1VK_TOKENIZE_ADD_SPECIAL. */
+ * R1VK_TOKENIZE_ADD_SPECIAL; 1.2 r1vk_session_options, r1vk_session_options_init,
+ * r1vk_session_create_with_options and r1vk_session_draft_stats (MTP speculative decoding). */
 #define R1VK_API_VERSION_MAJOR 1
-#define R1VK_API_VERSION_MINOR 1
+#define R1VK_API_VERSION_MINOR 2
 #define R1VK_API_VERSION ((R1VK_API_VERSION_MAJOR << 16) | R1VK_API_VERSION_MINOR)
 
 /* The R1VK_API_VERSION the library was built with; compare the major part with your header's. */
