@@ -77,7 +77,7 @@ void main() {
   if (step_sample_f(p.step, si, 2) <= 0.0) {
     const uint token = min(best_i[0], p.vocab - 1);  // all-NaN row: token 0 rather than garbage
     p.out_token.v[si] = best_i[0] == 0xffffffffu ? 0u : token;
-    if (p.has_next != 0) p.next_tokens.v[si] = best_i[0] == 0xffffffffu ? 0u : token;
+    if (p.has_next != 0) p.next_tokens.v[step_sample_u(p.step, si, 0)] = best_i[0] == 0xffffffffu ? 0u : token;  // by row
   }
 #endif
 }

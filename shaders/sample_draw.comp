@@ -199,5 +199,5 @@ void main() {
   }
   if (token == 0xffffffffu) token = last_kept;
   p.out_token.v[si] = token;
-  if (p.has_next != 0) p.next_tokens.v[si] = token;
+  if (p.has_next != 0) p.next_tokens.v[step_sample_u(p.step, si, 0)] = token;  // by logits row
 }

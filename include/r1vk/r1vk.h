@@ -43,9 +43,10 @@ extern "C" {
 
 /* Major changes break the ABI (the major is the soname's: libr1vk.so.1); minor ones only add
  * functions, flags or trailing struct fields. 1.1 added r1vk_version, r1vk_version_string and
- * R1VK_TOKENIZE_ADD_SPECIAL. */
+ * R1VK_TOKENIZE_ADD_SPECIAL; 1.2 r1vk_session_options, r1vk_session_options_init,
+ * r1vk_session_create_with_options and r1vk_session_draft_stats (MTP speculative decoding). */
 #define R1VK_API_VERSION_MAJOR 1
-#define R1VK_API_VERSION_MINOR 1
+#define R1VK_API_VERSION_MINOR 2
 #define R1VK_API_VERSION ((R1VK_API_VERSION_MAJOR << 16) | R1VK_API_VERSION_MINOR)
 
 /* The R1VK_API_VERSION the library was built with; compare the major part with your header's. */
@@ -229,6 +230,20 @@ R1VK_EXPORT r1vk_status r1vk_detokenize(const r1vk_model* model, const int32_t* 
 typedef struct r1vk_session r1vk_session;
 
 R1VK_EXPORT r1vk_status r1vk_session_create(r1vk_model* model, r1vk_session** out_session);
+
+typedef struct r1vk_session_options {
+  uint32_t struct_size;
+  /* MTP speculative decoding (docs/speculative.md): -1 (default) on when the plan has an MTP
+   * program, 0 off, 1 on (R1VK_ERROR_INVALID_ARGUMENT when the plan has none). The tokens are the
+   * same either way, greedy or sampled with the same seed. r1vk_session_create uses the default. */
+  int32_t draft_tokens;
+} r1vk_session_options;
+
+R1VK_EXPORT void r1vk_session_options_init(r1vk_session_options* options);
+R1VK_EXPORT r1vk_status r1vk_session_create_with_options(r1vk_model* model, const r1vk_session_options* options,
+                                                         r1vk_session** out_session);
+/* MTP drafts the session's steps verified and accepted so far (both 0 without MTP). */
+R1VK_EXPORT r1vk_status r1vk_session_draft_stats(const r1vk_session* session, uint64_t* out_proposed, uint64_t* out_accepted);
 /* Waits for a submitted step to finish first. */
 R1VK_EXPORT void r1vk_session_destroy(r1vk_session* session);
 

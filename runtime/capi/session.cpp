@@ -60,18 +60,51 @@ using namespace r1vk::capi;  // NOLINT: the C entry points below are thin shims
 
 extern "C" {
 
-R1VK_EXPORT r1vk_status r1vk_session_create(r1vk_model* model, r1vk_session** out_session) {
+R1VK_EXPORT void r1vk_session_options_init(r1vk_session_options* options) {
+  if (!options) return;
+  *options = r1vk_session_options{};
+  options->struct_size = sizeof(*options);
+  options->draft_tokens = -1;
+}
+
+R1VK_EXPORT r1vk_status r1vk_session_create_with_options(r1vk_model* model, const r1vk_session_options* options,
+                                                         r1vk_session** out_session) {
   return guarded([&] {
     R1VK_CAPI_REQUIRE(out_session);
     *out_session = nullptr;
     R1VK_CAPI_REQUIRE(model);
+    R1VK_CAPI_REQUIRE(options);
+    if (options->struct_size < sizeof(r1vk_session_options))
+      return fail(R1VK_ERROR_INVALID_ARGUMENT,
+                  "r1vk_session_options.struct_size is too small: initialise it with r1vk_session_options_init");
+    if (options->draft_tokens < -1 || options->draft_tokens > 1)
+      return fail(R1VK_ERROR_INVALID_ARGUMENT, "draft_tokens must be -1 (default), 0 (off) or 1, not " +
+                                                   std::to_string(options->draft_tokens));
     auto state = std::make_unique<SessionState>();
     state->model = model->state;
     std::lock_guard<std::mutex> lock(model->state->context->mutex);
-    auto session = r1vk::exec::Session::create(*model->state->model);
+    r1vk::exec::SessionOptions so;
+    so.draft_tokens = options->draft_tokens;
+    auto session = r1vk::exec::Session::create(*model->state->model, so);
     if (!session.ok()) return fail(session.error());
     state->session = std::move(session).value();
     return publish_session(std::move(state), out_session);
+  });
+}
+
+R1VK_EXPORT r1vk_status r1vk_session_create(r1vk_model* model, r1vk_session** out_session) {
+  r1vk_session_options defaults;
+  r1vk_session_options_init(&defaults);
+  return r1vk_session_create_with_options(model, &defaults, out_session);
+}
+
+R1VK_EXPORT r1vk_status r1vk_session_draft_stats(const r1vk_session* session, uint64_t* out_proposed, uint64_t* out_accepted) {
+  return guarded([&] {
+    R1VK_CAPI_REQUIRE(session);
+    const r1vk::exec::DraftStats d = session->state->session->draft_stats();
+    if (out_proposed) *out_proposed = d.proposed;
+    if (out_accepted) *out_accepted = d.accepted;
+    return R1VK_OK;
   });
 }
 

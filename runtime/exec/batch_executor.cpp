@@ -25,6 +25,20 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
                    std::to_string(max_rows) + "-row step (its prefill chunk)");
   }
   if (options.block_tokens == 0 || options.block_tokens > 65536) return invalid("KV block size must be 1..65536 tokens");
+  const bool mtp = options.draft_tokens > 0;
+  if (options.draft_tokens > 1) {
+    return make_error(ErrorCode::kUnsupported, "drafting " + std::to_string(options.draft_tokens) +
+                                                   " tokens per step is not implemented: MTP drafts 1");
+  }
+  if (mtp) {
+    const plan::Program& q = m.mtp;
+    if (q.ops.empty()) return invalid("the plan has no MTP program: it cannot draft tokens (run without MTP)");
+    if (q.tokens_value < 0 || q.hidden_value < 0 || q.logits_value < 0 || m.main.hidden_value < 0 ||
+        q.values[static_cast<size_t>(q.hidden_value)].width != m.main.values[static_cast<size_t>(m.main.hidden_value)].width ||
+        q.values[static_cast<size_t>(q.logits_value)].width != model.vocab_size()) {
+      return make_error(ErrorCode::kCorruptData, "the plan's MTP program does not take the main program's hidden state");
+    }
+  }
   const uint32_t max_blocks = static_cast<uint32_t>((context + options.block_tokens - 1) / options.block_tokens);
   const uint64_t blocks = options.kv_blocks ? options.kv_blocks : uint64_t{options.max_batch} * max_blocks;
   if (blocks * options.block_tokens > UINT32_MAX) return make_error(ErrorCode::kOutOfRange, "KV pool exceeds 2^32 rows");
@@ -32,8 +46,17 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
   e->max_rows_ = max_rows;
   e->max_blocks_ = max_blocks;
   e->stage_ = model.stage();
+  if (mtp && !(e->first_stage() && e->last_stage())) {
+    return make_error(ErrorCode::kUnsupported, "MTP drafts need the whole model on one executor, not a pipeline stage");
+  }
+  // With MTP every row of a step can be sampled (a verified draft samples both of its rows).
+  e->max_samples_ = mtp ? max_rows : options.max_batch;
   vk::Context& ctx = model.context();
   R1VK_ASSIGN_OR_RETURN(e->arena_, ctx.create_buffer(m.memory.arena_bytes, vk::MemoryUsage::kDeviceLocal, "activation arena"));
+  if (mtp) {
+    R1VK_ASSIGN_OR_RETURN(e->mtp_arena_, ctx.create_buffer(std::max<uint64_t>(m.memory.mtp_arena_bytes, 16),
+                                                           vk::MemoryUsage::kDeviceLocal, "MTP activation arena"));
+  }
   const uint64_t layer_bytes = blocks * options.block_tokens * static_cast<uint64_t>(m.memory.kv_width) * 2;
   // A stage holds only the cache layers its ops use; the others stay empty buffers.
   const bool whole = e->first_stage() && e->last_stage();
@@ -58,22 +81,31 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
                                                     "KV block pool, layer " + std::to_string(l)));
     e->kv_.push_back(std::move(b));
   }
-  // Buckets: powers of two up to max_batch (decode batches), then the full step (prefill).
-  for (uint32_t r = 1; r < max_rows && r <= options.max_batch; r *= 2) e->buckets_.push_back({r, {}, {}});
+  // Buckets: powers of two up to the rows of a decode batch (max_batch, twice that when every
+  // sequence verifies a draft), then the full step (prefill).
+  const uint32_t decode_rows = options.max_batch * (1 + options.draft_tokens);
+  for (uint32_t r = 1; r < max_rows && r <= decode_rows; r *= 2) e->buckets_.push_back({r, {}, {}});
   e->buckets_.push_back({max_rows, {}, {}});
   uint64_t scratch = 16;
-  for (const Bucket& b : e->buckets_) scratch = std::max(scratch, program_scratch_bytes(model, ProgramId::kMain, b.rows));
+  for (const Bucket& b : e->buckets_) {
+    scratch = std::max(scratch, program_scratch_bytes(model, ProgramId::kMain, b.rows));
+    if (mtp) scratch = std::max(scratch, program_scratch_bytes(model, ProgramId::kMtp, b.rows));
+  }
   R1VK_ASSIGN_OR_RETURN(e->scratch_, ctx.create_buffer(scratch, vk::MemoryUsage::kDeviceLocal, "kernel scratch"));
   const uint32_t vocab = static_cast<uint32_t>(model.vocab_size());
   if (e->last_stage()) {
     R1VK_ASSIGN_OR_RETURN(e->sample_scratch_,
-                          ctx.create_buffer(kernels::AttentionKernels::sample_scratch_bytes(vocab, options.max_batch),
+                          ctx.create_buffer(kernels::AttentionKernels::sample_scratch_bytes(vocab, e->max_samples_),
                                             vk::MemoryUsage::kDeviceLocal, "sampler scratch"));
   }
-  e->tokens_offset_ = align256(4 * kernels::step_words(max_rows, options.max_batch, options.max_batch, max_blocks));
+  const uint32_t samples = e->max_samples_;
+  e->tokens_offset_ = align256(4 * kernels::step_words(max_rows, samples, options.max_batch, max_blocks));
   e->sampled_offset_ = e->tokens_offset_ + align256(uint64_t{max_rows} * 4);
-  R1VK_ASSIGN_OR_RETURN(e->io_, ctx.create_buffer(e->sampled_offset_ + align256(uint64_t{options.max_batch} * 4),
-                                                  vk::MemoryUsage::kHostVisible, "step I/O"));
+  e->mtp_tokens_offset_ = e->sampled_offset_ + align256(uint64_t{samples} * 4);
+  e->draft_step_offset_ = e->mtp_tokens_offset_ + align256(uint64_t{max_rows} * 4);
+  e->drafts_offset_ = e->draft_step_offset_ + align256(4 * kernels::step_words(0, samples, 0, 0));
+  const uint64_t io_bytes = mtp ? e->drafts_offset_ + align256(uint64_t{samples} * 4) : e->mtp_tokens_offset_;
+  R1VK_ASSIGN_OR_RETURN(e->io_, ctx.create_buffer(io_bytes, vk::MemoryUsage::kHostVisible, "step I/O"));
   if (options.keep_logits && e->last_stage()) {
     R1VK_ASSIGN_OR_RETURN(e->readback_, ctx.create_buffer(uint64_t{max_rows} * vocab * 4, vk::MemoryUsage::kHostVisible,
                                                           "logits read-back"));
@@ -94,12 +126,18 @@ Status BatchExecutor::record(Bucket& bucket, const vk::TimestampQueryPool* times
   const plan::Value& tokens = p.values[static_cast<size_t>(p.tokens_value)];
   const plan::Value& logits = p.values[static_cast<size_t>(p.logits_value)];
   vk::CommandBuffer& cmd = bucket.cmd;
+  const plan::Program& q = model_.manifest().mtp;
+  const bool mtp = options_.draft_tokens > 0;
   R1VK_TRY(cmd.begin(/*one_time=*/false));
   const uint64_t hidden_bytes = uint64_t{bucket.rows} * static_cast<uint64_t>(hidden_width_) * 4;
   if (first_stage()) {
     cmd.copy_buffer(io_.handle(), tokens_offset_, arena_.handle(), tokens.offset, uint64_t{bucket.rows} * 4);
   } else {
     cmd.copy_buffer(stage_io_.handle(), 0, arena_.handle(), hidden_offset_, hidden_bytes);
+  }
+  if (mtp) {
+    const plan::Value& mtp_tokens = q.values[static_cast<size_t>(q.tokens_value)];
+    cmd.copy_buffer(io_.handle(), mtp_tokens_offset_, mtp_arena_.handle(), mtp_tokens.offset, uint64_t{bucket.rows} * 4);
   }
   cmd.compute_barrier();
   ProgramBuffers b;
@@ -118,14 +156,49 @@ Status BatchExecutor::record(Bucket& bucket, const vk::TimestampQueryPool* times
   }
   model_.attention().set_sample_scratch(sample_scratch_.address());
   const kernels::ActView lv = act_view(p, {p.logits_value, 0, logits.width}, arena_.address());
-  R1VK_TRY(model_.attention().record_sample(cmd, lv, io_.address() + sampled_offset_, 0, step,
-                                            std::min(bucket.rows, options_.max_batch)));
+  // With MTP the sampled tokens also land in the MTP program's token rows (next_tokens is
+  // indexed by the sampled row): row r of the MTP program reads the token after row r.
+  const VkDeviceAddress next_tokens =
+      mtp ? mtp_arena_.address() + q.values[static_cast<size_t>(q.tokens_value)].offset : 0;
+  R1VK_TRY(model_.attention().record_sample(cmd, lv, io_.address() + sampled_offset_, next_tokens, step,
+                                            std::min(bucket.rows, max_samples_)));
+  if (mtp) R1VK_TRY(record_mtp(bucket));
   if (options_.keep_logits) {
     cmd.compute_barrier();
     cmd.copy_buffer(arena_.handle(), logits.offset, readback_.handle(), 0, uint64_t{bucket.rows} * logits.width * 4);
   }
   cmd.compute_barrier();
   return cmd.end();
+}
+
+// The MTP program on the step's rows: row r drafts the token after the one after row r from the
+// main model's normed hidden state of row r and that next token (MODEL_SPEC §3), at row r's
+// position in the MTP layer's own cache, so every fed position fills the MTP cache as prefill
+// does. The greedy draft sampler reads the rows of the main samples.
+Status BatchExecutor::record_mtp(Bucket& bucket) {
+  const plan::Program& p = model_.manifest().main;
+  const plan::Program& q = model_.manifest().mtp;
+  vk::CommandBuffer& cmd = bucket.cmd;
+  cmd.compute_barrier();
+  const plan::Value& hidden = p.values[static_cast<size_t>(p.hidden_value)];
+  const plan::Value& mtp_hidden = q.values[static_cast<size_t>(q.hidden_value)];
+  cmd.copy_buffer(arena_.handle(), hidden.offset, mtp_arena_.handle(), mtp_hidden.offset,
+                  uint64_t{bucket.rows} * static_cast<uint64_t>(hidden.width) * 4);
+  cmd.compute_barrier();
+  ProgramBuffers b;
+  b.arena = mtp_arena_.address();
+  for (const auto& k : kv_) b.kv_layers.push_back(k.address());
+  b.scratch = scratch_.address();
+  b.scratch_size = scratch_.size();
+  b.block_tokens = pool_.block_tokens();
+  b.pool_rows = static_cast<uint32_t>(pool_.total() * pool_.block_tokens());
+  const kernels::StepView step{io_.address(), bucket.rows};
+  R1VK_TRY(record_program(model_, ProgramId::kMtp, b, step, cmd, nullptr));
+  const plan::Value& logits = q.values[static_cast<size_t>(q.logits_value)];
+  const kernels::ActView lv = act_view(q, {q.logits_value, 0, logits.width}, mtp_arena_.address());
+  const kernels::StepView draft_step{io_.address() + draft_step_offset_, bucket.rows};
+  return model_.attention().record_sample(cmd, lv, io_.address() + drafts_offset_, 0, draft_step,
+                                          std::min(bucket.rows, max_samples_));
 }
 
 Result<BatchExecutor::Sequence*> BatchExecutor::live(SeqId seq) {
@@ -212,6 +285,7 @@ Result<SeqId> BatchExecutor::fork_sequence(SeqId parent, int64_t prefix_len) {
   c.cacheable = p->cacheable;
   if (prefix_len == ppos) {
     c.last_sampled = p->last_sampled;
+    c.draft = p->draft;
     c.rng_counter = p->rng_counter;
   }
   return id;
@@ -265,6 +339,7 @@ Status BatchExecutor::rewind(SeqId seq, int64_t position) {
   s->block_hashes.resize(std::min(s->block_hashes.size(), static_cast<size_t>(position / bt)));
   s->tokens.resize(static_cast<size_t>(position));
   s->last_sampled = -1;
+  s->draft = -1;
   return ok_status();
 }
 
@@ -318,6 +393,7 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
   }
   const int64_t vocab = model_.vocab_size();
   const uint32_t bt = pool_.block_tokens();
+  const bool mtp = options_.draft_tokens > 0;
   std::vector<bool> seen(seqs_.size(), false);
   uint64_t rows = 0;
   size_t new_blocks = 0;
@@ -356,11 +432,29 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
                                                   std::to_string(pool_.available()) + " of " + std::to_string(pool_.total()) +
                                                   " are free");
   }
+  // Drafts to verify, in entry order while the step's rows and the free blocks allow: a draft is
+  // an optimisation, never a reason for a step to fail.
+  std::vector<bool> verify(entries.size(), false);
+  if (mtp) {
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const Entry& e = entries[i];
+      const Sequence& s = seqs_[e.seq];
+      const int64_t pos = static_cast<int64_t>(s.tokens.size());
+      if (!e.speculate || !e.tokens.empty() || !e.sample || s.draft < 0) continue;
+      if (pos + 2 > context_length() || rows + 1 > max_rows_) continue;
+      const size_t extra = static_cast<size_t>((pos + 2 + bt - 1) / bt - (pos + 1 + bt - 1) / bt);
+      if (new_blocks + extra > pool_.available()) continue;
+      verify[i] = true;
+      rows += 1;
+      new_blocks += extra;
+    }
+  }
 
   std::vector<kernels::StepRow> step_rows;
   std::vector<kernels::StepSample> samples;
   std::vector<uint32_t> table(size_t{options_.max_batch} * max_blocks_, 0);
   std::vector<int32_t> tokens;
+  std::vector<int32_t> next_tokens;  // MTP: per row the token after it (0 where the sampler writes it)
   pending_entries_.clear();
   for (size_t slot = 0; slot < entries.size(); ++slot) {
     const Entry& e = entries[slot];
@@ -369,7 +463,10 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
     PendingEntry pe;
     pe.seq = e.seq;
     pe.sample = e.sample;
-    if (e.tokens.empty()) {
+    pe.speculative = verify[slot];
+    if (pe.speculative) {
+      pe.tokens = {s.last_sampled, s.draft};
+    } else if (e.tokens.empty()) {
       pe.tokens = {s.last_sampled};
     } else {
       pe.tokens.assign(e.tokens.begin(), e.tokens.end());
@@ -382,18 +479,31 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
     std::copy(s.blocks.begin(), s.blocks.end(), table.begin() + static_cast<std::ptrdiff_t>(slot * max_blocks_));
     for (int64_t i = 0; i < k; ++i) {
       step_rows.push_back({static_cast<uint32_t>(pos + i), static_cast<uint32_t>(slot)});
+      const bool sampled_row = i + 1 == k ? e.sample : pe.speculative;
+      next_tokens.push_back(sampled_row || i + 1 == k ? 0 : pe.tokens[static_cast<size_t>(i + 1)]);
+      if (sampled_row) {
+        // A verified draft's second row draws with the counter the next step would have used:
+        // the token after an accepted draft is then the one plain decoding samples there.
+        const uint32_t counter = s.rng_counter + (pe.speculative ? static_cast<uint32_t>(i) : 0u);
+        samples.push_back({static_cast<uint32_t>(step_rows.size() - 1), counter, e.sampling.temperature, e.sampling.top_p,
+                           e.sampling.top_k, e.sampling.seed});
+      }
     }
     tokens.insert(tokens.end(), pe.tokens.begin(), pe.tokens.end());
-    if (e.sample) {
-      samples.push_back({static_cast<uint32_t>(step_rows.size() - 1), s.rng_counter, e.sampling.temperature,
-                         e.sampling.top_p, e.sampling.top_k, e.sampling.seed});
-    }
     pending_entries_.push_back(std::move(pe));
   }
-  const auto words = kernels::encode_step(step_rows, samples, table, max_blocks_, max_rows_, options_.max_batch);
+  const auto words = kernels::encode_step(step_rows, samples, table, max_blocks_, max_rows_, max_samples_);
   std::byte* io = io_.mapped().data();
   std::memcpy(io, words.data(), words.size() * 4);
   std::memcpy(io + tokens_offset_, tokens.data(), tokens.size() * 4);
+  if (mtp) {
+    std::memcpy(io + mtp_tokens_offset_, next_tokens.data(), next_tokens.size() * 4);
+    // The drafter is greedy: the MTP's argmax at every sampled row.
+    std::vector<kernels::StepSample> drafts;
+    for (const kernels::StepSample& sm : samples) drafts.push_back({sm.row, 0, 0.0f, 1.0f, 0, 0});
+    const auto draft_words = kernels::encode_step({}, drafts, {}, 0, 0, max_samples_);
+    std::memcpy(io + draft_step_offset_, draft_words.data(), draft_words.size() * 4);
+  }
   R1VK_TRY(model_.context().allocator().flush(io_.allocation(), 0, io_.size()));
   if (!first_stage()) R1VK_TRY(model_.context().allocator().flush(stage_io_.allocation(), 0, stage_io_.size()));
   stage_input_rows_ = 0;
@@ -423,16 +533,55 @@ Result<std::vector<int32_t>> BatchExecutor::finish(std::vector<float>* logits) {
   pending_ = 0;
   R1VK_TRY(model_.context().wait(value));
   R1VK_TRY(model_.context().allocator().invalidate(io_.allocation(), 0, io_.size()));
-  std::vector<uint32_t> sampled(options_.max_batch);
+  const bool mtp = options_.draft_tokens > 0;
+  std::vector<int32_t> sampled(max_samples_), drafts(mtp ? max_samples_ : 0);
   std::memcpy(sampled.data(), io_.mapped().data() + sampled_offset_, sampled.size() * 4);
+  if (mtp) std::memcpy(drafts.data(), io_.mapped().data() + drafts_offset_, drafts.size() * 4);
   std::vector<int32_t> out;
+  emitted_.assign(pending_entries_.size(), {});
   size_t next = 0;
-  for (const PendingEntry& pe : pending_entries_) {
+  for (size_t i = 0; i < pending_entries_.size(); ++i) {
+    const PendingEntry& pe = pending_entries_[i];
     Sequence& s = seqs_[pe.seq];
-    s.tokens.insert(s.tokens.end(), pe.tokens.begin(), pe.tokens.end());
     ++s.rng_counter;
-    s.last_sampled = pe.sample ? static_cast<int32_t>(sampled[next++]) : -1;
-    if (!last_stage()) s.last_sampled = -1;  // sampled on the last stage
+    if (pe.speculative) {
+      // Rows: [last sampled, draft]. The draft stands when the token sampled from the first row
+      // is the draft; then the second row's sample is the token after it. With a greedy
+      // drafter (q one-hot on the draft) this is speculative rejection sampling (Leviathan et
+      // al. 2023, Chen et al. 2023): the draft is accepted with probability p(draft) =
+      // min(1, p/q), and a rejected one leaves the first row's sample, which is distributed as
+      // p with the draft's mass removed and renormalised = norm(max(0, p - q)).
+      const int32_t target = sampled[next], after = sampled[next + 1];
+      ++draft_stats_.proposed;
+      if (pe.tokens[1] == target) {
+        ++draft_stats_.accepted;
+        ++s.rng_counter;  // two tokens emitted: as two plain steps
+        s.tokens.insert(s.tokens.end(), pe.tokens.begin(), pe.tokens.end());
+        s.last_sampled = after;
+        s.draft = drafts[next + 1];
+        emitted_[i] = {target, after};
+      } else {
+        // Drop the draft's cache row: it was written this step, so its block is private and
+        // unpublished; a block taken only for it goes back to the pool.
+        s.tokens.push_back(pe.tokens[0]);
+        const size_t keep = (s.tokens.size() + pool_.block_tokens() - 1) / pool_.block_tokens();
+        for (size_t b = keep; b < s.blocks.size(); ++b) pool_.release(s.blocks[b]);
+        s.blocks.resize(keep);
+        s.last_sampled = target;
+        s.draft = drafts[next];
+        emitted_[i] = {target};
+      }
+      next += 2;
+    } else {
+      s.tokens.insert(s.tokens.end(), pe.tokens.begin(), pe.tokens.end());
+      s.last_sampled = pe.sample ? sampled[next] : -1;
+      if (!last_stage()) s.last_sampled = -1;  // sampled on the last stage
+      s.draft = pe.sample && mtp ? drafts[next] : -1;
+      if (pe.sample) {
+        emitted_[i] = {s.last_sampled};
+        ++next;
+      }
+    }
     out.push_back(s.last_sampled);
     publish_full_blocks(s);
   }

@@ -5,7 +5,9 @@
 // table per step on the device (shaders/step.glsl). Command buffers are recorded once per
 // row-count bucket (1, 2, 4, ... up to the plan's prefill chunk) and replayed; the host writes
 // only the step's values (rows, samples, block table, tokens) before a submit. Design and limits:
-// docs/batching.md.
+// docs/batching.md. With BatchOptions::draft_tokens, every step also runs the plan's MTP program
+// after the main one in the same command buffer, and a sequence can verify its MTP draft as a
+// second row of its entry (speculative decoding, docs/speculative.md).
 #pragma once
 
 #include <cstdint>
@@ -35,7 +37,17 @@ struct BatchOptions {
   // Blocks in the pool; 0: enough for max_batch sequences of the full context.
   uint32_t kv_blocks = 0;
   bool keep_logits = false;    // copy every row's logits back to the host
-  bool profile = false;        // timestamp every op of every step (bench)
+  bool profile = false;        // timestamp every op of the main program of every step (bench)
+  // MTP draft tokens per step (speculative decoding): 0 off; 1 records the plan's MTP program
+  // after the main program in every bucket, so each step also drafts the token after each
+  // sampled one (needs a plan with an MTP program). More than 1 is not implemented.
+  uint32_t draft_tokens = 0;
+};
+
+// Speculative decoding counters since the executor was created.
+struct DraftStats {
+  uint64_t proposed = 0;  // drafts fed for verification
+  uint64_t accepted = 0;  // drafts equal to the token the main model sampled at their place
 };
 
 using SeqId = uint32_t;
@@ -46,6 +58,14 @@ struct StepEntry {
   std::span<const int32_t> tokens;
   Sampling sampling;
   bool sample = true;  // sample a next token from this entry's last row
+  // With draft_tokens > 0: when the entry continues from its sampled token (tokens empty) and
+  // the sequence holds an MTP draft, feed [sampled, draft] and verify the draft: it is
+  // accepted when it equals the token sampled from the first row, and then the step emits two
+  // tokens (the second sampled from the second row with the RNG counter of the next token);
+  // a rejected draft's cache row is dropped. The tokens are those plain decoding samples with
+  // the same seed, greedy or not. Entries without a draft, at the context's last slot, or that
+  // do not fit the step's rows or free blocks run as usual.
+  bool speculate = false;
 };
 
 // What a client of many sequences (Session) drives: BatchExecutor on one device, or a Pipeline
@@ -68,6 +88,11 @@ class SequenceExecutor {
   virtual bool pending() const = 0;
   virtual Result<std::vector<double>> op_times_ns() const = 0;
   virtual uint32_t submits() const = 0;
+  // Speculative decoding (BatchExecutor only; a Pipeline runs without MTP drafts, so mtp() is
+  // false and emitted() is only read when it is true).
+  virtual const std::vector<std::vector<int32_t>>& emitted() const = 0;
+  virtual bool mtp() const { return false; }
+  virtual DraftStats draft_stats() const { return {}; }
 };
 
 class BatchExecutor : public SequenceExecutor {
@@ -118,6 +143,12 @@ class BatchExecutor : public SequenceExecutor {
   Result<bool> poll() override;
   Result<std::vector<int32_t>> finish(std::vector<float>* logits = nullptr) override;
   bool pending() const override { return pending_ != 0; }
+  // The tokens each entry of the last finished step emitted, in order: none when it did not
+  // sample; its sampled token; or, after a verified draft, the draft and then the sampled token.
+  // The last one is what finish() returned for the entry.
+  const std::vector<std::vector<int32_t>>& emitted() const override { return emitted_; }
+  bool mtp() const override { return options_.draft_tokens > 0; }
+  DraftStats draft_stats() const override { return draft_stats_; }
 
   // With BatchOptions::profile: nanoseconds each op of the last finished step took.
   Result<std::vector<double>> op_times_ns() const override;
@@ -143,6 +174,7 @@ class BatchExecutor : public SequenceExecutor {
     std::vector<int32_t> tokens;        // every token in the cache, in order
     std::vector<uint64_t> block_hashes; // chain hash after each published full block
     int32_t last_sampled = -1;
+    int32_t draft = -1;                 // MTP's guess of the token after last_sampled (-1: none)
     uint32_t rng_counter = 0;
     bool cacheable = true;              // false after seek_for_benchmark: contents unknown
   };
@@ -155,11 +187,13 @@ class BatchExecutor : public SequenceExecutor {
     SeqId seq = 0;
     std::vector<int32_t> tokens;  // fed this step
     bool sample = false;
+    bool speculative = false;     // tokens = [sampled, draft]: two samples to verify
   };
 
   BatchExecutor(Model& model, const BatchOptions& options, uint32_t blocks)
       : model_(model), options_(options), pool_(blocks, options.block_tokens) {}
   Status record(Bucket& bucket, const vk::TimestampQueryPool* timestamps);
+  Status record_mtp(Bucket& bucket);
   Result<Sequence*> live(SeqId seq);
   Result<const Sequence*> live(SeqId seq) const;
   // Copies every layer's rows of block `from` to block `to` (one submit, waited).
@@ -173,8 +207,14 @@ class BatchExecutor : public SequenceExecutor {
   BlockPool pool_;
   uint32_t max_rows_ = 1;
   uint32_t max_blocks_ = 1;  // blocks per sequence (block table row)
+  uint32_t max_samples_ = 1;  // samples of one step: max_batch, or max_rows_ with MTP
   uint64_t tokens_offset_ = 0, sampled_offset_ = 0;
+  // MTP (draft_tokens > 0): per row the token after it (the next fed token, or the sampled one,
+  // which the sampler writes), the draft sampler's step (greedy samples at the main samples'
+  // rows) and its tokens.
+  uint64_t mtp_tokens_offset_ = 0, draft_step_offset_ = 0, drafts_offset_ = 0;
   vk::Buffer arena_;
+  vk::Buffer mtp_arena_;
   std::vector<vk::Buffer> kv_;
   vk::Buffer scratch_;
   vk::Buffer sample_scratch_;
@@ -192,6 +232,8 @@ class BatchExecutor : public SequenceExecutor {
   uint64_t hidden_offset_ = 0;  // its arena offset
   vk::Buffer stage_io_;         // host-visible hidden rows in and out (a stage of several)
   uint32_t stage_input_rows_ = 0;
+  std::vector<std::vector<int32_t>> emitted_;
+  DraftStats draft_stats_;
 };
 
 }  // namespace r1vk::exec

@@ -184,7 +184,11 @@ Result<std::vector<int32_t>> Pipeline::finish(std::vector<float>* logits) {
     return make_error(ErrorCode::kInternal, "the last pipeline stage returned " + std::to_string(tokens.size()) +
                                                 " tokens for " + std::to_string(pending_seqs_.size()) + " entries");
   }
-  for (size_t i = 0; i < tokens.size(); ++i) last_[pending_seqs_[i]] = pending_sample_[i] ? tokens[i] : -1;
+  emitted_.assign(tokens.size(), {});
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    last_[pending_seqs_[i]] = pending_sample_[i] ? tokens[i] : -1;
+    if (pending_sample_[i]) emitted_[i] = {tokens[i]};
+  }
   return tokens;
 }
 

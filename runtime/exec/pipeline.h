@@ -89,6 +89,8 @@ class Pipeline final : public SequenceExecutor {
   // Stage 0's op times (profile).
   Result<std::vector<double>> op_times_ns() const override { return first_->op_times_ns(); }
   uint32_t submits() const override { return first_->submits(); }
+  // No MTP drafts in a pipeline: each sampled entry emitted its one token.
+  const std::vector<std::vector<int32_t>>& emitted() const override { return emitted_; }
 
   size_t stages() const { return rest_->stages() + 1; }
   // Seconds each stage spent in steps so far (stage 0 first), rows stepped, and the bytes of
@@ -109,6 +111,7 @@ class Pipeline final : public SequenceExecutor {
   bool pending_ = false;
   std::vector<SeqId> pending_seqs_;
   std::vector<bool> pending_sample_;
+  std::vector<std::vector<int32_t>> emitted_;
   double first_seconds_ = 0;
   uint64_t rows_ = 0, hidden_bytes_ = 0;
 };

@@ -9,6 +9,13 @@ Result<std::unique_ptr<Session>> Session::create(Model& model, const SessionOpti
   bo.max_batch = 1;
   bo.keep_logits = options.keep_logits;
   bo.profile = options.profile;
+  const bool mtp_default = !model.manifest().mtp.ops.empty() && !options.keep_logits && !options.profile;
+  if (options.draft_tokens < -1) return make_error(ErrorCode::kInvalidArgument, "draft tokens must be -1 (default), 0 or 1");
+  // A verifying step has two rows: step()'s logits would no longer be one row per token.
+  if (options.keep_logits && options.draft_tokens > 0) {
+    return make_error(ErrorCode::kInvalidArgument, "a session keeping logits cannot verify MTP drafts");
+  }
+  bo.draft_tokens = options.draft_tokens < 0 ? (mtp_default ? 1u : 0u) : static_cast<uint32_t>(options.draft_tokens);
   R1VK_ASSIGN_OR_RETURN(auto exec, BatchExecutor::create(model, bo));
   return create_in(model, std::move(exec));
 }
@@ -18,6 +25,8 @@ Result<std::unique_ptr<Session>> Session::create_in(Model& model, std::shared_pt
   std::unique_ptr<Session> s(new Session(model));
   s->options_.keep_logits = executor->options().keep_logits;
   s->options_.profile = executor->options().profile;
+  s->options_.draft_tokens = static_cast<int>(executor->options().draft_tokens);
+  s->speculate_ = executor->mtp();
   s->exec_ = std::move(executor);
   R1VK_ASSIGN_OR_RETURN(s->seq_, s->exec_->add_sequence({}));
   s->chunk_ = s->exec_->max_step_tokens();
@@ -42,11 +51,18 @@ Result<std::vector<int32_t>> Session::step_together(std::span<Session* const> se
       return make_error(ErrorCode::kInvalidArgument, "sessions stepped together must share one executor");
     }
     if (s->last_token_ < 0) return make_error(ErrorCode::kInvalidArgument, "nothing to continue from: feed a prompt first");
-    entries.push_back({s->seq_, {}, sampling[i], true});
   }
   SequenceExecutor& ex = *sessions[0]->exec_;
   if (ex.pending()) return make_error(ErrorCode::kInvalidArgument, "a submitted step has not been polled to completion");
-  R1VK_ASSIGN_OR_RETURN(auto tokens, ex.step(entries, nullptr));
+  // One token per session per call: a token an accepted draft queued is dropped and fed again.
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    Session* s = sessions[i];
+    R1VK_TRY(s->drop_queued());
+    R1VK_ASSIGN_OR_RETURN(int32_t sampled, ex.last_token(s->seq_));
+    entries.push_back({s->seq_, {}, sampling[i], true});
+    if (sampled < 0) entries.back().tokens = std::span(&s->last_token_, 1);
+  }
+  R1VK_ASSIGN_OR_RETURN(auto tokens, ex.step(entries));
   for (size_t i = 0; i < sessions.size(); ++i) {
     sessions[i]->last_token_ = tokens[i];
     sessions[i]->position_ += 1;
@@ -55,7 +71,12 @@ Result<std::vector<int32_t>> Session::step_together(std::span<Session* const> se
 }
 
 Status Session::run(std::span<const int32_t> tokens, const Sampling& sampling, std::vector<float>* logits, bool wait) {
-  const StepEntry e{seq_, tokens, sampling, true};
+  StepEntry e{seq_, tokens, sampling, true};
+  if (tokens.empty()) {
+    R1VK_ASSIGN_OR_RETURN(int32_t sampled, exec_->last_token(seq_));
+    if (sampled < 0) e.tokens = std::span(&last_token_, 1);  // after drop_queued
+    e.speculate = speculate_;
+  }
   R1VK_TRY(exec_->submit(std::span(&e, 1)));
   submitted_ = true;
   if (!wait) return ok_status();
@@ -67,12 +88,28 @@ Status Session::finish(std::vector<float>* logits) {
   R1VK_TRY(exec_->finish(logits && options_.keep_logits ? logits : nullptr));
   R1VK_ASSIGN_OR_RETURN(last_token_, exec_->last_token(seq_));
   R1VK_ASSIGN_OR_RETURN(position_, exec_->position(seq_));
+  if (!speculate_) return ok_status();
+  const std::vector<int32_t>& emitted = exec_->emitted().front();  // this session's entry is the only one
+  if (emitted.size() > 1) {
+    // An accepted draft: return the draft now and the token after it on the next step().
+    last_token_ = emitted.front();
+    queued_.assign(emitted.begin() + 1, emitted.end());
+    position_ -= static_cast<int64_t>(queued_.size());
+  }
+  return ok_status();
+}
+
+Status Session::drop_queued() {
+  if (queued_.empty()) return ok_status();
+  R1VK_TRY(exec_->rewind(seq_, position_));
+  queued_.clear();
   return ok_status();
 }
 
 Status Session::feed(std::span<const int32_t> tokens, const Sampling& sampling, std::vector<float>* logits) {
   if (exec_->pending()) return make_error(ErrorCode::kInvalidArgument, "a submitted step has not been polled to completion");
   if (logits && !options_.keep_logits) return make_error(ErrorCode::kInvalidArgument, "session was created without keep_logits");
+  R1VK_TRY(drop_queued());
   const int64_t vocab = model_.vocab_size();
   for (int32_t t : tokens) {
     if (t < 0 || t >= vocab) {
@@ -93,13 +130,25 @@ Status Session::feed(std::span<const int32_t> tokens, const Sampling& sampling, 
 Result<int32_t> Session::step(const Sampling& sampling, std::vector<float>* logits) {
   if (exec_->pending()) return make_error(ErrorCode::kInvalidArgument, "a submitted step has not been polled to completion");
   if (last_token_ < 0) return make_error(ErrorCode::kInvalidArgument, "nothing to continue from: feed a prompt first");
+  if (!queued_.empty()) return pop_queued();
   R1VK_TRY(run({}, sampling, logits, true));
+  return last_token_;
+}
+
+int32_t Session::pop_queued() {
+  last_token_ = queued_.front();
+  queued_.erase(queued_.begin());
+  position_ += 1;
   return last_token_;
 }
 
 Status Session::submit_step(const Sampling& sampling) {
   if (exec_->pending()) return make_error(ErrorCode::kInvalidArgument, "a submitted step has not been polled to completion");
   if (last_token_ < 0) return make_error(ErrorCode::kInvalidArgument, "nothing to continue from: feed a prompt first");
+  if (!queued_.empty()) {  // already computed: the step is done at once
+    pop_queued();
+    return ok_status();
+  }
   return run({}, sampling, nullptr, false);
 }
 
@@ -113,7 +162,12 @@ Result<bool> Session::poll() {
 
 Status Session::rewind(int64_t position) {
   if (exec_->pending()) return make_error(ErrorCode::kInvalidArgument, "a submitted step has not been polled to completion");
+  if (position > position_) {
+    return make_error(ErrorCode::kOutOfRange, "cannot rewind to position " + std::to_string(position) + " from " +
+                                                  std::to_string(position_));
+  }
   R1VK_TRY(exec_->rewind(seq_, position));
+  queued_.clear();
   position_ = position;
   last_token_ = -1;
   return ok_status();
@@ -121,6 +175,7 @@ Status Session::rewind(int64_t position) {
 
 Status Session::seek_for_benchmark(int64_t position) {
   if (exec_->pending()) return make_error(ErrorCode::kInvalidArgument, "a submitted step has not been polled to completion");
+  R1VK_TRY(drop_queued());
   R1VK_TRY(exec_->seek_for_benchmark(seq_, position));
   position_ = position;
   R1VK_ASSIGN_OR_RETURN(last_token_, exec_->last_token(seq_));
@@ -135,6 +190,7 @@ Result<std::vector<double>> Session::decode_op_times_ns() const {
 void Session::reset() {
   // Only fails while a step is in flight, which the callers never reset under.
   if (exec_->pending() || !exec_->rewind(seq_, 0).ok()) return;
+  queued_.clear();
   position_ = 0;
   last_token_ = -1;
 }

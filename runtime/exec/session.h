@@ -18,6 +18,11 @@ namespace r1vk::exec {
 struct SessionOptions {
   bool keep_logits = false;  // copy every row's logits back to the host (logits, ppl)
   bool profile = false;      // timestamp every op of the decode step (bench)
+  // MTP speculative decoding (BatchOptions::draft_tokens): -1 on (1 draft per step) when the
+  // plan has an MTP program and neither keep_logits nor profile is set, else off; 0 off; 1 on
+  // (an error without an MTP program or with keep_logits). The output is the same either way:
+  // greedy, or sampled with the same seed (speculative rejection sampling, docs/speculative.md).
+  int draft_tokens = -1;
 };
 
 class Session {
@@ -48,7 +53,13 @@ class Session {
   Status feed(std::span<const int32_t> tokens, const Sampling& sampling, std::vector<float>* logits = nullptr);
 
   // One decode step on the token sampled last: submit, wait, return the next sampled token.
+  // With MTP a step verifies the MTP draft too; when it stands the step yields two
+  // tokens, and the next call returns the second without a submit (position() and last_token()
+  // move one token per call either way).
   Result<int32_t> step(const Sampling& sampling, std::vector<float>* logits = nullptr);
+  // Whether steps verify MTP drafts, and the executor's counts of drafts verified and accepted.
+  bool speculative() const { return speculate_; }
+  DraftStats draft_stats() const { return exec_->draft_stats(); }
 
   // Non-blocking decode step: submit now, poll() later; the render loop never waits.
   Status submit_step(const Sampling& sampling);
@@ -76,6 +87,10 @@ class Session {
   explicit Session(Model& model) : model_(model) {}
   Status run(std::span<const int32_t> tokens, const Sampling& sampling, std::vector<float>* logits, bool wait);
   Status finish(std::vector<float>* logits);
+  // Drops the tokens an accepted draft put ahead of what step() returned: the cache goes back
+  // to position_, and the next step feeds last_token_ itself.
+  Status drop_queued();
+  int32_t pop_queued();  // the next queued token becomes last_token_
 
   Model& model_;
   SessionOptions options_;
@@ -85,6 +100,8 @@ class Session {
   int64_t position_ = 0;
   int32_t last_token_ = -1;
   bool submitted_ = false;  // this session's step is in flight (submit_step)
+  bool speculate_ = false;  // the executor drafts with MTP and this session verifies its drafts
+  std::vector<int32_t> queued_;  // emitted by the last step, not yet returned by step()
 };
 
 }  // namespace r1vk::exec

@@ -114,8 +114,8 @@ class AttentionKernels {
   // MoE routing per row, exactly as ref::route() (ties to the lower expert index).
   Status record_moe_route(vk::CommandBuffer& cmd, const RouteArgs& args, const StepView& step);
   // Picks the next token from the sample's logits row (vocab = logits.cols) and writes
-  // it as u32 to out_token[0] and, when next_tokens != 0, to next_tokens[0] (the next decode
-  // step's input, so steps can chain without the host). Greedy when temperature <= 0 (lowest
+  // it as u32 to out_token[0] and, when next_tokens != 0, to next_tokens[row] (row: the sample's
+  // logits row; the next program's token input, so programs can chain without the host). Greedy when temperature <= 0 (lowest
   // index on ties); else softmax(logits / temperature) restricted by top_k and top_p, drawn with
   // a counter-based RNG of (seed, rng_counter), so a seed reproduces a generation. Exactly:
   //   order tokens by (logit descending, index ascending); top_k (0 or >= vocab: off) keeps the
@@ -125,7 +125,7 @@ class AttentionKernels {
   //   0x9e3779b9)) >> 8 scaled to [0, 1). Records three dispatches (argmax partial + final, draw);
   //   the executor advances rng_counter once per sampled token.
   // With several samples (StepParams n_samples <= max_samples), sample i reads its own row and
-  // parameters and writes out_token[i] (and next_tokens[i]).
+  // parameters and writes out_token[i] (and next_tokens[its row]).
   Status record_sample(vk::CommandBuffer& cmd, const ActView& logits, VkDeviceAddress out_token,
                        VkDeviceAddress next_tokens, const StepView& step, uint32_t max_samples = 1);
   static uint64_t sample_scratch_bytes(uint32_t vocab, uint32_t max_samples = 1);

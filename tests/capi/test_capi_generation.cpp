@@ -1,6 +1,6 @@
 // Generation through the C API: stop strings, context overflow, cancellation from another thread,
 // sessions interleaved on one model, the non-blocking step, and conversations continued with the
-// cached prefix reused.
+// cached prefix reused, and MTP speculative decoding on and off.
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -257,4 +257,38 @@ TEST_CASE("a continued conversation reuses the cached prefix and matches a fresh
   CHECK(pos_continued == pos_fresh);
   CHECK_FALSE(ref.tokens.empty());
   CHECK(cont.tokens == ref.tokens);  // the reused cache holds exactly what a fresh prefill writes
+}
+
+TEST_CASE("MTP speculative decoding is on by default, can be turned off, and changes no token") {
+  Loaded l;
+  load(l);
+  Session a(l.model);  // the default: the demo plan has an MTP program
+  r1vk_session_options o;
+  r1vk_session_options_init(&o);
+  CHECK(o.draft_tokens == -1);
+  o.draft_tokens = 0;
+  r1vk_session* off = nullptr;
+  CAPI_OK(r1vk_session_create_with_options(l.model, &o, &off));
+  set_greedy(off);
+  Collected with_mtp, without;
+  REQUIRE(ask(a.s, with_mtp) == R1VK_FINISH_EOS);
+  REQUIRE(ask(off, without) == R1VK_FINISH_EOS);
+  CHECK(with_mtp.tokens == without.tokens);
+  CHECK(with_mtp.answer == without.answer);
+  uint64_t proposed = 0, accepted = 0;
+  CAPI_OK(r1vk_session_draft_stats(a.s, &proposed, &accepted));
+  CHECK(proposed > 0);
+  CHECK(accepted * 10 > proposed * 9);
+  CAPI_OK(r1vk_session_draft_stats(off, &proposed, &accepted));
+  CHECK(proposed == 0);
+  r1vk_session_destroy(off);
+
+  r1vk_session* bad = nullptr;
+  o.draft_tokens = 2;
+  CHECK(r1vk_session_create_with_options(l.model, &o, &bad) == R1VK_ERROR_INVALID_ARGUMENT);
+  o.draft_tokens = 1;
+  o.struct_size = 0;
+  CHECK(r1vk_session_create_with_options(l.model, &o, &bad) == R1VK_ERROR_INVALID_ARGUMENT);
+  CHECK(r1vk_session_create_with_options(l.model, nullptr, &bad) == R1VK_ERROR_INVALID_ARGUMENT);
+  CHECK(bad == nullptr);
 }

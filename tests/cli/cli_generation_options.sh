@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The generating commands' options: one validation (api::validate_generation_options) for run and
 # chat with the same messages, NaN and infinities included; the llama.cpp spellings of the shared
-# flags; --raw prompts (and tokenize --special) following tokenizer_config.json's add_bos_token;
-# and sampling on a model whose vocabulary is padded past its tokenizer.
+# flags; MTP speculative decoding on and off; --raw prompts (and tokenize --special) following
+# tokenizer_config.json's add_bos_token; and sampling on a model whose vocabulary is padded past its tokenizer.
 # Usage: cli_generation_options.sh path/to/r1vk path/to/models/r1vk-demo path/to/unpacked/tokenizers
 set -uo pipefail
 r1vk=$1
@@ -50,6 +50,24 @@ short=$("$r1vk" run -m "$demo" -p "What is 12 + 30?" --temp 0.8 -s 7 -n 12 -c 12
 [ -n "$long" ] && [ "$long" = "$short" ] || fail "the llama.cpp spellings run differently: '$long' vs '$short'"
 expect_exit 0 '"generated_tokens":2,' "$r1vk" run -m "$demo" -p "What is 12 + 30?" --n-predict 2 --ctx-size 128 --json
 expect_exit 0 'tokens scored' "$r1vk" ppl -m "$demo" --file "$demo/README.md" -c 64 --weights f16
+
+# --- MTP speculative decoding: on by default for the demo (it has an MTP layer), the same tokens
+# as --no-mtp, greedy and sampled with a seed (docs/speculative.md).
+for cmd in run chat eval; do
+  help=$("$r1vk" $cmd --help 2>&1)
+  for flag in '--no-mtp' '--draft'; do
+    echo "$help" | grep -qF -- "$flag" || fail "$cmd --help does not list $flag"
+  done
+done
+for t in 0 0.8; do
+  with=$("$r1vk" run "$demo" -p "What is 4512 + 873?" --temperature $t --seed 7 --max-tokens 60 --ctx 128 --json 2>&1 | events)
+  without=$("$r1vk" run "$demo" -p "What is 4512 + 873?" --temperature $t --seed 7 --max-tokens 60 --ctx 128 --json --no-mtp 2>&1 | events)
+  [ -n "$with" ] && [ "$with" = "$without" ] || fail "temperature $t: MTP changed the text: '$with' vs '$without'"
+done
+expect_exit 0 '"mtp_drafts_accepted":[1-9]' "$r1vk" run "$demo" -p "What is 4512 + 873?" --temperature 0 --ctx 128 --json
+expect_exit 0 '"mtp_drafts":0,' "$r1vk" run "$demo" -p "What is 4512 + 873?" --temperature 0 --ctx 128 --json --no-mtp
+expect_exit 0 '"mtp_drafts":0,' "$r1vk" run "$demo" -p "What is 4512 + 873?" --temperature 0 --ctx 128 --json --draft 0
+expect_exit 2 'draft' "$r1vk" run "$demo" -p hi --draft 2
 
 # --- Raw text follows tokenizer_config.json: the demo's (like R1's) says add_bos_token: true.
 plain=$("$r1vk" tokenize "$demo" --text "What is 2 + 3?") || fail "tokenize: $plain"

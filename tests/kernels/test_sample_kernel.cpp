@@ -63,7 +63,7 @@ std::vector<uint32_t> draw_many(const std::vector<float>& logits, uint32_t V, ui
   }
   const auto& bsteps = pool.upload(steps, "steps");
   const auto& bout = pool.upload(std::vector<uint32_t>(draws, 0xdeadbeefu), "tokens");
-  const auto& bnext = pool.upload(std::vector<uint32_t>(2, 0xdeadbeefu), "next");
+  const auto& bnext = pool.upload(std::vector<uint32_t>(row + 2, 0xdeadbeefu), "next");
   const auto& bscratch = pool.zeros(kernels::AttentionKernels::sample_scratch_bytes(V), "scratch");
   auto& k = test::attention_kernels();
   k.set_sample_scratch(bscratch.address());
@@ -77,9 +77,11 @@ std::vector<uint32_t> draw_many(const std::vector<float>& logits, uint32_t V, ui
     return ok_status();
   });
   auto out = test::download_as<uint32_t>(bout, draws);
-  const auto next = test::download_as<uint32_t>(bnext, 2);
-  CHECK(next[0] == out.back());  // next_tokens carries the last draw
-  CHECK(next[1] == 0xdeadbeefu);
+  const auto next = test::download_as<uint32_t>(bnext, row + 2);
+  CHECK(next[row] == out.back());  // next_tokens carries the last draw, at its logits row
+  for (uint32_t r = 0; r < row + 2; ++r) {
+    if (r != row) CHECK(next[r] == 0xdeadbeefu);
+  }
   return out;
 }
 

@@ -24,6 +24,8 @@
 #include "plan/decode_traffic.h"
 #include "offload_flags.h"
 #include "plan_source.h"
+#include "text/chat_format.h"
+#include "text/tokenizer.h"
 
 namespace r1vk::cli {
 namespace {
@@ -40,6 +42,9 @@ struct BenchArgs {
   OffloadFlags offload;
   double bus_gbps = 25;  // PCIe 4.0 x16 in practice
   std::string save_expert_counts;
+  int64_t mtp_decode = 128;  // greedy tokens decoded with and without MTP drafts (0: skip)
+  std::vector<std::string> mtp_questions = {"What is 4512 + 873?", "What is 31415 - 92653?", "What is 271828 + 314159?",
+                                            "What is 9000 - 1?"};
 };
 
 // Device bandwidth of the projection when --bandwidth is not given: a 24 GB card of the RTX 4090
@@ -66,6 +71,104 @@ Result<double> time_decode(exec::Session& s, int64_t pos, int64_t steps) {
   const auto t = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < steps; ++i) R1VK_TRY(decode_step(s));
   return static_cast<double>(steps) / seconds_since(t);
+}
+
+// The prompts of the MTP measurement: the chat questions rendered with the plan's tokenizer and
+// chat template when it has them (MTP acceptance is a property of the text: a random prompt makes
+// a trained model write text its MTP layer never learnt to predict), else the random prompt.
+struct MtpPrompts {
+  std::vector<std::vector<int32_t>> prompts;
+  int32_t eos = -1;  // generation of a chat prompt stops here
+};
+
+MtpPrompts mtp_prompts(const plan::Manifest& m, const std::vector<std::string>& questions, const std::vector<int32_t>& fallback) {
+  MtpPrompts p;
+  if (m.has_tokenizer()) {
+    auto tok = text::Tokenizer::from_json(m.tokenizer_json, m.tokenizer_config_json);
+    if (tok.ok()) {
+      auto chat = text::R1ChatFormat::from_tokenizer(*tok);
+      if (chat.ok()) {
+        for (const std::string& q : questions) {
+          const text::ChatMessage msg{text::ChatRole::kUser, q};
+          auto ids = chat->encode(std::span(&msg, 1), /*add_generation_prompt=*/true);
+          if (ids.ok()) p.prompts.emplace_back(ids->begin(), ids->end());
+        }
+        p.eos = static_cast<int32_t>(chat->eos_id());
+      }
+    }
+  }
+  if (p.prompts.empty()) {
+    p.prompts = {fallback};
+    p.eos = -1;
+  }
+  return p;
+}
+
+// Greedy decoding of up to `tokens` tokens after each prompt (until the end of sentence),
+// without and then with MTP drafts (the best of two runs each after a warm-up): tokens/s, time per step, draft
+// acceptance, and what a step that verifies a draft costs over a plain one, which is the
+// acceptance MTP needs to pay off.
+Status bench_mtp(exec::Model& model, const MtpPrompts& prompts, int64_t tokens) {
+  if (model.manifest().mtp.ops.empty()) {
+    std::printf("MTP: the plan has no MTP program (no speculative decoding)\n");
+    return ok_status();
+  }
+  double best_s[2] = {1e30, 1e30};
+  uint32_t steps[2] = {0, 0};
+  int64_t produced[2] = {0, 0};
+  exec::DraftStats drafts;
+  std::vector<int32_t> out[2];
+  std::unique_ptr<exec::Session> sessions[2];
+  for (int mtp = 0; mtp < 2; ++mtp) {
+    exec::SessionOptions so;
+    so.draft_tokens = mtp;
+    R1VK_ASSIGN_OR_RETURN(sessions[mtp], exec::Session::create(model, so));
+  }
+  // Round 0 warms up (first use of each command buffer and buffer); the best of the others counts.
+  for (int round = 0; round < 3; ++round) {
+    for (int mtp = 0; mtp < 2; ++mtp) {
+      exec::Session* s = sessions[mtp].get();
+      const exec::DraftStats before = s->draft_stats();
+      std::vector<int32_t> got;
+      double secs = 0;
+      uint32_t submits = 0;
+      for (const auto& prompt : prompts.prompts) {
+        s->reset();
+        R1VK_TRY(s->feed(prompt, {}));
+        got.push_back(s->last_token());
+        const uint32_t submits0 = s->submits();
+        const auto t = std::chrono::steady_clock::now();
+        for (int64_t n = 0; n < tokens && got.back() != prompts.eos && s->position() < s->context_length(); ++n) {
+          R1VK_ASSIGN_OR_RETURN(int32_t token, s->step({}));
+          got.push_back(token);
+        }
+        secs += seconds_since(t);
+        submits += s->submits() - submits0;
+      }
+      if (round > 0 && secs < best_s[mtp]) {
+        best_s[mtp] = secs;
+        steps[mtp] = submits;
+      }
+      produced[mtp] = static_cast<int64_t>(got.size() - prompts.prompts.size());
+      out[mtp] = std::move(got);
+      if (mtp) drafts = {s->draft_stats().proposed - before.proposed, s->draft_stats().accepted - before.accepted};
+    }
+  }
+  const double tps0 = static_cast<double>(produced[0]) / best_s[0], tps1 = static_cast<double>(produced[1]) / best_s[1];
+  const double step0 = best_s[0] / std::max(1u, steps[0]), step1 = best_s[1] / std::max(1u, steps[1]);
+  const double acceptance = drafts.proposed ? static_cast<double>(drafts.accepted) / static_cast<double>(drafts.proposed) : 0.0;
+  std::printf("MTP speculative decoding (greedy, %lld tokens after %zu %s prompt(s), best of 2 runs after a warm-up): %.2f tokens/s "
+              "without, %.2f with (%.2fx); %llu of %llu drafts accepted (%.1f%%); output %s\n",
+              static_cast<long long>(produced[0]), prompts.prompts.size(), prompts.eos >= 0 ? "chat" : "random", tps0, tps1,
+              tps1 / tps0, static_cast<unsigned long long>(drafts.accepted), static_cast<unsigned long long>(drafts.proposed),
+              100.0 * acceptance, out[0] == out[1] ? "identical" : "DIFFERS");
+  // An MTP step emits 1 + (draft accepted) tokens for step1 / step0 the time of a plain step:
+  // it pays off when the acceptance exceeds step1 / step0 - 1.
+  std::printf("    a step takes %.2f ms without MTP and %.2f ms with (%.2f tokens per step): a rejected draft costs "
+              "%.2f ms; MTP pays off above %.0f%% acceptance\n",
+              1e3 * step0, 1e3 * step1, static_cast<double>(produced[1]) / std::max(1u, steps[1]), 1e3 * (step1 - step0),
+              100.0 * std::max(0.0, step1 / step0 - 1.0));
+  return ok_status();
 }
 
 // Weight bytes per decode token, the bandwidth decode at context 0 achieved, and (with
@@ -240,7 +343,7 @@ Status run_bench(const BenchArgs& a) {
   PlanSourceOptions po;
   po.weights = a.weights;
   // --batch: decoders start at position 64 and keep decoding while the prompt prefills.
-  const int64_t ctx_needed = a.batch.empty() ? std::max(a.prompt, a.long_context) + a.decode + 2
+  const int64_t ctx_needed = a.batch.empty() ? std::max({a.prompt + a.mtp_decode, a.long_context, a.prompt}) + a.decode + 2
                                              : kBatchPosition + a.decode + a.prompt + 2;
   po.context = ctx_needed;
   po.prefill_chunk = std::min<int64_t>(a.prompt, 128);
@@ -307,6 +410,7 @@ Status run_bench(const BenchArgs& a) {
   // Per op kind, from the last decode step (at the long context when one was timed).
   std::printf("decode step by op (timestamp queries, last step): ");
   print_op_times(m, times, 0);
+  if (a.mtp_decode > 0) R1VK_TRY(bench_mtp(model, mtp_prompts(m, a.mtp_questions, prompt), a.mtp_decode));
   if (ctx->validation_errors() != 0) {
     return make_error(ErrorCode::kInternal, std::to_string(ctx->validation_errors()) + " Vulkan validation error(s)");
   }
@@ -340,6 +444,15 @@ void add_bench_command(CLI::App& app, CommandFn& selected) {
       ->capture_default_str();
   sub->add_option("--save-expert-counts", a->save_expert_counts,
                   "Write the routed experts' use counts of the decode measurement to FILE (rank with --expert-counts)");
+  sub->add_option("--mtp-decode", a->mtp_decode,
+                  "Greedy tokens decoded after the prompt without and with MTP drafts (speculative decoding: "
+                  "tokens/s, draft acceptance, the cost of a rejected draft) when the plan has an MTP program; 0: skip")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--mtp-prompt", a->mtp_questions,
+                  "User messages the MTP measurement decodes after, in the chat template, when the plan has a "
+                  "tokenizer (repeat for several; default: four of the demo model's arithmetic questions); without "
+                  "a tokenizer it decodes after the random benchmark prompt");
   sub->callback([a, &selected] { selected = [a] { return run_bench(*a); }; });
 }
 

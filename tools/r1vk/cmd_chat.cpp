@@ -42,6 +42,7 @@ struct ChatArgs {
   std::string model = default_model_dir();
   std::string system;
   SamplingFlags sampling;
+  DraftFlags draft;
   int64_t context = 0;
   std::string weights = "auto";
   std::optional<int> device;
@@ -64,7 +65,9 @@ Status run_chat(const ChatArgs& a) {
   po.context = a.context;
   R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device, a.offload));
   R1VK_ASSIGN_OR_RETURN(auto chat, text::R1ChatFormat::from_tokenizer(*tm.tokenizer));
-  R1VK_ASSIGN_OR_RETURN(auto session, exec::Session::create(*tm.model));
+  exec::SessionOptions so;
+  so.draft_tokens = a.draft.session_draft_tokens();
+  R1VK_ASSIGN_OR_RETURN(auto session, exec::Session::create(*tm.model, so));
   std::signal(SIGINT, on_interrupt);
   const bool tty = isatty(STDOUT_FILENO) != 0;
   std::vector<text::ChatMessage> history;
@@ -135,6 +138,7 @@ void add_chat_command(CLI::App& app, CommandFn& selected) {
   add_model_option(*sub, a->model, "Plan file or checkpoint directory (default: the bundled demo model)")->capture_default_str();
   sub->add_option("--system", a->system, "Optional system text");
   add_sampling_options(*sub, a->sampling, "Most tokens per answer, >= 1");
+  add_draft_options(*sub, a->draft);
   add_context_option(*sub, a->context, "Context length when MODEL is a checkpoint (0: min(4096, the model's positions))")
       ->capture_default_str();
   sub->add_option("--weights", a->weights, "Weight format when MODEL is a checkpoint")->capture_default_str();

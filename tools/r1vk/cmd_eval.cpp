@@ -30,6 +30,7 @@ struct EvalArgs {
   std::optional<int> device;
   int verbose = 0;
   bool json = false;
+  DraftFlags draft;
 };
 
 constexpr size_t kFailuresShown = 10;
@@ -45,7 +46,9 @@ Status run_eval(const EvalArgs& a) {
   po.weights = a.weights;
   po.context = a.context;
   R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device));
-  R1VK_ASSIGN_OR_RETURN(auto session, exec::Session::create(*tm.model));
+  exec::SessionOptions so;
+  so.draft_tokens = a.draft.session_draft_tokens();
+  R1VK_ASSIGN_OR_RETURN(auto session, exec::Session::create(*tm.model, so));
 
   api::EvalOptions o;
   o.max_tokens = a.max_tokens;
@@ -59,6 +62,7 @@ Status run_eval(const EvalArgs& a) {
   const double gen_tps = r.generation_seconds > 0 ? static_cast<double>(r.generated_tokens) / r.generation_seconds : 0.0;
   const double prompt_tps = r.prompt_seconds > 0 ? static_cast<double>(r.prompt_tokens) / r.prompt_seconds : 0.0;
   const size_t shown = a.verbose > 0 ? std::min(kFailuresShown, r.failures.size()) : 0;
+  const exec::DraftStats drafts = session->draft_stats();
   if (a.json) {
     nlohmann::json kinds = nlohmann::json::object();
     for (const auto& [name, k] : r.by_kind) {
@@ -79,7 +83,9 @@ Status run_eval(const EvalArgs& a) {
                         {"prompt_tokens", r.prompt_tokens},
                         {"generated_tokens", r.generated_tokens},
                         {"seconds", r.prompt_seconds + r.generation_seconds},
-                        {"generation_tokens_per_second", gen_tps}};
+                        {"generation_tokens_per_second", gen_tps},
+                        {"mtp_drafts", drafts.proposed},
+                        {"mtp_drafts_accepted", drafts.accepted}};
     if (a.verbose > 0) j["failures"] = failures;
     std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return ok_status();
@@ -93,6 +99,10 @@ Status run_eval(const EvalArgs& a) {
   std::printf("prompts %lld tokens (%.1f tok/s), generated %lld tokens (%.1f tok/s), %.1f s\n",
               static_cast<long long>(r.prompt_tokens), prompt_tps, static_cast<long long>(r.generated_tokens), gen_tps,
               r.prompt_seconds + r.generation_seconds);
+  if (drafts.proposed > 0) {
+    std::printf("MTP drafts accepted %.2f%% (%llu/%llu)\n", percent(static_cast<int64_t>(drafts.accepted), static_cast<int64_t>(drafts.proposed)),
+                static_cast<unsigned long long>(drafts.accepted), static_cast<unsigned long long>(drafts.proposed));
+  }
   for (size_t i = 0; i < shown; ++i) {
     const auto& f = r.failures[i];
     const auto& p = problems[f.index];
@@ -122,6 +132,7 @@ void add_eval_command(CLI::App& app, CommandFn& selected) {
   sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices)");
   sub->add_flag("-v,--verbose", a->verbose, "List the first failures");
   sub->add_flag("--json", a->json, "Print one JSON object");
+  add_draft_options(*sub, a->draft);
   sub->callback([a, &selected] { selected = [a] { return run_eval(*a); }; });
 }
 

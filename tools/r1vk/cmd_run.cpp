@@ -27,6 +27,7 @@ struct RunArgs {
   std::string prompt;
   std::string system;
   SamplingFlags sampling;
+  DraftFlags draft;
   int64_t context = 0;
   std::string weights = "auto";
   std::optional<int> device;
@@ -47,7 +48,17 @@ Status run_run(const RunArgs& a) {
   R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device, a.offload, {}, a.pipeline));
   if (tm.pipeline && tm.pipeline->worker) return tm.pipeline->worker_status;  // an MPI rank > 0: served its stage
   const text::Tokenizer& tokenizer = *tm.tokenizer;
-  R1VK_ASSIGN_OR_RETURN(auto session, tm.session());
+  std::unique_ptr<exec::Session> session;
+  if (tm.pipeline) {
+    if (a.draft.session_draft_tokens() > 0) {
+      return make_error(ErrorCode::kInvalidArgument, "--draft does not apply to a pipeline (--devices/--pipeline): MTP runs on one executor");
+    }
+    R1VK_ASSIGN_OR_RETURN(session, tm.session());
+  } else {
+    exec::SessionOptions so;
+    so.draft_tokens = a.draft.session_draft_tokens();
+    R1VK_ASSIGN_OR_RETURN(session, exec::Session::create(*tm.model, so));
+  }
 
   std::vector<int32_t> prompt;
   text::TokenId eos;
@@ -98,15 +109,20 @@ Status run_run(const RunArgs& a) {
   if (a.json) {
     std::printf("%s\n", nlohmann::json{{"type", "done"}, {"finish", api::finish_reason_name(stats.finish)},
                                        {"prompt_tokens", stats.prompt_tokens}, {"prompt_tokens_per_second", pps},
-                                       {"generated_tokens", stats.generated_tokens}, {"generation_tokens_per_second", gps}}
+                                       {"generated_tokens", stats.generated_tokens}, {"generation_tokens_per_second", gps},
+                                       {"mtp_drafts", session->draft_stats().proposed},
+                                       {"mtp_drafts_accepted", session->draft_stats().accepted}}
                             .dump()
                             .c_str());
   } else {
     std::printf("\n");
     std::fflush(stdout);  // the stats line goes to stderr after the answer's line
-    std::fprintf(stderr, "[prompt %lld tokens, %.1f tok/s | generated %lld tokens, %.1f tok/s | finish: %s]\n",
+    const exec::DraftStats d = session->draft_stats();
+    const std::string mtp = d.proposed ? " | MTP drafts accepted " + std::to_string(d.accepted) + "/" + std::to_string(d.proposed)
+                                       : std::string();
+    std::fprintf(stderr, "[prompt %lld tokens, %.1f tok/s | generated %lld tokens, %.1f tok/s%s | finish: %s]\n",
                  static_cast<long long>(stats.prompt_tokens), pps, static_cast<long long>(stats.generated_tokens), gps,
-                 api::finish_reason_name(stats.finish));
+                 mtp.c_str(), api::finish_reason_name(stats.finish));
   }
   if (tm.pipeline) print_pipeline_stats(*tm.pipeline);
   return ok_status();
@@ -121,6 +137,7 @@ void add_run_command(CLI::App& app, CommandFn& selected) {
   sub->add_option("-p,--prompt", a->prompt, "The user message (or raw text with --raw)")->required();
   sub->add_option("--system", a->system, "Optional system text (DeepSeek advises none)");
   add_sampling_options(*sub, a->sampling, "Most tokens to generate, >= 1");
+  add_draft_options(*sub, a->draft);
   add_context_option(*sub, a->context, "Context length when MODEL is a checkpoint (0: min(4096, the model's positions))")->capture_default_str();
   sub->add_option("--weights", a->weights, "Weight format when MODEL is a checkpoint: f32, f16, q8, q4, fp8, auto")
       ->capture_default_str();

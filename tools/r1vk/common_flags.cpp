@@ -29,4 +29,19 @@ void add_sampling_options(CLI::App& sub, SamplingFlags& f, const std::string& ma
   add_max_tokens_option(sub, f.max_tokens, max_tokens_help);
 }
 
+int DraftFlags::session_draft_tokens() const {
+  if (no_mtp || draft == 0) return 0;
+  return draft == 1 ? -1 : static_cast<int>(draft);
+}
+
+void add_draft_options(CLI::App& sub, DraftFlags& f) {
+  sub.add_option("--draft", f.draft,
+                 "MTP draft tokens per decode step (speculative decoding with the model's own multi-token-prediction "
+                 "layer; on when the plan has one; the output is unchanged, greedy or sampled with the same seed); "
+                 "0 = off; only 1 is implemented")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1));
+  sub.add_flag("--no-mtp", f.no_mtp, "Decode without MTP drafts (same as --draft 0)");
+}
+
 }  // namespace r1vk::cli

@@ -40,4 +40,17 @@ struct SamplingFlags {
 // --temperature/--temp, --top-p, --top-k, --seed/-s, --max-tokens/-n/--n-predict.
 void add_sampling_options(CLI::App& sub, SamplingFlags& flags, const std::string& max_tokens_help);
 
+// MTP speculative decoding of the generating commands (run, chat): on by default when the plan
+// has an MTP program (docs/speculative.md).
+struct DraftFlags {
+  uint32_t draft = 1;
+  bool no_mtp = false;
+
+  // exec::SessionOptions::draft_tokens: -1 (the default: on where the plan has MTP), 0 or N.
+  int session_draft_tokens() const;
+};
+
+// --draft N, --no-mtp.
+void add_draft_options(CLI::App& sub, DraftFlags& flags);
+
 }  // namespace r1vk::cli
