@@ -62,7 +62,7 @@ Result<std::vector<int32_t>> Session::step_together(std::span<Session* const> se
     entries.push_back({s->seq_, {}, sampling[i], true});
     if (sampled < 0) entries.back().tokens = std::span(&s->last_token_, 1);
   }
-  R1VK_ASSIGN_OR_RETURN(auto tokens, ex.step(entries));
+  R1VK_ASSIGN_OR_RETURN(auto tokens, ex.step(entries, nullptr));
   for (size_t i = 0; i < sessions.size(); ++i) {
     sessions[i]->last_token_ = tokens[i];
     sessions[i]->position_ += 1;
