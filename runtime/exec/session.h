@@ -17,7 +17,7 @@ namespace r1vk::exec {
 
 struct SessionOptions {
   bool keep_logits = false;  // copy every row's logits back to the host (logits, ppl)
-  bool profile = false;      // timestamp every op of the decode step (bench)
+  bool profile = false;      // timestamp every op of every step (bench)
 };
 
 class Session {
@@ -65,8 +65,9 @@ class Session {
   // whatever it held), so decode speed at a long context can be timed without a long prefill.
   Status seek_for_benchmark(int64_t position);
 
-  // With SessionOptions::profile: nanoseconds each op of the last decode step took.
-  Result<std::vector<double>> decode_op_times_ns() const;
+  // With SessionOptions::profile: nanoseconds each op of the last step took (a decode step, or
+  // after feed the last prefill chunk).
+  Result<std::vector<double>> op_times_ns() const;
 
   uint32_t submits() const { return exec_->submits(); }
 
