@@ -50,8 +50,20 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
                                           vk::MemoryUsage::kDeviceLocal, "sampler scratch"));
   e->tokens_offset_ = align256(4 * kernels::step_words(max_rows, options.max_batch, options.max_batch, max_blocks));
   e->sampled_offset_ = e->tokens_offset_ + align256(uint64_t{max_rows} * 4);
-  R1VK_ASSIGN_OR_RETURN(e->io_, ctx.create_buffer(e->sampled_offset_ + align256(uint64_t{options.max_batch} * 4),
-                                                  vk::MemoryUsage::kHostVisible, "step I/O"));
+  e->head_step_offset_ = e->sampled_offset_ + align256(uint64_t{options.max_batch} * 4);
+  R1VK_ASSIGN_OR_RETURN(e->io_, ctx.create_buffer(
+                                    e->head_step_offset_ + align256(4 * kernels::step_words(options.max_batch, options.max_batch, 0, 0)),
+                                    vk::MemoryUsage::kHostVisible, "step I/O"));
+  // Without kept logits, steps of more rows than samples (prefill chunks) run the output head
+  // on the gathered sampled rows only (ProgramBuffers::head_rows).
+  if (!options.keep_logits && max_rows > options.max_batch) {
+    if (auto head = compactable_head_op(m.main)) {
+      const plan::ActRef& x = m.main.ops[*head].inputs[0];
+      R1VK_ASSIGN_OR_RETURN(e->head_rows_, ctx.create_buffer(uint64_t{options.max_batch} * static_cast<uint64_t>(x.cols) * 4,
+                                                             vk::MemoryUsage::kDeviceLocal, "sampled head rows"));
+      e->head_op_ = head;
+    }
+  }
   if (options.keep_logits) {
     R1VK_ASSIGN_OR_RETURN(e->readback_, ctx.create_buffer(uint64_t{max_rows} * vocab * 4, vk::MemoryUsage::kHostVisible,
                                                           "logits read-back"));
@@ -83,10 +95,17 @@ Status BatchExecutor::record(Bucket& bucket, const vk::TimestampQueryPool* times
   b.block_tokens = pool_.block_tokens();
   b.pool_rows = static_cast<uint32_t>(pool_.total() * pool_.block_tokens());
   const kernels::StepView step{io_.address(), bucket.rows};
+  kernels::StepView sample_step = step;
+  if (head_op_ && bucket.rows > options_.max_batch) {
+    b.head_rows = head_rows_.address();
+    b.head_step = {io_.address() + head_step_offset_, options_.max_batch};
+    b.head_op = *head_op_;
+    sample_step = b.head_step;  // the logits of sample i are in row i
+  }
   R1VK_TRY(record_program(model_, ProgramId::kMain, b, step, cmd, timestamps));
   model_.attention().set_sample_scratch(sample_scratch_.address());
   const kernels::ActView lv = act_view(p, {p.logits_value, 0, logits.width}, arena_.address());
-  R1VK_TRY(model_.attention().record_sample(cmd, lv, io_.address() + sampled_offset_, 0, step,
+  R1VK_TRY(model_.attention().record_sample(cmd, lv, io_.address() + sampled_offset_, 0, sample_step,
                                             std::min(bucket.rows, options_.max_batch)));
   if (options_.keep_logits) {
     cmd.compute_barrier();
@@ -356,6 +375,14 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
   std::byte* io = io_.mapped().data();
   std::memcpy(io, words.data(), words.size() * 4);
   std::memcpy(io + tokens_offset_, tokens.data(), tokens.size() * 4);
+  if (head_op_) {
+    // The head step of compacted buckets: one row per sample, sample i reading row i.
+    std::vector<kernels::StepRow> head_rows(samples.size());
+    std::vector<kernels::StepSample> head_samples = samples;
+    for (size_t i = 0; i < head_samples.size(); ++i) head_samples[i].row = static_cast<uint32_t>(i);
+    const auto head = kernels::encode_step(head_rows, head_samples, {}, 0, options_.max_batch, options_.max_batch);
+    std::memcpy(io + head_step_offset_, head.data(), head.size() * 4);
+  }
   R1VK_TRY(model_.context().allocator().flush(io_.allocation(), 0, io_.size()));
   const Bucket* bucket = &buckets_.back();
   for (const Bucket& b : buckets_) {

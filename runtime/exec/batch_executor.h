@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -136,7 +137,9 @@ class BatchExecutor {
   BlockPool pool_;
   uint32_t max_rows_ = 1;
   uint32_t max_blocks_ = 1;  // blocks per sequence (block table row)
-  uint64_t tokens_offset_ = 0, sampled_offset_ = 0;
+  uint64_t tokens_offset_ = 0, sampled_offset_ = 0, head_step_offset_ = 0;
+  std::optional<size_t> head_op_;  // set: buckets of more rows than max_batch compact the head
+  vk::Buffer head_rows_;           // [max_batch, head input cols] f32 (ProgramBuffers::head_rows)
   vk::Buffer arena_;
   std::vector<vk::Buffer> kv_;
   vk::Buffer scratch_;
