@@ -17,7 +17,7 @@ struct CompileArgs {
   std::string out;
   std::string weights = "f16";
   int64_t context = 4096;
-  int64_t prefill_chunk = 64;
+  int64_t prefill_chunk = 0;
   int64_t q4_group = 32;
   bool dump = false;
   bool verbose = false;
@@ -70,7 +70,11 @@ void add_compile_command(CLI::App& app, CommandFn& selected) {
                   "embeddings and the head at least q8")
       ->capture_default_str();
   add_context_option(*sub, args->context, "Context length (KV cache positions) the plan is sized for")->capture_default_str();
-  sub->add_option("--prefill-chunk", args->prefill_chunk, "Tokens per prefill submit")->capture_default_str();
+  sub->add_option("--prefill-chunk", args->prefill_chunk,
+                  "Most tokens per step (prefill submit); 0: the largest power of two in 64..512 whose activation "
+                  "arena is at most a quarter of the weights' bytes (docs/runtime.md)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   sub->add_option("--q4-group", args->q4_group, "q4 group size: 32 or 128")->capture_default_str();
   sub->add_flag("--dump-plan", args->dump, "Print the plan (tensors, memory, dispatch program) as text");
   sub->add_flag("-v,--verbose", args->verbose, "Print each tensor's format and quantisation error (normalised MSE)");
