@@ -71,8 +71,7 @@ void add_compile_command(CLI::App& app, CommandFn& selected) {
       ->capture_default_str();
   add_context_option(*sub, args->context, "Context length (KV cache positions) the plan is sized for")->capture_default_str();
   sub->add_option("--prefill-chunk", args->prefill_chunk,
-                  "Most tokens per step (prefill submit); 0: the largest power of two in 64..512 whose activation "
-                  "arena is at most a quarter of the weights' bytes (docs/runtime.md)")
+                  "Most tokens per step (prefill submit); 0: chosen from the model, 64 for now (docs/runtime.md)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   sub->add_option("--q4-group", args->q4_group, "q4 group size: 32 or 128")->capture_default_str();
