@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "compiler/prefill_chunk.h"
 #include "graph/graph_builder.h"
 #include "graph/memory_planner.h"
 #include "plan/plan_writer.h"
@@ -109,11 +110,12 @@ Result<plan::Manifest> compile_plan(const CompileInput& in, const CompileOptions
   m.rope_freqs = graph.rope_freqs;
   m.rope_magnitude = graph.rope_magnitude;
   m.memory.max_context = max_context;
-  m.memory.prefill_chunk = std::min(opt.prefill_chunk, max_context);
+  if (opt.prefill_chunk < 0) {
+    return make_error(ErrorCode::kInvalidArgument, "--prefill-chunk must be positive (0: chosen from the model), got " +
+                                                       std::to_string(opt.prefill_chunk));
+  }
   m.memory.kv_layers = graph.kv_layers;
   m.memory.kv_width = graph.kv_width;
-  m.memory.arena_bytes = plan_memory(graph.main, m.memory.prefill_chunk);
-  m.memory.mtp_arena_bytes = graph.mtp.ops.empty() ? 0 : plan_memory(graph.mtp, m.memory.prefill_chunk);
   m.main = std::move(graph.main);
   m.mtp = std::move(graph.mtp);
 
@@ -177,6 +179,11 @@ Result<plan::Manifest> compile_plan(const CompileInput& in, const CompileOptions
     done += static_cast<uint64_t>(spec.rows * spec.cols) * 4;
     if (opt.progress) opt.progress(done, total);
   }
+  // The arena is planned once the weights' bytes are known: the default chunk depends on them.
+  m.memory.prefill_chunk = opt.prefill_chunk > 0 ? std::min(opt.prefill_chunk, max_context)
+                                                 : choose_prefill_chunk(m.main, m.memory.weight_bytes, max_context);
+  m.memory.arena_bytes = plan_memory(m.main, m.memory.prefill_chunk);
+  m.memory.mtp_arena_bytes = m.mtp.ops.empty() ? 0 : plan_memory(m.mtp, m.memory.prefill_chunk);
   R1VK_TRY(plan::validate_manifest(m));
   R1VK_TRY(writer.finish(plan::manifest_to_json(m).dump()));
   if (report) {

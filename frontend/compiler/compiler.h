@@ -53,7 +53,7 @@ struct CompileOptions {
   std::string weights = "f16";  // f32 | f16 | q8 | q4 | fp8 | q8_0 | q4_k | q6_k | auto
   int64_t q4_group = 32;
   int64_t max_context = 4096;  // 0: min(kDefaultContext, the model's max_position_embeddings)
-  int64_t prefill_chunk = 64;
+  int64_t prefill_chunk = 0;  // rows per step the arena is planned for; 0: choose_prefill_chunk()
   // Called after each tensor with (bytes of source weights done, total).
   std::function<void(uint64_t done, uint64_t total)> progress;
   // compile_checkpoint: receives each import warning once (ImportedModel::warnings: no MTP layer,

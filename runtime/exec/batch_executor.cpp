@@ -104,8 +104,23 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
   e->mtp_tokens_offset_ = e->sampled_offset_ + align256(uint64_t{samples} * 4);
   e->draft_step_offset_ = e->mtp_tokens_offset_ + align256(uint64_t{max_rows} * 4);
   e->drafts_offset_ = e->draft_step_offset_ + align256(4 * kernels::step_words(0, samples, 0, 0));
-  const uint64_t io_bytes = mtp ? e->drafts_offset_ + align256(uint64_t{samples} * 4) : e->mtp_tokens_offset_;
+  // Without MTP the step I/O ends with the head step of compacted prefill buckets instead.
+  e->head_step_offset_ = e->mtp_tokens_offset_;
+  const uint64_t io_bytes =
+      mtp ? e->drafts_offset_ + align256(uint64_t{samples} * 4)
+          : e->head_step_offset_ + align256(4 * kernels::step_words(options.max_batch, options.max_batch, 0, 0));
   R1VK_ASSIGN_OR_RETURN(e->io_, ctx.create_buffer(io_bytes, vk::MemoryUsage::kHostVisible, "step I/O"));
+  // Without kept logits, steps of more rows than samples (prefill chunks) run the output head
+  // on the gathered sampled rows only (ProgramBuffers::head_rows). Not with MTP (a verified
+  // draft samples every row of a decode bucket) nor on a pipeline stage.
+  if (!options.keep_logits && !mtp && e->first_stage() && e->last_stage() && max_rows > options.max_batch) {
+    if (auto head = compactable_head_op(m.main)) {
+      const plan::ActRef& x = m.main.ops[*head].inputs[0];
+      R1VK_ASSIGN_OR_RETURN(e->head_rows_, ctx.create_buffer(uint64_t{options.max_batch} * static_cast<uint64_t>(x.cols) * 4,
+                                                             vk::MemoryUsage::kDeviceLocal, "sampled head rows"));
+      e->head_op_ = head;
+    }
+  }
   if (options.keep_logits && e->last_stage()) {
     R1VK_ASSIGN_OR_RETURN(e->readback_, ctx.create_buffer(uint64_t{max_rows} * vocab * 4, vk::MemoryUsage::kHostVisible,
                                                           "logits read-back"));
@@ -148,6 +163,13 @@ Status BatchExecutor::record(Bucket& bucket, const vk::TimestampQueryPool* times
   b.block_tokens = pool_.block_tokens();
   b.pool_rows = static_cast<uint32_t>(pool_.total() * pool_.block_tokens());
   const kernels::StepView step{io_.address(), bucket.rows};
+  kernels::StepView sample_step = step;
+  if (head_op_ && bucket.rows > options_.max_batch) {
+    b.head_rows = head_rows_.address();
+    b.head_step = {io_.address() + head_step_offset_, options_.max_batch};
+    b.head_op = *head_op_;
+    sample_step = b.head_step;  // the logits of sample i are in row i
+  }
   R1VK_TRY(record_program(model_, ProgramId::kMain, b, step, cmd, timestamps, stage_));
   if (!last_stage()) {
     cmd.copy_buffer(arena_.handle(), hidden_offset_, stage_io_.handle(), 0, hidden_bytes);
@@ -160,7 +182,7 @@ Status BatchExecutor::record(Bucket& bucket, const vk::TimestampQueryPool* times
   // indexed by the sampled row): row r of the MTP program reads the token after row r.
   const VkDeviceAddress next_tokens =
       mtp ? mtp_arena_.address() + q.values[static_cast<size_t>(q.tokens_value)].offset : 0;
-  R1VK_TRY(model_.attention().record_sample(cmd, lv, io_.address() + sampled_offset_, next_tokens, step,
+  R1VK_TRY(model_.attention().record_sample(cmd, lv, io_.address() + sampled_offset_, next_tokens, sample_step,
                                             std::min(bucket.rows, max_samples_)));
   if (mtp) R1VK_TRY(record_mtp(bucket));
   if (options_.keep_logits) {
@@ -503,6 +525,14 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
     for (const kernels::StepSample& sm : samples) drafts.push_back({sm.row, 0, 0.0f, 1.0f, 0, 0});
     const auto draft_words = kernels::encode_step({}, drafts, {}, 0, 0, max_samples_);
     std::memcpy(io + draft_step_offset_, draft_words.data(), draft_words.size() * 4);
+  }
+  if (head_op_) {
+    // The head step of compacted buckets: one row per sample, sample i reading row i.
+    std::vector<kernels::StepRow> head_rows(samples.size());
+    std::vector<kernels::StepSample> head_samples = samples;
+    for (size_t i = 0; i < head_samples.size(); ++i) head_samples[i].row = static_cast<uint32_t>(i);
+    const auto head = kernels::encode_step(head_rows, head_samples, {}, 0, options_.max_batch, options_.max_batch);
+    std::memcpy(io + head_step_offset_, head.data(), head.size() * 4);
   }
   R1VK_TRY(model_.context().allocator().flush(io_.allocation(), 0, io_.size()));
   if (!first_stage()) R1VK_TRY(model_.context().allocator().flush(stage_io_.allocation(), 0, stage_io_.size()));

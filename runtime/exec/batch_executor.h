@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -208,11 +209,13 @@ class BatchExecutor : public SequenceExecutor {
   uint32_t max_rows_ = 1;
   uint32_t max_blocks_ = 1;  // blocks per sequence (block table row)
   uint32_t max_samples_ = 1;  // samples of one step: max_batch, or max_rows_ with MTP
-  uint64_t tokens_offset_ = 0, sampled_offset_ = 0;
+  uint64_t tokens_offset_ = 0, sampled_offset_ = 0, head_step_offset_ = 0;
   // MTP (draft_tokens > 0): per row the token after it (the next fed token, or the sampled one,
   // which the sampler writes), the draft sampler's step (greedy samples at the main samples'
   // rows) and its tokens.
   uint64_t mtp_tokens_offset_ = 0, draft_step_offset_ = 0, drafts_offset_ = 0;
+  std::optional<size_t> head_op_;  // set: buckets of more rows than max_batch compact the head
+  vk::Buffer head_rows_;           // [max_batch, head input cols] f32 (ProgramBuffers::head_rows)
   vk::Buffer arena_;
   vk::Buffer mtp_arena_;
   std::vector<vk::Buffer> kv_;

@@ -52,6 +52,13 @@ Status record_op(Model& m, ProgramId id, size_t index, const Op& op, const Progr
       R1VK_TRY(need_refs(op, 1, 1, 1));
       R1VK_ASSIGN_OR_RETURN(int64_t acc, attr_int(op, "accumulate"));
       const VkDeviceAddress bias = op.weights.size() > 1 ? weight(1).data : 0;
+      if (b.head_rows != 0 && b.head_op == index) {
+        const kernels::ActView x = in(0);
+        const kernels::ActView rows{b.head_rows, x.cols, x.cols};
+        R1VK_TRY(m.attention().record_gather_sampled(cmd, x, rows, step, b.head_step.max_tokens));
+        cmd.compute_barrier();
+        return m.linear().record_linear(cmd, weight(0), bias, rows, out(0), false, b.head_step);
+      }
       return m.linear().record_linear(cmd, weight(0), bias, in(0), out(0), acc != 0, step);
     }
     case OpKind::kLinearHeads: {
@@ -190,6 +197,24 @@ Status record_op(Model& m, ProgramId id, size_t index, const Op& op, const Progr
 kernels::ActView act_view(const plan::Program& p, const plan::ActRef& r, VkDeviceAddress arena) {
   const plan::Value& v = p.values[static_cast<size_t>(r.value)];
   return {arena + v.offset + static_cast<uint64_t>(r.col) * 4, u32(v.width), u32(r.cols)};
+}
+
+std::optional<size_t> compactable_head_op(const plan::Program& p) {
+  std::optional<size_t> head;
+  for (size_t i = 0; i < p.ops.size(); ++i) {
+    const Op& op = p.ops[i];
+    const bool writes_logits = std::any_of(op.outputs.begin(), op.outputs.end(),
+                                           [&](const plan::ActRef& r) { return r.value == p.logits_value; });
+    if (!writes_logits) continue;
+    if (head) return std::nullopt;  // several writers: leave the program as it is
+    // A plain (non-accumulating) linear that writes whole logits rows.
+    if (op.kind != OpKind::kLinear || op.inputs.empty() || op.outputs.size() != 1 || attr_int_or(op, "accumulate", 1) != 0)
+      return std::nullopt;
+    const plan::Value& out = p.values[static_cast<size_t>(p.logits_value)];
+    if (op.outputs[0].col != 0 || op.outputs[0].cols != out.width) return std::nullopt;
+    head = i;
+  }
+  return head;
 }
 
 uint64_t program_scratch_bytes(const Model& m, ProgramId id, uint32_t max_tokens) {

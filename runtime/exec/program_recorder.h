@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "base/status.h"
@@ -22,7 +23,21 @@ struct ProgramBuffers {
   uint64_t scratch_size = 0;
   uint32_t block_tokens = 0;              // rows per KV block; 0: one contiguous [context] cache
   uint32_t pool_rows = 0;                 // rows per pool; 0: the context
+  // Output head on the sampled rows only (a step that keeps no logits needs just the rows its
+  // sampler reads; a prefill chunk of T rows otherwise multiplies all T by the vocab-sized head).
+  // With head_rows != 0, the linear op writing the program's logits value first gathers the
+  // step's sampled rows of its input into head_rows ([head_step.max_tokens, input cols] f32),
+  // then runs on them under head_step, a step whose rows are the samples (n_tokens = n_samples,
+  // sample i at row i): logits rows 0..n_samples-1 hold the samples' logits, in order, and the
+  // sampler must then read head_step too.
+  VkDeviceAddress head_rows = 0;
+  kernels::StepView head_step;
+  size_t head_op = 0;  // compactable_head_op() of the program, when head_rows != 0
 };
+
+// The op that writes the program's logits value when it is a linear op that can run on the
+// gathered sampled rows (not accumulating into the logits); nullopt otherwise.
+std::optional<size_t> compactable_head_op(const plan::Program& program);
 
 enum class ProgramId { kMain = 0, kMtp = 1 };
 

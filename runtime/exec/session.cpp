@@ -182,7 +182,7 @@ Status Session::seek_for_benchmark(int64_t position) {
   return ok_status();
 }
 
-Result<std::vector<double>> Session::decode_op_times_ns() const {
+Result<std::vector<double>> Session::op_times_ns() const {
   if (!options_.profile) return make_error(ErrorCode::kInvalidArgument, "session was created without profile");
   return exec_->op_times_ns();
 }

@@ -17,7 +17,7 @@ namespace r1vk::exec {
 
 struct SessionOptions {
   bool keep_logits = false;  // copy every row's logits back to the host (logits, ppl)
-  bool profile = false;      // timestamp every op of the decode step (bench)
+  bool profile = false;      // timestamp every op of every step (bench)
   // MTP speculative decoding (BatchOptions::draft_tokens): -1 on (1 draft per step) when the
   // plan has an MTP program and neither keep_logits nor profile is set, else off; 0 off; 1 on
   // (an error without an MTP program or with keep_logits). The output is the same either way:
@@ -78,8 +78,9 @@ class Session {
   // whatever it held), so decode speed at a long context can be timed without a long prefill.
   Status seek_for_benchmark(int64_t position);
 
-  // With SessionOptions::profile: nanoseconds each op of the last decode step took.
-  Result<std::vector<double>> decode_op_times_ns() const;
+  // With SessionOptions::profile: nanoseconds each op of the last step took (a decode step, or
+  // after feed the last prefill chunk).
+  Result<std::vector<double>> op_times_ns() const;
 
   uint32_t submits() const { return exec_->submits(); }
 

@@ -129,6 +129,11 @@ class AttentionKernels {
   Status record_sample(vk::CommandBuffer& cmd, const ActView& logits, VkDeviceAddress out_token,
                        VkDeviceAddress next_tokens, const StepView& step, uint32_t max_samples = 1);
   static uint64_t sample_scratch_bytes(uint32_t vocab, uint32_t max_samples = 1);
+  // out[i, :] = in[row of sample i, :] for the step's samples i < n_samples (at most
+  // max_samples; in and out have the same columns). A step that keeps no logits gathers its
+  // sampled rows so the output head runs on them alone (shaders/gather_sampled.comp).
+  Status record_gather_sampled(vk::CommandBuffer& cmd, const ActView& in, const ActView& out, const StepView& step,
+                               uint32_t max_samples);
   // Sampling needs scratch; set once by the executor before record_sample.
   void set_sample_scratch(VkDeviceAddress scratch) { sample_scratch_ = scratch; }
   // Model vocabularies are padded past the tokenizer (R1: 129280 logits, 128815 token ids), and a

@@ -1,4 +1,5 @@
-// AttentionKernels::record_sample: the sampler on the GPU. Three dispatches, all recorded every
+// AttentionKernels::record_sample: the sampler on the GPU (and record_gather_sampled, which
+// hands the output head only the rows the sampler reads). Three dispatches, all recorded every
 // time because temperature, top_k and top_p are per-step values read on the device:
 // sample_argmax PARTIAL (chunks of the row) -> sample_argmax FINAL (row max and argmax; writes
 // the token when greedy) -> sample_draw (one workgroup; returns at once when greedy). Only the
@@ -17,6 +18,10 @@ struct ArgmaxParams {
   VkDeviceAddress logits, scratch, out_token, next_tokens, step;
   uint32_t stride, vocab, chunk, groups, has_next;
 };
+struct GatherParams {
+  VkDeviceAddress x, y, step;
+  uint32_t x_stride, y_stride, cols;
+};
 struct DrawParams {
   VkDeviceAddress logits, scratch, out_token, next_tokens, step;
   uint32_t stride, vocab, max_slot, has_next;
@@ -29,6 +34,20 @@ constexpr uint32_t kDrawGroup = 256;
 uint32_t argmax_groups(uint32_t vocab) { return (vocab + kArgmaxChunk - 1) / kArgmaxChunk; }
 
 }  // namespace
+
+Status AttentionKernels::record_gather_sampled(vk::CommandBuffer& cmd, const ActView& in, const ActView& out,
+                                               const StepView& step, uint32_t max_samples) {
+  const std::string k = "gather_sampled";
+  R1VK_TRY(detail::check_step(k, step));
+  if (in.cols == 0) return detail::invalid(k, "zero columns");
+  R1VK_TRY(detail::check_view(k, "input", in, in.cols));
+  R1VK_TRY(detail::check_view(k, "output", out, in.cols));
+  if (max_samples == 0) return detail::invalid(k, "max_samples must be positive");
+  const uint32_t wg = std::min<uint32_t>(64, pipelines_.context().caps().max_workgroup_invocations);
+  R1VK_TRY(detail::check_loop(k, (uint64_t{in.cols} + wg - 1) / wg));
+  const GatherParams p{in.addr, out.addr, step.params, in.row_stride, out.row_stride, in.cols};
+  return detail::record(cmd, pipelines_, "gather_sampled", {wg}, p, max_samples, k);
+}
 
 uint64_t AttentionKernels::sample_scratch_bytes(uint32_t vocab, uint32_t max_samples) {
   return (2ull * argmax_groups(vocab) + 2) * 4 * max_samples;

@@ -84,7 +84,9 @@ exec::BatchExecutor::Entry feed(exec::SeqId s, std::span<const int32_t> tokens, 
 
 // The mixed schedule: A prefills in two chunks, B decodes next to A's second chunk and leaves
 // after step 4, C joins at step 2, D at step 3; everyone decodes greedily to `generate` tokens.
-void check_mixed_batch(exec::Model& model) {
+// Without keep_logits only the tokens are compared: steps of more rows than the max batch then
+// run the output head on the gathered sampled rows alone (ProgramBuffers::head_rows).
+void check_mixed_batch(exec::Model& model, bool keep_logits = true) {
   const int64_t vocab = model.vocab_size();
   const std::vector<std::vector<int32_t>> prompts = {
       {0, 7, 300, 41, 2, 260, 9, 123, 5, 77}, {4, 19, 200}, {11, 3, 99, 8, 250, 1, 60}, {31, 5, 17, 2, 44}};
@@ -95,7 +97,7 @@ void check_mixed_batch(exec::Model& model) {
   exec::BatchOptions bo;
   bo.max_batch = 4;
   bo.block_tokens = 4;  // small blocks: every sequence spans several, interleaved in the pool
-  bo.keep_logits = true;
+  bo.keep_logits = keep_logits;
   auto ex = exec::BatchExecutor::create(model, bo);
   REQUIRE_MESSAGE(ex.ok(), (ex.ok() ? std::string() : ex.error().message()));
   exec::BatchExecutor& b = **ex;
@@ -108,14 +110,16 @@ void check_mixed_batch(exec::Model& model) {
     std::vector<exec::BatchExecutor::Entry> entries;
     for (const auto& e : es) entries.push_back(e.second);
     std::vector<float> logits;
-    auto tokens = b.step(entries, &logits);
+    auto tokens = b.step(entries, keep_logits ? &logits : nullptr);
     REQUIRE_MESSAGE(tokens.ok(), (tokens.ok() ? std::string() : tokens.error().message()));
     size_t row = 0;
     for (size_t i = 0; i < es.size(); ++i) {
       const size_t k = entries[i].tokens.empty() ? 1 : entries[i].tokens.size();
       auto& g = got[static_cast<size_t>(es[i].first)];
-      g.insert(g.end(), logits.begin() + static_cast<std::ptrdiff_t>(row * vocab),
-               logits.begin() + static_cast<std::ptrdiff_t>((row + k) * vocab));
+      if (keep_logits) {
+        g.insert(g.end(), logits.begin() + static_cast<std::ptrdiff_t>(row * vocab),
+                 logits.begin() + static_cast<std::ptrdiff_t>((row + k) * vocab));
+      }
       row += k;
       CHECK((*tokens)[i] == (entries[i].sample ? (*tokens)[i] : -1));
       if (entries[i].sample) gen[static_cast<size_t>(es[i].first)].push_back((*tokens)[i]);
@@ -154,9 +158,11 @@ void check_mixed_batch(exec::Model& model) {
   for (size_t i = 0; i < 4; ++i) {
     CAPTURE(i);
     // B stopped early: compare the positions it ran.
-    const size_t rows = got[i].size() / static_cast<size_t>(vocab);
-    std::vector<float> want(alone[i].logits.begin(), alone[i].logits.begin() + static_cast<std::ptrdiff_t>(rows * vocab));
-    check_same(want, got[i], vocab);
+    if (keep_logits) {
+      const size_t rows = got[i].size() / static_cast<size_t>(vocab);
+      std::vector<float> want(alone[i].logits.begin(), alone[i].logits.begin() + static_cast<std::ptrdiff_t>(rows * vocab));
+      check_same(want, got[i], vocab);
+    }
     std::vector<int32_t> want_gen(alone[i].generated.begin(), alone[i].generated.begin() + static_cast<std::ptrdiff_t>(gen[i].size()));
     CHECK(gen[i] == want_gen);
   }
@@ -173,6 +179,35 @@ TEST_CASE("every sequence of a mixed batch gets the logits it gets alone: every 
       testing::TempPlanPath path(std::string("batch_") + preset + "_" + format);
       auto model = load(compile_preset(dir.str(), format, path));
       check_mixed_batch(*model);
+    }
+  }
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("without kept logits, the head runs on the sampled rows only and samples the same tokens") {
+  // Steps of 9 and 12 rows with max batch 4: their head runs on the gathered sampled rows.
+  for (const char* preset : {"tiny-v2-lite", "tiny-llama3"}) {
+    testing::TempDir dir;
+    testing::generate(dir.path(), testing::preset(preset), 1);
+    for (const char* format : {"f16", "q4"}) {
+      CAPTURE(preset);
+      CAPTURE(format);
+      testing::TempPlanPath path(std::string("batch_head_") + preset + "_" + format);
+      auto model = load(compile_preset(dir.str(), format, path));
+      check_mixed_batch(*model, /*keep_logits=*/false);
+      // A batch-of-one session prefilling a prompt in chunks: the same token as with logits kept.
+      const std::vector<int32_t> prompt = {0, 7, 300, 41, 2, 260, 9, 123, 5, 77, 4, 19, 200, 11, 3, 99, 8, 250, 1, 60};
+      const Alone want = run_alone(*model, prompt, 4);
+      auto s = exec::Session::create(*model);
+      REQUIRE(s.ok());
+      REQUIRE((*s)->feed(prompt, {}).ok());
+      std::vector<int32_t> got = {(*s)->last_token()};
+      for (int i = 1; i < 4; ++i) {
+        auto t = (*s)->step({});
+        REQUIRE(t.ok());
+        got.push_back(*t);
+      }
+      CHECK(got == want.generated);
     }
   }
   CHECK(test::validation_errors() == 0);

@@ -1,5 +1,6 @@
 // `r1vk bench MODEL`: prefill tokens/s on a 512-token prompt, decode tokens/s at context 0 and
-// at a long context, the time each kind of op takes in a decode step (timestamp queries), and
+// at a long context, the time each kind of op takes in the last prefill chunk and in a decode
+// step (timestamp queries), and
 // queue submits per decode step. With --batch B1,B2,...: per batch size the batched executor's
 // decode step time, aggregate and per-sequence tokens/s, and prefill tokens/s of one sequence
 // prefilling in chunks next to B - 1 decoding ones. For MoE models, where the routed experts live
@@ -12,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <string>
 
 #include "base/progress_bar.h"
 #include "command.h"
@@ -230,12 +232,19 @@ Status print_offload_traffic(exec::Model& model, double device_gbps, double bus_
   return ok_status();
 }
 
+// The row of the per-op table an op is counted in: its kind, except the output head, which is
+// a linear op of its own size (vocab x hidden) and worth seeing apart from the layers' linears.
+std::string op_group(const plan::Op& op) {
+  if (op.label == "lm_head") return "lm_head";
+  return plan::op_kind_name(op.kind);
+}
+
 // Time per op kind of one step (timestamp queries), largest first; `limit` kinds (0: all).
 void print_op_times(const plan::Manifest& m, const std::vector<double>& times, size_t limit) {
   std::map<std::string, std::pair<double, int>> by_kind;
   double total = 0;
   for (size_t i = 0; i < times.size() && i < m.main.ops.size(); ++i) {
-    auto& e = by_kind[plan::op_kind_name(m.main.ops[i].kind)];
+    auto& e = by_kind[op_group(m.main.ops[i])];
     e.first += times[i];
     e.second += 1;
     total += times[i];
@@ -346,7 +355,6 @@ Status run_bench(const BenchArgs& a) {
   const int64_t ctx_needed = a.batch.empty() ? std::max({a.prompt + a.mtp_decode, a.long_context, a.prompt}) + a.decode + 2
                                              : kBatchPosition + a.decode + a.prompt + 2;
   po.context = ctx_needed;
-  po.prefill_chunk = std::min<int64_t>(a.prompt, 128);
   R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(a.model, po));
   if (plan.manifest().memory.max_context < ctx_needed) {
     return make_error(ErrorCode::kInvalidArgument, "the plan holds " + std::to_string(plan.manifest().memory.max_context) +
@@ -392,6 +400,16 @@ Status run_bench(const BenchArgs& a) {
   const double prefill_s = seconds_since(t);
   std::printf("prefill: %lld tokens in %.3f s = %.1f tokens/s (%u submits)\n", static_cast<long long>(a.prompt), prefill_s,
               static_cast<double>(a.prompt) / prefill_s, session->submits() - submits0);
+  {
+    // The last chunk is the one the timestamps hold: the prompt's tail after whole chunks.
+    const int64_t chunk = std::min<int64_t>(m.memory.prefill_chunk, model.context_length());
+    const int64_t last_rows = a.prompt % chunk == 0 ? chunk : a.prompt % chunk;
+    R1VK_ASSIGN_OR_RETURN(auto chunk_times, session->op_times_ns());
+    std::printf("prefill chunk by op (timestamp queries, last chunk: %lld rows at positions %lld..%lld): ",
+                static_cast<long long>(last_rows), static_cast<long long>(a.prompt - last_rows),
+                static_cast<long long>(a.prompt - 1));
+    print_op_times(m, chunk_times, 0);
+  }
 
   R1VK_TRY(model.reset_expert_counts());  // count decode's routing only
   R1VK_ASSIGN_OR_RETURN(double tps0, time_decode(*session, 0, a.decode));
@@ -405,7 +423,7 @@ Status run_bench(const BenchArgs& a) {
     R1VK_ASSIGN_OR_RETURN(double tps_long, time_decode(*session, a.long_context, a.decode));
     std::printf("decode at context %lld: %.2f tokens/s\n", static_cast<long long>(a.long_context), tps_long);
   }
-  R1VK_ASSIGN_OR_RETURN(auto times, session->decode_op_times_ns());
+  R1VK_ASSIGN_OR_RETURN(auto times, session->op_times_ns());
 
   // Per op kind, from the last decode step (at the long context when one was timed).
   std::printf("decode step by op (timestamp queries, last step): ");
@@ -421,7 +439,7 @@ Status run_bench(const BenchArgs& a) {
 
 void add_bench_command(CLI::App& app, CommandFn& selected) {
   auto a = std::make_shared<BenchArgs>();
-  CLI::App* sub = app.add_subcommand("bench", "Measure prefill and decode speed of a model, with per-op decode times");
+  CLI::App* sub = app.add_subcommand("bench", "Measure prefill and decode speed of a model, with per-op prefill-chunk and decode times");
   add_model_option(*sub, a->model, "Plan file or checkpoint directory")->required();
   sub->add_option("--prompt", a->prompt, "Prompt tokens for the prefill measurement")->capture_default_str();
   sub->add_option("--decode", a->decode, "Decode steps per measurement")->capture_default_str();

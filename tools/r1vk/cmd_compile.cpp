@@ -18,7 +18,7 @@ struct CompileArgs {
   std::string out;
   std::string weights;  // empty: auto for a GGUF file (its blocks kept), f16 for a checkpoint
   int64_t context = 4096;
-  int64_t prefill_chunk = 64;
+  int64_t prefill_chunk = 0;
   int64_t q4_group = 32;
   bool dump = false;
   bool verbose = false;
@@ -72,7 +72,10 @@ void add_compile_command(CLI::App& app, CommandFn& selected) {
                   "stay f32, embeddings and the head at least q8 unless kept as stored. Default: auto for a GGUF "
                   "file, f16 for a checkpoint");
   add_context_option(*sub, args->context, "Context length (KV cache positions) the plan is sized for")->capture_default_str();
-  sub->add_option("--prefill-chunk", args->prefill_chunk, "Tokens per prefill submit")->capture_default_str();
+  sub->add_option("--prefill-chunk", args->prefill_chunk,
+                  "Most tokens per step (prefill submit); 0: chosen from the model, 64 for now (docs/runtime.md)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   sub->add_option("--q4-group", args->q4_group, "q4 group size: 32 or 128")->capture_default_str();
   sub->add_flag("--dump-plan", args->dump, "Print the plan (tensors, memory, dispatch program) as text");
   sub->add_flag("-v,--verbose", args->verbose, "Print each tensor's format and quantisation error (normalised MSE)");

@@ -13,7 +13,7 @@ namespace r1vk::cli {
 struct PlanSourceOptions {
   std::string weights = "auto";
   int64_t context = 0;  // 0: min(4096, the model's positions)
-  int64_t prefill_chunk = 64;
+  int64_t prefill_chunk = 0;  // 0: chosen from the model (compiler/prefill_chunk.h)
 };
 
 // The cache directory: $R1VK_CACHE_DIR, else $XDG_CACHE_HOME/r1vk, else ~/.cache/r1vk.

@@ -1,0 +1,28 @@
+// The default prefill chunk of a plan: how many rows (tokens) one step may take, which sizes the
+// activation arena the compiler plans (memory.prefill_chunk, docs/plan_format.md).
+#pragma once
+
+#include <cstdint>
+
+#include "plan/program.h"
+
+namespace r1vk {
+
+inline constexpr int64_t kMinAutoPrefillChunk = 64;  // the fixed chunk plans used before the rule
+// Held at 64 for now: on lavapipe a 512-row step of the v2-lite shape segfaults inside the driver
+// (main's binary too, with `r1vk compile --prefill-chunk 512`; docs/runtime.md), so the default
+// does not go past the size every test and benchmark has run. The rule below raises it once that
+// is fixed; the step's latency grows with it (mixed decode waits), so 512 is the intended cap.
+inline constexpr int64_t kMaxAutoPrefillChunk = 64;
+
+// Each chunk reads every weight once (GEMM kernels reuse a decoded weight for all the chunk's
+// rows of a tile, grouped MoE for all the tokens routed to an expert), so the weight traffic per
+// prompt token is weight_bytes / chunk: the larger the chunk, the less prefill re-reads the
+// model. What a chunk costs is activation memory: the arena holds every live value for `chunk`
+// rows (the logits alone are chunk x vocab f32), and kernel scratch grows alike. The rule: the
+// largest power of two in [kMinAutoPrefillChunk, kMaxAutoPrefillChunk], at most max_context, whose arena (planned for that many
+// rows) is at most a quarter of the weights' bytes; 64 when even that exceeds it (small models,
+// where weight traffic is not the cost). `main` is left planned for the returned chunk.
+int64_t choose_prefill_chunk(plan::Program& main, uint64_t weight_bytes, int64_t max_context);
+
+}  // namespace r1vk
