@@ -10,23 +10,41 @@ Result<std::unique_ptr<exec::Session>> TextModel::session() const {
   return exec::Session::create(*model);
 }
 
-Result<TextModel> open_text_model(const std::string& model, const PlanSourceOptions& options, std::optional<int> device,
-                                  const PipelineFlags& pipeline) {
-  R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(model, options));
+namespace {
+
+Result<std::unique_ptr<text::Tokenizer>> plan_tokenizer(const plan::LoadedPlan& plan, const std::string& model) {
   if (!plan.manifest().has_tokenizer()) {
     return make_error(ErrorCode::kInvalidArgument, model + " has no tokenizer: text commands cannot use it (r1vk logits and bench can)");
   }
-  TextModel t;
   R1VK_ASSIGN_OR_RETURN(auto tok, text::Tokenizer::from_json(plan.manifest().tokenizer_json, plan.manifest().tokenizer_config_json));
-  t.tokenizer = std::make_unique<text::Tokenizer>(std::move(tok));
+  return std::make_unique<text::Tokenizer>(std::move(tok));
+}
+
+}  // namespace
+
+Result<TextModel> open_text_model(const std::string& model, const PlanSourceOptions& options, std::optional<int> device,
+                                  const PipelineFlags& pipeline) {
+  TextModel t;
   if (pipeline.active()) {
+    // The plan is opened only through open_pipeline, which keeps its order (under mpirun: rank 0
+    // compiles a checkpoint into the cache, then a barrier, then the others read it); opening it
+    // here first would have every rank compile at once. The tokenizer comes from the first plan
+    // opened, before any stage is prepared.
+    auto open_plan = [&]() -> Result<plan::LoadedPlan> {
+      R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(model, options));
+      if (!t.tokenizer) {
+        R1VK_ASSIGN_OR_RETURN(t.tokenizer, plan_tokenizer(plan, model));
+      }
+      return plan;
+    };
     // Never sample an id the tokenizer cannot decode (sampling happens on the last stage).
-    const auto limit = static_cast<uint32_t>(t.tokenizer->id_limit());
-    R1VK_ASSIGN_OR_RETURN(auto pm, open_pipeline(pipeline, [&] { return open_model(model, options); }, {}, device,
-                                                 [limit](exec::Model& m) { m.attention().set_sample_vocab_limit(limit); }));
+    auto limit_vocab = [&t](exec::Model& m) { m.attention().set_sample_vocab_limit(static_cast<uint32_t>(t.tokenizer->id_limit())); };
+    R1VK_ASSIGN_OR_RETURN(auto pm, open_pipeline(pipeline, open_plan, {}, device, limit_vocab));
     t.pipeline = std::make_unique<PipelineModel>(std::move(pm));
     return t;
   }
+  R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(model, options));
+  R1VK_ASSIGN_OR_RETURN(t.tokenizer, plan_tokenizer(plan, model));
   R1VK_ASSIGN_OR_RETURN(t.context, open_device(device));
   exec::ModelOptions mo;
   ProgressBar bar("loading", 0);
