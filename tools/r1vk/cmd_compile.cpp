@@ -16,7 +16,7 @@ struct CompileArgs {
   std::string dir;
   std::string out;
   std::string weights = "f16";
-  int64_t context = 4096;
+  int64_t context = 0;  // min(4096, the model's positions): the demo model has only 512
   int64_t prefill_chunk = 64;
   int64_t q4_group = 32;
   bool dump = false;
@@ -69,7 +69,7 @@ void add_compile_command(CLI::App& app, CommandFn& selected) {
                   "Storage of bulk weights: f32, f16, q8, q4, fp8 or auto (q8); norms and the router stay f32, "
                   "embeddings and the head at least q8")
       ->capture_default_str();
-  add_context_option(*sub, args->context, "Context length (KV cache positions) the plan is sized for")->capture_default_str();
+  add_context_option(*sub, args->context, "Context length (KV cache positions) the plan is sized for (0: min(4096, the model's positions))")->capture_default_str();
   sub->add_option("--prefill-chunk", args->prefill_chunk, "Tokens per prefill submit")->capture_default_str();
   sub->add_option("--q4-group", args->q4_group, "q4 group size: 32 or 128")->capture_default_str();
   sub->add_flag("--dump-plan", args->dump, "Print the plan (tensors, memory, dispatch program) as text");
