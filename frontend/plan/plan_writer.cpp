@@ -1,7 +1,11 @@
 #include "plan/plan_writer.h"
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <random>
 #include <utility>
 #include <vector>
 
@@ -12,31 +16,43 @@
 namespace r1vk::plan {
 namespace {
 
-std::string partial_path(const std::string& path) { return path + ".partial"; }
+// A temp name of its own for every writer, in the plan's directory so the final rename is atomic:
+// two processes (or threads) compiling the same plan into a shared cache at once must not write
+// into, or rename away, each other's file. Whichever rename lands last wins; both plans are
+// complete, so a reader sees one whole plan either way.
+std::string unique_partial_path(const std::string& path) {
+  static std::atomic<uint64_t> counter{0};
+  static const uint64_t salt = std::random_device{}();
+  return path + ".partial." + std::to_string(::getpid()) + "." + std::to_string(salt % 1000000) + "." +
+         std::to_string(counter.fetch_add(1));
+}
 
 }  // namespace
 
-PlanWriter::PlanWriter(std::FILE* file, std::string path)
-    : file_(file), path_(std::move(path)), temp_slot_(register_temp_file(partial_path(path_))) {}
+PlanWriter::PlanWriter(std::FILE* file, std::string path, std::string temp_path)
+    : file_(file), path_(std::move(path)), temp_path_(std::move(temp_path)), temp_slot_(register_temp_file(temp_path_)) {}
 
 PlanWriter::PlanWriter(PlanWriter&& other) noexcept
     : file_(std::exchange(other.file_, nullptr)),
       path_(std::move(other.path_)),
+      temp_path_(std::move(other.temp_path_)),
       temp_slot_(std::exchange(other.temp_slot_, -1)),
       offset_(other.offset_) {}
 
 PlanWriter::~PlanWriter() {
   if (file_ != nullptr) {
     std::fclose(file_);
-    std::remove(partial_path(path_).c_str());
+    std::remove(temp_path_.c_str());
   }
   unregister_temp_file(temp_slot_);
 }
 
 Result<PlanWriter> PlanWriter::create(const std::string& path) {
-  std::FILE* f = std::fopen(partial_path(path).c_str(), "wb");
-  if (f == nullptr) return make_error(ErrorCode::kIo, "cannot create " + partial_path(path) + ": " + std::strerror(errno));
-  PlanWriter w(f, path);
+  std::string temp_path = unique_partial_path(path);
+  // "x": fail rather than share a file should the name ever collide.
+  std::FILE* f = std::fopen(temp_path.c_str(), "wbx");
+  if (f == nullptr) return make_error(ErrorCode::kIo, "cannot create " + temp_path + ": " + std::strerror(errno));
+  PlanWriter w(f, path, std::move(temp_path));
   const std::vector<uint8_t> placeholder(sizeof(FileHeader), 0);
   R1VK_TRY(w.write_at_end(placeholder));
   return w;
@@ -44,7 +60,7 @@ Result<PlanWriter> PlanWriter::create(const std::string& path) {
 
 Status PlanWriter::write_at_end(std::span<const uint8_t> bytes) {
   if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size()) {
-    return make_error(ErrorCode::kIo, "writing " + partial_path(path_) + ": " + std::strerror(errno));
+    return make_error(ErrorCode::kIo, "writing " + temp_path_ + ": " + std::strerror(errno));
   }
   offset_ += bytes.size();
   return ok_status();
@@ -76,13 +92,13 @@ Status PlanWriter::finish(const std::string& manifest_json) {
   h.file_size = offset_;
   h.header_xxh64 = XXH64(&h, offsetof(FileHeader, header_xxh64), 0);
   if (std::fseek(file_, 0, SEEK_SET) != 0 || std::fwrite(&h, sizeof(h), 1, file_) != 1 || std::fflush(file_) != 0) {
-    return make_error(ErrorCode::kIo, "writing the header of " + partial_path(path_) + ": " + std::strerror(errno));
+    return make_error(ErrorCode::kIo, "writing the header of " + temp_path_ + ": " + std::strerror(errno));
   }
   const bool closed = std::fclose(file_) == 0;
   file_ = nullptr;
-  if (!closed || std::rename(partial_path(path_).c_str(), path_.c_str()) != 0) {
+  if (!closed || std::rename(temp_path_.c_str(), path_.c_str()) != 0) {
     const int err = errno;
-    std::remove(partial_path(path_).c_str());
+    std::remove(temp_path_.c_str());
     return make_error(ErrorCode::kIo, "cannot move the plan into " + path_ + ": " + std::strerror(err));
   }
   unregister_temp_file(std::exchange(temp_slot_, -1));

@@ -1,5 +1,6 @@
 // Writes a .r1vk plan container blob by blob (bounded memory: nothing but the blob in hand is
-// held) into `path`.partial, then renames it into place once the manifest and header are down,
+// held) into `path`.partial.<pid>.<salt>.<n> (unique per writer, so concurrent compiles of the
+// same plan into one cache do not clobber each other), then renames it into place once the manifest and header are down,
 // so an interrupted compile never leaves a plausible-looking plan behind. The partial file is
 // registered with base/temp_files.h, so SIGINT/SIGTERM remove it too.
 #pragma once
@@ -32,11 +33,12 @@ class PlanWriter {
   uint64_t bytes_written() const { return offset_; }
 
  private:
-  PlanWriter(std::FILE* file, std::string path);
+  PlanWriter(std::FILE* file, std::string path, std::string temp_path);
   Status write_at_end(std::span<const uint8_t> bytes);
 
   std::FILE* file_ = nullptr;
   std::string path_;
+  std::string temp_path_;  // this writer's own partial file, next to path_
   int temp_slot_ = -1;  // register_temp_file slot of the partial file
   uint64_t offset_ = 0;
 };

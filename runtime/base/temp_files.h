@@ -1,5 +1,5 @@
 // Temporary files that must not outlive an interrupted process: a plan being compiled is written
-// to `<plan>.partial` and renamed into place when complete; if SIGINT or SIGTERM ends the process
+// to `<plan>.partial.<pid>...` and renamed into place when complete; if SIGINT or SIGTERM ends the process
 // first, the handler installed here deletes the partial file, so nothing half-written is left on
 // disk. Then the signal takes its default action (the exit status still says "killed by SIGINT").
 #pragma once

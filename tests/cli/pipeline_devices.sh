@@ -44,7 +44,12 @@ dual=$("$r1vk" run "$work/tiny-qwen2.r1vk" -p "hello" --raw --temperature 0 -n 2
 
 # Bad flags: clear errors, usage exit code.
 expect_exit 2 'at least two devices' "$r1vk" logits "$work/tiny-r1.r1vk" --tokens 1,2 --devices 0 --out "$work/x.npy"
-expect_exit 2 'not a number' "$r1vk" logits "$work/tiny-r1.r1vk" --tokens 1,2 --devices 0,x --out "$work/x.npy"
+expect_exit 2 "'x' is not a device index" "$r1vk" logits "$work/tiny-r1.r1vk" --tokens 1,2 --devices 0,x --out "$work/x.npy"
+expect_exit 2 "'0x0' is not a device index" "$r1vk" logits "$work/tiny-r1.r1vk" --tokens 1,2 --devices 0,0x0 --out "$work/x.npy"
+expect_exit 2 "'x' is not a ratio \(expected positive numbers, e.g. 1,3\)" "$r1vk" logits "$work/tiny-r1.r1vk" --tokens 1,2 \
+  --devices 0,0 --split 1,x --out "$work/x.npy"
+expect_exit 2 '--split: needs --devices or --pipeline' "$r1vk" logits "$work/tiny-r1.r1vk" --tokens 1,2 --split 1,3 --out "$work/x.npy"
+expect_exit 2 '--split: needs --devices or --pipeline' "$r1vk" run "$demo" -p hi --split 1,3
 expect_exit 2 '2 ratios for 3 devices' "$r1vk" logits "$work/tiny-r1.r1vk" --tokens 1,2 --devices 0,0,0 --split 1,1 --out "$work/x.npy"
 expect_exit 2 'exceed the model' "$r1vk" logits "$work/tiny-qwen2.r1vk" --tokens 1,2 --devices 0,0,0 --out "$work/x.npy"
 expect_exit 2 'positive' "$r1vk" logits "$work/tiny-r1.r1vk" --tokens 1,2 --devices 0,0 --split 1,0 --out "$work/x.npy"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The pipeline across processes (mpirun -np 2 and -np 3 on localhost, one stage per rank): logits
 # equal the single-process run byte for byte, greedy generation prints the same text; a rank
-# killed mid-run ends the job with a non-zero exit within seconds and a message naming it.
+# killed mid-run ends the job within seconds with a message naming it (plain mpirun exits non-zero);
+# a checkpoint run into an empty plan cache is compiled once, by rank 0.
 # Usage: pipeline_mpi.sh path/to/r1vk path/to/models/r1vk-demo path/to/mpirun
 set -uo pipefail
 r1vk=$1
@@ -38,6 +39,14 @@ for n in 2 3; do
   piped=$(mpi $n "$r1vk" run "$demo" -p "What is 1234 + 5678?" --temperature 0 --json --pipeline 2>/dev/null | pieces) ||
     fail "run on $n ranks"
   [ "$single" = "$piped" ] || fail "greedy text differs on $n ranks: '$single' vs '$piped'"
+done
+# A checkpoint (not a plan) into an empty cache: rank 0 compiles, the others wait for it and read
+# the same plan (before, every rank compiled at once and one failed moving its plan into place).
+for n in 2 3; do
+  piped=$(R1VK_CACHE_DIR=$work/cache$n mpi $n "$r1vk" run "$demo" -p "What is 1234 + 5678?" --temperature 0 --json \
+    --pipeline 2>"$work/fresh$n.log" | pieces) || fail "run on $n ranks with an empty cache: $(cat "$work/fresh$n.log")"
+  [ "$single" = "$piped" ] || fail "greedy text differs on $n ranks with an empty cache: '$single' vs '$piped'"
+  [ "$(find "$work/cache$n" -name '*.r1vk' | wc -l)" -eq 1 ] || fail "$n ranks, empty cache: not one plan: $(ls "$work/cache$n")"
 done
 
 # Bad use: one rank only.

@@ -33,6 +33,13 @@ struct TempPlan {
   fs::path path = fs::temp_directory_path() / ("r1vk_plan_test_" + std::to_string(::getpid()) + ".r1vk");
   BlobRef a, b;
   ~TempPlan() { fs::remove(path); }
+  // Temp files the writer left next to the plan (<plan>.partial.<pid>.<salt>.<n>).
+  size_t partial_files() const {
+    const std::string prefix = path.filename().string() + ".partial";
+    size_t n = 0;
+    for (const auto& e : fs::directory_iterator(path.parent_path())) n += e.path().filename().string().rfind(prefix, 0) == 0;
+    return n;
+  }
 };
 
 void write_sample(TempPlan& t) {
@@ -61,7 +68,7 @@ Result<std::vector<uint8_t>> load_blob(const std::string& path, const std::strin
 TEST_CASE("a written plan reopens with its manifest and aligned, verified blobs") {
   TempPlan t;
   write_sample(t);
-  CHECK_FALSE(fs::exists(t.path.string() + ".partial"));
+  CHECK(t.partial_files() == 0);
   auto plan = PlanFile::open(t.path.string());
   REQUIRE(plan.ok());
   CHECK(plan->manifest()["name"] == "sample");
@@ -167,6 +174,24 @@ TEST_CASE("blob references outside the blob area or misaligned are refused") {
   CHECK(z.error().message() == "manifest.z.offset: expected an unsigned integer");
 }
 
+TEST_CASE("two writers of one plan at once each write a file of their own; both finish, the last rename wins") {
+  TempPlan t;
+  auto w1 = PlanWriter::create(t.path.string());
+  auto w2 = PlanWriter::create(t.path.string());
+  REQUIRE(w1.ok());
+  REQUIRE(w2.ok());
+  CHECK(t.partial_files() == 2);
+  std::vector<uint8_t> a(100, 1), b(200, 2);
+  REQUIRE(w1->add_blob(a).ok());
+  REQUIRE(w2->add_blob(b).ok());
+  CHECK(w1->finish(R"({"name": "one"})").ok());
+  CHECK(w2->finish(R"({"name": "two"})").ok());
+  CHECK(t.partial_files() == 0);
+  auto plan = PlanFile::open(t.path.string());
+  REQUIRE(plan.ok());
+  CHECK(plan->manifest()["name"] == "two");
+}
+
 TEST_CASE("an abandoned writer leaves no file behind") {
   TempPlan t;
   {
@@ -176,7 +201,7 @@ TEST_CASE("an abandoned writer leaves no file behind") {
     REQUIRE(w->add_blob(a).ok());
   }
   CHECK_FALSE(fs::exists(t.path));
-  CHECK_FALSE(fs::exists(t.path.string() + ".partial"));
+  CHECK(t.partial_files() == 0);
 }
 
 }  // namespace

@@ -222,7 +222,7 @@ await step("bad requests get OpenAI errors with the right status", async () => {
   expectError(await chat({ messages: msg, max_tokens: 10000000 }), 400, "max_tokens");
   expectError(await chat({ messages: msg, n: 2 }), 400, "n");
   expectError(await chat({ messages: msg, stream: "yes" }), 400, "stream");
-  expectError(await chat({ messages: msg, stop: [1] }), 400, "stop");
+  expectError(await chat({ messages: msg, stop: [1] }), 400, "stop[0]");
   expectError(await chat({ messages: msg, model: "gpt-4" }), 404, "model");
   expectError(await chat({ messages: [{ role: "user", content: "9".repeat(20000) }] }), 400);
   expectError(await postRaw(base, "/v1/completions", JSON.stringify({ prompt: 42 })), 400, "prompt");

@@ -1,7 +1,7 @@
 // The HTTP server (runtime/serve/http) on the fake step runner, over loopback sockets written by
 // hand, for the client behaviour the node tests cannot produce: a client that dribbles its headers
 // a byte at a time, pipelined requests, a non-streaming request whose client goes away, and
-// /health once the device is lost.
+// /health once the device is lost; request framing (chunked bodies, Content-Length) and timeouts.
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <future>
 #include <thread>
 
@@ -163,6 +164,84 @@ TEST_CASE("a request refused before its body is read (401) closes the connection
   CHECK(out.rfind("HTTP/1.1 401", 0) == 0);
   CHECK(count(out, "HTTP/1.1 ") == 1);
   CHECK(closed);
+}
+
+TEST_CASE("a chunked request body is refused (411) before it is read, whatever its size; the connection closes") {
+  // cpp-httplib 0.11 applies --max-body-bytes only to Content-Length bodies: a chunked one would
+  // be read without limit. A small, valid one is refused too (reading it would not be bounded).
+  Server s;
+  RawClient c(s.port);
+  const std::string body = R"({"prompt": "1", "max_tokens": 3})";
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", body.size());
+  REQUIRE(c.send("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                 std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n"));
+  bool closed = false;
+  const std::string out = c.read_all(3000ms, &closed);
+  CHECK(out.rfind("HTTP/1.1 411", 0) == 0);
+  CHECK(out.find("length_required") != std::string::npos);
+  CHECK(out.find("Content-Length") != std::string::npos);
+  CHECK(count(out, "HTTP/1.1 ") == 1);
+  CHECK(closed);
+}
+
+TEST_CASE("a POST without Content-Length is 411") {
+  Server s;
+  RawClient c(s.port);
+  REQUIRE(c.send("POST /v1/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n{}"));
+  const std::string out = c.read_all(3000ms);
+  CHECK(out.rfind("HTTP/1.1 411", 0) == 0);
+}
+
+TEST_CASE("Content-Length framing: differing duplicates, negative and non-numeric values are 400 naming the problem") {
+  Server s;
+  const std::string body = R"({"prompt": "1", "max_tokens": 3})";
+  const auto size = std::to_string(body.size());
+  struct Case {
+    std::string lengths, message;
+  };
+  for (const Case& k : {Case{"Content-Length: " + size + "\r\nContent-Length: 5", "several different Content-Length headers"},
+                        Case{"Content-Length: -1", "is not a non-negative decimal integer"},
+                        Case{"Content-Length: abc", "is not a non-negative decimal integer"},
+                        Case{"Content-Length: 0x10", "is not a non-negative decimal integer"}}) {
+    RawClient c(s.port);
+    REQUIRE(c.send("POST /v1/completions HTTP/1.1\r\nHost: x\r\n" + k.lengths + "\r\n\r\n" + body));
+    bool closed = false;
+    const std::string out = c.read_all(3000ms, &closed);
+    CHECK_MESSAGE(out.rfind("HTTP/1.1 400", 0) == 0, k.lengths, " -> ", out);
+    CHECK_MESSAGE(out.find(k.message) != std::string::npos, k.lengths, " -> ", out);
+    CHECK(closed);
+  }
+  // The same length twice is one length.
+  RawClient c(s.port);
+  REQUIRE(c.send("POST /v1/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " + size +
+                 "\r\nContent-Length: " + size + "\r\n\r\n" + body));
+  CHECK(c.read_all(3000ms).rfind("HTTP/1.1 200", 0) == 0);
+}
+
+TEST_CASE("the Authorization scheme is case-insensitive") {
+  http::ServerOptions so = quick_options();
+  so.api_key = "s3cret";
+  Server s(endless_runner(), so);
+  for (const char* auth : {"Bearer s3cret", "bearer s3cret", "BEARER  s3cret"}) {
+    RawClient c(s.port);
+    REQUIRE(c.send("GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: " + std::string(auth) + "\r\n\r\n"));
+    CHECK_MESSAGE(c.read_all(3000ms).rfind("HTTP/1.1 200", 0) == 0, auth);
+  }
+  for (const char* auth : {"Basic s3cret", "bearer s3cre", "Bearers3cret"}) {
+    RawClient c(s.port);
+    REQUIRE(c.send("GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: " + std::string(auth) + "\r\n\r\n"));
+    CHECK_MESSAGE(c.read_all(3000ms).rfind("HTTP/1.1 401", 0) == 0, auth);
+  }
+}
+
+TEST_CASE("headers that stall past the read timeout are answered 408") {
+  Server s;  // 1 s of silence allowed
+  RawClient c(s.port);
+  REQUIRE(c.send("GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: a"));
+  const std::string out = c.read_all(4000ms);
+  CHECK(out.rfind("HTTP/1.1 408", 0) == 0);
+  CHECK(out.find("request_timeout") != std::string::npos);
 }
 
 TEST_CASE("clients dribbling their headers a byte at a time are dropped at the request deadline; others are served") {

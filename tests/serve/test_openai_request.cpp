@@ -84,7 +84,8 @@ TEST_CASE("bad bodies name the problem and the field") {
       {R"({"messages": [{"role": "user", "content": "x"}], "top_k": -2})", "top_k"},
       {R"({"messages": [{"role": "user", "content": "x"}], "stream": 1})", "stream"},
       {R"({"messages": [{"role": "user", "content": "x"}], "stream_options": {"include_usage": "yes"}})", "stream_options.include_usage"},
-      {R"({"messages": [{"role": "user", "content": "x"}], "stop": [1]})", "stop"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "stop": ["a", 1]})", "stop[1]"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "max_tokens": 1e30})", "max_tokens"},
       {R"({"messages": [{"role": "user", "content": "x"}], "stop": ["a", "b", "c", "d", "e"]})", "stop"},
       {R"({"messages": [{"role": "user", "content": "x"}], "model": 7})", "model"},
   };
@@ -97,6 +98,16 @@ TEST_CASE("bad bodies name the problem and the field") {
   CHECK(bad(R"({"prompt": 5})", false).param == "prompt");
   CHECK(bad(R"({"prompt": ""})", false).param == "prompt");
   CHECK(bad(R"({"prompt": ["a", "b"]})", false).param == "prompt");
+}
+
+TEST_CASE("messages say what is wrong: an array element that is not a string, an integer out of range") {
+  CHECK(bad(R"({"messages": [{"role": "user", "content": "x"}], "stop": [1]})").message == "stop[0] must be a string, not a number");
+  const ApiError big = bad(R"({"messages": [{"role": "user", "content": "x"}], "max_tokens": 1e30})");
+  CHECK(big.message.find("out of range") != std::string::npos);
+  CHECK(big.code == "invalid_value");
+  CHECK(bad(R"({"messages": [{"role": "user", "content": "x"}], "max_tokens": 1.5})").message.find("not a fraction") != std::string::npos);
+  // A whole number written with an exponent is that integer.
+  CHECK(ok(R"({"messages": [{"role": "user", "content": "x"}], "max_tokens": 1e2})").max_tokens == 100);
 }
 
 TEST_CASE("malformed JSON, non-objects and deep nesting are invalid_json") {

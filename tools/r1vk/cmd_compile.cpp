@@ -17,7 +17,7 @@ struct CompileArgs {
   std::string dir;
   std::string out;
   std::string weights;  // empty: auto for a GGUF file (its blocks kept), f16 for a checkpoint
-  int64_t context = 4096;
+  int64_t context = 0;  // min(4096, the model's positions): the demo model has only 512
   int64_t prefill_chunk = 0;
   int64_t q4_group = 32;
   bool dump = false;
@@ -71,7 +71,7 @@ void add_compile_command(CLI::App& app, CommandFn& selected) {
                   "Q8_0/Q4_K/Q6_K tensors stay as stored, other types get the nearest format); norms and the router "
                   "stay f32, embeddings and the head at least q8 unless kept as stored. Default: auto for a GGUF "
                   "file, f16 for a checkpoint");
-  add_context_option(*sub, args->context, "Context length (KV cache positions) the plan is sized for")->capture_default_str();
+  add_context_option(*sub, args->context, "Context length (KV cache positions) the plan is sized for (0: min(4096, the model's positions))")->capture_default_str();
   sub->add_option("--prefill-chunk", args->prefill_chunk,
                   "Most tokens per step (prefill submit); 0: chosen from the model, 64 for now (docs/runtime.md)")
       ->check(CLI::NonNegativeNumber)

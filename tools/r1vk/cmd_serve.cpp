@@ -207,7 +207,7 @@ void add_serve_command(CLI::App& app, CommandFn& selected) {
   sub->add_option("--max-batch", a->max_batch, "Most sequences generating at once (1..256)")->capture_default_str();
   sub->add_option("--max-queue", a->max_queue, "Most requests waiting for a place (at least 1; every request waits there first); beyond it 503 + Retry-After")->capture_default_str();
   sub->add_option("--max-connections", a->max_connections, "Connections served at once; more wait to be accepted")->capture_default_str();
-  sub->add_option("--max-body-bytes", a->max_body_bytes, "Largest request body (413 beyond)")->capture_default_str();
+  sub->add_option("--max-body-bytes", a->max_body_bytes, "Largest request body (413 beyond; bodies must come with a Content-Length: chunked ones get 411)")->capture_default_str();
   sub->add_option("--max-tokens-cap", a->max_tokens_cap, "Most max_tokens a request may ask (0: the context length)")->capture_default_str();
   sub->add_option("--read-timeout", a->read_timeout, "Seconds a client may stay silent while sending, or not read")->capture_default_str();
   sub->add_option("--request-timeout", a->request_timeout, "Seconds a client has to send a whole request (line, headers, body)")->capture_default_str();

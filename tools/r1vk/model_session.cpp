@@ -10,6 +10,18 @@ Result<std::unique_ptr<exec::Session>> TextModel::session() const {
   return exec::Session::create(*model);
 }
 
+namespace {
+
+Result<std::unique_ptr<text::Tokenizer>> plan_tokenizer(const plan::LoadedPlan& plan, const std::string& model) {
+  if (!plan.manifest().has_tokenizer()) {
+    return make_error(ErrorCode::kInvalidArgument, model + " has no tokenizer: text commands cannot use it (r1vk logits and bench can)");
+  }
+  R1VK_ASSIGN_OR_RETURN(auto tok, text::Tokenizer::from_json(plan.manifest().tokenizer_json, plan.manifest().tokenizer_config_json));
+  return std::make_unique<text::Tokenizer>(std::move(tok));
+}
+
+}  // namespace
+
 Result<TextModel> open_text_model(const std::string& model, const PlanSourceOptions& options, std::optional<int> device,
                                   const OffloadFlags& offload, std::function<uint64_t(const exec::Model&)> reserve,
                                   const PipelineFlags& pipeline) {
@@ -18,21 +30,27 @@ Result<TextModel> open_text_model(const std::string& model, const PlanSourceOpti
   R1VK_TRY(offload.apply(co, mo));  // a bad --gpu-memory costs no compile
   if (pipeline.active() && (!offload.gpu_memory.empty() || !offload.expert_counts.empty()))
     return make_error(ErrorCode::kInvalidArgument, "--gpu-memory and --expert-counts do not apply to pipeline stages yet (--devices/--pipeline)");
-  R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(model, options));
-  if (!plan.manifest().has_tokenizer()) {
-    return make_error(ErrorCode::kInvalidArgument, model + " has no tokenizer: text commands cannot use it (r1vk logits and bench can)");
-  }
   TextModel t;
-  R1VK_ASSIGN_OR_RETURN(auto tok, text::Tokenizer::from_json(plan.manifest().tokenizer_json, plan.manifest().tokenizer_config_json));
-  t.tokenizer = std::make_unique<text::Tokenizer>(std::move(tok));
   if (pipeline.active()) {
+    // The plan is opened only through open_pipeline, which keeps its order (under mpirun: rank 0
+    // compiles a checkpoint into the cache, then a barrier, then the others read it); opening it
+    // here first would have every rank compile at once. The tokenizer comes from the first plan
+    // opened, before any stage is prepared.
+    auto open_plan = [&]() -> Result<plan::LoadedPlan> {
+      R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(model, options));
+      if (!t.tokenizer) {
+        R1VK_ASSIGN_OR_RETURN(t.tokenizer, plan_tokenizer(plan, model));
+      }
+      return plan;
+    };
     // Never sample an id the tokenizer cannot decode (sampling happens on the last stage).
-    const auto limit = static_cast<uint32_t>(t.tokenizer->id_limit());
-    R1VK_ASSIGN_OR_RETURN(auto pm, open_pipeline(pipeline, [&] { return open_model(model, options); }, {}, device,
-                                                 [limit](exec::Model& m) { m.attention().set_sample_vocab_limit(limit); }));
+    auto limit_vocab = [&t](exec::Model& m) { m.attention().set_sample_vocab_limit(static_cast<uint32_t>(t.tokenizer->id_limit())); };
+    R1VK_ASSIGN_OR_RETURN(auto pm, open_pipeline(pipeline, open_plan, {}, device, limit_vocab));
     t.pipeline = std::make_unique<PipelineModel>(std::move(pm));
     return t;
   }
+  R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(model, options));
+  R1VK_ASSIGN_OR_RETURN(t.tokenizer, plan_tokenizer(plan, model));
   mo.reserve = std::move(reserve);
   R1VK_ASSIGN_OR_RETURN(t.context, open_device(device, co.allocator.budget_bytes));
   ProgressBar bar("loading", 0);

@@ -12,23 +12,27 @@
 namespace r1vk::cli {
 namespace {
 
-Result<std::vector<double>> parse_numbers(const std::string& text, const std::string& flag) {
+// A comma-separated list: of device indices (decimal digits only, so "0x1" or "1e0" are refused)
+// or of split ratios (decimal numbers such as 1, 3 or 0.5).
+enum class ListKind { kDeviceIndices, kRatios };
+
+Result<std::vector<double>> parse_numbers(const std::string& text, const std::string& flag, ListKind kind) {
+  const bool indices = kind == ListKind::kDeviceIndices;
   std::vector<double> out;
   size_t start = 0;
   while (start <= text.size()) {
     const size_t comma = text.find(',', start);
     const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(item, &used);
-    } catch (...) {
-      used = 0;
+    const size_t digits = item.find_first_not_of("0123456789");
+    const bool decimal = digits != 0 && (digits == std::string::npos ||
+                                         (!indices && item[digits] == '.' && digits + 1 < item.size() &&
+                                          item.find_first_not_of("0123456789", digits + 1) == std::string::npos));
+    if (item.empty() || !decimal) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        flag + ": '" + item + "' is not " +
+                            (indices ? "a device index (expected decimal indices, e.g. 0,1)" : "a ratio (expected positive numbers, e.g. 1,3)"));
     }
-    if (item.empty() || used != item.size()) {
-      return make_error(ErrorCode::kInvalidArgument, flag + ": '" + item + "' is not a number (expected e.g. 0,1)");
-    }
-    out.push_back(v);
+    out.push_back(std::stod(item));
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
@@ -60,6 +64,10 @@ void add_pipeline_options(CLI::App& sub, PipelineFlags& flags) {
                  "With --pipeline: seconds to wait for another rank before naming it lost and ending the job")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  // --split alone would be ignored silently: the user meant a pipeline and did not get one.
+  sub.parse_complete_callback([&flags] {
+    if (!flags.split.empty() && !flags.active()) throw CLI::ValidationError("--split", "needs --devices or --pipeline");
+  });
 }
 
 #ifdef R1VK_HAVE_MPI
@@ -77,7 +85,7 @@ Result<PipelineModel> open_mpi_pipeline(const PipelineFlags& flags, const std::f
   std::vector<double> ratios;
   R1VK_ASSIGN_OR_RETURN(ratios, mpi::all_gather(device_memory(*ctx)));
   if (!flags.split.empty()) {
-    R1VK_ASSIGN_OR_RETURN(ratios, parse_numbers(flags.split, "--split"));
+    R1VK_ASSIGN_OR_RETURN(ratios, parse_numbers(flags.split, "--split", ListKind::kRatios));
     if (ratios.size() != static_cast<size_t>(world.size)) {
       return make_error(ErrorCode::kInvalidArgument, "--split gives " + std::to_string(ratios.size()) + " ratios for " +
                                                          std::to_string(world.size) + " ranks");
@@ -152,20 +160,20 @@ Result<PipelineModel> open_pipeline(const PipelineFlags& flags, const std::funct
 #endif
   }
   if (device) return make_error(ErrorCode::kInvalidArgument, "--device and --devices exclude each other");
-  R1VK_ASSIGN_OR_RETURN(auto device_numbers, parse_numbers(flags.devices, "--devices"));
+  R1VK_ASSIGN_OR_RETURN(auto device_numbers, parse_numbers(flags.devices, "--devices", ListKind::kDeviceIndices));
   if (device_numbers.size() < 2) return make_error(ErrorCode::kInvalidArgument, "--devices needs at least two devices, e.g. 0,1");
   PipelineModel pm;
   std::vector<double> ratios;
   for (double d : device_numbers) {
-    if (d < 0 || d != static_cast<double>(static_cast<int>(d))) {
-      return make_error(ErrorCode::kInvalidArgument, "--devices: " + std::to_string(d) + " is not a device index");
+    if (d > 65535) {  // digits only (parse_numbers), so a whole number; this bound keeps the cast defined
+      return make_error(ErrorCode::kInvalidArgument, "--devices: " + std::to_string(static_cast<uint64_t>(d)) + " is not a device index");
     }
     R1VK_ASSIGN_OR_RETURN(auto ctx, open_device(static_cast<int>(d)));
     ratios.push_back(device_memory(*ctx));
     pm.contexts.push_back(std::move(ctx));
   }
   if (!flags.split.empty()) {
-    R1VK_ASSIGN_OR_RETURN(ratios, parse_numbers(flags.split, "--split"));
+    R1VK_ASSIGN_OR_RETURN(ratios, parse_numbers(flags.split, "--split", ListKind::kRatios));
     if (ratios.size() != device_numbers.size()) {
       return make_error(ErrorCode::kInvalidArgument, "--split gives " + std::to_string(ratios.size()) + " ratios for " +
                                                          std::to_string(device_numbers.size()) + " devices");

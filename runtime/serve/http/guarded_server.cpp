@@ -59,7 +59,10 @@ bool ConnectionStream::is_writable() const { return wait_socket(sock_, POLLOUT, 
 
 ssize_t ConnectionStream::read(char* ptr, size_t size) {
   if (!has_buffered()) {
-    if (!wait_readable()) return -1;
+    if (!wait_readable()) {
+      timed_out_ = true;
+      return -1;
+    }
     ssize_t n;
     do {
       n = ::recv(sock_, buffer_.data(), buffer_.size(), 0);

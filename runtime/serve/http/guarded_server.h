@@ -35,8 +35,14 @@ class ConnectionStream final : public httplib::Stream {
   void get_local_ip_and_port(std::string& ip, int& port) const override;
   socket_t socket() const override { return sock_; }
 
-  // Reads after `deadline` fail; Clock::time_point::max() lifts it.
-  void set_deadline(Clock::time_point deadline) { deadline_ = deadline; }
+  // Reads after `deadline` fail; Clock::time_point::max() lifts it. Clears timed_out().
+  void set_deadline(Clock::time_point deadline) {
+    deadline_ = deadline;
+    timed_out_ = false;
+  }
+  // Whether a read failed because the client was silent too long or the deadline passed (so a
+  // request that could not be parsed is answered 408 rather than 400).
+  bool timed_out() const { return timed_out_; }
   // Whether bytes of a next request are buffered already (pipelining).
   bool has_buffered() const { return offset_ < size_; }
   // True when the client has closed its end (or the socket failed). Never blocks; unread bytes
@@ -50,6 +56,7 @@ class ConnectionStream final : public httplib::Stream {
   socket_t sock_;
   std::chrono::milliseconds read_timeout_, write_timeout_;
   Clock::time_point deadline_ = Clock::time_point::max();
+  bool timed_out_ = false;
   std::array<char, 4096> buffer_{};
   size_t offset_ = 0, size_ = 0;
 };

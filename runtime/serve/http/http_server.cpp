@@ -13,6 +13,7 @@
 #include "serve/http/connection_queue.h"
 #include "serve/http/guarded_server.h"
 #include "serve/http/openai_response.h"
+#include "serve/http/request_framing.h"
 
 namespace r1vk::serve::http {
 namespace {
@@ -90,15 +91,18 @@ void HttpServer::Impl::setup() {
   server.set_tcp_nodelay(true);
 
   server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    // Refusals here come before the body is read: the connection cannot carry another request.
+    auto refuse = [&](const ApiError& e) {
+      res.set_header("Connection", "close");
+      GuardedServer::close_after_response();
+      reject(res, e);
+      return httplib::Server::HandlerResponse::Handled;
+    };
+    if (auto e = check_body_framing(req)) return refuse(*e);
     if (!options.api_key.empty() && req.path.rfind("/v1/", 0) == 0) {
-      const std::string auth = req.get_header_value("Authorization");
-      const std::string prefix = "Bearer ";
-      if (auth.rfind(prefix, 0) != 0 || !same_secret(auth.substr(prefix.size()), options.api_key)) {
-        // Refused before its body is read: the connection cannot carry another request.
-        res.set_header("Connection", "close");
-        GuardedServer::close_after_response();
-        reject(res, {401, "a valid API key is required: Authorization: Bearer <key>", "invalid_request_error", "", "invalid_api_key"});
-        return httplib::Server::HandlerResponse::Handled;
+      const auto token = bearer_token(req.get_header_value("Authorization"));
+      if (!token || !same_secret(*token, options.api_key)) {
+        return refuse({401, "a valid API key is required: Authorization: Bearer <key>", "invalid_request_error", "", "invalid_api_key"});
       }
     }
     return httplib::Server::HandlerResponse::Unhandled;
@@ -108,9 +112,16 @@ void HttpServer::Impl::setup() {
   server.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     ApiError e;
+    if (const ConnectionStream* c = GuardedServer::current_connection(); res.status == 400 && c != nullptr && c->timed_out()) {
+      res.status = 408;  // the request did not arrive in time, rather than arriving malformed
+    }
     e.status = res.status;
     switch (res.status) {
       case 404: e.message = "no such route"; e.code = "not_found"; break;
+      case 408:
+        e.message = "the request did not arrive within the time limit (--read-timeout / --request-timeout)";
+        e.code = "request_timeout";
+        break;
       case 413: e.message = "the request body is larger than " + std::to_string(options.max_body_bytes) + " bytes"; e.code = "body_too_large"; break;
       case 414: e.message = "the request URI is too long"; break;
       default: e.message = "bad request (HTTP " + std::to_string(res.status) + ")"; break;

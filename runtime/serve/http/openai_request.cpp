@@ -50,6 +50,16 @@ std::optional<ApiError> read_int(const Json& obj, const char* key, std::optional
     out = v->get<int64_t>();
     return std::nullopt;
   }
+  if (v->is_number_float()) {
+    // JSON does not tell 1e3 from 1000: a whole number written as a float is an integer, if int64_t holds it.
+    const double d = v->get<double>();
+    if (std::trunc(d) != d) return bad_request(std::string(key) + " must be an integer, not a fraction", key, "invalid_type");
+    if (d < -9223372036854775808.0 || d >= 9223372036854775808.0) {
+      return bad_request(std::string(key) + " is out of range: it must be an integer from -2^63 to 2^63 - 1", key, "invalid_value");
+    }
+    out = static_cast<int64_t>(d);
+    return std::nullopt;
+  }
   return wrong_type(key, "an integer", *v);
 }
 
@@ -123,8 +133,9 @@ std::optional<ApiError> read_stop(const Json& body, const RequestLimits& limits,
   if (v->is_string()) {
     out.push_back(v->get<std::string>());
   } else if (v->is_array()) {
-    for (const Json& s : *v) {
-      if (!s.is_string()) return wrong_type("stop", "a string or an array of strings", *v);
+    for (size_t i = 0; i < v->size(); ++i) {
+      const Json& s = (*v)[i];
+      if (!s.is_string()) return wrong_type("stop[" + std::to_string(i) + "]", "a string", s);
       out.push_back(s.get<std::string>());
     }
   } else {
