@@ -98,7 +98,10 @@ Status Model::plan_memory(const ModelOptions& options, const std::vector<bool>& 
     if (!routed[i] && in_stage(i)) non_expert += placed_tensor_bytes(man.tensors[i]);
 
   MemoryLayout& l = layout_;
-  l.reserve = options.reserve ? options.reserve(*this) : executor_device_bytes(*this, BatchOptions{});
+  // The default reserve is one Session's executor, which drafts with MTP where the plan has it.
+  BatchOptions session_executor;
+  session_executor.draft_tokens = manifest().mtp.ops.empty() ? 0 : 1;
+  l.reserve = options.reserve ? options.reserve(*this) : executor_device_bytes(*this, session_executor);
   vk::Allocator& alloc = ctx_.allocator();
   l.budget = options.gpu_memory ? options.gpu_memory : alloc.budget_bytes();
   l.budget_automatic = l.budget == 0;
