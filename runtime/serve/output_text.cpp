@@ -3,8 +3,7 @@
 namespace r1vk::serve {
 
 OutputText::OutputText(const text::Tokenizer& tokenizer, text::TokenId end_of_sentence, const OutputTextOptions& o)
-    : tokenizer_(tokenizer),
-      eos_(end_of_sentence),
+    : eos_(end_of_sentence),
       think_end_(tokenizer.find_token("</think>")),
       split_reasoning_(o.split_reasoning),
       decoder_(tokenizer, /*show_special=*/false),

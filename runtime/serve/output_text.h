@@ -40,7 +40,6 @@ class OutputText {
  private:
   void push_text(const std::string& s, std::vector<text::TextPiece>& out);
 
-  const text::Tokenizer& tokenizer_;
   text::TokenId eos_;
   std::optional<text::TokenId> think_end_;
   bool split_reasoning_;
