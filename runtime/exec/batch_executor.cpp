@@ -136,6 +136,17 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
   return e;
 }
 
+ProgramBuffers BatchExecutor::program_buffers(VkDeviceAddress arena) const {
+  ProgramBuffers b;
+  b.arena = arena;
+  for (const auto& k : kv_) b.kv_layers.push_back(k.address());
+  b.scratch = scratch_.address();
+  b.scratch_size = scratch_.size();
+  b.block_tokens = pool_.block_tokens();
+  b.pool_rows = static_cast<uint32_t>(pool_.total() * pool_.block_tokens());
+  return b;
+}
+
 Status BatchExecutor::record(Bucket& bucket, const vk::TimestampQueryPool* timestamps) {
   const plan::Program& p = model_.manifest().main;
   const plan::Value& tokens = p.values[static_cast<size_t>(p.tokens_value)];
@@ -155,13 +166,7 @@ Status BatchExecutor::record(Bucket& bucket, const vk::TimestampQueryPool* times
     cmd.copy_buffer(io_.handle(), mtp_tokens_offset_, mtp_arena_.handle(), mtp_tokens.offset, uint64_t{bucket.rows} * 4);
   }
   cmd.compute_barrier();
-  ProgramBuffers b;
-  b.arena = arena_.address();
-  for (const auto& k : kv_) b.kv_layers.push_back(k.address());
-  b.scratch = scratch_.address();
-  b.scratch_size = scratch_.size();
-  b.block_tokens = pool_.block_tokens();
-  b.pool_rows = static_cast<uint32_t>(pool_.total() * pool_.block_tokens());
+  ProgramBuffers b = program_buffers(arena_.address());
   const kernels::StepView step{io_.address(), bucket.rows};
   kernels::StepView sample_step = step;
   if (head_op_ && bucket.rows > options_.max_batch) {
@@ -207,13 +212,7 @@ Status BatchExecutor::record_mtp(Bucket& bucket) {
   cmd.copy_buffer(arena_.handle(), hidden.offset, mtp_arena_.handle(), mtp_hidden.offset,
                   uint64_t{bucket.rows} * static_cast<uint64_t>(hidden.width) * 4);
   cmd.compute_barrier();
-  ProgramBuffers b;
-  b.arena = mtp_arena_.address();
-  for (const auto& k : kv_) b.kv_layers.push_back(k.address());
-  b.scratch = scratch_.address();
-  b.scratch_size = scratch_.size();
-  b.block_tokens = pool_.block_tokens();
-  b.pool_rows = static_cast<uint32_t>(pool_.total() * pool_.block_tokens());
+  ProgramBuffers b = program_buffers(mtp_arena_.address());
   const kernels::StepView step{io_.address(), bucket.rows};
   R1VK_TRY(record_program(model_, ProgramId::kMtp, b, step, cmd, nullptr));
   const plan::Value& logits = q.values[static_cast<size_t>(q.logits_value)];

@@ -19,6 +19,7 @@
 #include "base/status.h"
 #include "exec/block_pool.h"
 #include "exec/model.h"
+#include "exec/program_recorder.h"
 #include "vulkan/buffer.h"
 #include "vulkan/command_buffer.h"
 #include "vulkan/query_pool.h"
@@ -193,6 +194,8 @@ class BatchExecutor : public SequenceExecutor {
 
   BatchExecutor(Model& model, const BatchOptions& options, uint32_t blocks)
       : model_(model), options_(options), pool_(blocks, options.block_tokens) {}
+  // The buffers a recorded program reads: `arena` (the main or the MTP activations), the KV pool, scratch.
+  ProgramBuffers program_buffers(VkDeviceAddress arena) const;
   Status record(Bucket& bucket, const vk::TimestampQueryPool* timestamps);
   Status record_mtp(Bucket& bucket);
   Result<Sequence*> live(SeqId seq);
