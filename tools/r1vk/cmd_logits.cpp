@@ -37,8 +37,7 @@ Status run_logits(const LogitsArgs& a) {
   vk::ContextOptions co;
   exec::ModelOptions mo;
   R1VK_TRY(a.offload.apply(co, mo));
-  if (a.pipeline.active() && (!a.offload.gpu_memory.empty() || !a.offload.expert_counts.empty()))
-    return make_error(ErrorCode::kInvalidArgument, "--gpu-memory and --expert-counts do not apply to pipeline stages yet (--devices/--pipeline)");
+  R1VK_TRY(a.offload.refuse_for_pipeline(a.pipeline.active()));
   const int64_t n = static_cast<int64_t>(tokens.size());
   const int64_t prefill = a.prefill < 0 ? n : a.prefill;
   if (prefill > n) {

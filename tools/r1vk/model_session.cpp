@@ -28,8 +28,7 @@ Result<TextModel> open_text_model(const std::string& model, const PlanSourceOpti
   vk::ContextOptions co;
   exec::ModelOptions mo;
   R1VK_TRY(offload.apply(co, mo));  // a bad --gpu-memory costs no compile
-  if (pipeline.active() && (!offload.gpu_memory.empty() || !offload.expert_counts.empty()))
-    return make_error(ErrorCode::kInvalidArgument, "--gpu-memory and --expert-counts do not apply to pipeline stages yet (--devices/--pipeline)");
+  R1VK_TRY(offload.refuse_for_pipeline(pipeline.active()));
   TextModel t;
   if (pipeline.active()) {
     // The plan is opened only through open_pipeline, which keeps its order (under mpirun: rank 0

@@ -52,4 +52,10 @@ void add_offload_options(CLI::App& sub, OffloadFlags& f) {
                  "--gpu-memory (default: by index)");
 }
 
+Status OffloadFlags::refuse_for_pipeline(bool pipeline_active) const {
+  if (!pipeline_active || (gpu_memory.empty() && expert_counts.empty())) return ok_status();
+  return make_error(ErrorCode::kInvalidArgument,
+                    "--gpu-memory and --expert-counts do not apply to pipeline stages yet (--devices/--pipeline)");
+}
+
 }  // namespace r1vk::cli

@@ -21,6 +21,9 @@ struct OffloadFlags {
   // Sets the context's device-memory budget (which the load plans with and every later
   // allocation respects) and the load's calibration file.
   Status apply(vk::ContextOptions& context, exec::ModelOptions& model) const;
+  // Pipeline stages plan no budget of their own yet: an error when either flag is given with
+  // --devices/--pipeline (`pipeline_active`).
+  Status refuse_for_pipeline(bool pipeline_active) const;
 };
 
 void add_offload_options(CLI::App& sub, OffloadFlags& flags);
