@@ -9,11 +9,9 @@
 namespace r1vk {
 
 inline constexpr int64_t kMinAutoPrefillChunk = 64;  // the fixed chunk plans used before the rule
-// Held at 64 for now: on lavapipe a 512-row step of the v2-lite shape segfaults inside the driver
-// (main's binary too, with `r1vk compile --prefill-chunk 512`; docs/runtime.md), so the default
-// does not go past the size every test and benchmark has run. The rule below raises it once that
-// is fixed; the step's latency grows with it (mixed decode waits), so 512 is the intended cap.
-inline constexpr int64_t kMaxAutoPrefillChunk = 64;
+// A step's latency grows with its rows and decode sequences sharing a step with a prefill chunk
+// wait for it (docs/runtime.md), so 512 is the cap.
+inline constexpr int64_t kMaxAutoPrefillChunk = 512;
 
 // Each chunk reads every weight once (GEMM kernels reuse a decoded weight for all the chunk's
 // rows of a tile, grouped MoE for all the tokens routed to an expert), so the weight traffic per

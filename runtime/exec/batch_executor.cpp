@@ -550,6 +550,13 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
   return ok_status();
 }
 
+BatchExecutor::~BatchExecutor() {
+  // Freeing the arena, KV pool or command buffers under a running step is a use after free (on
+  // lavapipe, a segfault in the shader): wait however long the step takes (as Context's
+  // destructor waits the device idle); a lost device returns at once.
+  if (pending_) (void)model_.context().wait_unbounded(pending_);
+}
+
 Result<bool> BatchExecutor::poll() {
   if (!pending_) return true;
   return model_.context().is_complete(pending_);
@@ -558,9 +565,15 @@ Result<bool> BatchExecutor::poll() {
 Result<std::vector<int32_t>> BatchExecutor::finish(std::vector<float>* logits) {
   if (!pending_) return invalid("no submitted step to finish");
   if (logits && !options_.keep_logits) return invalid("the executor was created without keep_logits");
-  const uint64_t value = pending_;
+  if (Status waited = model_.context().wait(pending_); !waited.ok()) {
+    // A wait that timed out leaves the step pending while it still runs: finish may be called
+    // again, and the destructor waits for it before freeing the buffers it uses. Any other
+    // failure (a lost device) ends the step.
+    auto done = model_.context().is_complete(pending_);
+    if (!done.ok() || *done) pending_ = 0;
+    return waited.error();
+  }
   pending_ = 0;
-  R1VK_TRY(model_.context().wait(value));
   R1VK_TRY(model_.context().allocator().invalidate(io_.allocation(), 0, io_.size()));
   const bool mtp = options_.draft_tokens > 0;
   std::vector<int32_t> sampled(max_samples_), drafts(mtp ? max_samples_ : 0);

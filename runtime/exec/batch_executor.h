@@ -100,6 +100,8 @@ class SequenceExecutor {
 class BatchExecutor : public SequenceExecutor {
  public:
   static Result<std::unique_ptr<BatchExecutor>> create(Model& model, const BatchOptions& options = {});
+  // Waits for a step still in flight (one whose finish timed out) before freeing its buffers.
+  ~BatchExecutor() override;
 
   // A fresh sequence at position 0. With `prompt`, the longest run of its leading full blocks
   // already in the cache (published by earlier sequences, held or not) is reused: the sequence
@@ -141,6 +143,8 @@ class BatchExecutor : public SequenceExecutor {
   Result<std::vector<int32_t>> step(std::span<const Entry> entries, std::vector<float>* logits = nullptr) override;
 
   // Non-blocking step: submit() now, poll() until true, then take the tokens with finish().
+  // finish() blocks up to the context's submit timeout; a timeout is an error that leaves the
+  // step pending (still running), so finish() may be called again.
   Status submit(std::span<const Entry> entries) override;
   Result<bool> poll() override;
   Result<std::vector<int32_t>> finish(std::vector<float>* logits = nullptr) override;

@@ -67,6 +67,7 @@ Result<std::unique_ptr<Context>> Context::adopt(const HostDevice& host, const Co
 }
 
 Status Context::finish_create() {
+  set_submit_timeout_ns(options_.submit_timeout_ns);
   R1VK_ASSIGN_OR_RETURN(allocator_, Allocator::create(*device_, options_.allocator));
   std::filesystem::path cache_path;
   if (options_.disk_pipeline_cache)
@@ -123,10 +124,16 @@ Result<bool> Context::is_complete(uint64_t timeline_value) const {
 
 Status Context::wait(uint64_t timeline_value) const { return timeline_.wait(timeline_value, options_.submit_timeout_ns); }
 
+Status Context::wait_unbounded(uint64_t timeline_value) const { return timeline_.wait(timeline_value, UINT64_MAX); }
+
 Status Context::submit_and_wait(const CommandBuffer& cmd) {
   R1VK_TRY(fence_.reset());
-  R1VK_TRY(submit_with_fence(cmd, fence_.handle()));
-  return fence_.wait(options_.submit_timeout_ns);
+  R1VK_ASSIGN_OR_RETURN(const uint64_t value, submit_with_fence(cmd, fence_.handle()));
+  Status waited = fence_.wait(options_.submit_timeout_ns);
+  // The caller frees `cmd` and the buffers it uses when this returns: after a timeout, wait for
+  // the work to end first (a lost device returns at once), then report that it took too long.
+  if (!waited.ok()) (void)wait_unbounded(value);
+  return waited;
 }
 
 }  // namespace r1vk::vk

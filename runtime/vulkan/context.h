@@ -22,13 +22,23 @@
 
 namespace r1vk::vk {
 
+// GPUs reset a hung queue long before this (driver watchdogs fire after seconds).
+inline constexpr uint64_t kGpuSubmitTimeoutNs = 120ull * 1000 * 1000 * 1000;
+// A CPU implementation (lavapipe) cannot hang past its loop limiter, and one step's wall time
+// grows with its rows and the host's load: a 512-row prefill step of the 4-layer v2-lite shape
+// takes minutes on 2 shared cores, so 120 s turned long steps into errors (docs/runtime.md).
+inline constexpr uint64_t kCpuSubmitTimeoutNs = 3600ull * 1000 * 1000 * 1000;
+
 struct ContextOptions {
   bool validation = false;             // or R1VK_VALIDATION=1
   std::optional<int> device_index;     // --device N; default: best device
   bool disk_pipeline_cache = true;     // false: in-memory cache only
   std::filesystem::path pipeline_cache_path;  // empty: default_pipeline_cache_path()
   AllocatorOptions allocator;
-  uint64_t submit_timeout_ns = 120ull * 1000 * 1000 * 1000;  // a hung kernel becomes an error
+  // How long a wait for submitted work may block before it returns a "timed out" error (a hung
+  // kernel becomes an error; the work stays in flight and its owner waits for it before freeing
+  // what it uses). 0: kGpuSubmitTimeoutNs on GPUs, kCpuSubmitTimeoutNs on CPU implementations.
+  uint64_t submit_timeout_ns = 0;
 };
 
 // A device the host application created and keeps owning (how an engine embeds r1vk). r1vk
@@ -74,7 +84,17 @@ class Context {
 
   // Submits a recorded command buffer; returns the timeline value that marks its completion.
   Result<uint64_t> submit(const CommandBuffer& cmd);
+  // Blocks until the submit that returned `timeline_value` finished, at most submit_timeout_ns()
+  // (then a "timed out" error: the work is still running).
   Status wait(uint64_t timeline_value) const;
+  // The same without a time limit, for owners that must not free memory the work still uses (a
+  // destructor after a timed-out wait). Returns early only when the device is lost.
+  Status wait_unbounded(uint64_t timeline_value) const;
+  uint64_t submit_timeout_ns() const { return options_.submit_timeout_ns; }
+  // Tests: make waits time out while work runs (0: the device's default, as in ContextOptions).
+  void set_submit_timeout_ns(uint64_t ns) {
+    options_.submit_timeout_ns = ns != 0 ? ns : (caps().type == VK_PHYSICAL_DEVICE_TYPE_CPU ? kCpuSubmitTimeoutNs : kGpuSubmitTimeoutNs);
+  }
   // Whether the submit that returned `timeline_value` has finished, without blocking.
   Result<bool> is_complete(uint64_t timeline_value) const;
   // Submit, then block until the device finished it (fence-guarded, with the submit timeout).

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "compiler/prefill_chunk.h"
 #include "compiler/weight_materializer.h"
 #include "graph/graph_builder.h"
 #include "graph/memory_planner.h"
@@ -143,6 +144,18 @@ TEST_CASE("the memory plan never overlaps values that are live together") {
         CHECK(ea <= arena);
       }
   }
+}
+
+TEST_CASE("the default prefill chunk: 512 where its arena is small next to the weights, less where not, at most the context") {
+  auto g = build_model_graph(testing::tiny_deepseek_v3());
+  REQUIRE(g.ok());
+  plan::Program& p = g->main;
+  const uint64_t arena512 = plan_memory(p, 512), arena256 = plan_memory(p, 256);
+  REQUIRE(arena256 < arena512);
+  CHECK(choose_prefill_chunk(p, 4 * arena512, 4096) == 512);  // the v2-lite shape's case (docs/runtime.md)
+  CHECK(choose_prefill_chunk(p, 4 * arena256, 4096) == 256);
+  CHECK(choose_prefill_chunk(p, 0, 4096) == 64);  // small models: the lower end
+  CHECK(choose_prefill_chunk(p, 4 * arena512, 100) == 100);
 }
 
 }  // namespace

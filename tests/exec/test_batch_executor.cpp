@@ -309,5 +309,50 @@ TEST_CASE("paged KV cache: exhaustion, fork, free and prefix reuse") {
   CHECK(test::validation_errors() == 0);
 }
 
+TEST_CASE("a 512-row prefill chunk: the tokens of 16-row chunks; a timed-out step stays pending and is waited for") {
+  // Regression: a 512-row step of the v2-lite shape outlasted the 120 s submit timeout on a
+  // loaded lavapipe; finish() returned the error, the executor forgot the step, and destroying
+  // it freed the arena under the running shaders (a segfault in the driver). Now the step stays
+  // pending after a timeout and the destructor waits for it.
+  testing::TempDir dir;
+  testing::generate(dir.path(), testing::preset("tiny-v2-lite"), 1);
+  testing::TempPlanPath small_path("batch_chunk16"), big_path("batch_chunk512");
+  CompileOptions opt;
+  opt.weights = "f16";
+  opt.max_context = 520;
+  opt.prefill_chunk = 16;
+  REQUIRE(compile_checkpoint(dir.str(), opt, small_path.str()).ok());
+  opt.prefill_chunk = 512;
+  REQUIRE(compile_checkpoint(dir.str(), opt, big_path.str()).ok());
+  auto small = load(small_path.str());
+  auto big = load(big_path.str());
+  std::vector<int32_t> prompt(512);
+  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<int32_t>((i * 37 + 11) % 500);
+  const Alone want = run_alone(*small, prompt, 2);
+
+  vk::Context& ctx = test::context();
+  exec::BatchOptions bo;
+  bo.max_batch = 1;
+  auto ex = exec::BatchExecutor::create(*big, bo);
+  REQUIRE(ex.ok());
+  auto seq = (*ex)->add_sequence();
+  REQUIRE(seq.ok());
+  REQUIRE((*ex)->submit(std::vector{feed(*seq, prompt)}).ok());  // one 512-row step
+  ctx.set_submit_timeout_ns(1);
+  auto late = (*ex)->finish();
+  ctx.set_submit_timeout_ns(0);
+  REQUIRE_FALSE(late.ok());
+  CHECK(late.error().message().find("timed out") != std::string::npos);
+  CHECK((*ex)->pending());
+  SUBCASE("finish again: the step's token") {
+    auto got = (*ex)->finish();
+    REQUIRE_MESSAGE(got.ok(), (got.ok() ? std::string() : got.error().message()));
+    CHECK(got->at(0) == want.generated[0]);
+    CHECK_FALSE((*ex)->pending());
+  }
+  SUBCASE("destroyed while the step runs: waited for, no use after free") { ex->reset(); }
+  CHECK(test::validation_errors() == 0);
+}
+
 }  // namespace
 }  // namespace r1vk

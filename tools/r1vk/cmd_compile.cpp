@@ -73,7 +73,7 @@ void add_compile_command(CLI::App& app, CommandFn& selected) {
                   "file, f16 for a checkpoint");
   add_context_option(*sub, args->context, "Context length (KV cache positions) the plan is sized for (0: min(4096, the model's positions))")->capture_default_str();
   sub->add_option("--prefill-chunk", args->prefill_chunk,
-                  "Most tokens per step (prefill submit); 0: chosen from the model, 64 for now (docs/runtime.md)")
+                  "Most tokens per step (prefill submit); 0: chosen from the model (64 to 512, docs/runtime.md)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   sub->add_option("--q4-group", args->q4_group, "q4 group size: 32 or 128")->capture_default_str();
