@@ -25,6 +25,13 @@ from the question at a distance that depends only on the column. The answer drop
   5385<｜end▁of▁sentence｜>
 
 (The generation prompt already ends with "<think>\\n", so the completion starts at "1:".)
+
+Format v3 (train.py --format v3; not yet the committed model's) writes one line before the
+columns: the question restated canonically, "4512 + 873 =?", whatever the user's phrasing
+("what is 4512+873", "Compute 4512 plus 873."). Copying the operands in order is an easy pattern for attention; the
+column lines then fetch each digit at a distance from that restated line that depends only on
+the column and the operands' lengths, as they did from the canonical question, instead of at a
+distance that depends on how the question was phrased (what v2 could not learn).
 """
 import random
 
@@ -99,13 +106,28 @@ def _rsub_lines(a, b, n):
 # borrow, "neg" and a second pass b - a, whose operand digits lie at distances that depend on
 # the number of first-pass lines (the model never learnt it: 1/134 negative results). The
 # committed model was trained on v1 first, then fine-tuned on v2 (train.py --format), whose
-# lines keep every operand digit where v1 had it.
-FORMATS = ("v1", "v2")
+# lines keep every operand digit where v1 had it. "v3" is v2 after the restated question
+# (below); a fine-tune to it for other phrasings is not the committed model yet
+# (docs/demo_model.md, "Other phrasings").
+FORMATS = ("v1", "v2", "v3")
 FORMAT = "v2"
+
+
+def restatement(a, op, b):
+    """Format v3's first line: the question restated canonically, whatever its phrasing. Its
+    tail " =?" puts as many tokens between the last digit of b and the first column line as the
+    canonical prompt's "?<｜Assistant｜><think>\\n" did."""
+    return f"{a} {op} {b} =?"
 
 
 def reasoning(a, op, b):
     n = max(len(str(a)), len(str(b)))
+    if FORMAT == "v3":
+        return restatement(a, op, b) + "\n" + _columns(a, op, b, n)
+    return _columns(a, op, b, n)
+
+
+def _columns(a, op, b, n):
     if op == "+":
         lines, _ = _add_lines(a, b, n)
     elif FORMAT == "v1":

@@ -5,8 +5,9 @@ The first model saw only "What is A + B?". Its column lines fetch each operand d
 distance counted from the end of the question, so "What is 2+2?" (one token less between the
 operands) or "what is 17 - 5" (no "?") moved every digit it fetched and it answered garbage.
 Stage 3 (train.py --phrasing mixed) fine-tunes on the grammar below; the reasoning and answer
-are unchanged, only the question varies. (Its short runs so far did not replace the committed
-model: docs/demo_model.md, "Other phrasings".)
+are unchanged, only the question varies; with --format v3 the reasoning first restates the
+question canonically (data.restatement). (Its runs so far did not replace the committed model:
+docs/demo_model.md, "Other phrasings".)
 
   question  = prefix operand operator operand tail
   prefix    = "What is " | "Compute " | "Calculate " | ""      each in Title, lower, UPPER case

@@ -166,6 +166,36 @@ def check_phrasings_held_out_and_tokenizable():
     assert data.answer_text("1: 2+2+0=04\n</think>\n\n4" + tok.EOS) == "4"
 
 
+def check_v3_restates_the_question():
+    """v3's first line is the canonical restatement whatever the phrasing, and leaves as many
+    tokens between b's last digit and the first column line as the canonical prompt does."""
+    def after_last_digit(ids):
+        return len(ids) - 1 - max(i for i, t in enumerate(ids) if tok.decode([t]).isdigit())
+
+    saved = data.FORMAT
+    try:
+        data.FORMAT = "v3"
+        rng = random.Random(3)
+        for p in [(4512, "+", 873), (15, "-", 53), (7, "-", 7), (999999, "+", 1)]:
+            c = data.completion(*p)
+            assert c.startswith(data.restatement(*p) + "\n1:"), c
+            data.FORMAT = "v2"
+            columns = data.reasoning(*p)
+            data.FORMAT = "v3"
+            assert data.reasoning(*p) == data.restatement(*p) + "\n" + columns  # then v2's lines
+            for _ in range(5):
+                assert data.completion(*p) == c  # the completion ignores how the question was put
+                ids, start = data.encode_text_example(phrasing.phrase(*p, rng), c)
+                assert tok.decode(ids[start:]) == c
+            # tokens strictly between b's last digit and the "1" of the first column line
+            line = tok.encode(data.restatement(*p) + "\n")
+            after_b = after_last_digit(line)
+            after_q = after_last_digit(tok.encode(tok.chat_prompt(data.question(*p))))
+            assert after_b == after_q == 4, (after_b, after_q)
+    finally:
+        data.FORMAT = saved
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     for name, fn in list(globals().items()):
