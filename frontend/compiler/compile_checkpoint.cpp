@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 
 #include "compiler/compiler.h"
 #include "import/dtype.h"
@@ -98,6 +99,19 @@ Result<plan::Manifest> compile_checkpoint(const std::string& dir, const CompileO
     }
     return v;
   };
+  // Slices of large tensors: the rows are converted, then their pages leave the resident set, so
+  // compiling does not accumulate the checkpoint's mapping (docs/import.md, "Compile memory").
+  in.read_rows = [&ck](const std::string& name, int64_t row_begin, int64_t row_end, int64_t cols) -> Result<std::vector<float>> {
+    R1VK_ASSIGN_OR_RETURN(TensorRef ref, ck.tensor(name));
+    if (ref.info->shape.size() != 2 || ref.info->shape[1] != cols) {
+      return make_error(ErrorCode::kCorruptData, "tensor " + name + " has shape " + shape_to_string(ref.info->shape) +
+                                                     ", the graph expects rows of " + std::to_string(cols));
+    }
+    auto v = ck.read_f32_rows(name, row_begin, row_end);
+    ck.release(name, row_begin, row_end);
+    return v;
+  };
+  in.release = [&ck](const std::string& name) { ck.release(name, 0, std::numeric_limits<int64_t>::max()); };
   in.read_fp8 = [&ck](const std::string& name) -> Result<std::optional<Fp8Source>> {
     R1VK_ASSIGN_OR_RETURN(TensorRef ref, ck.tensor(name));
     if (ref.info->dtype != DType::kF8E4M3) return std::optional<Fp8Source>();

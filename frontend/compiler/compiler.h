@@ -40,6 +40,13 @@ struct CompileInput {
   std::string tokenizer_json;         // empty: no tokenizer (token-id interfaces only)
   std::string tokenizer_config_json;
   WeightFn read;                      // dequantised checkpoint tensors
+  // Optional: rows of a checkpoint matrix, dequantised. With it, tensors larger than
+  // CompileOptions::slice_elements are converted slice by slice (bounded memory); without it,
+  // whole.
+  WeightRowsFn read_rows;
+  // Optional: called once the compiler is done with a whole source tensor it read (through
+  // `read`, `read_fp8` or `read_blocks`), so the source can drop its pages.
+  std::function<void(const std::string& source_name)> release;
   Fp8Fn read_fp8;                     // optional: lets fp8 plans keep FP8 weights bit for bit
   BlockFn read_blocks;                // optional: with --weights auto, block-quantised weights stay as stored
   // Optional, used with --weights auto for linear weights: the plan format closest to how the
@@ -54,8 +61,17 @@ struct CompileOptions {
   int64_t q4_group = 32;
   int64_t max_context = 4096;  // 0: min(kDefaultContext, the model's max_position_embeddings)
   int64_t prefill_chunk = 0;  // rows per step the arena is planned for; 0: choose_prefill_chunk()
-  // Called after each tensor with (bytes of source weights done, total).
+  // Called after each tensor or tensor slice is written, with (f32-equivalent bytes of source
+  // weights done, total), on the calling thread.
   std::function<void(uint64_t done, uint64_t total)> progress;
+  // Worker threads that dequantise and quantise (0: std::thread::hardware_concurrency()). The
+  // plan is byte-identical for any count.
+  int threads = 0;
+  // Tensors with more elements than this are converted in row slices of at most about this
+  // many elements (whole heads of absorbed MLA matrices, 128-row multiples for FP8 blocks), when
+  // the input can read rows. What bounds the compiler's working set (docs/import.md, "Compile
+  // memory"). Tests lower it to exercise slicing on small models.
+  int64_t slice_elements = int64_t{1} << 22;
   // compile_checkpoint: receives each import warning once (ImportedModel::warnings: no MTP layer,
   // token ids that do not fit, ...). Unset: each is printed to stderr as "r1vk: warning: ...".
   std::function<void(const std::string& warning)> warn;

@@ -1,5 +1,6 @@
 #include "compiler/weight_materializer.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace r1vk {
@@ -61,6 +62,74 @@ Result<std::vector<float>> gather_weight(const WeightSpec& s, const WeightFn& re
     }
   }
   return make_error(ErrorCode::kInternal, s.name + ": unknown weight transform");
+}
+
+int64_t slice_row_unit(const WeightSpec& s) {
+  switch (s.transform) {
+    case WeightTransform::kMlaKAbsorb: return s.heads > 0 ? s.rows / s.heads : s.rows;
+    case WeightTransform::kMlaVAbsorb: return s.value_dim > 0 ? s.value_dim : s.rows;
+    default: return 1;
+  }
+}
+
+Result<std::vector<float>> gather_weight_rows(const WeightSpec& s, int64_t row_begin, int64_t row_end,
+                                              const WeightRowsFn& read_rows) {
+  const int64_t unit = slice_row_unit(s);
+  if (row_begin < 0 || row_begin > row_end || row_end > s.rows || row_begin % unit != 0 ||
+      (row_end % unit != 0 && row_end != s.rows)) {
+    return make_error(ErrorCode::kInternal, s.name + ": rows [" + std::to_string(row_begin) + ", " + std::to_string(row_end) +
+                                                ") do not split the tensor in units of " + std::to_string(unit));
+  }
+  std::vector<float> out;
+  out.reserve(static_cast<size_t>((row_end - row_begin) * s.cols));
+  auto append = [&out](std::vector<float>&& part) { out.insert(out.end(), part.begin(), part.end()); };
+  switch (s.transform) {
+    case WeightTransform::kNone: {
+      R1VK_ASSIGN_OR_RETURN(auto w, read_rows(s.sources.at(0), row_begin, row_end, s.cols));
+      append(std::move(w));
+      break;
+    }
+    case WeightTransform::kConcatRows: {
+      int64_t first = 0;  // the tensor row where source i starts
+      for (size_t i = 0; i < s.sources.size(); ++i) {
+        const int64_t n = s.source_rows.at(i);
+        const int64_t b = std::max(row_begin, first), e = std::min(row_end, first + n);
+        if (b < e) {
+          R1VK_ASSIGN_OR_RETURN(auto part, read_rows(s.sources[i], b - first, e - first, s.cols));
+          append(std::move(part));
+        }
+        first += n;
+      }
+      break;
+    }
+    case WeightTransform::kMlaKAbsorb:
+    case WeightTransform::kMlaVAbsorb: {
+      // The same index maps as gather_weight, one head at a time.
+      const int64_t dn = s.nope_dim, dv = s.value_dim, per_head = dn + dv;
+      const bool k = s.transform == WeightTransform::kMlaKAbsorb;
+      const int64_t c = k ? unit : s.cols;
+      for (int64_t h = row_begin / unit; h * unit < row_end; ++h) {
+        if (k) {
+          // out[h*c + i][d] = W[h, d, i]
+          R1VK_ASSIGN_OR_RETURN(auto w, read_rows(s.sources.at(0), h * per_head, h * per_head + dn, c));
+          const size_t base = out.size();
+          out.resize(base + static_cast<size_t>(c * dn));
+          for (int64_t d = 0; d < dn; ++d)
+            for (int64_t i = 0; i < c; ++i) out[base + static_cast<size_t>(i * dn + d)] = w[static_cast<size_t>(d * c + i)];
+        } else {
+          // out[h*dv + r][i] = W[h, dn + r, i]
+          R1VK_ASSIGN_OR_RETURN(auto w, read_rows(s.sources.at(0), h * per_head + dn, (h + 1) * per_head, c));
+          append(std::move(w));
+        }
+      }
+      break;
+    }
+  }
+  if (static_cast<int64_t>(out.size()) != (row_end - row_begin) * s.cols) {
+    return make_error(ErrorCode::kInternal, s.name + ": the parts read do not fill rows [" + std::to_string(row_begin) + ", " +
+                                                std::to_string(row_end) + ")");
+  }
+  return out;
 }
 
 Result<PackedWeight> materialize_weight(const WeightSpec& spec, const WeightFn& read, const FormatChoice& choice) {

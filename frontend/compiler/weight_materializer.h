@@ -21,6 +21,14 @@ WeightFormat format_for(WeightRole role, const FormatChoice& choice);
 // The f32 matrix [spec.rows, spec.cols] the spec stands for.
 Result<std::vector<float>> gather_weight(const WeightSpec& spec, const WeightFn& read);
 
+// Rows [row_begin, row_end) of that matrix, read through `read_rows` so only the source rows
+// they come from are converted. kMlaKAbsorb needs the range on multiples of rows / heads and
+// kMlaVAbsorb on multiples of value_dim (whole heads): slice_row_unit() gives the unit.
+Result<std::vector<float>> gather_weight_rows(const WeightSpec& spec, int64_t row_begin, int64_t row_end,
+                                              const WeightRowsFn& read_rows);
+// The granularity of gather_weight_rows for this spec: 1 row, or one head of an absorbed matrix.
+int64_t slice_row_unit(const WeightSpec& spec);
+
 Result<PackedWeight> materialize_weight(const WeightSpec& spec, const WeightFn& read, const FormatChoice& choice);
 
 }  // namespace r1vk

@@ -1,5 +1,6 @@
 #include "import/checkpoint.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <new>
 #include <set>
@@ -134,21 +135,23 @@ Status Checkpoint::check_view(const std::string& name, DType dtype, size_t elem_
   return ok_status();
 }
 
-Result<std::vector<float>> Checkpoint::read_f32(const std::string& name) const {
-  R1VK_ASSIGN_OR_RETURN(TensorRef ref, tensor(name));
+namespace {
+
+Result<std::vector<float>> alloc_floats(const std::string& name, uint64_t count) {
   std::vector<float> out;
   try {
-    out.resize(static_cast<size_t>(ref.info->element_count));
+    out.resize(static_cast<size_t>(count));
   } catch (const std::bad_alloc&) {
-    return make_error(ErrorCode::kOutOfMemory, "tensor '" + name + "': cannot allocate " +
-                                                   std::to_string(ref.info->element_count) + " floats");
+    return make_error(ErrorCode::kOutOfMemory, "tensor '" + name + "': cannot allocate " + std::to_string(count) + " floats");
   } catch (const std::length_error&) {
     return make_error(ErrorCode::kOutOfMemory, "tensor '" + name + "' is too large to convert");
   }
-  if (ref.info->dtype != DType::kF8E4M3) {
-    R1VK_TRY(convert_to_f32(ref.info->dtype, ref.bytes, out));
-    return out;
-  }
+  return out;
+}
+
+}  // namespace
+
+Result<TensorRef> Checkpoint::fp8_scales(const std::string& name, const TensorRef& ref) const {
   const std::string scale_name = name + kScaleSuffix;
   if (ref.info->shape.size() != 2) {
     return make_error(ErrorCode::kCorruptData, "FP8 tensor '" + name + "' has shape " +
@@ -156,16 +159,81 @@ Result<std::vector<float>> Checkpoint::read_f32(const std::string& name) const {
   }
   auto scale = tensor(scale_name);
   if (!scale.ok()) return make_error(ErrorCode::kNotFound, "FP8 tensor '" + name + "' has no '" + scale_name + "'");
-  const int64_t rows = ref.info->shape[0];
-  const int64_t cols = ref.info->shape[1];
-  const std::vector<int64_t> scale_shape{ceil_div(rows, fp8_block_n_), ceil_div(cols, fp8_block_k_)};
+  const std::vector<int64_t> scale_shape{ceil_div(ref.info->shape[0], fp8_block_n_), ceil_div(ref.info->shape[1], fp8_block_k_)};
   if (scale->info->dtype != DType::kF32 || scale->info->shape != scale_shape) {
     return make_error(ErrorCode::kCorruptData, "tensor '" + scale_name + "' is " + dtype_name(scale->info->dtype) + " " +
                                                    shape_to_string(scale->info->shape) + ", expected F32 " +
                                                    shape_to_string(scale_shape));
   }
-  dequantize_fp8_blockwise(ref.bytes, scale->bytes, rows, cols, fp8_block_n_, fp8_block_k_, out);
+  return scale;
+}
+
+Result<std::vector<float>> Checkpoint::read_f32(const std::string& name) const {
+  R1VK_ASSIGN_OR_RETURN(TensorRef ref, tensor(name));
+  R1VK_ASSIGN_OR_RETURN(std::vector<float> out, alloc_floats(name, ref.info->element_count));
+  if (ref.info->dtype != DType::kF8E4M3) {
+    R1VK_TRY(convert_to_f32(ref.info->dtype, ref.bytes, out));
+    return out;
+  }
+  R1VK_ASSIGN_OR_RETURN(TensorRef scale, fp8_scales(name, ref));
+  dequantize_fp8_blockwise(ref.bytes, scale.bytes, ref.info->shape[0], ref.info->shape[1], fp8_block_n_, fp8_block_k_, out);
   return out;
+}
+
+Result<std::vector<float>> Checkpoint::read_f32_rows(const std::string& name, int64_t row_begin, int64_t row_end) const {
+  R1VK_ASSIGN_OR_RETURN(TensorRef ref, tensor(name));
+  if (ref.info->shape.size() != 2) {
+    return make_error(ErrorCode::kInvalidArgument, "tensor '" + name + "' has shape " + shape_to_string(ref.info->shape) +
+                                                       ": reading by rows needs a matrix");
+  }
+  const int64_t rows = ref.info->shape[0], cols = ref.info->shape[1];
+  if (row_begin < 0 || row_begin > row_end || row_end > rows) {
+    return make_error(ErrorCode::kInvalidArgument, "rows [" + std::to_string(row_begin) + ", " + std::to_string(row_end) +
+                                                       ") of tensor '" + name + "' " + shape_to_string(ref.info->shape));
+  }
+  const uint64_t count = static_cast<uint64_t>(row_end - row_begin) * static_cast<uint64_t>(cols);
+  R1VK_ASSIGN_OR_RETURN(std::vector<float> out, alloc_floats(name, count));
+  const size_t elem = dtype_size(ref.info->dtype);
+  const auto part = ref.bytes.subspan(static_cast<size_t>(row_begin * cols) * elem, static_cast<size_t>(count) * elem);
+  if (ref.info->dtype != DType::kF8E4M3) {
+    R1VK_TRY(convert_to_f32(ref.info->dtype, part, out));
+    return out;
+  }
+  R1VK_ASSIGN_OR_RETURN(TensorRef scale, fp8_scales(name, ref));
+  dequantize_fp8_rows(part, scale.bytes, row_begin, row_end, cols, fp8_block_n_, fp8_block_k_, out);
+  return out;
+}
+
+void Checkpoint::release(const std::string& name, int64_t row_begin, int64_t row_end) const {
+  const auto it = where_.find(name);
+  if (it == where_.end()) return;
+  const SafetensorsFile& shard = shards_[it->second.shard];
+  const TensorInfo& info = shard.tensors()[it->second.tensor];
+  const std::span<const uint8_t> bytes = shard.data(info);
+  if (info.shape.size() != 2 || info.shape[0] <= 0) {
+    shard.release(bytes);
+    return;
+  }
+  const int64_t rows = info.shape[0];
+  row_begin = std::clamp<int64_t>(row_begin, 0, rows);
+  row_end = std::clamp<int64_t>(row_end, row_begin, rows);
+  const size_t row_bytes = bytes.size() / static_cast<size_t>(rows);
+  shard.release(bytes.subspan(static_cast<size_t>(row_begin) * row_bytes, static_cast<size_t>(row_end - row_begin) * row_bytes));
+  if (info.dtype == DType::kF8E4M3 && row_end > row_begin) {
+    // The scale rows these rows use (the scale tensor may live in another shard).
+    const std::string scale_name = name + kScaleSuffix;
+    const auto s = where_.find(scale_name);
+    if (s == where_.end()) return;
+    const SafetensorsFile& scale_shard = shards_[s->second.shard];
+    const TensorInfo& scale_info = scale_shard.tensors()[s->second.tensor];
+    if (scale_info.shape.size() != 2 || scale_info.shape[0] <= 0) return;
+    const std::span<const uint8_t> scale_bytes = scale_shard.data(scale_info);
+    const size_t scale_row_bytes = scale_bytes.size() / static_cast<size_t>(scale_info.shape[0]);
+    const int64_t first = std::min(row_begin / fp8_block_n_, scale_info.shape[0]);
+    const int64_t last = std::min(ceil_div(row_end, fp8_block_n_), scale_info.shape[0]);
+    scale_shard.release(scale_bytes.subspan(static_cast<size_t>(first) * scale_row_bytes,
+                                            static_cast<size_t>(last - first) * scale_row_bytes));
+  }
 }
 
 }  // namespace r1vk

@@ -46,6 +46,15 @@ class Checkpoint {
   // The tensor as f32, exactly: F32/F16/BF16/F8_E4M3 (scaled by `<name>_scale_inv` in blocks of
   // fp8_block_n x fp8_block_k) and integer types.
   Result<std::vector<float>> read_f32(const std::string& name) const;
+  // Rows [row_begin, row_end) of a 2-D tensor as f32, exactly as read_f32 gives them (FP8 scaled
+  // by the scale rows those rows fall in): (row_end - row_begin) * shape[1] values. What lets the
+  // compiler convert a tensor slice by slice. Errors: not 2-D, rows outside [0, shape[0]].
+  Result<std::vector<float>> read_f32_rows(const std::string& name, int64_t row_begin, int64_t row_end) const;
+  // Drops the pages of a tensor's rows [row_begin, row_end) (and of their FP8 scale rows) from
+  // this process's resident set once a streaming reader is done with them; a later read faults
+  // them in again. Rows past the end are clipped; 1-D tensors are released whole. Unknown names
+  // are ignored.
+  void release(const std::string& name, int64_t row_begin, int64_t row_end) const;
 
   void set_fp8_block(int64_t block_n, int64_t block_k) {
     fp8_block_n_ = block_n;
@@ -59,6 +68,8 @@ class Checkpoint {
   };
   Checkpoint(std::string dir, std::vector<SafetensorsFile> shards, std::map<std::string, Location> where)
       : dir_(std::move(dir)), shards_(std::move(shards)), where_(std::move(where)) {}
+  // The F32 block scales of an FP8 tensor, checked against its shape and the block size.
+  Result<TensorRef> fp8_scales(const std::string& name, const TensorRef& ref) const;
   Status check_view(const std::string& name, DType dtype, size_t elem_size, size_t align, TensorRef& out) const;
 
   std::string dir_;

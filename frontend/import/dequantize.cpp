@@ -54,18 +54,23 @@ Status convert_to_f32(DType dtype, std::span<const uint8_t> src, std::span<float
   return ok_status();
 }
 
-void dequantize_fp8_blockwise(std::span<const uint8_t> q, std::span<const uint8_t> scale_bytes, int64_t rows,
-                              int64_t cols, int64_t block_n, int64_t block_k, std::span<float> dst) {
+void dequantize_fp8_rows(std::span<const uint8_t> q, std::span<const uint8_t> scale_bytes, int64_t row_begin,
+                         int64_t row_end, int64_t cols, int64_t block_n, int64_t block_k, std::span<float> dst) {
   const int64_t scale_cols = ceil_div(cols, block_k);
-  for (int64_t i = 0; i < rows; ++i) {
+  for (int64_t i = row_begin; i < row_end; ++i) {
     const int64_t scale_row = i / block_n;
     for (int64_t j = 0; j < cols; ++j) {
       const auto scale_index = static_cast<size_t>(scale_row * scale_cols + j / block_k);
       const float scale = load<float>(scale_bytes.data() + 4 * scale_index);
-      const auto k = static_cast<size_t>(i * cols + j);
+      const auto k = static_cast<size_t>((i - row_begin) * cols + j);
       dst[k] = fp8_e4m3_to_f32(q[k]) * scale;
     }
   }
+}
+
+void dequantize_fp8_blockwise(std::span<const uint8_t> q, std::span<const uint8_t> scale_bytes, int64_t rows,
+                              int64_t cols, int64_t block_n, int64_t block_k, std::span<float> dst) {
+  dequantize_fp8_rows(q, scale_bytes, 0, rows, cols, block_n, block_k, dst);
 }
 
 }  // namespace r1vk

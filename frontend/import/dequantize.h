@@ -19,6 +19,11 @@ Status convert_to_f32(DType dtype, std::span<const uint8_t> src, std::span<float
 void dequantize_fp8_blockwise(std::span<const uint8_t> q, std::span<const uint8_t> scale_bytes, int64_t rows,
                               int64_t cols, int64_t block_n, int64_t block_k, std::span<float> dst);
 
+// Rows [row_begin, row_end) of such a matrix: `q` and `dst` hold just those rows
+// ((row_end - row_begin) * cols values), `scale_bytes` the whole scale matrix.
+void dequantize_fp8_rows(std::span<const uint8_t> q, std::span<const uint8_t> scale_bytes, int64_t row_begin,
+                         int64_t row_end, int64_t cols, int64_t block_n, int64_t block_k, std::span<float> dst);
+
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 }  // namespace r1vk

@@ -50,6 +50,8 @@ class SafetensorsFile {
   const TensorInfo* find(const std::string& name) const;
   // The tensor's bytes inside the mapping; valid while this object lives.
   std::span<const uint8_t> data(const TensorInfo& tensor) const;
+  // Drops the pages of `bytes` (a part of data()) from the resident set (MappedFile::release).
+  void release(std::span<const uint8_t> bytes) const { file_.release(bytes); }
 
  private:
   SafetensorsFile(MappedFile file, SafetensorsHeader header);

@@ -13,4 +13,10 @@ namespace r1vk {
 
 using WeightFn = std::function<Result<std::vector<float>>(const std::string& name, int64_t numel)>;
 
+// Rows [row_begin, row_end) of a checkpoint matrix whose rows are `cols` wide, dequantised to
+// f32: (row_end - row_begin) * cols values. A source that is not such a matrix is an error
+// naming the tensor. What lets the compiler stream a large tensor in slices.
+using WeightRowsFn = std::function<Result<std::vector<float>>(const std::string& name, int64_t row_begin, int64_t row_end,
+                                                              int64_t cols)>;
+
 }  // namespace r1vk

@@ -1,5 +1,6 @@
 #include "plan/plan_writer.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -27,21 +28,37 @@ std::string unique_partial_path(const std::string& path) {
          std::to_string(counter.fetch_add(1));
 }
 
+uint64_t padding(uint64_t offset) { return (kBlobAlignment - offset % kBlobAlignment) % kBlobAlignment; }
+
 }  // namespace
 
-PlanWriter::PlanWriter(std::FILE* file, std::string path, std::string temp_path)
-    : file_(file), path_(std::move(path)), temp_path_(std::move(temp_path)), temp_slot_(register_temp_file(temp_path_)) {}
+struct BlobStream::Hash {
+  XXH64_state_t* state = XXH64_createState();
+  Hash() { XXH64_reset(state, 0); }
+  ~Hash() { XXH64_freeState(state); }
+  Hash(const Hash&) = delete;
+  Hash& operator=(const Hash&) = delete;
+};
+
+BlobStream::BlobStream() = default;
+BlobStream::BlobStream(BlobStream&&) noexcept = default;
+BlobStream& BlobStream::operator=(BlobStream&&) noexcept = default;
+BlobStream::~BlobStream() = default;
+
+PlanWriter::PlanWriter(int fd, std::string path, std::string temp_path)
+    : fd_(fd), path_(std::move(path)), temp_path_(std::move(temp_path)), temp_slot_(register_temp_file(temp_path_)) {}
 
 PlanWriter::PlanWriter(PlanWriter&& other) noexcept
-    : file_(std::exchange(other.file_, nullptr)),
+    : fd_(std::exchange(other.fd_, -1)),
       path_(std::move(other.path_)),
       temp_path_(std::move(other.temp_path_)),
       temp_slot_(std::exchange(other.temp_slot_, -1)),
-      offset_(other.offset_) {}
+      offset_(other.offset_),
+      open_blobs_(other.open_blobs_) {}
 
 PlanWriter::~PlanWriter() {
-  if (file_ != nullptr) {
-    std::fclose(file_);
+  if (fd_ >= 0) {
+    ::close(fd_);
     std::remove(temp_path_.c_str());
   }
   unregister_temp_file(temp_slot_);
@@ -49,34 +66,78 @@ PlanWriter::~PlanWriter() {
 
 Result<PlanWriter> PlanWriter::create(const std::string& path) {
   std::string temp_path = unique_partial_path(path);
-  // "x": fail rather than share a file should the name ever collide.
-  std::FILE* f = std::fopen(temp_path.c_str(), "wbx");
-  if (f == nullptr) return make_error(ErrorCode::kIo, "cannot create " + temp_path + ": " + std::strerror(errno));
-  PlanWriter w(f, path, std::move(temp_path));
+  // O_EXCL: fail rather than share a file should the name ever collide.
+  const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) return make_error(ErrorCode::kIo, "cannot create " + temp_path + ": " + std::strerror(errno));
+  PlanWriter w(fd, path, std::move(temp_path));
   const std::vector<uint8_t> placeholder(sizeof(FileHeader), 0);
   R1VK_TRY(w.write_at_end(placeholder));
   return w;
 }
 
-Status PlanWriter::write_at_end(std::span<const uint8_t> bytes) {
-  if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size()) {
-    return make_error(ErrorCode::kIo, "writing " + temp_path_ + ": " + std::strerror(errno));
+Status PlanWriter::write_at(uint64_t offset, std::span<const uint8_t> bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::pwrite(fd_, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return make_error(ErrorCode::kIo, "writing " + temp_path_ + ": " + std::strerror(n < 0 ? errno : EIO));
+    bytes = bytes.subspan(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
   }
+  return ok_status();
+}
+
+Status PlanWriter::write_at_end(std::span<const uint8_t> bytes) {
+  R1VK_TRY(write_at(offset_, bytes));
   offset_ += bytes.size();
   return ok_status();
 }
 
-Result<BlobRef> PlanWriter::add_blob(std::span<const uint8_t> bytes) {
-  if (file_ == nullptr) return make_error(ErrorCode::kInternal, "plan writer already finished");
-  const uint64_t pad = (kBlobAlignment - offset_ % kBlobAlignment) % kBlobAlignment;
-  R1VK_TRY(write_at_end(std::vector<uint8_t>(pad, 0)));
-  BlobRef ref{offset_, bytes.size(), XXH64(bytes.data(), bytes.size(), 0)};
-  R1VK_TRY(write_at_end(bytes));
+Result<BlobStream> PlanWriter::begin_blob(uint64_t size) {
+  if (fd_ < 0) return make_error(ErrorCode::kInternal, "plan writer already finished");
+  // Zero padding up to the blob's aligned start, written now so the file has no holes.
+  R1VK_TRY(write_at_end(std::vector<uint8_t>(padding(offset_), 0)));
+  BlobStream blob;
+  blob.offset_ = offset_;
+  blob.size_ = size;
+  blob.hash_ = std::make_unique<BlobStream::Hash>();
+  offset_ += size;
+  ++open_blobs_;
+  return blob;
+}
+
+Status PlanWriter::append(BlobStream& blob, std::span<const uint8_t> bytes) {
+  if (fd_ < 0 || !blob.hash_) return make_error(ErrorCode::kInternal, "appending to a blob that is not open");
+  if (bytes.size() > blob.size_ - blob.written_) {
+    return make_error(ErrorCode::kInternal, "blob of " + std::to_string(blob.size_) + " bytes overflows: " +
+                                                std::to_string(blob.written_ + bytes.size()) + " appended");
+  }
+  R1VK_TRY(write_at(blob.offset_ + blob.written_, bytes));
+  XXH64_update(blob.hash_->state, bytes.data(), bytes.size());
+  blob.written_ += bytes.size();
+  return ok_status();
+}
+
+Result<BlobRef> PlanWriter::end_blob(BlobStream& blob) {
+  if (!blob.hash_) return make_error(ErrorCode::kInternal, "ending a blob that is not open");
+  if (blob.written_ != blob.size_) {
+    return make_error(ErrorCode::kInternal, "blob of " + std::to_string(blob.size_) + " bytes ended after " +
+                                                std::to_string(blob.written_));
+  }
+  const BlobRef ref{blob.offset_, blob.size_, XXH64_digest(blob.hash_->state)};
+  blob.hash_.reset();
+  --open_blobs_;
   return ref;
 }
 
+Result<BlobRef> PlanWriter::add_blob(std::span<const uint8_t> bytes) {
+  R1VK_ASSIGN_OR_RETURN(BlobStream blob, begin_blob(bytes.size()));
+  R1VK_TRY(append(blob, bytes));
+  return end_blob(blob);
+}
+
 Status PlanWriter::finish(const std::string& manifest_json) {
-  if (file_ == nullptr) return make_error(ErrorCode::kInternal, "plan writer already finished");
+  if (fd_ < 0) return make_error(ErrorCode::kInternal, "plan writer already finished");
+  if (open_blobs_ != 0) return make_error(ErrorCode::kInternal, std::to_string(open_blobs_) + " plan blobs were not completed");
   if (manifest_json.size() > kMaxManifestBytes) {
     return make_error(ErrorCode::kOutOfRange, "plan manifest is " + std::to_string(manifest_json.size()) +
                                                   " bytes, above the format's limit");
@@ -91,11 +152,8 @@ Status PlanWriter::finish(const std::string& manifest_json) {
   R1VK_TRY(write_at_end({reinterpret_cast<const uint8_t*>(manifest_json.data()), manifest_json.size()}));
   h.file_size = offset_;
   h.header_xxh64 = XXH64(&h, offsetof(FileHeader, header_xxh64), 0);
-  if (std::fseek(file_, 0, SEEK_SET) != 0 || std::fwrite(&h, sizeof(h), 1, file_) != 1 || std::fflush(file_) != 0) {
-    return make_error(ErrorCode::kIo, "writing the header of " + temp_path_ + ": " + std::strerror(errno));
-  }
-  const bool closed = std::fclose(file_) == 0;
-  file_ = nullptr;
+  R1VK_TRY(write_at(0, {reinterpret_cast<const uint8_t*>(&h), sizeof(h)}));
+  const bool closed = ::close(std::exchange(fd_, -1)) == 0;
   if (!closed || std::rename(temp_path_.c_str(), path_.c_str()) != 0) {
     const int err = errno;
     std::remove(temp_path_.c_str());

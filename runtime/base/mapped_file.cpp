@@ -1,5 +1,6 @@
 #include "base/mapped_file.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -41,6 +42,22 @@ Result<MappedFile> MappedFile::open(const std::string& path) {
   }
   ::close(fd);  // the mapping keeps the file alive
   return f;
+}
+
+void MappedFile::release(std::span<const uint8_t> range) const {
+  if (data_ == nullptr || range.empty()) return;
+  const auto base = reinterpret_cast<uintptr_t>(data_);
+  const uintptr_t begin = std::max(reinterpret_cast<uintptr_t>(range.data()), base);
+  const uintptr_t end = std::min(reinterpret_cast<uintptr_t>(range.data()) + range.size(), base + size_);
+  if (begin >= end) return;
+  static const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  // The mapping starts on a page boundary, so rounding out stays inside it (the last page may
+  // extend past the file's end, which the kernel maps as a whole page too).
+  const uintptr_t first = begin / page * page;
+  const uintptr_t last = (end + page - 1) / page * page;
+  // MADV_DONTNEED on a private read-only file mapping only unmaps clean pages; failure (an
+  // unusual kernel) just leaves them resident, so it is not an error.
+  ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept

@@ -1,6 +1,7 @@
 #include "base/progress_bar.h"
 
 #include <algorithm>
+#include <atomic>
 #include <unistd.h>
 
 namespace r1vk {
@@ -14,12 +15,16 @@ std::string size_text(double bytes) {
   return buf;
 }
 
+std::atomic<bool> quiet{false};
+
 }  // namespace
+
+void ProgressBar::set_quiet(bool q) { quiet = q; }
 
 ProgressBar::ProgressBar(std::string label, uint64_t total, bool enabled)
     : label_(std::move(label)), total_(total), enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
 
-ProgressBar::ProgressBar(std::string label, uint64_t total) : ProgressBar(std::move(label), total, isatty(STDERR_FILENO) != 0) {}
+ProgressBar::ProgressBar(std::string label, uint64_t total) : ProgressBar(std::move(label), total, !quiet && isatty(STDERR_FILENO) != 0) {}
 
 ProgressBar::~ProgressBar() { finish(); }
 

@@ -11,9 +11,11 @@ namespace r1vk {
 
 class ProgressBar {
  public:
-  // `enabled` defaults to whether stderr is a terminal.
+  // `enabled` defaults to whether stderr is a terminal and set_quiet(true) was not called.
   ProgressBar(std::string label, uint64_t total, bool enabled);
   ProgressBar(std::string label, uint64_t total);
+  // The CLI's --quiet: bars created afterwards with the default stay silent on a terminal too.
+  static void set_quiet(bool quiet);
   ~ProgressBar();
 
   void update(uint64_t done);

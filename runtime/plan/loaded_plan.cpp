@@ -22,6 +22,11 @@ Result<LoadedPlan> LoadedPlan::open(const std::string& path) {
 Result<TensorBytes> LoadedPlan::tensor_bytes(size_t index) const {
   if (index >= manifest_.tensors.size()) return make_error(ErrorCode::kInternal, "tensor index out of range");
   const TensorEntry& t = manifest_.tensors[index];
+  const size_t previous = last_handed_out_->exchange(index);
+  if (previous != SIZE_MAX && previous != index && previous < manifest_.tensors.size()) {
+    file_.release(manifest_.tensors[previous].data);
+    file_.release(manifest_.tensors[previous].scales);
+  }
   TensorBytes b;
   R1VK_ASSIGN_OR_RETURN(b.data, file_.verified_blob(t.data, "tensor " + t.name + " data"));
   R1VK_ASSIGN_OR_RETURN(b.scales, file_.verified_blob(t.scales, "tensor " + t.name + " scales"));

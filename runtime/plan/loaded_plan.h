@@ -1,8 +1,17 @@
 // A plan file opened for use: container checks, manifest parsed and validated, every tensor's
 // blob range checked against the file. Tensor bytes are verified against their checksums when
-// first handed out (the runtime reads each blob once, on upload).
+// handed out (the runtime reads each blob once, on upload).
+//
+// Resident memory stays bounded while a loader walks the tensors: handing out a tensor releases
+// the pages of the tensor handed out before it (PlanFile::release), so loading a plan keeps at
+// most about one tensor's pages of the mapping resident instead of the whole file. Released
+// bytes stay valid and readable (the mapping is read-only: a later read faults them in again),
+// so a caller holding an earlier tensor's span only pays a re-read.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 
@@ -28,6 +37,9 @@ class LoadedPlan {
  private:
   PlanFile file_;
   Manifest manifest_;
+  // The tensor handed out last (SIZE_MAX: none), shared by copies; atomic so concurrent readers
+  // never release twice or skip a release.
+  std::shared_ptr<std::atomic<size_t>> last_handed_out_ = std::make_shared<std::atomic<size_t>>(SIZE_MAX);
 };
 
 }  // namespace r1vk::plan

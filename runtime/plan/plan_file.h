@@ -28,6 +28,9 @@ class PlanFile {
   Status check_blob_range(const BlobRef& ref, const std::string& where) const;
   // The blob's bytes after verifying its checksum (reads the blob once).
   Result<std::span<const uint8_t>> verified_blob(const BlobRef& ref, const std::string& what) const;
+  // Drops the blob's pages from this process's resident set (MappedFile::release): its bytes
+  // stay readable, faulted in again from the file on the next read.
+  void release(const BlobRef& ref) const { file_.release(file_.bytes().subspan(ref.offset, ref.size)); }
 
  private:
   MappedFile file_;

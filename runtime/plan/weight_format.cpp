@@ -385,14 +385,18 @@ std::vector<float> unpack_weight(const PackedWeight& p) {
   return w;
 }
 
-double normalized_mse(std::span<const float> reference, std::span<const float> approx) {
-  double num = 0.0, den = 0.0;
+SquaredErrorSums squared_error_sums(std::span<const float> reference, std::span<const float> approx) {
+  SquaredErrorSums s;
   for (size_t i = 0; i < reference.size() && i < approx.size(); ++i) {
     const double d = static_cast<double>(reference[i]) - approx[i];
-    num += d * d;
-    den += static_cast<double>(reference[i]) * reference[i];
+    s.error += d * d;
+    s.reference += static_cast<double>(reference[i]) * reference[i];
   }
-  return den > 0.0 ? num / den : num;
+  return s;
+}
+
+double normalized_mse(std::span<const float> reference, std::span<const float> approx) {
+  return squared_error_sums(reference, approx).error_ratio();
 }
 
 }  // namespace r1vk

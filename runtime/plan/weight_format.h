@@ -78,4 +78,18 @@ std::vector<float> unpack_weight(const PackedWeight& p);
 // sum((a-b)^2) / sum(a^2): the error measure reported per tensor and used in tolerances.
 double normalized_mse(std::span<const float> reference, std::span<const float> approx);
 
+// The two sums of normalized_mse, accumulated in double in index order, so a tensor measured in
+// slices adds the slices' sums in row order (error_ratio() then gives the same measure up to
+// summation order; one slice gives exactly normalized_mse).
+struct SquaredErrorSums {
+  double error = 0.0;      // sum((a-b)^2)
+  double reference = 0.0;  // sum(a^2)
+  void add(const SquaredErrorSums& o) {
+    error += o.error;
+    reference += o.reference;
+  }
+  double error_ratio() const { return reference > 0.0 ? error / reference : error; }
+};
+SquaredErrorSums squared_error_sums(std::span<const float> reference, std::span<const float> approx);
+
 }  // namespace r1vk

@@ -206,3 +206,69 @@ TEST_CASE("an abandoned writer leaves no file behind") {
 
 }  // namespace
 }  // namespace r1vk::plan
+
+namespace r1vk::plan {
+
+TEST_CASE("a blob streamed in parts is the blob add_blob writes; misuse is refused") {
+  TempPlan whole, streamed;
+  streamed.path += ".streamed";
+  std::vector<uint8_t> bytes(10000);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 13 + 1);
+  {
+    auto w = PlanWriter::create(whole.path.string());
+    REQUIRE(w.ok());
+    REQUIRE(w->add_blob(std::vector<uint8_t>{1, 2, 3}).ok());
+    auto r = w->add_blob(bytes);
+    REQUIRE(r.ok());
+    whole.a = *r;
+    REQUIRE(w->finish("{}").ok());
+  }
+  {
+    auto w = PlanWriter::create(streamed.path.string());
+    REQUIRE(w.ok());
+    REQUIRE(w->add_blob(std::vector<uint8_t>{1, 2, 3}).ok());
+    auto blob = w->begin_blob(bytes.size());
+    REQUIRE(blob.ok());
+    auto next = w->begin_blob(3);  // a second blob open at once (a tensor's data and scales)
+    REQUIRE(next.ok());
+    const std::span<const uint8_t> all(bytes);
+    REQUIRE(w->append(*blob, all.subspan(0, 4000)).ok());
+    REQUIRE(w->append(*next, std::vector<uint8_t>{9, 9, 9}).ok());
+    CHECK_FALSE(w->end_blob(*blob).ok());  // not full yet
+    CHECK_FALSE(w->finish("{}").ok());      // blobs still open
+    REQUIRE(w->append(*blob, all.subspan(4000)).ok());
+    CHECK_FALSE(w->append(*blob, std::vector<uint8_t>{0}).ok());  // past its size
+    auto r = w->end_blob(*blob);
+    REQUIRE(r.ok());
+    streamed.a = *r;
+    REQUIRE(w->end_blob(*next).ok());
+    REQUIRE(w->finish("{}").ok());
+  }
+  CHECK(streamed.a.offset == whole.a.offset);
+  CHECK(streamed.a.size == whole.a.size);
+  CHECK(streamed.a.xxh64 == whole.a.xxh64);
+  CHECK(streamed.a.xxh64 == XXH64(bytes.data(), bytes.size(), 0));
+  auto plan = PlanFile::open(streamed.path.string());
+  REQUIRE(plan.ok());
+  auto got = plan->verified_blob(streamed.a, "a");
+  REQUIRE(got.ok());
+  CHECK(std::vector<uint8_t>(got->begin(), got->end()) == bytes);
+}
+
+TEST_CASE("released blob pages read back unchanged") {
+  TempPlan t;
+  write_sample(t);
+  auto plan = PlanFile::open(t.path.string());
+  REQUIRE(plan.ok());
+  auto a = plan->verified_blob(t.a, "a");
+  REQUIRE(a.ok());
+  const std::vector<uint8_t> before(a->begin(), a->end());
+  plan->release(t.a);
+  plan->release(t.b);
+  CHECK(std::vector<uint8_t>(a->begin(), a->end()) == before);  // the same span, faulted in again
+  auto again = plan->verified_blob(t.a, "a");
+  REQUIRE(again.ok());
+  CHECK(std::vector<uint8_t>(again->begin(), again->end()) == before);
+}
+
+}  // namespace r1vk::plan

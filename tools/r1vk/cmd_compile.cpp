@@ -20,6 +20,7 @@ struct CompileArgs {
   int64_t context = 0;  // min(4096, the model's positions): the demo model has only 512
   int64_t prefill_chunk = 0;
   int64_t q4_group = 32;
+  int threads = 0;
   bool dump = false;
   bool verbose = false;
 };
@@ -30,6 +31,7 @@ Status run_compile(const CompileArgs& a) {
   o.max_context = a.context;
   o.prefill_chunk = a.prefill_chunk;
   o.q4_group = a.q4_group;
+  o.threads = a.threads;
   ProgressBar bar("compile", 0);
   o.progress = [&bar](uint64_t done, uint64_t total) { bar.update(done, total); };
   CompileReport report;
@@ -77,6 +79,10 @@ void add_compile_command(CLI::App& app, CommandFn& selected) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   sub->add_option("--q4-group", args->q4_group, "q4 group size: 32 or 128")->capture_default_str();
+  sub->add_option("--threads", args->threads,
+                  "Threads that dequantise and quantise (0: all hardware threads); the plan is the same for any count")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
   sub->add_flag("--dump-plan", args->dump, "Print the plan (tensors, memory, dispatch program) as text");
   sub->add_flag("-v,--verbose", args->verbose, "Print each tensor's format and quantisation error (normalised MSE)");
   sub->callback([args, &selected] { selected = [args] { return run_compile(*args); }; });

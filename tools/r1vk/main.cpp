@@ -3,6 +3,7 @@
 
 #include <r1vk/version.h>
 
+#include "base/progress_bar.h"
 #include "base/temp_files.h"
 #include "command.h"
 #include "pipeline_setup.h"
@@ -20,6 +21,9 @@ int main(int argc, char** argv) {
   CLI::App app{"r1vk: DeepSeek-R1 family inference on any Vulkan device", "r1vk"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "r1vk " R1VK_VERSION_STRING);
+  bool quiet = false;
+  app.add_flag("-q,--quiet", quiet, "No progress bars (compile, load, ppl, eval); they are drawn only when stderr is a terminal anyway");
+  app.fallthrough();  // so --quiet may follow the subcommand too
 
   r1vk::cli::CommandFn selected;
   r1vk::cli::add_devices_command(app, selected);
@@ -44,6 +48,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kExitUsage;
   }
   if (!selected) return kExitUsage;
+  r1vk::ProgressBar::set_quiet(quiet);
 
   r1vk::Status status = selected();
   const int failure = status.ok() ? 0 : status.error().code() == r1vk::ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
