@@ -471,6 +471,9 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
     }
   }
 
+  // The expert cache's round is submitted before the step, which reads the expert tables it
+  // leaves; here, so that a failure changes no sequence.
+  R1VK_TRY(model_.before_step());
   std::vector<kernels::StepRow> step_rows;
   std::vector<kernels::StepSample> samples;
   std::vector<uint32_t> table(size_t{options_.max_batch} * max_blocks_, 0);

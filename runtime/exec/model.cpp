@@ -67,6 +67,7 @@ Result<std::unique_ptr<Model>> Model::load(vk::Context& ctx, plan::LoadedPlan pl
   m->attention_ = std::make_unique<kernels::AttentionKernels>(m->pipelines_);
   R1VK_TRY(m->build_rope_table());
   R1VK_TRY(m->build_expert_tables());
+  R1VK_TRY(m->build_expert_cache(options.expert_cache));
   return m;
 }
 
@@ -83,11 +84,10 @@ uint64_t Model::table_bytes() const {
 
 Status Model::plan_memory(const ModelOptions& options, const std::vector<bool>& needed) {
   const plan::Manifest& man = manifest();
-  ExpertCounts counts;
   if (!options.expert_counts_path.empty()) {
-    R1VK_ASSIGN_OR_RETURN(counts, load_expert_counts(options.expert_counts_path, man));
+    R1VK_ASSIGN_OR_RETURN(calibration_, load_expert_counts(options.expert_counts_path, man));
   }
-  ranked_ = rank_experts(man, routed_experts(man), options.expert_counts_path.empty() ? nullptr : &counts);
+  ranked_ = rank_experts(man, routed_experts(man), options.expert_counts_path.empty() ? nullptr : &calibration_);
   // A pipeline stage plans only with its own tensors: other stages' experts are not placed here.
   auto in_stage = [&](size_t i) { return needed.empty() || needed[i]; };
   std::erase_if(ranked_, [&](const ExpertUnit& u) { return !in_stage(static_cast<size_t>(u.gate_up)); });
@@ -128,7 +128,36 @@ Status Model::plan_memory(const ModelOptions& options, const std::vector<bool>& 
   }
   // With the automatic figure a model too big for it still loads, every expert in host memory:
   // the driver, not an estimate, then decides whether the rest fits.
-  l.experts = place_experts(man, ranked_, need <= available ? available - need : 0);
+  const uint64_t room = need <= available ? available - need : 0;
+  // Cache slots come out of the experts' room first; the resident experts fill what is left.
+  if (options.expert_cache_slots < 0 && options.expert_cache_slots != ModelOptions::kExpertCacheAll) {
+    return make_error(ErrorCode::kInvalidArgument, "expert cache slots must be >= 0 (or all), got " +
+                                                       std::to_string(options.expert_cache_slots));
+  }
+  uint64_t slot_bytes = 0;
+  for (const ExpertUnit& u : ranked_) slot_bytes = std::max(slot_bytes, u.bytes);
+  // Each page of slots costs an allocation's alignment slack too.
+  auto cache_bytes = [&](uint64_t slots) { return slots ? slots * slot_bytes + 256 * (1 + slots * slot_bytes / (1ull << 30)) : 0; };
+  uint64_t slots = 0;
+  if (slot_bytes && options.expert_cache_slots == ModelOptions::kExpertCacheAll) {
+    slots = std::min<uint64_t>(room / slot_bytes, ranked_.size());
+    while (slots && cache_bytes(slots) > room) --slots;
+  } else if (slot_bytes && options.expert_cache_slots > 0) {
+    slots = std::min<uint64_t>(static_cast<uint64_t>(options.expert_cache_slots), ranked_.size());
+    if (cache_bytes(slots) > room && !l.budget_automatic) {
+      return make_error(ErrorCode::kOutOfBudget,
+                        "an expert cache of " + std::to_string(slots) + " slots needs " + bytes_text(cache_bytes(slots)) +
+                            " of device memory (" + std::to_string(slot_bytes) + " bytes per slot); the budget of " +
+                            std::to_string(l.budget) + " bytes leaves " + bytes_text(room) +
+                            " for routed experts: lower --expert-cache or raise --gpu-memory");
+    }
+    while (slots && cache_bytes(slots) > room) --slots;
+  }
+  l.experts = place_experts(man, ranked_, room - cache_bytes(slots));
+  // Slots past the experts left in host memory would never be used.
+  slots = std::min(slots, l.experts.experts - l.experts.experts_on_device);
+  l.cache_slots = static_cast<uint32_t>(slots);
+  l.cache_slot_bytes = slots ? slot_bytes : 0;
   return ok_status();
 }
 
@@ -212,7 +241,36 @@ VkDeviceAddress Model::expert_counters(int program, size_t route_op_index) const
   return 0;
 }
 
+Status Model::build_expert_cache(const ExpertCacheOptions& options) {
+  if (layout_.cache_slots == 0) return ok_status();
+  std::vector<ExpertCache::Unit> units;
+  for (const ExpertUnit& u : ranked_) {
+    ExpertCache::Unit c;
+    c.unit = u;
+    c.resident = !layout_.experts.tensor_on_host[static_cast<size_t>(u.gate_up)];
+    for (size_t i = 0; i < expert_tables_.size(); ++i) {
+      if (expert_tables_[i].first != std::make_pair(u.program, u.op)) continue;
+      c.table = expert_buffers_[i].handle();
+      c.table_offset = uint64_t{u.expert} * sizeof(kernels::ExpertAddresses);
+    }
+    if (c.table == VK_NULL_HANDLE) return make_error(ErrorCode::kInternal, "a routed expert's op has no expert table");
+    for (const CounterRange& r : counter_ranges_)
+      if (r.program == u.program && r.experts_op == u.op) c.counter = static_cast<int64_t>(r.offset + u.expert);
+    const plan::Op& op = (u.program == 0 ? manifest().main : manifest().mtp).ops[u.op];
+    c.top_k = static_cast<uint32_t>(std::max<int64_t>(1, attr_int_or(op, "top_k", 1)));
+    units.push_back(c);
+  }
+  ExpertCacheOptions o = options;
+  o.slots = layout_.cache_slots;
+  o.slot_bytes = layout_.cache_slot_bytes;
+  R1VK_ASSIGN_OR_RETURN(cache_, ExpertCache::create(ctx_, manifest(), weights_, std::move(units), counters_,
+                                                    counters_.size() / 4, calibration_, o));
+  return ok_status();
+}
+
 Status Model::reset_expert_counts() {
+  // What ran so far is accounted first; the cache keeps its ranking.
+  if (cache_) R1VK_TRY(cache_->flush());
   // Through a copy ordered after earlier steps' atomics by a barrier (the steps have finished
   // on the host's side; the barrier orders their writes with this one on the device).
   R1VK_ASSIGN_OR_RETURN(auto zeros, ctx_.create_buffer(counters_.size(), vk::MemoryUsage::kHostVisible, "counter zeros"));
@@ -224,7 +282,9 @@ Status Model::reset_expert_counts() {
   cmd.copy_buffer(zeros.handle(), 0, counters_.handle(), 0, counters_.size());
   cmd.compute_barrier();
   R1VK_TRY(cmd.end());
-  return ctx_.submit_and_wait(cmd);
+  R1VK_TRY(ctx_.submit_and_wait(cmd));
+  if (cache_) cache_->counters_reset();
+  return ok_status();
 }
 
 Result<ExpertCounts> Model::read_expert_counts() {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "exec/expert_cache.h"
 #include "exec/expert_placement.h"
 #include "exec/model_weights.h"
 #include "exec/stage.h"
@@ -42,8 +43,18 @@ struct ModelOptions {
   // asked of the model before its weights are uploaded; empty: one batch-of-one executor at the
   // model's context (executor_device_bytes).
   std::function<uint64_t(const Model&)> reserve;
-  // Expert-counts file (save_expert_counts) that ranks routed experts hot-first; empty: by index.
+  // Expert-counts file (save_expert_counts) that ranks routed experts hot-first and seeds the
+  // expert cache's scores; empty: by index.
   std::string expert_counts_path;
+  // Device expert cache slots (exec/expert_cache.h), each the size of the largest routed expert,
+  // taken from the device memory left for routed experts before the resident ones are placed:
+  // 0: no cache (placement fixed at load); kExpertCacheAll: all of that memory is slots (no
+  // resident experts). Clamped to the experts left in host memory. Past what an explicit budget
+  // leaves for experts the load fails with ErrorCode::kOutOfBudget.
+  int64_t expert_cache_slots = 0;
+  static constexpr int64_t kExpertCacheAll = -1;
+  // Swap policy of the cache (slots and slot_bytes are the load's).
+  ExpertCacheOptions expert_cache;
   // A pipeline stage: only these ops of the main program run here, so only their tensors are
   // uploaded and their MoE expert tables built (the MTP program's go with the last stage).
   OpRange stage;
@@ -61,7 +72,10 @@ struct MemoryLayout {
   uint64_t fixed = 0;             // non-expert weights + tables + reserve
   uint64_t reserve = 0;           // of which kept for KV pools and activations
   uint64_t margin = 0;            // kept spare for allocator fragmentation (budgets past one block)
-  ExpertPlacement experts;
+  ExpertPlacement experts;        // resident experts (on the device for good) and host ones
+  uint32_t cache_slots = 0;       // device expert cache slots (0: no cache)
+  uint64_t cache_slot_bytes = 0;  // bytes per slot
+  uint64_t cache_bytes() const { return uint64_t{cache_slots} * cache_slot_bytes; }
 };
 
 class Model {
@@ -86,7 +100,12 @@ class Model {
   // The counters of every moe_experts op since the load or the last reset (waits for the
   // device; call between steps).
   Result<ExpertCounts> read_expert_counts();
+  // Zeroes the counters (and the expert cache's stats, after accounting what ran).
   Status reset_expert_counts();
+  // The device expert cache; null when the load made none (ModelOptions::expert_cache_slots).
+  ExpertCache* expert_cache() const { return cache_.get(); }
+  // Every executor calls this before submitting a step: the expert cache's round (never waits).
+  Status before_step() { return cache_ ? cache_->before_step() : ok_status(); }
 
   const MemoryLayout& memory_layout() const { return layout_; }
   // Routed experts in hot-first order, as the load ranked them.
@@ -98,6 +117,7 @@ class Model {
   Status plan_memory(const ModelOptions& options, const std::vector<bool>& needed);
   Status build_rope_table();
   Status build_expert_tables();
+  Status build_expert_cache(const ExpertCacheOptions& options);
   uint64_t table_bytes() const;
 
   vk::Context& ctx_;
@@ -123,6 +143,8 @@ class Model {
   vk::Buffer counters_;
   MemoryLayout layout_;
   std::vector<ExpertUnit> ranked_;
+  ExpertCounts calibration_;  // the expert-counts file's counts (empty without one)
+  std::unique_ptr<ExpertCache> cache_;
 };
 
 }  // namespace r1vk::exec

@@ -76,6 +76,7 @@ Result<ModelWeights> ModelWeights::upload(vk::Context& ctx, const plan::LoadedPl
   for (size_t i = 0; i < tensors.size(); ++i) {
     if (skipped(i)) {
       w.views_.emplace_back();
+      w.locations_.emplace_back();
       continue;
     }
     const plan::TensorEntry& t = tensors[i];
@@ -91,6 +92,7 @@ Result<ModelWeights> ModelWeights::upload(vk::Context& ctx, const plan::LoadedPl
     v.cols = static_cast<uint32_t>(t.cols);
     v.group = static_cast<uint32_t>(t.group);
     w.views_.push_back(v);
+    w.locations_.push_back({page.handle(), places[i].data, places[i].scales, page_on_host[places[i].page]});
     done += t.data.size + t.scales.size;
     if (progress) progress(done, total);
     if (cancelled && cancelled()) return make_error(ErrorCode::kCancelled, "loading the model was cancelled");

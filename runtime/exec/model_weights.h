@@ -15,6 +15,14 @@
 
 namespace r1vk::exec {
 
+// Where a tensor's bytes are: its page and the offsets of its data and scales in it (what a
+// buffer copy needs; kernels use the view's addresses instead).
+struct TensorLocation {
+  VkBuffer page = VK_NULL_HANDLE;
+  uint64_t data = 0, scales = 0;
+  bool on_host = false;
+};
+
 class ModelWeights {
  public:
   // progress(bytes uploaded, total) after each tensor. With `needed` (one flag per tensor), only
@@ -27,12 +35,15 @@ class ModelWeights {
 
   const kernels::WeightView& view(size_t tensor) const { return views_[tensor]; }
   size_t size() const { return views_.size(); }
+  // Tensor `tensor`'s page and offsets; an empty location for a tensor that was not uploaded.
+  const TensorLocation& location(size_t tensor) const { return locations_[tensor]; }
   uint64_t device_bytes() const { return device_bytes_; }  // pages in device memory
   uint64_t host_bytes() const { return host_bytes_; }      // host-resident pages
 
  private:
   std::vector<vk::Buffer> pages_;
   std::vector<kernels::WeightView> views_;
+  std::vector<TensorLocation> locations_;
   uint64_t device_bytes_ = 0;
   uint64_t host_bytes_ = 0;
 };

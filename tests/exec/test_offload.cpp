@@ -62,6 +62,28 @@ std::vector<float> run(exec::Model& model) {
   return logits;
 }
 
+// Greedy generation of `steps` tokens after the same prompt, every step's logits kept.
+struct Generation {
+  std::vector<int32_t> tokens;
+  std::vector<float> logits;
+};
+Generation generate(exec::Model& model, int steps) {
+  exec::SessionOptions so;
+  so.keep_logits = true;
+  auto s = exec::Session::create(model, so);
+  REQUIRE(s.ok());
+  const std::vector<int32_t> prompt = {0, 7, 30, 41, 2, 26, 9, 12, 5, 17, 18};
+  Generation g;
+  REQUIRE((*s)->feed(prompt, {}, &g.logits).ok());
+  g.tokens.push_back((*s)->last_token());
+  for (int i = 0; i < steps; ++i) {
+    auto t = (*s)->step({}, &g.logits);
+    REQUIRE(t.ok());
+    g.tokens.push_back(*t);
+  }
+  return g;
+}
+
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
@@ -220,6 +242,145 @@ TEST_CASE("the routers' use counters count top_k choices per token and MoE layer
   auto cleared = (*ranked)->read_expert_counts();
   REQUIRE(cleared.ok());
   for (const auto& [op, c] : *cleared) CHECK(std::accumulate(c.begin(), c.end(), uint64_t{0}) == 0);
+}
+
+TEST_CASE("the expert cache swaps experts during generation without changing tokens or logits") {
+  for (const std::string& path : {plans().demo.str(), plans().v2_lite.str()}) {
+    CAPTURE(path);
+    auto full = load(path);
+    REQUIRE(full.ok());
+    const exec::MemoryLayout whole = (*full)->memory_layout();
+    const Generation want = generate(**full, 40);
+    full->reset();
+
+    // A quarter of the experts' bytes, all of it slots: the slots start with the first experts
+    // by index and follow the routing from there.
+    exec::ModelOptions mo;
+    // (+256: a page of slots has an allocation's alignment slack, like every buffer)
+    mo.gpu_memory = whole.fixed + whole.experts.expert_bytes / 4 + 256;
+    mo.expert_cache_slots = exec::ModelOptions::kExpertCacheAll;
+    mo.expert_cache.max_swaps_per_round = 2;
+    auto m = load(path, mo);
+    REQUIRE_MESSAGE(m.ok(), (m.ok() ? std::string() : m.error().message()));
+    const exec::MemoryLayout& l = (*m)->memory_layout();
+    CHECK(l.experts.experts_on_device == 0);
+    CHECK(l.cache_slots == whole.experts.experts / 4);
+    exec::ExpertCache* cache = (*m)->expert_cache();
+    REQUIRE(cache != nullptr);
+    const std::vector<int32_t> first = cache->occupants();
+    const Generation got = generate(**m, 40);
+    CHECK(got.tokens == want.tokens);
+    CHECK(same_bits(got.logits, want.logits));
+    REQUIRE(cache->flush().ok());
+    const exec::ExpertCacheStats st = cache->stats();
+    CHECK(st.swaps > 0);
+    CHECK(cache->occupants() != first);
+    // Copies ran while later steps were submitted: those steps read the old placement.
+    CHECK(st.overlapped > 0);
+    CHECK(st.slot_uses > 0);
+    CHECK(st.resident_uses == 0);
+    CHECK(st.tokens == 11 + 40);  // every routed row of the main program, accounted once
+    CHECK(st.hit_rate() > 0.0);
+    CHECK(st.hit_rate() < 1.0);
+    // The counters and the cache's accounting agree on what ran.
+    auto counts = (*m)->read_expert_counts();
+    REQUIRE(counts.ok());
+    uint64_t main_uses = 0;
+    for (const auto& [op, c] : *counts)
+      if (op.rfind("mtp:", 0) != 0) main_uses += std::accumulate(c.begin(), c.end(), uint64_t{0});
+    CHECK(st.uses == main_uses);
+    REQUIRE((*m)->reset_expert_counts().ok());
+    CHECK(cache->stats().uses == 0);
+  }
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("expert cache edge cases: no slots, more slots than experts, more slots than the budget holds") {
+  const std::string path = plans().demo.str();
+  auto full = load(path);
+  REQUIRE(full.ok());
+  const exec::MemoryLayout whole = (*full)->memory_layout();
+  const Generation want = generate(**full, 8);
+  full->reset();
+
+  SUBCASE("a budget that holds no expert makes no cache") {
+    exec::ModelOptions mo;
+    mo.gpu_memory = whole.fixed;
+    mo.expert_cache_slots = exec::ModelOptions::kExpertCacheAll;
+    auto m = load(path, mo);
+    REQUIRE(m.ok());
+    CHECK((*m)->memory_layout().cache_slots == 0);
+    CHECK((*m)->expert_cache() == nullptr);
+    CHECK(generate(**m, 8).tokens == want.tokens);
+  }
+  SUBCASE("0 slots: the fixed placement of the load") {
+    exec::ModelOptions mo;
+    mo.gpu_memory = whole.fixed + whole.experts.expert_bytes / 2;
+    auto m = load(path, mo);
+    REQUIRE(m.ok());
+    CHECK((*m)->expert_cache() == nullptr);
+    CHECK((*m)->memory_layout().experts.experts_on_device == whole.experts.experts / 2);
+  }
+  SUBCASE("slots for every expert: all of them in slots, nothing to swap") {
+    exec::ModelOptions mo;
+    mo.gpu_memory = whole.fixed + whole.experts.expert_bytes + 4096;
+    mo.expert_cache_slots = 1000;
+    auto m = load(path, mo);
+    REQUIRE_MESSAGE(m.ok(), (m.ok() ? std::string() : m.error().message()));
+    const exec::MemoryLayout& l = (*m)->memory_layout();
+    CHECK(l.cache_slots == whole.experts.experts);
+    CHECK(l.experts.experts_on_device == 0);
+    const Generation got = generate(**m, 8);
+    CHECK(got.tokens == want.tokens);
+    CHECK(same_bits(got.logits, want.logits));
+    REQUIRE((*m)->expert_cache()->flush().ok());
+    const exec::ExpertCacheStats st = (*m)->expert_cache()->stats();
+    CHECK(st.swaps == 0);
+    CHECK(st.uses > 0);
+    CHECK(st.hit_rate() == 1.0);
+  }
+  SUBCASE("more slots than an explicit budget holds fail naming the cache") {
+    exec::ModelOptions mo;
+    mo.gpu_memory = whole.fixed + whole.experts.expert_bytes / 4;
+    mo.expert_cache_slots = static_cast<int64_t>(whole.experts.experts);
+    auto m = load(path, mo);
+    REQUIRE_FALSE(m.ok());
+    CHECK(m.error().code() == ErrorCode::kOutOfBudget);
+    CHECK(m.error().message().find("expert cache of " + std::to_string(whole.experts.experts) + " slots") != std::string::npos);
+  }
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("a calibration file seeds the expert cache: its hottest host experts stay in the slots") {
+  auto m = load(plans().demo.str());
+  REQUIRE(m.ok());
+  const exec::MemoryLayout whole = (*m)->memory_layout();
+  (void)generate(**m, 16);
+  auto counts = (*m)->read_expert_counts();
+  REQUIRE(counts.ok());
+  testing::TempPlanPath file("offload_cache_counts");
+  REQUIRE(exec::save_expert_counts(file.str(), *counts, 27).ok());
+  m->reset();
+
+  exec::ModelOptions mo;
+  mo.gpu_memory = whole.fixed + whole.experts.expert_bytes / 4;
+  mo.expert_cache_slots = exec::ModelOptions::kExpertCacheAll;
+  auto uncalibrated = load(plans().demo.str(), mo);
+  REQUIRE(uncalibrated.ok());
+  (void)generate(**uncalibrated, 16);
+  REQUIRE((*uncalibrated)->expert_cache()->flush().ok());
+  const exec::ExpertCacheStats cold = (*uncalibrated)->expert_cache()->stats();
+  uncalibrated->reset();
+
+  mo.expert_counts_path = file.str();
+  auto calibrated = load(plans().demo.str(), mo);
+  REQUIRE(calibrated.ok());
+  (void)generate(**calibrated, 16);
+  REQUIRE((*calibrated)->expert_cache()->flush().ok());
+  const exec::ExpertCacheStats warm = (*calibrated)->expert_cache()->stats();
+  // Seeded from the same text, the slots start with the experts it uses: fewer swaps, more hits.
+  CHECK(warm.swaps < cold.swaps);
+  CHECK(warm.hit_rate() > cold.hit_rate());
 }
 
 TEST_CASE("a calibration file that does not match the plan is refused naming the file and op") {

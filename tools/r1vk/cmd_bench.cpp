@@ -200,6 +200,11 @@ void print_placement(const exec::Model& model) {
               static_cast<double>(p.expert_device_bytes) / kMiB, static_cast<double>(p.expert_host_bytes()) / kMiB,
               static_cast<double>(l.budget) / kMiB, l.budget_automatic ? "automatic" : "--gpu-memory",
               static_cast<unsigned long long>(l.fixed + l.margin), static_cast<unsigned long long>(p.expert_bytes));
+  if (l.cache_slots) {
+    std::printf("expert cache: %u slots of %llu bytes (%.3f MiB) in device memory, first filled with the next experts of the "
+                "ranking, then following the routing\n",
+                l.cache_slots, static_cast<unsigned long long>(l.cache_slot_bytes), static_cast<double>(l.cache_bytes()) / kMiB);
+  }
 }
 
 // What the decode steps since the last counter reset read from host memory, and the projected
@@ -213,20 +218,46 @@ Status print_offload_traffic(exec::Model& model, double device_gbps, double bus_
   const double per_token = static_cast<double>(t.bytes) / static_cast<double>(t.tokens);
   const double host_per_token = static_cast<double>(t.host_bytes) / static_cast<double>(t.tokens);
   std::printf("decode routed %llu tokens (GPU counters): routed experts read %.3f MiB per token, %.3f MiB (%.0f bytes) of it "
-              "from host memory; device hit rate %.1f%%\n",
+              "from host memory; device hit rate %.1f%%%s\n",
               static_cast<unsigned long long>(t.tokens), per_token / kMiB, host_per_token / kMiB, host_per_token,
-              100.0 * t.hit_rate());
+              100.0 * t.hit_rate(), model.expert_cache() ? " with the resident experts alone (no cache)" : "");
   const uint64_t dense = plan::decode_traffic(m).dense_bytes();
   const auto host = static_cast<uint64_t>(host_per_token);
   const auto routed = static_cast<uint64_t>(per_token);
-  std::printf("projected decode (weight reads only) at %.0f GB/s device and %.0f GB/s bus: %.1f tokens/s with this placement, "
+  // With the expert cache these two lines are what the load's placement alone would have read;
+  // the cache's own figures follow.
+  const char* placement = model.expert_cache() ? "the resident experts alone" : "this placement";
+  std::printf("projected decode (weight reads only) at %.0f GB/s device and %.0f GB/s bus: %.1f tokens/s with %s, "
               "%.1f with every expert on the device, %.1f with none\n",
-              device_gbps, bus_gbps, plan::projected_tokens_per_s(dense + routed - host, host, device_gbps, bus_gbps),
+              device_gbps, bus_gbps, plan::projected_tokens_per_s(dense + routed - host, host, device_gbps, bus_gbps), placement,
               plan::projected_tokens_per_s(dense + routed, 0, device_gbps, bus_gbps),
               plan::projected_tokens_per_s(dense, routed, device_gbps, bus_gbps));
+  if (exec::ExpertCache* cache = model.expert_cache()) {
+    // The same decode steps as counted above, by where each use found its expert as the cache
+    // moved them: the line above is what the load's placement alone would have read.
+    R1VK_TRY(cache->flush());
+    const exec::ExpertCacheStats c = cache->stats();
+    if (c.tokens > 0) {
+      const double tokens = static_cast<double>(c.tokens);
+      const double cache_host = static_cast<double>(c.host_bytes) / tokens, swapped = static_cast<double>(c.swap_bytes) / tokens;
+      std::printf("expert cache (%u slots of %.3f MiB): decode %llu tokens, hit rate %.1f%% (%.1f%% of uses from slots, %.1f%% "
+                  "from resident experts), %.3f MiB (%.0f bytes) per token from host memory; %.2f swaps per token "
+                  "(%.3f MiB per token copied over the bus), %llu of %llu steps ran while a swap copy was in flight\n",
+                  cache->slots(), static_cast<double>(cache->slot_bytes()) / kMiB, static_cast<unsigned long long>(c.tokens),
+                  100.0 * c.hit_rate(), c.uses ? 100.0 * static_cast<double>(c.slot_uses) / static_cast<double>(c.uses) : 0.0,
+                  c.uses ? 100.0 * static_cast<double>(c.resident_uses) / static_cast<double>(c.uses) : 0.0, cache_host / kMiB,
+                  cache_host, static_cast<double>(c.swaps) / tokens, swapped / kMiB, static_cast<unsigned long long>(c.overlapped),
+                  static_cast<unsigned long long>(c.rounds));
+      // The swap copies share the bus with the zero-copy reads.
+      const auto bus = static_cast<uint64_t>(cache_host + swapped);
+      std::printf("projected decode with the expert cache: %.1f tokens/s (host reads and swap copies both over the bus)\n",
+                  plan::projected_tokens_per_s(dense + routed - std::min<uint64_t>(routed, static_cast<uint64_t>(cache_host)),
+                                               bus, device_gbps, bus_gbps));
+    }
+  }
   if (!save.empty()) {
     R1VK_TRY(exec::save_expert_counts(save, counts, t.tokens));
-    std::printf("wrote expert counts of %llu tokens to %s (load with --expert-counts)\n", static_cast<unsigned long long>(t.tokens),
+    std::printf("wrote expert counts of %llu tokens to %s (load with --calibrate)\n", static_cast<unsigned long long>(t.tokens),
                 save.c_str());
   }
   return ok_status();
@@ -461,7 +492,7 @@ void add_bench_command(CLI::App& app, CommandFn& selected) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub->add_option("--save-expert-counts", a->save_expert_counts,
-                  "Write the routed experts' use counts of the decode measurement to FILE (rank with --expert-counts)");
+                  "Write the routed experts' use counts of the decode measurement to FILE (rank and seed the expert cache with --calibrate)");
   sub->add_option("--mtp-decode", a->mtp_decode,
                   "Greedy tokens decoded after the prompt without and with MTP drafts (speculative decoding: "
                   "tokens/s, draft acceptance, the cost of a rejected draft) when the plan has an MTP program; 0: skip")

@@ -28,7 +28,7 @@ struct TextModel {
   Result<std::unique_ptr<exec::Session>> session() const;
 };
 
-// `offload`: --gpu-memory and --expert-counts; `reserve`: device bytes to keep for the caller's
+// `offload`: --gpu-memory, --calibrate and --expert-cache; `reserve`: device bytes to keep for the caller's
 // executors (empty: one session), see exec::ModelOptions. With an active `pipeline`, the model is
 // split over its devices (device must be unset; offload flags are refused there).
 Result<TextModel> open_text_model(const std::string& model, const PlanSourceOptions& options, std::optional<int> device,

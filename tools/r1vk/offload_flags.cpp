@@ -39,6 +39,17 @@ Status OffloadFlags::apply(vk::ContextOptions& context, exec::ModelOptions& mode
     R1VK_ASSIGN_OR_RETURN(context.allocator.budget_bytes, parse_memory_size(gpu_memory, "--gpu-memory"));
   }
   model.expert_counts_path = expert_counts;
+  if (expert_cache == "all") {
+    model.expert_cache_slots = exec::ModelOptions::kExpertCacheAll;
+  } else if (!expert_cache.empty()) {
+    char* end = nullptr;
+    const long long n = std::strtoll(expert_cache.c_str(), &end, 10);
+    if (end == expert_cache.c_str() || *end != '\0' || n < 0 || n > (1ll << 31)) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--expert-cache '" + expert_cache + "' is not a slot count: use a number >= 0 or 'all'");
+    }
+    model.expert_cache_slots = n;
+  }
   return ok_status();
 }
 
@@ -47,15 +58,19 @@ void add_offload_options(CLI::App& sub, OffloadFlags& f) {
                  "Device memory r1vk may use (e.g. 22G): non-expert weights, KV cache and activations first, then as "
                  "many routed experts as fit; the rest stay in host memory, read over the bus (default: the device's "
                  "free memory)");
-  sub.add_option("--expert-counts", f.expert_counts,
+  sub.add_option("--calibrate,--expert-counts", f.expert_counts,
                  "Expert-counts file (r1vk bench --save-expert-counts) that ranks routed experts hot-first for "
-                 "--gpu-memory (default: by index)");
+                 "--gpu-memory and seeds the expert cache's ranking (default: by index)");
+  sub.add_option("--expert-cache", f.expert_cache,
+                 "Device expert cache: N slots (each the size of one routed expert) or 'all', taken from the device "
+                 "memory --gpu-memory leaves for routed experts; between steps the hottest host experts are copied "
+                 "into the slots asynchronously, following the routing (default: none, the placement is fixed at load)");
 }
 
 Status OffloadFlags::refuse_for_pipeline(bool pipeline_active) const {
-  if (!pipeline_active || (gpu_memory.empty() && expert_counts.empty())) return ok_status();
+  if (!pipeline_active || (gpu_memory.empty() && expert_counts.empty() && expert_cache.empty())) return ok_status();
   return make_error(ErrorCode::kInvalidArgument,
-                    "--gpu-memory and --expert-counts do not apply to pipeline stages yet (--devices/--pipeline)");
+                    "--gpu-memory, --calibrate and --expert-cache do not apply to pipeline stages yet (--devices/--pipeline)");
 }
 
 }  // namespace r1vk::cli

@@ -1,6 +1,7 @@
-// --gpu-memory and --expert-counts, shared by the commands that load a model (run, chat, serve,
-// bench, logits): the device-memory budget the load places weights under, and the calibration
-// file that ranks routed experts hot-first (docs/offload.md).
+// --gpu-memory, --expert-cache and --calibrate (alias --expert-counts), shared by the commands
+// that load a model (run, chat, serve, bench, logits): the device-memory budget the load places
+// weights under, the device expert cache's slots, and the calibration file that ranks routed
+// experts hot-first and seeds the cache (docs/offload.md).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -17,9 +18,10 @@ namespace r1vk::cli {
 struct OffloadFlags {
   std::string gpu_memory;     // SIZE; empty: automatic
   std::string expert_counts;  // calibration file; empty: rank by index
+  std::string expert_cache;   // slots: a count or "all"; empty: no cache
 
   // Sets the context's device-memory budget (which the load plans with and every later
-  // allocation respects) and the load's calibration file.
+  // allocation respects), the load's calibration file and expert cache slots.
   Status apply(vk::ContextOptions& context, exec::ModelOptions& model) const;
   // Pipeline stages plan no budget of their own yet: an error when either flag is given with
   // --devices/--pipeline (`pipeline_active`).

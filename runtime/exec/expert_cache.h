@@ -1,0 +1,162 @@
+// The device expert cache (docs/offload.md): slots in device memory that hold copies of routed
+// experts whose home is host memory, so the expert kernels read the hot ones from the device
+// and the rest in place over the bus. Placement adapts while the model runs: before each step
+// the host folds the routers' GPU use counters into a decayed score per expert, and when a
+// host expert has become hotter than a slot's occupant it swaps them asynchronously.
+//
+// The kernels never see the cache: they read each expert through its moe_experts op's address
+// table (kernels::ExpertAddresses), and a cached expert's entry points into its slot, an
+// uncached one's into host memory. Every table write is a command on the queue, ordered by
+// barriers between the steps that read the old table and those that read the new one, so a
+// step always sees one consistent placement and never waits on the host. A swap is
+//   1. evict: the victim's entry goes back to its host copy (a "round" submitted before a step);
+//   2. copy: the incoming expert's bytes go host -> the freed slot, a separate submit the host
+//      does not wait for; steps submitted meanwhile read the incoming expert from host memory
+//      and never touch the slot;
+//   3. install: once the host sees the copy complete (timeline value, polled), the next round
+//      points the incoming expert's entry at the slot.
+// Each round also snapshots the counters into host-visible memory; the host reads a snapshot
+// when its round has finished (one step later), never waiting for the device.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "base/status.h"
+#include "exec/expert_placement.h"
+#include "exec/model_weights.h"
+#include "kernels/linear_kernels.h"
+#include "plan/manifest.h"
+#include "vulkan/context.h"
+
+namespace r1vk::exec {
+
+struct ExpertCacheOptions {
+  uint32_t slots = 0;
+  uint64_t slot_bytes = 0;  // every slot holds the largest expert unit (placed_tensor_bytes layout)
+  // Experts copied per round, at most; 0: a quarter of the slots (at least 1). One round's
+  // copies must finish before the next round starts more.
+  uint32_t max_swaps_per_round = 0;
+  // Scores are exponentially decayed use counts: score = score * decay + uses since the last
+  // round (about 1 / (1 - decay) steps of memory). 0.97: on the demo model it moved the fewest
+  // bytes over the bus (host reads plus swap copies) of 0.9, 0.97 and 0.99 (docs/offload.md).
+  double decay = 0.97;
+};
+
+// Routed-expert reads since the load or the last reset (main program only, like
+// expert_traffic: the MTP layer runs only when speculating), by where each use read the expert.
+struct ExpertCacheStats {
+  uint64_t rounds = 0;        // rounds submitted (one before every step)
+  uint64_t swaps = 0;         // experts copied into a slot
+  uint64_t swap_bytes = 0;    // bytes those copies moved host -> device
+  uint64_t overlapped = 0;    // steps submitted while a swap copy was in flight
+  uint64_t uses = 0;          // expert uses (a row choosing an expert)
+  uint64_t resident_uses = 0; // read from the load's device-resident experts
+  uint64_t slot_uses = 0;     // read from a cache slot
+  uint64_t bytes = 0, host_bytes = 0;  // read_bytes of all uses / of those read from host memory
+  uint64_t tokens = 0;        // routed rows: the largest uses / top_k of any op
+  double hit_rate() const {
+    return uses ? static_cast<double>(resident_uses + slot_uses) / static_cast<double>(uses) : 1.0;
+  }
+};
+
+class ExpertCache {
+ public:
+  // One routed expert of the model, as the load placed it.
+  struct Unit {
+    ExpertUnit unit;
+    bool resident = false;     // in the load's device pages: never cached, never evicted
+    VkBuffer table = VK_NULL_HANDLE;
+    uint64_t table_offset = 0;  // its ExpertAddresses entry in `table`
+    int64_t counter = -1;       // its u32 in the counters buffer (-1: its router has none)
+    uint32_t top_k = 1;         // of its op
+  };
+
+  // Allocates `options.slots` device slots, fills them with the first host experts of `units`
+  // (hot-first order: the load's ranking) and points their table entries there; waits for
+  // that. `seed` (a calibration file's counts, may be empty) starts the scores. `counters` is
+  // the routers' counter buffer (Model::expert_counters), `counter_words` its length in u32.
+  static Result<std::unique_ptr<ExpertCache>> create(vk::Context& ctx, const plan::Manifest& m, const ModelWeights& weights,
+                                                     std::vector<Unit> units, const vk::Buffer& counters,
+                                                     uint64_t counter_words, const ExpertCounts& seed,
+                                                     const ExpertCacheOptions& options);
+  ~ExpertCache();
+
+  // Between steps, before a step's submit: reads finished rounds' counter snapshots, installs a
+  // finished copy, picks the next swaps and submits a round (and the copy). Never waits for the
+  // device.
+  Status before_step();
+  // Waits for every round and copy, installs and accounts everything run so far (a last round
+  // with no swaps): stats() then covers every finished step. For reports and resets.
+  Status flush();
+  // After the counters were zeroed (Model::reset_expert_counts, after flush()): zeroes the
+  // stats and the counter baseline; the scores (the ranking) are kept.
+  void counters_reset();
+
+  ExpertCacheStats stats() const;
+  uint32_t slots() const { return static_cast<uint32_t>(occupant_.size()); }
+  uint64_t slot_bytes() const { return slot_bytes_; }
+  // Which unit (index into the create() order) holds each slot in the table the next round
+  // leaves (-1: free or being filled). For tests.
+  std::vector<int32_t> occupants() const;
+
+ private:
+  struct Round {
+    vk::CommandBuffer cmd;
+    vk::Buffer snapshot;  // host-visible copy of the counters when the round ran
+    uint64_t value = 0;   // timeline value; 0: free
+    std::vector<bool> on_device_after;  // per unit: read from device memory in steps after this round
+  };
+  struct Copy {
+    vk::CommandBuffer cmd;
+    uint64_t value = 0;  // 0: none in flight
+    std::vector<std::pair<uint32_t, uint32_t>> installs;  // (unit, slot)
+  };
+
+  ExpertCache(vk::Context& ctx) : ctx_(ctx) {}
+  VkDeviceAddress slot_address(uint32_t slot) const;
+  kernels::ExpertAddresses slot_addresses(uint32_t unit, uint32_t slot) const;
+  // Records the copy of `unit`'s four parts from its host page into `slot`.
+  void record_fill(vk::CommandBuffer& cmd, uint32_t unit, uint32_t slot) const;
+  void record_table_write(vk::CommandBuffer& cmd, uint32_t unit, const kernels::ExpertAddresses& a) const;
+  // Points the entries of a finished copy's experts at their slots (in the next round).
+  void install_finished_copy();
+  // Reads the snapshots of finished rounds in order (all of them with `wait`).
+  Status retire_rounds(bool wait);
+  // Submits a round writing the pending table entries; with `swaps` ((unit, slot) pairs whose
+  // victims it evicts) it then starts their copy.
+  std::vector<bool> on_device() const;
+  std::vector<std::pair<uint32_t, uint32_t>> choose_swaps() const;
+  Status submit_round(const std::vector<std::pair<uint32_t, uint32_t>>& swaps);
+
+  vk::Context& ctx_;
+  const plan::Manifest* manifest_ = nullptr;
+  const ModelWeights* weights_ = nullptr;
+  ExpertCacheOptions options_;
+  std::vector<Unit> units_;
+  std::vector<kernels::ExpertAddresses> host_;  // per unit: its addresses in host memory
+  std::vector<int32_t> slot_of_;                // per unit: the slot its entry points to, or -1
+  std::vector<int32_t> occupant_;               // per slot: the unit it serves, or -1
+  std::vector<double> score_;
+  std::vector<uint32_t> baseline_;              // counters at the last retired round
+  std::vector<bool> in_effect_;                 // per unit: on the device in steps after the last retired round
+  std::vector<std::pair<uint32_t, kernels::ExpertAddresses>> table_writes_;  // for the next round
+  std::vector<vk::Buffer> pages_;
+  uint32_t slots_per_page_ = 1;
+  uint64_t slot_bytes_ = 0;
+  VkBuffer counters_ = VK_NULL_HANDLE;
+  uint64_t counter_bytes_ = 0;
+  std::deque<Round> rounds_;  // submitted, oldest first
+  std::vector<Round> free_rounds_;
+  Copy copy_;
+  std::map<size_t, uint64_t> op_uses_;  // per main-program op: uses (for tokens)
+  ExpertCacheStats stats_;
+  mutable std::mutex mu_;
+};
+
+}  // namespace r1vk::exec
