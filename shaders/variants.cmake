@@ -20,10 +20,12 @@ r1vk_shader_variant(gemv_f16_lanes_desc gemv_f16_lanes.comp DESCRIPTORS=1)
 
 # --- Attention family (runtime/kernels/attention_kernels.h): row ops over ActView windows, KV-cache
 # stores, split/merge attention (MLA absorbed and GQA), MoE router, sampler.
+r1vk_shader_variant(rows_rmsnorm_sg1       rows_rmsnorm.comp     REDUCE_MODE=0)
 r1vk_shader_variant(rows_rmsnorm_sg        rows_rmsnorm.comp     REDUCE_MODE=1)
 r1vk_shader_variant(rows_rmsnorm_shared    rows_rmsnorm.comp     REDUCE_MODE=2)
 r1vk_shader_variant(rows_swiglu            rows_swiglu.comp)
 r1vk_shader_variant(rows_rope              rows_rope.comp)
+r1vk_shader_variant(kv_store_mla_sg1       kv_store_mla.comp     REDUCE_MODE=0)
 r1vk_shader_variant(kv_store_mla_sg        kv_store_mla.comp     REDUCE_MODE=1)
 r1vk_shader_variant(kv_store_mla_shared    kv_store_mla.comp     REDUCE_MODE=2)
 r1vk_shader_variant(kv_store_gqa           kv_store_gqa.comp)

@@ -81,11 +81,12 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
                                                     "KV block pool, layer " + std::to_string(l)));
     e->kv_.push_back(std::move(b));
   }
-  // Buckets: powers of two up to the rows of a decode batch (max_batch, twice that when every
-  // sequence verifies a draft), then the full step (prefill).
-  const uint32_t decode_rows = options.max_batch * (1 + options.draft_tokens);
-  for (uint32_t r = 1; r < max_rows && r <= decode_rows; r *= 2) e->buckets_.push_back({r, {}, {}});
-  e->buckets_.push_back({max_rows, {}, {}});
+  // Buckets: every power of two below the full step, then the full step (the plan's prefill
+  // chunk). A step runs the smallest bucket that holds it, and every kernel's cost grows with the
+  // bucket's rows (grids, tiles), so a decode batch that also carries a short prompt chunk (a
+  // server step: 15 decodes + 17 prompt tokens) runs 32 rows, not the chunk's 64 or 512.
+  for (uint32_t r = 1; r < max_rows; r *= 2) e->buckets_.push_back({r, {}, {}, {}});
+  e->buckets_.push_back({max_rows, {}, {}, {}});
   uint64_t scratch = 16;
   for (const Bucket& b : e->buckets_) {
     scratch = std::max(scratch, program_scratch_bytes(model, ProgramId::kMain, b.rows));
@@ -130,6 +131,10 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
     if (options.profile) {
       R1VK_ASSIGN_OR_RETURN(b.timestamps,
                             vk::TimestampQueryPool::create(ctx.device(), static_cast<uint32_t>(e->stage_.end - e->stage_.first + 1)));
+      if (mtp) {
+        R1VK_ASSIGN_OR_RETURN(b.mtp_timestamps,
+                              vk::TimestampQueryPool::create(ctx.device(), static_cast<uint32_t>(m.mtp.ops.size() + 1)));
+      }
     }
     R1VK_TRY(e->record(b, options.profile ? &b.timestamps : nullptr));
   }
@@ -214,7 +219,7 @@ Status BatchExecutor::record_mtp(Bucket& bucket) {
   cmd.compute_barrier();
   ProgramBuffers b = program_buffers(mtp_arena_.address());
   const kernels::StepView step{io_.address(), bucket.rows};
-  R1VK_TRY(record_program(model_, ProgramId::kMtp, b, step, cmd, nullptr));
+  R1VK_TRY(record_program(model_, ProgramId::kMtp, b, step, cmd, options_.profile ? &bucket.mtp_timestamps : nullptr));
   const plan::Value& logits = q.values[static_cast<size_t>(q.logits_value)];
   const kernels::ActView lv = act_view(q, {q.logits_value, 0, logits.width}, mtp_arena_.address());
   const kernels::StepView draft_step{io_.address() + draft_step_offset_, bucket.rows};
@@ -541,7 +546,7 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
   stage_input_rows_ = 0;
   const Bucket* bucket = &buckets_.back();
   for (const Bucket& b : buckets_) {
-    if (b.rows >= rows) {
+    if (b.rows >= rows) {  // as bucket_rows()
       bucket = &b;
       break;
     }
@@ -558,6 +563,13 @@ BatchExecutor::~BatchExecutor() {
   // lavapipe, a segfault in the shader): wait however long the step takes (as Context's
   // destructor waits the device idle); a lost device returns at once.
   if (pending_) (void)model_.context().wait_unbounded(pending_);
+}
+
+uint32_t BatchExecutor::bucket_rows(uint32_t rows) const {
+  for (const Bucket& b : buckets_) {
+    if (b.rows >= rows) return b.rows;
+  }
+  return buckets_.back().rows;
 }
 
 Result<bool> BatchExecutor::poll() {
@@ -666,12 +678,26 @@ Result<std::vector<int32_t>> BatchExecutor::step(std::span<const Entry> entries,
   return finish(logits);
 }
 
-Result<std::vector<double>> BatchExecutor::op_times_ns() const {
-  if (!options_.profile) return invalid("the executor was created without profile");
-  R1VK_ASSIGN_OR_RETURN(auto t, buckets_[last_bucket_].timestamps.read_ns());
+namespace {
+
+std::vector<double> differences(const std::vector<double>& t) {
   std::vector<double> d;
   for (size_t i = 1; i < t.size(); ++i) d.push_back(t[i] - t[i - 1]);
   return d;
+}
+
+}  // namespace
+
+Result<std::vector<double>> BatchExecutor::op_times_ns() const {
+  if (!options_.profile) return invalid("the executor was created without profile");
+  R1VK_ASSIGN_OR_RETURN(auto t, buckets_[last_bucket_].timestamps.read_ns());
+  return differences(t);
+}
+
+Result<std::vector<double>> BatchExecutor::mtp_op_times_ns() const {
+  if (!options_.profile || options_.draft_tokens == 0) return invalid("the executor was created without profile or MTP");
+  R1VK_ASSIGN_OR_RETURN(auto t, buckets_[last_bucket_].mtp_timestamps.read_ns());
+  return differences(t);
 }
 
 }  // namespace r1vk::exec

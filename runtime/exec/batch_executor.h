@@ -132,6 +132,9 @@ class BatchExecutor : public SequenceExecutor {
   const BatchOptions& options() const override { return options_; }
   Model& model() const { return model_; }
   uint32_t max_step_tokens() const override { return max_rows_; }  // rows of one step (the plan's prefill chunk)
+  // Rows of the recorded bucket a step of `rows` rows runs as (what its kernels cost): the
+  // smallest power of two that holds it, or the full step.
+  uint32_t bucket_rows(uint32_t rows) const;
   int64_t context_length() const { return model_.context_length(); }
   size_t live_sequences() const;
 
@@ -158,6 +161,8 @@ class BatchExecutor : public SequenceExecutor {
 
   // With BatchOptions::profile: nanoseconds each op of the last finished step took.
   Result<std::vector<double>> op_times_ns() const override;
+  // With BatchOptions::profile and draft_tokens: the same for the MTP program's ops of that step.
+  Result<std::vector<double>> mtp_op_times_ns() const;
   uint32_t submits() const override { return submits_; }
 
   // Pipeline stages (the model loaded with ModelOptions::stage, docs/pipeline.md): the executor
@@ -188,6 +193,7 @@ class BatchExecutor : public SequenceExecutor {
     uint32_t rows = 0;
     vk::CommandBuffer cmd;
     vk::TimestampQueryPool timestamps;  // with profile
+    vk::TimestampQueryPool mtp_timestamps;  // with profile and MTP
   };
   struct PendingEntry {
     SeqId seq = 0;

@@ -232,8 +232,8 @@ uint64_t program_scratch_bytes(const Model& m, ProgramId id, uint32_t max_tokens
         break;
       case OpKind::kMoeExperts: {
         const uint32_t top_k = u32(attr_int_or(op, "top_k", 0)), width = u32(attr_int_or(op, "width", 0));
-        // Prefill chunks take the grouped path (tokens gathered per expert, grouped GEMMs).
-        need = std::max(need, max_tokens > 1
+        // Steps of many rows take the grouped path (tokens gathered per expert, grouped GEMMs).
+        need = std::max(need, kernels::LinearKernels::moe_grouped_path(max_tokens, top_k, u32(attr_int_or(op, "experts", 0)))
                                   ? kernels::LinearKernels::moe_grouped_scratch_bytes(
                                         max_tokens, top_k, width, u32(op.inputs.empty() ? 0 : op.inputs[0].cols),
                                         u32(attr_int_or(op, "experts", 0)))

@@ -16,9 +16,9 @@ using detail::invalid;
 
 namespace {
 
-constexpr uint32_t kGroupSize = 64;   // the workgroup size of attention_split
+constexpr uint32_t kMinGroupSize = 16;  // attention_split's workgroup: 16..64 invocations, by value width
+constexpr uint32_t kMaxGroupSize = 64;
 constexpr uint32_t kKeysPerLane = 4;  // keys per invocation in the score pass (KPL)
-constexpr uint32_t kKeysPerTile = kGroupSize * kKeysPerLane;
 constexpr uint32_t kMergeGroup = 64;
 constexpr uint32_t kMaxQueryDims = 2048;  // shared-memory query of attention_split
 constexpr uint32_t kDecodeSplitCap = 1024;  // decode: more splits, more workgroups over the keys
@@ -56,36 +56,52 @@ bool vec4_ok(const AttentionShape& s) {
          s.cache.width % 4 == 0 && s.kv_head_stride % 4 == 0;
 }
 
-uint32_t own_groups(uint32_t dv, bool vec4) { return (dv + (vec4 ? 4 : 1) * kGroupSize - 1) / ((vec4 ? 4 : 1) * kGroupSize); }
+// The workgroup of attention_split: enough invocations for each to own one value group (4 values
+// with VEC4, else 1) of a head's output, as a power of two in [16, 64]. In the value pass only
+// the owners work while every invocation walks the tile's keys, so a workgroup wider than the
+// value groups idles: measured on lavapipe with the demo model (dv = 64, 16 value groups), 16
+// decode rows at context 64 took ~14 ms CPU in attention with 64 invocations and ~5 ms with 16
+// (also a 4x smaller key tile, which a short context fills). Wide values (R1: 512 -> 128 groups)
+// keep 64, the size the loop-trip budget and KPL were measured at (docs/runtime.md).
+uint32_t group_size(uint32_t dv, bool vec4) {
+  const uint32_t groups = vec4 ? (dv + 3) / 4 : dv;
+  uint32_t g = kMinGroupSize;
+  while (g < groups && g < kMaxGroupSize) g *= 2;
+  return g;
+}
+
+uint32_t own_groups(uint32_t dv, bool vec4, uint32_t wg) { return (dv + (vec4 ? 4 : 1) * wg - 1) / ((vec4 ? 4 : 1) * wg); }
 
 // Heads per workgroup that fit the query and score tiles in 16 KiB of shared memory (the Vulkan
 // minimum of maxComputeSharedMemorySize), at most 8.
-uint32_t max_heads_per_group(uint32_t q_dims) {
+uint32_t max_heads_per_group(uint32_t q_dims, uint32_t wg) {
   const uint32_t qmax = (q_dims + 3) / 4 * 4;
   uint32_t hb = 8;
   // q tile hb * qmax floats; a vec4 per 4 heads for each invocation's maximum score and for
   // each key's probability.
-  while (hb > 1 && hb * qmax * 4 + ((hb + 3) / 4) * (kGroupSize + kKeysPerTile) * 16 > 16384) hb /= 2;
+  while (hb > 1 && hb * qmax * 4 + ((hb + 3) / 4) * (wg + wg * kKeysPerLane) * 16 > 16384) hb /= 2;
   return hb;
 }
 
 // Loop trips one invocation of attention_split runs per tile of keys, counting every loop over
 // the HB heads and KPL keys as if the compiler kept it: the dot product, the tile max and the
 // accumulation over the tile's keys and owned outputs.
-uint64_t trips_per_tile(uint32_t q_dims, uint32_t dv, bool vec4, uint32_t hb) {
-  const uint64_t own = own_groups(dv, vec4);
+uint64_t trips_per_tile(uint32_t q_dims, uint32_t dv, bool vec4, uint32_t hb, uint32_t wg) {
+  const uint64_t own = own_groups(dv, vec4, wg);
+  const uint64_t keys_per_tile = uint64_t{wg} * kKeysPerLane;
   return uint64_t{vec4 ? q_dims / 4 : q_dims} * (1 + kKeysPerLane + hb * (1 + kKeysPerLane)) +
-         uint64_t{hb} * (kKeysPerTile + 2) * kKeysPerLane +
-         uint64_t{kKeysPerTile} * (1 + hb + own * (1 + hb)) + 4;
+         uint64_t{hb} * (keys_per_tile + 2) * kKeysPerLane +
+         keys_per_tile * (1 + hb + own * (1 + hb)) + 4;
 }
 
 // Planned for the largest head block the query allows (a smaller block only runs fewer trips);
 // half the limit leaves a margin for loops the compiler may add.
 uint32_t split_len_for(uint32_t max_tokens, uint32_t q_dims, uint32_t dv, bool vec4) {
-  const uint32_t hb = max_heads_per_group(q_dims);
-  const uint64_t budget = vk::kLoopIterationLimit / 2 - uint64_t{q_dims} * hb - 4 * own_groups(dv, vec4) * hb - 64;
-  uint64_t tiles = std::max<uint64_t>(1, budget / trips_per_tile(q_dims, dv, vec4, hb));
-  uint64_t len = tiles * kKeysPerTile;
+  const uint32_t wg = group_size(dv, vec4);
+  const uint32_t hb = max_heads_per_group(q_dims, wg);
+  const uint64_t budget = vk::kLoopIterationLimit / 2 - uint64_t{q_dims} * hb - 4 * own_groups(dv, vec4, wg) * hb - 64;
+  uint64_t tiles = std::max<uint64_t>(1, budget / trips_per_tile(q_dims, dv, vec4, hb, wg));
+  uint64_t len = tiles * wg * kKeysPerLane;
   if (max_tokens == 1) len = std::min<uint64_t>(len, kDecodeSplitCap);
   return static_cast<uint32_t>(len);
 }
@@ -108,10 +124,12 @@ Status record_attention(vk::CommandBuffer& cmd, PipelineSet& set, const Attentio
   const bool vec4 = vec4_ok(s);
   const uint32_t split = s.split_len ? s.split_len : split_len_for(step.max_tokens, s.plan_q_dims, s.dv, s.plan_vec4);
   const uint32_t n_splits = split_count(s.cache.max_context, split);
-  uint32_t hb = std::min(max_heads_per_group(s.na + s.nb), max_heads_per_group(s.plan_q_dims));
+  const uint32_t wg = group_size(s.dv, vec4);
+  uint32_t hb = std::min(max_heads_per_group(s.na + s.nb, wg), max_heads_per_group(s.plan_q_dims, wg));
   while (s.group % hb != 0) hb /= 2;
-  const uint64_t tiles = (split + kKeysPerTile - 1) / kKeysPerTile;
-  R1VK_TRY(detail::check_loop(k, tiles * trips_per_tile(s.na + s.nb, s.dv, vec4, hb) + uint64_t{s.na + s.nb} * hb));
+  const uint64_t keys_per_tile = uint64_t{wg} * kKeysPerLane;
+  const uint64_t tiles = (split + keys_per_tile - 1) / keys_per_tile;
+  R1VK_TRY(detail::check_loop(k, tiles * trips_per_tile(s.na + s.nb, s.dv, vec4, hb, wg) + uint64_t{s.na + s.nb} * hb));
   const uint64_t records = uint64_t{step.max_tokens} * s.heads * n_splits;
   if (records * (2 + uint64_t{s.dv}) > UINT32_MAX) return make_error(ErrorCode::kOutOfRange, k + ": scratch exceeds 2^32 values");
   const bool direct = n_splits == 1;
@@ -122,7 +140,7 @@ Status record_attention(vk::CommandBuffer& cmd, PipelineSet& set, const Attentio
                       s.kb_off, s.v_off, s.dv, s.cache.width, s.cache.max_context, s.heads, s.group, s.kv_head_stride,
                       split, n_splits, s.scale, s.out.row_stride, static_cast<uint32_t>(records),
                       s.cache.block_rows(), s.cache.pool_rows()};
-  const std::vector<uint32_t> spec{kGroupSize, vec4 ? 1u : 0u, own_groups(s.dv, vec4), qmax, direct ? 1u : 0u, hb, kKeysPerLane};
+  const std::vector<uint32_t> spec{wg, vec4 ? 1u : 0u, own_groups(s.dv, vec4, wg), qmax, direct ? 1u : 0u, hb, kKeysPerLane};
   R1VK_TRY(detail::record(cmd, set, "attention_split", spec, p, records / hb, k));
   if (direct) return ok_status();
   cmd.compute_barrier();

@@ -1,6 +1,7 @@
 #include "kernels/linear_kernels.h"
 
 #include <algorithm>
+#include <cmath>
 #include <span>
 #include <string>
 #include <vector>
@@ -247,6 +248,13 @@ uint64_t LinearKernels::moe_scratch_bytes(uint32_t max_tokens, uint32_t top_k, u
   return uint64_t{4} * max_tokens * top_k * 3 * width;
 }
 
+bool LinearKernels::moe_grouped_path(uint32_t max_tokens, uint32_t top_k, uint32_t experts) {
+  if (max_tokens <= 1 || experts == 0) return false;
+  const double jobs = static_cast<double>(max_tokens) * top_k, e = experts;
+  const double distinct = e * (1.0 - std::pow(1.0 - 1.0 / e, jobs));
+  return jobs >= 1.25 * distinct;
+}
+
 uint64_t LinearKernels::moe_grouped_scratch_bytes(uint32_t max_tokens, uint32_t top_k, uint32_t width, uint32_t hidden,
                                                   uint32_t experts) {
   // gate|up [jobs, 2 * width], act [jobs, width], weighted down rows [jobs, hidden], then the
@@ -333,7 +341,7 @@ Status LinearKernels::record_moe_experts(vk::CommandBuffer& cmd, const MoeExpert
   R1VK_TRY(check_act(op, "weights", a.weights, a.top_k));
   const uint64_t jobs = uint64_t{step.max_tokens} * a.top_k;
   if (jobs * 3 * a.width >= (uint64_t{1} << 32)) return fail(op, "scratch exceeds 2^32 values");
-  if (step.max_tokens > 1 &&
+  if (moe_grouped_path(step.max_tokens, a.top_k, a.experts) &&
       a.scratch_size >= moe_grouped_scratch_bytes(step.max_tokens, a.top_k, a.width, a.hidden, a.experts))
     return record_moe_grouped(cmd, a, step);
   if (a.scratch_size != 0 && a.scratch_size < moe_scratch_bytes(step.max_tokens, a.top_k, a.width))

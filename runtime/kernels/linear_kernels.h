@@ -37,8 +37,8 @@ struct MoeExpertsArgs {
   ActView weights;  // [T, top_k] f32 routing weights
   ActView out;      // [T, hidden], accumulated into
   VkDeviceAddress scratch = 0;  // moe_scratch_bytes() bytes
-  // Bytes at `scratch`. With max_tokens > 1 and at least moe_grouped_scratch_bytes(), prefill
-  // takes the grouped path (jobs grouped by expert, grouped GEMMs, weighted combine); otherwise
+  // Bytes at `scratch`. With moe_grouped_path(max_tokens, ...) and at least
+  // moe_grouped_scratch_bytes(), prefill takes the grouped path (jobs grouped by expert, grouped GEMMs, weighted combine); otherwise
   // every (token, expert) job runs its own GEMVs. 0: the per-job path.
   uint64_t scratch_size = 0;
 };
@@ -66,6 +66,13 @@ class LinearKernels {
   // out[t] += sum_k weights[t, k] * down_e(silu(gate_e(in[t])) * up_e(in[t])), e = ids[t, k].
   Status record_moe_experts(vk::CommandBuffer& cmd, const MoeExpertsArgs& args, const StepView& step);
   static uint64_t moe_scratch_bytes(uint32_t max_tokens, uint32_t top_k, uint32_t width);
+  // Whether steps of up to max_tokens rows take the grouped path (given its scratch): when the
+  // max_tokens * top_k jobs are expected to read at least 20 % fewer expert matrices grouped by
+  // expert than one by one (uniform routing: E * (1 - (1 - 1/E)^jobs) distinct experts). Fewer
+  // rows run the per-job GEMVs: grouping then saves few weight reads and costs two more
+  // dispatches and a one-invocation grouping pass (on lavapipe a 2-row MoE step took twice the
+  // 1-row step grouped, the MTP verify step's case).
+  static bool moe_grouped_path(uint32_t max_tokens, uint32_t top_k, uint32_t experts);
   // Scratch for the grouped prefill path (a superset of moe_scratch_bytes).
   static uint64_t moe_grouped_scratch_bytes(uint32_t max_tokens, uint32_t top_k, uint32_t width, uint32_t hidden,
                                             uint32_t experts);

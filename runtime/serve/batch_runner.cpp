@@ -14,13 +14,7 @@ void BatchRunner::free_sequence(SeqId seq) {
   (void)ex_->free_sequence(seq);
 }
 
-uint32_t BatchRunner::step_rows(uint32_t rows) const {
-  const uint32_t chunk = ex_->max_step_tokens();
-  for (uint32_t r = 1; r < chunk && r <= ex_->max_batch(); r *= 2) {
-    if (rows <= r) return r;
-  }
-  return chunk;
-}
+uint32_t BatchRunner::step_rows(uint32_t rows) const { return ex_->bucket_rows(rows); }
 
 int64_t BatchRunner::position(SeqId seq) const {
   auto p = ex_->position(seq);

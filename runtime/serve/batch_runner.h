@@ -25,8 +25,8 @@ class BatchRunner final : public StepRunner {
   int64_t context_length() const override { return ex_->context_length(); }
   uint32_t max_batch() const override { return ex_->max_batch(); }
   uint32_t max_step_tokens() const override { return ex_->max_step_tokens(); }
-  // The executor's row-count buckets (exec/batch_executor.cpp, create): powers of two below the
-  // plan's chunk up to max_batch, then the chunk.
+  // The executor's row-count buckets (BatchExecutor::bucket_rows): powers of two below the
+  // plan's chunk, then the chunk.
   uint32_t step_rows(uint32_t rows) const override;
   Result<std::vector<int32_t>> step(std::span<const StepEntry> entries) override;
 

@@ -231,6 +231,18 @@ TEST_CASE("paged KV cache: exhaustion, fork, free and prefix reuse") {
   exec::BatchExecutor& b = **ex;
   CHECK(b.total_blocks() == 5);
 
+  SUBCASE("steps run the smallest power-of-two bucket, up to the plan's chunk") {
+    const uint32_t chunk = b.max_step_tokens();
+    REQUIRE(chunk > 4);
+    CHECK(b.bucket_rows(1) == 1);
+    CHECK(b.bucket_rows(3) == 4);  // above max_batch: a decode batch with a prompt chunk
+    uint32_t below = 1;  // the largest power of two below the chunk
+    while (2 * below < chunk) below *= 2;
+    CHECK(b.bucket_rows(below) == below);
+    CHECK(b.bucket_rows(below + 1) == chunk);
+    CHECK(b.bucket_rows(chunk) == chunk);
+  }
+
   SUBCASE("exhaustion is a clean error; freeing makes room") {
     auto a = b.add_sequence();
     auto c = b.add_sequence();

@@ -257,6 +257,16 @@ TEST_CASE("embed: dequantised rows, zero row at position 0, out-of-range ids") {
 
 float silu(float v) { return v / (1.0f + std::exp(-v)); }
 
+TEST_CASE("moe_experts: steps take the grouped path where grouping saves expert reads") {
+  CHECK_FALSE(LinearKernels::moe_grouped_path(1, 2, 8));
+  CHECK_FALSE(LinearKernels::moe_grouped_path(2, 2, 8));  // an MTP verify step of the demo model
+  CHECK(LinearKernels::moe_grouped_path(4, 2, 8));
+  CHECK(LinearKernels::moe_grouped_path(16, 2, 8));
+  CHECK(LinearKernels::moe_grouped_path(5, 2, 6));  // the grouped case below
+  CHECK_FALSE(LinearKernels::moe_grouped_path(2, 8, 256));  // R1: 16 jobs, ~15.5 distinct experts
+  CHECK(LinearKernels::moe_grouped_path(64, 8, 256));
+}
+
 TEST_CASE("moe_experts: routed experts read ids and weights from device buffers") {
   const uint32_t experts = 6, top_k = 2, width = 40, hidden = 72;
   for (const FormatCase& fc : kFormats) {

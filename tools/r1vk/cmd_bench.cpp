@@ -270,12 +270,12 @@ std::string op_group(const plan::Op& op) {
   return plan::op_kind_name(op.kind);
 }
 
-// Time per op kind of one step (timestamp queries), largest first; `limit` kinds (0: all).
-void print_op_times(const plan::Manifest& m, const std::vector<double>& times, size_t limit) {
+// Time per op kind of one step of `program` (timestamp queries), largest first; `limit` kinds (0: all).
+void print_program_op_times(const plan::Program& program, const std::vector<double>& times, size_t limit) {
   std::map<std::string, std::pair<double, int>> by_kind;
   double total = 0;
-  for (size_t i = 0; i < times.size() && i < m.main.ops.size(); ++i) {
-    auto& e = by_kind[op_group(m.main.ops[i])];
+  for (size_t i = 0; i < times.size() && i < program.ops.size(); ++i) {
+    auto& e = by_kind[op_group(program.ops[i])];
     e.first += times[i];
     e.second += 1;
     total += times[i];
@@ -287,6 +287,42 @@ void print_op_times(const plan::Manifest& m, const std::vector<double>& times, s
   for (const auto& [kind, e] : rows) {
     std::printf("  %-14s %4d ops %9.3f ms %5.1f%%\n", kind.c_str(), e.second, e.first / 1e6, 100.0 * e.first / total);
   }
+}
+
+void print_op_times(const plan::Manifest& m, const std::vector<double>& times, size_t limit) {
+  print_program_op_times(m.main, times, limit);
+}
+
+// Where a plain decode step and a step that verifies an MTP draft spend their time: one executor
+// without and one with drafts (profiled, so every op writes a timestamp), the prompt fed, then
+// decode steps; the last one's timestamps, which with MTP is a verify step (2 rows) followed by
+// the MTP program on both rows. The profiled steps are slower than unprofiled ones (a timestamp
+// after each op); the split between ops is what this shows.
+Status profile_mtp(exec::Model& model, const std::vector<int32_t>& prompt) {
+  const plan::Manifest& m = model.manifest();
+  for (uint32_t draft = 0; draft < 2; ++draft) {
+    exec::BatchOptions bo;
+    bo.profile = true;
+    bo.draft_tokens = draft;
+    R1VK_ASSIGN_OR_RETURN(auto ex, exec::BatchExecutor::create(model, bo));
+    R1VK_ASSIGN_OR_RETURN(exec::SeqId seq, ex->add_sequence());
+    exec::BatchExecutor::Entry e;
+    e.seq = seq;
+    e.tokens = prompt;
+    R1VK_TRY(ex->step({&e, 1}));
+    e.tokens = {};
+    e.speculate = draft > 0;
+    for (int i = 0; i < 4; ++i) R1VK_TRY(ex->step({&e, 1}));
+    R1VK_ASSIGN_OR_RETURN(auto times, ex->op_times_ns());
+    std::printf(draft ? "    MTP verify step (2 rows), main program by op: " : "    plain decode step by op: ");
+    print_op_times(m, times, 0);
+    if (draft) {
+      R1VK_ASSIGN_OR_RETURN(auto mtp_times, ex->mtp_op_times_ns());
+      std::printf("    then the MTP program on both rows: ");
+      print_program_op_times(m.mtp, mtp_times, 0);
+    }
+  }
+  return ok_status();
 }
 
 // Decode steps of `b` sequences (each at position `pos`, token 0 as its input) and one sequence
@@ -459,7 +495,11 @@ Status run_bench(const BenchArgs& a) {
   // Per op kind, from the last decode step (at the long context when one was timed).
   std::printf("decode step by op (timestamp queries, last step): ");
   print_op_times(m, times, 0);
-  if (a.mtp_decode > 0) R1VK_TRY(bench_mtp(model, mtp_prompts(m, a.mtp_questions, prompt), a.mtp_decode));
+  if (a.mtp_decode > 0) {
+    const MtpPrompts mp = mtp_prompts(m, a.mtp_questions, prompt);
+    R1VK_TRY(bench_mtp(model, mp, a.mtp_decode));
+    if (!m.mtp.ops.empty()) R1VK_TRY(profile_mtp(model, mp.prompts.front()));
+  }
   if (ctx->validation_errors() != 0) {
     return make_error(ErrorCode::kInternal, std::to_string(ctx->validation_errors()) + " Vulkan validation error(s)");
   }
