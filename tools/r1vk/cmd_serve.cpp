@@ -189,8 +189,8 @@ Status run_serve(const ServeArgs& a) {
   shutdown.wait();
   std::printf("r1vk serve: shutting down\n");
   std::fflush(stdout);
-  engine.stop();  // every running stream ends (cancelled) so that its connection can close
-  stop_http();
+  engine.stop();  // every running request ends (cancelled): streams get their error event and [DONE]
+  stop_http();    // refuses new requests, lets those ends be written out, then closes the listener
   return http_status;
 }
 

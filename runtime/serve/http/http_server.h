@@ -56,7 +56,11 @@ class HttpServer {
   Result<int> bind();
   // Serves until stop(); call from the thread that should run the accept loop.
   Status run();
-  // Stops accepting and ends run() once the open connections are done. Any thread.
+  // Graceful stop, from any thread: requests from now on get 503 (`shutting_down`), responses in
+  // flight are written to their end (a stream's last events and `data: [DONE]` included), for at
+  // most the write timeout + 1 s; then the listening socket closes and run() returns once the
+  // open connections are done. Stop the engine first, so that running streams end (cancelled)
+  // rather than generate on.
   void stop();
 
   // The model is ready: /health turns 200 and the /v1 routes serve.
