@@ -362,10 +362,12 @@ await step("SIGTERM while requests stream and wait: their streams end, the serve
   }
 });
 
-for (const spec of ["submit:1", "wait:1"]) {
+for (const spec of ["submit:3", "wait:3"]) {
   await step(`the device lost (R1VK_FAULT_FILE ${spec}) while requests run: they fail, /health 503, new work refused, SIGTERM exits 0`, async () => {
-    // The real hook (runtime/vulkan/fault_injection.h), armed once requests run: the next queue
-    // submit (or fence wait) of a step fails with VK_ERROR_DEVICE_LOST, and every later one.
+    // The real hook (runtime/vulkan/fault_injection.h), armed while the server idles: its third
+    // queue submit (or fence wait) from then on fails with VK_ERROR_DEVICE_LOST, and every later
+    // one. The idle server submits nothing, so that is the third step of the requests below, by
+    // when the stream has its first tokens; a prompt with no end runs on well past that.
     const faultFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "r1vk-serve-")), "fault");
     fs.writeFileSync(faultFile, "");
     const s = await startServer(r1vk, ["--temperature", "0", "--max-batch", "2"], { env: { ...process.env, R1VK_FAULT_FILE: faultFile } });
@@ -373,22 +375,24 @@ for (const spec of ["submit:1", "wait:1"]) {
     try {
       await waitReady(s.base);
       const body = (stream) => JSON.stringify({ prompt: "1: 4+8+0=12\n", max_tokens: 400, temperature: 0.9, stream });
+      fs.writeFileSync(faultFile, spec);
       const res = await fetch(s.base + "/v1/completions", { method: "POST", headers: { "Content-Type": "application/json" }, body: body(true) });
       assert.equal(res.status, 200);
       const whole = postRaw(s.base, "/v1/completions", body(false));
       const reader = res.body.getReader();
-      let text = new TextDecoder().decode((await reader.read()).value);
-      await waitFor("both requests running", async () => (await metric(s.base, "r1vk_running_sequences")) === 2);
-      fs.writeFileSync(faultFile, spec);
+      let text = "";
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
         text += new TextDecoder().decode(value);
       }
+      assert.match(text, /"finish_reason":null/);  // it ran: tokens came before the failure
       assert.match(text, /"error":\{[^\n]*VK_ERROR_DEVICE_LOST/);
       assert.match(text, /data: \[DONE\]\n\n$/);
       const w = await whole;
-      expectError(w, 500);
+      // Failed in the step (500), or, had it come after the failing step, refused (503).
+      assert.ok(w.status === 500 || (w.status === 503 && w.json?.error?.code === "device_failed"), w.text);
+      expectError(w, w.status);
       assert.match(w.json.error.message, /VK_ERROR_DEVICE_LOST/);
       const health = await fetch(s.base + "/health");
       assert.equal(health.status, 503);
