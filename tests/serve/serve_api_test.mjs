@@ -278,6 +278,10 @@ await step("/metrics: back to zero running and waiting, counters and histograms 
   assert.ok(firsts >= 60, `first tokens ${firsts}`);
   const rejected = await metric(base, "r1vk_requests_rejected_total");
   assert.ok(rejected >= 20, `rejected ${rejected}`);
+  // The device memory: the weights and the KV pool at least, all of it still allocated.
+  const allocated = await metric(base, "r1vk_device_memory_allocated_bytes");
+  const inUse = await metric(base, "r1vk_device_memory_in_use_bytes");
+  assert.ok(inUse > 1e6 && allocated >= inUse, `device memory in use ${inUse}, allocated ${allocated}`);
 });
 
 await step("SIGTERM: the server exits with status 0", async () => {

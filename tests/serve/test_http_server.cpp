@@ -135,7 +135,12 @@ struct Server {
     port = *p;
     thread = std::thread([this] { (void)server.run(); });
     engine.start();
-    server.set_backend({&engine, &test::demo_tokenizer(), &chat});
+    server.set_backend({&engine, &test::demo_tokenizer(), &chat, [](Metrics& m) {
+                          // As r1vk serve fills them from the device's allocator.
+                          m.device_memory_allocated = 3 << 20;
+                          m.device_memory_in_use = 2 << 20;
+                          m.host_visible_memory_allocated = 1 << 20;
+                        }});
   }
   ~Server() {
     engine.stop();
@@ -311,6 +316,16 @@ TEST_CASE("a non-streaming request whose client goes away is cancelled, its bloc
   CHECK(wait_until([&] { return s.engine.metrics().running.load() == 0 && s.engine.metrics().kv_blocks_used.load() == 0; }, 1000ms));
   CHECK(s.engine.metrics().requests_length.load() == 0);
   CHECK(s.runner.live_sequences() == 0);
+}
+
+TEST_CASE("/metrics shows the device memory the backend samples") {
+  Server s;
+  RawClient c(s.port);
+  REQUIRE(c.send("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const std::string out = c.read_all(3000ms);
+  CHECK(out.find("\nr1vk_device_memory_allocated_bytes 3145728\n") != std::string::npos);
+  CHECK(out.find("\nr1vk_device_memory_in_use_bytes 2097152\n") != std::string::npos);
+  CHECK(out.find("\nr1vk_host_visible_memory_allocated_bytes 1048576\n") != std::string::npos);
 }
 
 TEST_CASE("/health turns 503 with the reason once the device is lost; new requests are refused") {

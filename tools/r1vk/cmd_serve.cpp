@@ -180,7 +180,12 @@ Status run_serve(const ServeArgs& a) {
   eo.scheduler.prefill_chunk = a.prefill_chunk;
   serve::Engine engine(runner, tokenizer, *eos, eo);
   engine.start();
-  server.set_backend({&engine, &tokenizer, chat.ok() ? &*chat : nullptr});
+  const vk::Allocator& allocator = tm->context->allocator();  // thread-safe queries
+  server.set_backend({&engine, &tokenizer, chat.ok() ? &*chat : nullptr, [&allocator](serve::Metrics& m) {
+                        m.device_memory_allocated = allocator.bytes_allocated();
+                        m.device_memory_in_use = allocator.bytes_in_use();
+                        m.host_visible_memory_allocated = allocator.host_bytes_allocated();
+                      }});
   std::printf("r1vk serve: ready: model \"%s\", context %lld tokens, up to %u sequences at once%s\n", so.model_id.c_str(),
               static_cast<long long>(tm->model->context_length()), a.max_batch,
               chat.ok() ? "" : " (no R1 chat format in this tokenizer: /v1/completions only)");

@@ -184,6 +184,7 @@ void HttpServer::Impl::setup() {
     }
   });
   server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    if (ready.load() && backend.sample_memory) backend.sample_memory(metrics());
     res.set_content(metrics().render_prometheus(), "text/plain; version=0.0.4; charset=utf-8");
   });
   server.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {

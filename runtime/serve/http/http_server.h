@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -43,6 +44,9 @@ struct Backend {
   Engine* engine = nullptr;
   const text::Tokenizer* tokenizer = nullptr;
   const text::R1ChatFormat* chat = nullptr;
+  // Optional: fills the memory gauges of the metrics (Metrics::device_memory_*) before /metrics
+  // renders them. Called on HTTP threads: it must be thread-safe.
+  std::function<void(Metrics&)> sample_memory;
 };
 
 class HttpServer {
