@@ -3,8 +3,9 @@
 # certain by stopping the process (SIGSTOP) at that moment, queueing the signal and resuming it:
 #  - `r1vk run CHECKPOINT` while it compiles the checkpoint into the plan cache (mid-write);
 #  - `r1vk run PLAN` while it loads the plan (opened, nothing generated yet);
-#  - `r1vk run --json` while it generates.
-# Each must end by the signal (exit status 128 + N: 130 for SIGINT, 143 for SIGTERM; never an
+#  - `r1vk run --json` while it generates;
+#  - `r1vk serve` while it loads, and twice while it compiles a checkpoint into the plan cache.
+# Each run must end by the signal (exit status 128 + N: 130 for SIGINT, 143 for SIGTERM; never an
 # abort or a crash), leave no temporary file, leave the plan cache as it was (a plan already in it
 # byte for byte, no partial plan, nothing half-written under a plan's name), and what it printed
 # must be whole lines. `r1vk compile` itself is signalled in fault_paths.sh.
@@ -99,5 +100,29 @@ for n, line in enumerate(open(sys.argv[1]), 1):
 ' "$work/out" || fail "SIG$sig while generating: the output is not whole JSON lines: $(cat "$work/out")"
   ! grep -qiE "abort|segmentation|core dumped|validation error" "$work/err" || fail "SIG$sig while generating: $(cat "$work/err")"
 done
+# 4. r1vk serve while it loads: the first signal is taken up once the model is loaded (graceful
+# shutdown, exit 0); while it compiles a checkpoint into the plan cache, a second signal exits at
+# once (130) and removes the partial plan.
+"$r1vk" serve "$plan" --port 0 >"$work/out" 2>&1 &
+pid=$!
+stop_when "$pid" '{ grep -q "$plan" /proc/$pid/maps || ls -l /proc/$pid/fd | grep -q "$plan"; } 2>/dev/null' ||
+  fail "serve: the plan was never opened"
+kill -TERM "$pid"
+kill -CONT "$pid"
+wait "$pid"
+code=$?
+[ "$code" -eq 0 ] || fail "serve: SIGTERM while loading: exit $code: $(cat "$work/out")"
+grep -q "shutting down" "$work/out" || fail "serve: SIGTERM while loading: no shutdown: $(cat "$work/out")"
+R1VK_CACHE_DIR=$work/cache2 "$r1vk" serve "$work/ckpt" --port 0 >"$work/out" 2>&1 &
+pid=$!
+stop_when "$pid" '[ -n "$(find "$work/cache2" -name "*.partial*" 2>/dev/null)" ]' || fail "serve: no partial plan seen in its cache"
+kill -TERM "$pid"
+kill -INT "$pid"  # a different signal, so that both stay pending while the process is stopped
+kill -CONT "$pid"
+wait "$pid"
+code=$?
+[ "$code" -eq 130 ] || fail "serve: two signals while compiling into the cache: exit $code: $(cat "$work/out")"
+[ -z "$(find "$work/cache2" -name '*.partial*')" ] || fail "serve: the second signal left a partial plan: $(ls -la "$work/cache2")"
+
 [ -z "$(find "$work" -name '*.partial*' -o -name '*.tmp*')" ] || fail "a temporary file was left: $(find "$work" -name '*.partial*' -o -name '*.tmp*')"
 echo "signal paths: ok"

@@ -14,6 +14,7 @@
 #include <optional>
 #include <thread>
 
+#include "base/temp_files.h"
 #include "command.h"
 #include "default_model.h"
 #include "model_session.h"
@@ -57,7 +58,8 @@ std::string default_model_name(const std::string& model) {
 }
 
 // Waits for SIGINT or SIGTERM on its own thread (they are blocked everywhere else). The first asks
-// for a graceful shutdown; a second one, while that is under way, exits at once (status 130).
+// for a graceful shutdown (taken up once the model is loaded, if it came during the load); a
+// second one exits at once (status 130), removing a plan being compiled into the cache.
 class ShutdownSignal {
  public:
   ShutdownSignal() {
@@ -73,6 +75,7 @@ class ShutdownSignal {
         if (closing_) return;
         if (count > 0) {
           std::fprintf(stderr, "r1vk serve: second signal: exiting now\n");
+          remove_temp_files_now();  // a plan being compiled into the cache is not left half-written
           std::_Exit(130);
         }
         fired_ = true;
