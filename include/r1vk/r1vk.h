@@ -69,7 +69,8 @@ typedef enum r1vk_status {
   R1VK_ERROR_UNSUPPORTED = 5,      /* e.g. a device without a required feature */
   R1VK_ERROR_OUT_OF_RANGE = 6,     /* a size beyond a limit */
   R1VK_ERROR_OUT_OF_MEMORY = 7,
-  R1VK_ERROR_VULKAN = 8,           /* a Vulkan call failed */
+  R1VK_ERROR_VULKAN = 8,           /* a Vulkan call failed; after VK_ERROR_DEVICE_LOST the context
+                                      is unusable: destroy it (docs/c_api.md, Errors) */
   R1VK_ERROR_CANCELLED = 9,        /* the progress callback asked to stop */
   R1VK_ERROR_INTERNAL = 10,
   R1VK_ERROR_OUT_OF_BUDGET = 11,   /* the context's memory budget would be exceeded */

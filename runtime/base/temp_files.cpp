@@ -22,10 +22,14 @@ struct Slot {
 };
 std::array<Slot, kSlots> g_slots;
 
-extern "C" void remove_temp_files_and_reraise(int sig) {
+void unlink_registered() {
   for (Slot& s : g_slots) {
     if (s.used.load(std::memory_order_acquire)) unlink(s.path);
   }
+}
+
+extern "C" void remove_temp_files_and_reraise(int sig) {
+  unlink_registered();
   std::signal(sig, SIG_DFL);
   std::raise(sig);
 }
@@ -48,6 +52,8 @@ int register_temp_file(const std::string& path) {
   }
   return -1;
 }
+
+void remove_temp_files_now() { unlink_registered(); }
 
 void unregister_temp_file(int slot) {
   if (slot < 0 || static_cast<size_t>(slot) >= kSlots) return;

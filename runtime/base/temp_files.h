@@ -17,4 +17,8 @@ void remove_temp_files_on_signals();
 int register_temp_file(const std::string& path);
 void unregister_temp_file(int slot);
 
+// Removes every registered file now, for a process about to end by std::_Exit without the
+// handler running (r1vk serve takes its signals with sigwait on a thread of its own).
+void remove_temp_files_now();
+
 }  // namespace r1vk

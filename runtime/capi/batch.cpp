@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "capi/device_call.h"
 #include "capi/session_util.h"
 
 using namespace r1vk::capi;  // NOLINT: the C entry points below are thin shims
@@ -16,11 +17,12 @@ R1VK_EXPORT r1vk_status r1vk_batch_create(r1vk_model* model, uint32_t max_sessio
     R1VK_CAPI_REQUIRE(model);
     auto state = std::make_shared<BatchState>();
     state->model = model->state;
-    std::lock_guard<std::mutex> lock(model->state->context->mutex);
+    DeviceCall call(*model->state->context);
+    if (r1vk_status st = call.refuse_if_lost(); st != R1VK_OK) return st;
     r1vk::exec::BatchOptions bo;
     bo.max_batch = max_sessions;
     auto ex = r1vk::exec::BatchExecutor::create(*model->state->model, bo);
-    if (!ex.ok()) return fail(ex.error());
+    if (!ex.ok()) return call.finish(fail(ex.error()));
     state->executor = std::move(ex).value();
     auto handle = std::make_unique<r1vk_batch>();
     handle->state = std::move(state);
@@ -47,9 +49,10 @@ R1VK_EXPORT r1vk_status r1vk_batch_session_create(r1vk_batch* batch, r1vk_sessio
     auto state = std::make_unique<SessionState>();
     state->model = batch->state->model;
     state->batch = batch->state;
-    std::lock_guard<std::mutex> lock(state->model->context->mutex);
+    DeviceCall call(*state->model->context);
+    if (r1vk_status st = call.refuse_if_lost(); st != R1VK_OK) return st;
     auto session = r1vk::exec::Session::create_in(*state->model->model, batch->state->executor);
-    if (!session.ok()) return fail(session.error());
+    if (!session.ok()) return call.finish(fail(session.error()));
     state->session = std::move(session).value();
     return publish_session(std::move(state), out_session);
   });
@@ -62,7 +65,8 @@ R1VK_EXPORT r1vk_status r1vk_batch_step(r1vk_batch* batch, r1vk_session* const* 
     R1VK_CAPI_REQUIRE(sessions);
     R1VK_CAPI_REQUIRE(out_tokens);
     if (count == 0) return fail(R1VK_ERROR_INVALID_ARGUMENT, "no sessions to step");
-    std::lock_guard<std::mutex> lock(batch->state->model->context->mutex);
+    DeviceCall call(*batch->state->model->context);
+    if (r1vk_status st = call.refuse_if_lost(); st != R1VK_OK) return st;
     std::vector<r1vk::exec::Session*> members;
     std::vector<r1vk::exec::Sampling> sampling;
     for (size_t i = 0; i < count; ++i) {
@@ -79,7 +83,7 @@ R1VK_EXPORT r1vk_status r1vk_batch_step(r1vk_batch* batch, r1vk_session* const* 
     std::vector<int32_t> inputs;
     for (auto* m : members) inputs.push_back(m->last_token());
     auto tokens = r1vk::exec::Session::step_together(members, sampling);
-    if (!tokens.ok()) return fail(tokens.error());
+    if (!tokens.ok()) return call.finish(fail(tokens.error()));
     for (size_t i = 0; i < count; ++i) {
       sessions[i]->state->history.push_back(inputs[i]);
       out_tokens[i] = (*tokens)[i];

@@ -2,6 +2,7 @@
 // api::generate_after_feed), and the non-blocking submit/poll step for render loops.
 #include "api/generation.h"
 #include "api/generation_options.h"
+#include "capi/device_call.h"
 #include "capi/session_util.h"
 
 namespace r1vk::capi {
@@ -97,8 +98,9 @@ R1VK_EXPORT r1vk_status r1vk_session_generate(r1vk_session* session, const r1vk_
     if (out_result && out_result->struct_size < sizeof(r1vk_generate_result))
       return fail(R1VK_ERROR_INVALID_ARGUMENT, "r1vk_generate_result.struct_size is too small: initialise it with r1vk_generate_result_init");
     SessionState& s = *session->state;
-    std::lock_guard<std::mutex> lock(device_mutex(s));
-    return generate(s, options, out_result);
+    DeviceCall call(*s.model->context);
+    if (r1vk_status st = call.refuse_if_lost(); st != R1VK_OK) return st;
+    return call.finish(generate(s, options, out_result));
   });
 }
 
@@ -114,12 +116,13 @@ R1VK_EXPORT r1vk_status r1vk_session_submit_step(r1vk_session* session) {
   return guarded([&] {
     R1VK_CAPI_REQUIRE(session);
     SessionState& s = *session->state;
-    std::lock_guard<std::mutex> lock(device_mutex(s));
+    DeviceCall call(*s.model->context);
+    if (r1vk_status st = call.refuse_if_lost(); st != R1VK_OK) return st;
     if (s.pending) return fail(R1VK_ERROR_BUSY, "a step is already in flight: poll it to completion first");
     if (s.session->last_token() < 0) return fail(R1VK_ERROR_INVALID_ARGUMENT, "nothing to continue from: feed a prompt first");
     if (r1vk_status st = check_room(s, 1); st != R1VK_OK) return st;
     const int32_t input = s.session->last_token();
-    if (r1vk::Status r = s.session->submit_step(s.sampling); !r.ok()) return fail(r.error());
+    if (r1vk::Status r = s.session->submit_step(s.sampling); !r.ok()) return call.finish(fail(r.error()));
     s.pending = true;
     s.history.push_back(input);
     return R1VK_OK;
@@ -133,14 +136,18 @@ R1VK_EXPORT r1vk_status r1vk_session_poll(r1vk_session* session, int32_t* out_to
     *out_ready = 0;
     SessionState& s = *session->state;
     // Never wait: if another call holds the device, the step is reported as not ready yet.
-    std::unique_lock<std::mutex> lock(device_mutex(s), std::try_to_lock);
-    if (!lock.owns_lock()) return R1VK_OK;
+    DeviceCall call(*s.model->context, std::try_to_lock);
+    if (!call.owns_lock()) return R1VK_OK;
+    if (r1vk_status st = call.refuse_if_lost(); st != R1VK_OK) {
+      s.pending = false;  // the lost device runs nothing more
+      return st;
+    }
     if (s.pending) {
       auto done = s.session->poll();
       if (!done.ok()) {
         s.pending = false;
         s.history.resize(static_cast<size_t>(s.session->position()));
-        return fail(done.error());
+        return call.finish(fail(done.error()));
       }
       if (!*done) return R1VK_OK;
       s.pending = false;

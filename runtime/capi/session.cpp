@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "api/generation_options.h"
+#include "capi/device_call.h"
 #include "capi/session_util.h"
 
 namespace r1vk::capi {
@@ -82,11 +83,12 @@ R1VK_EXPORT r1vk_status r1vk_session_create_with_options(r1vk_model* model, cons
                                                    std::to_string(options->draft_tokens));
     auto state = std::make_unique<SessionState>();
     state->model = model->state;
-    std::lock_guard<std::mutex> lock(model->state->context->mutex);
+    DeviceCall call(*model->state->context);
+    if (r1vk_status st = call.refuse_if_lost(); st != R1VK_OK) return st;
     r1vk::exec::SessionOptions so;
     so.draft_tokens = options->draft_tokens;
     auto session = r1vk::exec::Session::create(*model->state->model, so);
-    if (!session.ok()) return fail(session.error());
+    if (!session.ok()) return call.finish(fail(session.error()));
     state->session = std::move(session).value();
     return publish_session(std::move(state), out_session);
   });
@@ -154,8 +156,9 @@ R1VK_EXPORT r1vk_status r1vk_session_feed_tokens(r1vk_session* session, const in
     R1VK_CAPI_REQUIRE(session);
     R1VK_CAPI_REQUIRE(tokens);
     SessionState& s = *session->state;
-    std::lock_guard<std::mutex> lock(device_mutex(s));
-    const r1vk_status st = feed(s, std::span<const int32_t>(tokens, count));
+    DeviceCall call(*s.model->context);
+    if (r1vk_status st = call.refuse_if_lost(); st != R1VK_OK) return st;
+    const r1vk_status st = call.finish(feed(s, std::span<const int32_t>(tokens, count)));
     if (st == R1VK_OK) {
       // A prompt rendered by the caller may end by opening the reasoning ("<think>\n") as R1's
       // template does; the reply then starts inside it.
@@ -187,8 +190,9 @@ R1VK_EXPORT r1vk_status r1vk_session_feed_chat(r1vk_session* session, const r1vk
     auto ids = s.model->chat->encode(chat, /*add_generation_prompt=*/true);
     if (!ids.ok()) return fail(ids.error());
     std::vector<int32_t> tokens(ids->begin(), ids->end());
-    std::lock_guard<std::mutex> lock(device_mutex(s));
-    const r1vk_status st = feed_reusing_prefix(s, tokens);
+    DeviceCall call(*s.model->context);
+    if (r1vk_status st = call.refuse_if_lost(); st != R1VK_OK) return st;
+    const r1vk_status st = call.finish(feed_reusing_prefix(s, tokens));
     if (st == R1VK_OK) s.opened_think = true;
     return st;
   });
@@ -216,7 +220,8 @@ R1VK_EXPORT r1vk_status r1vk_session_reset(r1vk_session* session) {
   return guarded([&] {
     R1VK_CAPI_REQUIRE(session);
     SessionState& s = *session->state;
-    std::lock_guard<std::mutex> lock(device_mutex(s));
+    DeviceCall call(*s.model->context);
+    if (r1vk_status st = call.refuse_if_lost(); st != R1VK_OK) return st;
     if (s.pending) return fail(R1VK_ERROR_BUSY, "a submitted step has not been polled to completion");
     s.session->reset();
     s.history.clear();

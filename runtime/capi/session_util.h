@@ -10,8 +10,6 @@
 
 namespace r1vk::capi {
 
-inline std::mutex& device_mutex(const SessionState& s) { return s.model->context->mutex; }
-
 // R1VK_ERROR_CONTEXT_FULL (session unchanged) when `count` more tokens do not fit.
 r1vk_status check_room(const SessionState& s, size_t count);
 

@@ -65,6 +65,11 @@ std::string Metrics::render_prometheus() const {
   metric(out, "r1vk_running_sequences", "gauge", "Sequences in the running batch.", running.load());
   metric(out, "r1vk_kv_blocks_used", "gauge", "KV cache blocks reserved by running sequences.", kv_blocks_used.load());
   metric(out, "r1vk_kv_blocks_total", "gauge", "KV cache blocks in the pool.", kv_blocks_total.load());
+  metric(out, "r1vk_device_memory_allocated_bytes", "gauge", "Device-local memory held (VkDeviceMemory blocks).",
+         device_memory_allocated.load());
+  metric(out, "r1vk_device_memory_in_use_bytes", "gauge", "Device-local memory in live buffers.", device_memory_in_use.load());
+  metric(out, "r1vk_host_visible_memory_allocated_bytes", "gauge", "Host-visible device memory held (staging, host-resident weights).",
+         host_visible_memory_allocated.load());
   out += time_to_first_token.render("r1vk_time_to_first_token_seconds", "Time from arrival to the first generated token.");
   out += inter_token_latency.render("r1vk_inter_token_latency_seconds", "Time between consecutive generated tokens of a request.");
   return out;

@@ -37,6 +37,12 @@ struct Metrics {
   // Gauges, set by the engine after every step.
   std::atomic<uint64_t> waiting{0}, running{0};
   std::atomic<uint64_t> kv_blocks_used{0}, kv_blocks_total{0};
+  // Memory the device holds for the server (weights, KV pool, activations), set by whoever owns
+  // the device before each rendering (Backend::sample_memory): bytes of device-local memory
+  // allocated (VkDeviceMemory blocks) and in live buffers, and bytes of host-visible memory
+  // (staging, read-back, host-resident experts). On a CPU device (lavapipe) all of it is the
+  // process's own memory, part of its resident set too.
+  std::atomic<uint64_t> device_memory_allocated{0}, device_memory_in_use{0}, host_visible_memory_allocated{0};
   LatencyHistogram time_to_first_token;
   LatencyHistogram inter_token_latency;
 

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <mutex>
 #include <string>
 
@@ -49,11 +50,22 @@ Status parse_into(std::string_view spec, std::array<uint64_t, kSites>& fail_at) 
   return ok_status();
 }
 
-// Follows R1VK_FAULT: a new value resets the counters and the lost state. A bad spec is reported
+// The spec in force: R1VK_FAULT, else the first line of the file R1VK_FAULT_FILE names.
+std::string current_spec() {
+  if (const char* env = std::getenv("R1VK_FAULT")) return env;
+  const char* file = std::getenv("R1VK_FAULT_FILE");
+  if (file == nullptr) return {};
+  std::ifstream in(file);
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  return line;
+}
+
+// Follows the spec: a new value resets the counters and the lost state. A bad spec is reported
 // and ignored (faults are a test tool, not a feature).
 void configure_from_env_locked(State& s) {
-  const char* env = std::getenv("R1VK_FAULT");
-  const std::string_view spec = env ? env : "";
+  const std::string spec = current_spec();
   if (spec == s.spec) return;
   s.spec = spec;
   s.count = {};

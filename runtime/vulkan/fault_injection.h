@@ -10,6 +10,9 @@
 //           waiting for real, so no work is still running when the caller frees its buffers)
 // A device once lost stays lost, as a real one does: after an injected VK_ERROR_DEVICE_LOST every
 // later submit and wait fails the same way.
+// Where R1VK_FAULT is unset, R1VK_FAULT_FILE may name a file holding the spec (its first line),
+// read at every check the same way: a test makes a running process (the server) fail at a moment
+// of its choosing by writing the spec into the file; a missing or empty file injects nothing.
 #pragma once
 
 #include <vulkan/vulkan.h>

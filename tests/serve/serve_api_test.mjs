@@ -7,8 +7,10 @@
 //
 // usage: node serve_api_test.mjs R1VK NODE_MODULES_DIR
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { metric, startServer, stopServer, waitReady } from "./serve_util.mjs";
@@ -276,6 +278,10 @@ await step("/metrics: back to zero running and waiting, counters and histograms 
   assert.ok(firsts >= 60, `first tokens ${firsts}`);
   const rejected = await metric(base, "r1vk_requests_rejected_total");
   assert.ok(rejected >= 20, `rejected ${rejected}`);
+  // The device memory: the weights and the KV pool at least, all of it still allocated.
+  const allocated = await metric(base, "r1vk_device_memory_allocated_bytes");
+  const inUse = await metric(base, "r1vk_device_memory_in_use_bytes");
+  assert.ok(inUse > 1e6 && allocated >= inUse, `device memory in use ${inUse}, allocated ${allocated}`);
 });
 
 await step("SIGTERM: the server exits with status 0", async () => {
@@ -359,6 +365,60 @@ await step("SIGTERM while requests stream and wait: their streams end, the serve
     if (!exited) await stopServer(s);
   }
 });
+
+for (const spec of ["submit:3", "wait:3"]) {
+  await step(`the device lost (R1VK_FAULT_FILE ${spec}) while requests run: they fail, /health 503, new work refused, SIGTERM exits 0`, async () => {
+    // The real hook (runtime/vulkan/fault_injection.h), armed while the server idles: its third
+    // queue submit (or fence wait) from then on fails with VK_ERROR_DEVICE_LOST, and every later
+    // one. The idle server submits nothing, so that is the third step of the requests below, by
+    // when the stream has its first tokens; a prompt with no end runs on well past that.
+    const faultFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "r1vk-serve-")), "fault");
+    fs.writeFileSync(faultFile, "");
+    const s = await startServer(r1vk, ["--temperature", "0", "--max-batch", "2"], { env: { ...process.env, R1VK_FAULT_FILE: faultFile } });
+    let exited = false;
+    try {
+      await waitReady(s.base);
+      const body = (stream) => JSON.stringify({ prompt: "1: 4+8+0=12\n", max_tokens: 400, temperature: 0.9, stream });
+      fs.writeFileSync(faultFile, spec);
+      const res = await fetch(s.base + "/v1/completions", { method: "POST", headers: { "Content-Type": "application/json" }, body: body(true) });
+      assert.equal(res.status, 200);
+      const whole = postRaw(s.base, "/v1/completions", body(false));
+      const reader = res.body.getReader();
+      let text = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      assert.match(text, /"finish_reason":null/);  // it ran: tokens came before the failure
+      assert.match(text, /"error":\{[^\n]*VK_ERROR_DEVICE_LOST/);
+      assert.match(text, /data: \[DONE\]\n\n$/);
+      const w = await whole;
+      // Failed in the step (500), or, had it come after the failing step, refused (503).
+      assert.ok(w.status === 500 || (w.status === 503 && w.json?.error?.code === "device_failed"), w.text);
+      expectError(w, w.status);
+      assert.match(w.json.error.message, /VK_ERROR_DEVICE_LOST/);
+      const health = await fetch(s.base + "/health");
+      assert.equal(health.status, 503);
+      const h = await health.json();
+      assert.equal(h.status, "error");
+      assert.match(h.error, /^the device failed: .*VK_ERROR_DEVICE_LOST/);
+      const refused = await postRaw(s.base, "/v1/completions", body(false));
+      expectError(refused, 503);
+      assert.equal(refused.json.error.code, "device_failed");
+      assert.match(refused.json.error.message, /VK_ERROR_DEVICE_LOST/);
+      assert.equal(await metric(s.base, "r1vk_running_sequences"), 0);
+      const { code, signal } = await stopServer(s);
+      exited = true;
+      assert.equal(signal, null, s.output());
+      assert.equal(code, 0, s.output());
+      assert.doesNotMatch(s.output(), /validation error/i);
+    } finally {
+      if (!exited) await stopServer(s);
+      fs.rmSync(path.dirname(faultFile), { recursive: true, force: true });
+    }
+  });
+}
 
 if (failures.length) {
   console.log(`${failures.length} failed: ${failures.join("; ")}\n--- server output ---\n${server.output()}`);

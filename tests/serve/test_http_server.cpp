@@ -29,8 +29,12 @@ using Clock = std::chrono::steady_clock;
 // A loopback connection written and read by hand.
 class RawClient {
  public:
-  explicit RawClient(int port) {
+  // `receive_buffer` > 0 shrinks the socket's receive buffer (before connecting, so that the
+  // window the server sees is small too): a client that does not read then stalls the server's
+  // writes after a few KiB.
+  explicit RawClient(int port, int receive_buffer = 0) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (receive_buffer > 0) REQUIRE(::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer) == 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(static_cast<uint16_t>(port));
@@ -42,6 +46,7 @@ class RawClient {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
   }
+  int fd() const { return fd_; }
   bool send(std::string_view s) { return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size()); }
   // Everything the server sends until it closes the connection or `limit` passes; `closed`
   // says which.
@@ -67,6 +72,22 @@ class RawClient {
  private:
   int fd_ = -1;
 };
+
+// The server's end of `client`'s connection (the test and the server share the process, so the
+// accepted socket is one of our descriptors): -1 until the server has accepted it.
+int server_end_of(const RawClient& client) {
+  sockaddr_in mine{};
+  socklen_t len = sizeof mine;
+  REQUIRE(::getsockname(client.fd(), reinterpret_cast<sockaddr*>(&mine), &len) == 0);
+  for (int fd = 0; fd < 4096; ++fd) {
+    if (fd == client.fd()) continue;
+    sockaddr_in peer{};
+    socklen_t plen = sizeof peer;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) != 0 || peer.sin_family != AF_INET) continue;
+    if (peer.sin_port == mine.sin_port && peer.sin_addr.s_addr == mine.sin_addr.s_addr) return fd;
+  }
+  return -1;
+}
 
 size_t count(const std::string& s, std::string_view what) {
   size_t n = 0;
@@ -114,7 +135,12 @@ struct Server {
     port = *p;
     thread = std::thread([this] { (void)server.run(); });
     engine.start();
-    server.set_backend({&engine, &test::demo_tokenizer(), &chat});
+    server.set_backend({&engine, &test::demo_tokenizer(), &chat, [](Metrics& m) {
+                          // As r1vk serve fills them from the device's allocator.
+                          m.device_memory_allocated = 3 << 20;
+                          m.device_memory_in_use = 2 << 20;
+                          m.host_visible_memory_allocated = 1 << 20;
+                        }});
   }
   ~Server() {
     engine.stop();
@@ -292,6 +318,16 @@ TEST_CASE("a non-streaming request whose client goes away is cancelled, its bloc
   CHECK(s.runner.live_sequences() == 0);
 }
 
+TEST_CASE("/metrics shows the device memory the backend samples") {
+  Server s;
+  RawClient c(s.port);
+  REQUIRE(c.send("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const std::string out = c.read_all(3000ms);
+  CHECK(out.find("\nr1vk_device_memory_allocated_bytes 3145728\n") != std::string::npos);
+  CHECK(out.find("\nr1vk_device_memory_in_use_bytes 2097152\n") != std::string::npos);
+  CHECK(out.find("\nr1vk_host_visible_memory_allocated_bytes 1048576\n") != std::string::npos);
+}
+
 TEST_CASE("/health turns 503 with the reason once the device is lost; new requests are refused") {
   FakeStepRunnerOptions ro = endless_runner();
   ro.lose_device_at_step = 3;
@@ -323,6 +359,43 @@ TEST_CASE("/health turns 503 with the reason once the device is lost; new reques
     CHECK(out.rfind("HTTP/1.1 503", 0) == 0);
     CHECK(out.find("device_failed") != std::string::npos);
   }
+}
+
+TEST_CASE("shutdown while a stream's writes are stalled: the stream still ends with its final events and [DONE]") {
+  // The shutdown order of `r1vk serve`: the engine stops (every stream is finished, cancelled),
+  // then the HTTP server. Here the stream's writer is blocked on a client that stopped reading
+  // when that happens, so the end of the stream is written only after the server was told to
+  // stop. cpp-httplib stops calling a chunked content provider once its listening socket is
+  // closed, without the final chunk: the server must not close it before streams are written out.
+  FakeStepRunnerOptions ro = endless_runner();
+  ro.step_delay = 1ms;  // ~1000 tokens/s, 100-150 bytes of SSE each
+  Server s(ro);
+  RawClient c(s.port, /*receive_buffer=*/2048);
+  // Linux grows a loopback send buffer to megabytes: pin the server's to a few KiB (the kernel's
+  // minimum), so that the writer stalls after a few dozen events rather than after 30,000.
+  int server_fd = -1;
+  REQUIRE(wait_until([&] { return (server_fd = server_end_of(c)) >= 0; }, 2000ms));
+  const int send_buffer = 4096;
+  REQUIRE(::setsockopt(server_fd, SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof send_buffer) == 0);
+  REQUIRE(c.send(post("/v1/completions", R"({"prompt": "1", "max_tokens": 1000, "temperature": 0, "stream": true})")));
+  // Far more generated than the two socket buffers hold, and still generating.
+  REQUIRE(wait_until([&] { return s.engine.metrics().generation_tokens.load() >= 300; }, 3000ms));
+  REQUIRE(s.engine.metrics().running.load() == 1);
+  auto stopped = std::async(std::launch::async, [&] {
+    s.engine.stop();
+    s.server.stop();
+  });
+  std::this_thread::sleep_for(300ms);  // the server is stopping; its writer still waits on us
+  bool closed = false;
+  const std::string out = c.read_all(5000ms, &closed);
+  CHECK(closed);
+  CHECK(out.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(out.find(R"("code":"cancelled")") != std::string::npos);
+  CHECK(out.find("data: [DONE]") != std::string::npos);
+  // The chunked body's terminating chunk: the response is whole, not cut.
+  CHECK(out.size() >= 5);
+  CHECK(out.compare(out.size() - std::min<size_t>(out.size(), 5), 5, "0\r\n\r\n") == 0);
+  stopped.get();
 }
 
 }  // namespace

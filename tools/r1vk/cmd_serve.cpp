@@ -14,6 +14,7 @@
 #include <optional>
 #include <thread>
 
+#include "base/temp_files.h"
 #include "command.h"
 #include "default_model.h"
 #include "model_session.h"
@@ -57,7 +58,8 @@ std::string default_model_name(const std::string& model) {
 }
 
 // Waits for SIGINT or SIGTERM on its own thread (they are blocked everywhere else). The first asks
-// for a graceful shutdown; a second one, while that is under way, exits at once (status 130).
+// for a graceful shutdown (taken up once the model is loaded, if it came during the load); a
+// second one exits at once (status 130), removing a plan being compiled into the cache.
 class ShutdownSignal {
  public:
   ShutdownSignal() {
@@ -73,6 +75,7 @@ class ShutdownSignal {
         if (closing_) return;
         if (count > 0) {
           std::fprintf(stderr, "r1vk serve: second signal: exiting now\n");
+          remove_temp_files_now();  // a plan being compiled into the cache is not left half-written
           std::_Exit(130);
         }
         fired_ = true;
@@ -180,7 +183,12 @@ Status run_serve(const ServeArgs& a) {
   eo.scheduler.prefill_chunk = a.prefill_chunk;
   serve::Engine engine(runner, tokenizer, *eos, eo);
   engine.start();
-  server.set_backend({&engine, &tokenizer, chat.ok() ? &*chat : nullptr});
+  const vk::Allocator& allocator = tm->context->allocator();  // thread-safe queries
+  server.set_backend({&engine, &tokenizer, chat.ok() ? &*chat : nullptr, [&allocator](serve::Metrics& m) {
+                        m.device_memory_allocated = allocator.bytes_allocated();
+                        m.device_memory_in_use = allocator.bytes_in_use();
+                        m.host_visible_memory_allocated = allocator.host_bytes_allocated();
+                      }});
   std::printf("r1vk serve: ready: model \"%s\", context %lld tokens, up to %u sequences at once%s\n", so.model_id.c_str(),
               static_cast<long long>(tm->model->context_length()), a.max_batch,
               chat.ok() ? "" : " (no R1 chat format in this tokenizer: /v1/completions only)");
@@ -189,8 +197,8 @@ Status run_serve(const ServeArgs& a) {
   shutdown.wait();
   std::printf("r1vk serve: shutting down\n");
   std::fflush(stdout);
-  engine.stop();  // every running stream ends (cancelled) so that its connection can close
-  stop_http();
+  engine.stop();  // every running request ends (cancelled): streams get their error event and [DONE]
+  stop_http();    // refuses new requests, lets those ends be written out, then closes the listener
   return http_status;
 }
 

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
 #include <mutex>
 #include <random>
@@ -59,6 +60,33 @@ struct HttpServer::Impl {
   std::atomic<bool> run_active{false};
   std::atomic<bool> stop_requested{false};
 
+  // Completion responses being produced: a handler running, or a stream not yet written to its
+  // end. stop() waits for them before it closes the listening socket, because cpp-httplib (0.11)
+  // stops calling a chunked content provider as soon as that socket is closed and ends the
+  // response there, without its last events and without the terminating chunk.
+  std::mutex drain_mutex;
+  std::condition_variable drained;
+  size_t responses = 0;        // guarded by drain_mutex
+  std::atomic<bool> draining{false};  // set under drain_mutex: no response begins after it
+
+  // Registers a response; null once the server is draining. The response counts until the
+  // returned token is destroyed.
+  std::shared_ptr<void> begin_response() {
+    std::lock_guard lock(drain_mutex);
+    if (draining.load()) return nullptr;
+    ++responses;
+    return std::shared_ptr<void>(this, [](Impl* impl) {
+      std::lock_guard guard(impl->drain_mutex);
+      if (--impl->responses == 0) impl->drained.notify_all();
+    });
+  }
+  // Refuses new responses and waits until those in flight have ended, at most `limit`.
+  void drain(std::chrono::milliseconds limit) {
+    std::unique_lock lock(drain_mutex);
+    draining.store(true);
+    drained.wait_for(lock, limit, [&] { return responses == 0; });
+  }
+
   Metrics& metrics() { return ready.load() ? backend.engine->metrics() : idle_metrics; }
 
   ResponseIds new_ids(bool chat) {
@@ -74,7 +102,8 @@ struct HttpServer::Impl {
 
   void setup();
   void handle_completion(const httplib::Request& req, httplib::Response& res, bool chat);
-  void stream_response(httplib::Response& res, std::shared_ptr<RequestStream> stream, ResponseIds ids, bool chat, bool include_usage);
+  void stream_response(httplib::Response& res, std::shared_ptr<RequestStream> stream, ResponseIds ids, bool chat, bool include_usage,
+                       std::shared_ptr<void> in_flight);
   void whole_response(httplib::Response& res, const std::shared_ptr<RequestStream>& stream, const ResponseIds& ids, bool chat);
 };
 
@@ -98,6 +127,10 @@ void HttpServer::Impl::setup() {
       reject(res, e);
       return httplib::Server::HandlerResponse::Handled;
     };
+    if (draining.load()) {
+      res.set_header("Retry-After", "1");
+      return refuse(unavailable("the server is shutting down", "shutting_down"));
+    }
     if (auto e = check_body_framing(req)) return refuse(*e);
     if (!options.api_key.empty() && req.path.rfind("/v1/", 0) == 0) {
       const auto token = bearer_token(req.get_header_value("Authorization"));
@@ -151,6 +184,7 @@ void HttpServer::Impl::setup() {
     }
   });
   server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    if (ready.load() && backend.sample_memory) backend.sample_memory(metrics());
     res.set_content(metrics().render_prometheus(), "text/plain; version=0.0.4; charset=utf-8");
   });
   server.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
@@ -163,6 +197,8 @@ void HttpServer::Impl::setup() {
 }
 
 void HttpServer::Impl::handle_completion(const httplib::Request& req, httplib::Response& res, bool chat) {
+  std::shared_ptr<void> in_flight = begin_response();
+  if (!in_flight) return reject(res, unavailable("the server is shutting down", "shutting_down"));
   if (!ready.load()) {
     res.set_header("Retry-After", "1");
     return reject(res, unavailable("the model is still loading", "model_loading"));
@@ -212,7 +248,7 @@ void HttpServer::Impl::handle_completion(const httplib::Request& req, httplib::R
   }
   const ResponseIds ids = new_ids(chat);
   if (r.stream) {
-    stream_response(res, *submitted, ids, chat, r.include_usage);
+    stream_response(res, *submitted, ids, chat, r.include_usage, std::move(in_flight));
   } else {
     whole_response(res, *submitted, ids, chat);
   }
@@ -252,8 +288,9 @@ void HttpServer::Impl::whole_response(httplib::Response& res, const std::shared_
 }
 
 void HttpServer::Impl::stream_response(httplib::Response& res, std::shared_ptr<RequestStream> stream, ResponseIds ids, bool chat,
-                                       bool include_usage) {
+                                       bool include_usage, std::shared_ptr<void> in_flight) {
   struct State {
+    std::shared_ptr<void> in_flight;  // the stream counts for stop() until the response is gone
     std::shared_ptr<RequestStream> stream;
     ResponseIds ids;
     bool chat = true, include_usage = false;
@@ -262,6 +299,7 @@ void HttpServer::Impl::stream_response(httplib::Response& res, std::shared_ptr<R
     Clock::time_point last_write = Clock::now();
   };
   auto st = std::make_shared<State>();
+  st->in_flight = std::move(in_flight);
   st->stream = std::move(stream);
   st->ids = std::move(ids);
   st->chat = chat;
@@ -352,6 +390,8 @@ void HttpServer::stop() {
   bool stopped = false;
   while (impl_->run_active.load()) {
     if (!stopped && impl_->http->is_running()) {
+      // A stream whose writes stall longer than the write timeout is dropped anyway.
+      impl_->drain(std::chrono::seconds(impl_->options.write_timeout_s) + std::chrono::seconds(1));
       impl_->http->stop();
       stopped = true;
     }

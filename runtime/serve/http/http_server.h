@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -43,6 +44,9 @@ struct Backend {
   Engine* engine = nullptr;
   const text::Tokenizer* tokenizer = nullptr;
   const text::R1ChatFormat* chat = nullptr;
+  // Optional: fills the memory gauges of the metrics (Metrics::device_memory_*) before /metrics
+  // renders them. Called on HTTP threads: it must be thread-safe.
+  std::function<void(Metrics&)> sample_memory;
 };
 
 class HttpServer {
@@ -56,7 +60,11 @@ class HttpServer {
   Result<int> bind();
   // Serves until stop(); call from the thread that should run the accept loop.
   Status run();
-  // Stops accepting and ends run() once the open connections are done. Any thread.
+  // Graceful stop, from any thread: requests from now on get 503 (`shutting_down`), responses in
+  // flight are written to their end (a stream's last events and `data: [DONE]` included), for at
+  // most the write timeout + 1 s; then the listening socket closes and run() returns once the
+  // open connections are done. Stop the engine first, so that running streams end (cancelled)
+  // rather than generate on.
   void stop();
 
   // The model is ready: /health turns 200 and the /v1 routes serve.
