@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <future>
@@ -396,6 +397,32 @@ TEST_CASE("shutdown while a stream's writes are stalled: the stream still ends w
   CHECK(out.size() >= 5);
   CHECK(out.compare(out.size() - std::min<size_t>(out.size(), 5), 5, "0\r\n\r\n") == 0);
   stopped.get();
+}
+
+TEST_CASE("shutdown does not wait for a client sending its request a byte at a time") {
+  // Each byte comes within the read timeout and the request deadline is far away, so before the
+  // fix the stopping server waited for that deadline (here 30 s) before it could close.
+  http::ServerOptions so = quick_options();
+  so.read_timeout_s = 5;
+  so.request_timeout_s = 30;
+  Server s(endless_runner(), so);
+  std::atomic<bool> done{false};
+  auto dribble = std::async(std::launch::async, [&] {
+    RawClient c(s.port);
+    const std::string head = "GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(100, 'a');
+    for (char ch : head) {
+      if (done.load() || !c.send(std::string_view(&ch, 1))) break;
+      std::this_thread::sleep_for(500ms);
+    }
+  });
+  std::this_thread::sleep_for(1200ms);  // the request is being read
+  const auto t0 = Clock::now();
+  s.engine.stop();
+  s.server.stop();
+  const auto took = Clock::now() - t0;
+  done.store(true);
+  dribble.get();
+  CHECK(took < 3s);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <httplib.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -24,8 +25,11 @@ namespace r1vk::serve::http {
 class ConnectionStream final : public httplib::Stream {
  public:
   using Clock = std::chrono::steady_clock;
-  ConnectionStream(socket_t sock, std::chrono::milliseconds read_timeout, std::chrono::milliseconds write_timeout)
-      : sock_(sock), read_timeout_(read_timeout), write_timeout_(write_timeout) {}
+  // `listener`: the server's listening socket; once it is closed (the server stops), reads fail
+  // at once instead of waiting out a slow client's read timeout and request deadline.
+  ConnectionStream(socket_t sock, std::chrono::milliseconds read_timeout, std::chrono::milliseconds write_timeout,
+                   const std::atomic<socket_t>* listener = nullptr)
+      : sock_(sock), read_timeout_(read_timeout), write_timeout_(write_timeout), listener_(listener) {}
 
   bool is_readable() const override;
   bool is_writable() const override;
@@ -50,11 +54,13 @@ class ConnectionStream final : public httplib::Stream {
   bool peer_closed() const;
 
  private:
-  // Waits until the socket is readable, at most the read timeout and never past the deadline.
+  // Waits until the socket is readable, at most the read timeout, never past the deadline, and
+  // not after the listener closed.
   bool wait_readable() const;
 
   socket_t sock_;
   std::chrono::milliseconds read_timeout_, write_timeout_;
+  const std::atomic<socket_t>* listener_;
   Clock::time_point deadline_ = Clock::time_point::max();
   bool timed_out_ = false;
   std::array<char, 4096> buffer_{};
