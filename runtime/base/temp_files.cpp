@@ -37,8 +37,9 @@ extern "C" void remove_temp_files_and_reraise(int sig) {
 }  // namespace
 
 void remove_temp_files_on_signals() {
-  std::signal(SIGINT, remove_temp_files_and_reraise);
-  std::signal(SIGTERM, remove_temp_files_and_reraise);
+  // SIGHUP is what a closed terminal or a dropped ssh session sends, SIGQUIT is Ctrl-\: both
+  // would otherwise leave a partial plan (hundreds of GB at R1 scale) in the cache for good.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) std::signal(sig, remove_temp_files_and_reraise);
 }
 
 int register_temp_file(const std::string& path) {

@@ -1,5 +1,5 @@
 // Temporary files that must not outlive an interrupted process: a plan being compiled is written
-// to `<plan>.partial.<pid>...` and renamed into place when complete; if SIGINT or SIGTERM ends the process
+// to `<plan>.partial.<pid>...` and renamed into place when complete; if SIGINT, SIGTERM, SIGHUP or SIGQUIT ends the process
 // first, the handler installed here deletes the partial file, so nothing half-written is left on
 // disk. Then the signal takes its default action (the exit status still says "killed by SIGINT").
 #pragma once
@@ -8,7 +8,7 @@
 
 namespace r1vk {
 
-// Installs the SIGINT/SIGTERM handler (the CLI does, once, at start). Handlers installed later
+// Installs the SIGINT/SIGTERM/SIGHUP/SIGQUIT handler (the CLI does, once, at start). Handlers installed later
 // (e.g. chat's Ctrl-C) replace it for their signal.
 void remove_temp_files_on_signals();
 

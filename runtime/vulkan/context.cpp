@@ -110,7 +110,7 @@ Result<uint64_t> Context::submit_with_fence(const CommandBuffer& cmd, VkFence fe
   VkResult r = fault::check(fault::Site::kSubmit);
   if (r == VK_SUCCESS) r = vkQueueSubmit(device_->compute_queue(), 1, &info, fence);
   if (unlock_queue_) unlock_queue_();
-  R1VK_VK_TRY(r);
+  if (r != VK_SUCCESS) return vk_error(r, "vkQueueSubmit");  // the call's name, not the variable's
   next_value_ = value;  // only a submitted value may be waited for
   return value;
 }

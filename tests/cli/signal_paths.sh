@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SIGINT / SIGTERM at the moments a user presses Ctrl-C or a supervisor stops r1vk, each made
+# SIGINT / SIGTERM (and, while compiling, SIGHUP / SIGQUIT) at the moments a user presses Ctrl-C or a supervisor stops r1vk, each made
 # certain by stopping the process (SIGSTOP) at that moment, queueing the signal and resuming it:
 #  - `r1vk run CHECKPOINT` while it compiles the checkpoint into the plan cache (mid-write);
 #  - `r1vk run PLAN` while it loads the plan (opened, nothing generated yet);
@@ -59,8 +59,10 @@ check_cache() {
   done
 }
 
-# 1. While the plan cache is being written: the partial plan appears, then the signal.
-for sig in INT TERM; do
+# 1. While the plan cache is being written: the partial plan appears, then the signal. SIGHUP (a
+# closed terminal, a dropped ssh session) and SIGQUIT (Ctrl-\\) too: a partial plan they left
+# would stay in the cache for good.
+for sig in INT TERM HUP QUIT; do
   R1VK_CACHE_DIR=$cache "$r1vk" run "$work/ckpt" -p "hi" --weights q4 --max-tokens 2 >"$work/out" 2>&1 &
   pid=$!
   stop_when "$pid" '[ -n "$(find "$cache" -name "*.partial*")" ]' || fail "compiling into the cache: no partial plan seen before the run ended"

@@ -57,7 +57,7 @@ std::string default_model_name(const std::string& model) {
   return name.empty() ? "r1vk" : name;
 }
 
-// Waits for SIGINT or SIGTERM on its own thread (they are blocked everywhere else). The first asks
+// Waits for SIGINT, SIGTERM or SIGHUP on its own thread (they are blocked everywhere else). The first asks
 // for a graceful shutdown (taken up once the model is loaded, if it came during the load); a
 // second one exits at once (status 130), removing a plan being compiled into the cache.
 class ShutdownSignal {
@@ -66,6 +66,7 @@ class ShutdownSignal {
     sigemptyset(&set_);
     sigaddset(&set_, SIGINT);
     sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGHUP);  // a closed terminal: shut down as for SIGTERM
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);  // before any other thread exists: they inherit it
     thread_ = std::thread([this] {
       for (int count = 0;; ++count) {
