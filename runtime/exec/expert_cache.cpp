@@ -76,14 +76,16 @@ Result<std::unique_ptr<ExpertCache>> ExpertCache::create(vk::Context& ctx, const
   // Scores start from the calibration counts, per op as the steady state of a stream of
   // one-row steps routed in the file's proportions: uses per step top_k * share, over
   // 1 / (1 - decay) steps.
-  std::map<std::string, uint64_t> sums;
-  for (const auto& [key, counts] : seed) sums[key] = std::accumulate(counts.begin(), counts.end(), uint64_t{0});
+  // Summed in double: counts near 2^64 (a file from anywhere) would wrap a 64-bit sum and turn the
+  // shares into nonsense; a double keeps them right to 1 part in 2^53.
+  std::map<std::string, double> sums;
+  for (const auto& [key, counts] : seed) sums[key] = std::accumulate(counts.begin(), counts.end(), 0.0, [](double a, uint64_t b) { return a + static_cast<double>(b); });
   for (size_t i = 0; i < n; ++i) {
     const ExpertUnit& u = c->units_[i].unit;
     const plan::Program& p = u.program == 0 ? m.main : m.mtp;
     const auto it = seed.find(expert_op_key(u.program, p.ops[u.op]));
     if (it == seed.end() || u.expert >= it->second.size() || sums[it->first] == 0) continue;
-    c->score_[i] = static_cast<double>(it->second[u.expert]) / static_cast<double>(sums[it->first]) * c->units_[i].top_k /
+    c->score_[i] = static_cast<double>(it->second[u.expert]) / sums[it->first] * c->units_[i].top_k /
                    (1.0 - options.decay);
   }
 
