@@ -1,5 +1,6 @@
 #include "base/json_util.h"
 
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -65,6 +66,9 @@ Result<Json> parse_json(std::string_view text, const std::string& what) {
 }
 
 Result<Json> read_json_file(const std::string& path, uint64_t max_bytes) {
+  // An ifstream opens a directory and reports its size as LLONG_MAX: say what it is instead.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return make_error(ErrorCode::kInvalidArgument, path + ": is a directory, not a JSON file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(ErrorCode::kNotFound, path + ": cannot open");
   in.seekg(0, std::ios::end);
