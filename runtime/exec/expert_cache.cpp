@@ -188,7 +188,9 @@ Status ExpertCache::retire_rounds(bool wait) {
       if (!done) break;
     }
     R1VK_TRY(ctx_.allocator().invalidate(r.snapshot.allocation(), 0, r.snapshot.size()));
-    std::vector<uint32_t> now(baseline_.size());
+    // Reused scratch: no allocation per step once the cache is running.
+    std::vector<uint32_t>& now = snapshot_;
+    now.resize(baseline_.size());
     if (!now.empty()) std::memcpy(now.data(), r.snapshot.mapped().data(), now.size() * 4);
     // Uses since the previous round ran with the placement that round left (in_effect_).
     for (double& s : score_) s *= options_.decay;
@@ -210,7 +212,7 @@ Status ExpertCache::retire_rounds(bool wait) {
         stats_.slot_uses += d;
       }
     }
-    baseline_ = std::move(now);
+    std::swap(baseline_, now);
     in_effect_ = std::move(r.on_device_after);
     r.value = 0;
     free_rounds_.push_back(std::move(r));

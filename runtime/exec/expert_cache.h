@@ -144,6 +144,7 @@ class ExpertCache {
   std::vector<int32_t> occupant_;               // per slot: the unit it serves, or -1
   std::vector<double> score_;
   std::vector<uint32_t> baseline_;              // counters at the last retired round
+  std::vector<uint32_t> snapshot_;              // scratch: a round's counters, swapped with baseline_
   std::vector<bool> in_effect_;                 // per unit: on the device in steps after the last retired round
   std::vector<std::pair<uint32_t, kernels::ExpertAddresses>> table_writes_;  // for the next round
   std::vector<vk::Buffer> pages_;
