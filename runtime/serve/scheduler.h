@@ -6,6 +6,10 @@
 // sequence never runs out of blocks and nothing is ever preempted). The wait queue is bounded.
 // Prompt chunks are sized to the executor's row-count buckets where that costs little delay, so
 // a step is not padded to a much larger bucket (StepRunner::step_rows).
+// With MTP drafts (StepRunner::drafts) a decode that needs at least two more tokens also
+// verifies its draft: two rows of the step's budget, taken before prompt chunks (a verified
+// draft costs far less than the decode step it saves). Its second row stays inside the blocks
+// reserved for the sequence: the draft sits at most at position prompt + max_tokens - 1.
 #pragma once
 
 #include <cstddef>
@@ -25,10 +29,12 @@ struct SchedulerOptions {
   uint32_t step_token_budget = 512;   // most tokens (decode + prefill) one step carries
 };
 
-// One entry of a planned step: which sequence and how many prompt tokens (0: one decode token).
+// One entry of a planned step: which sequence and how many prompt tokens (0: one decode token,
+// with `speculate` verifying the sequence's MTP draft too).
 struct ScheduledSequence {
   Sequence* sequence = nullptr;
   size_t prefill_tokens = 0;
+  bool speculate = false;
 };
 
 class Scheduler {

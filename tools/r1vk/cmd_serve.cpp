@@ -16,6 +16,7 @@
 
 #include "base/temp_files.h"
 #include "command.h"
+#include "common_flags.h"
 #include "default_model.h"
 #include "model_session.h"
 #include "serve/engine.h"
@@ -47,6 +48,7 @@ struct ServeArgs {
   std::string weights = "auto";
   std::optional<int> device;
   OffloadFlags offload;
+  DraftFlags draft;
 };
 
 // The name clients use for the model: the plan file's or checkpoint directory's name.
@@ -153,8 +155,17 @@ Status run_serve(const ServeArgs& a) {
   // The executor's KV pool and activations are placed before routed experts.
   exec::BatchOptions bo;
   bo.max_batch = a.max_batch;
-  auto tm = open_text_model(a.model, po, a.device, a.offload,
-                            [bo](const exec::Model& m) { return exec::executor_device_bytes(m, bo); });
+  // MTP drafts for every sequence of the batch (docs/speculative.md): on by default where the
+  // plan has an MTP program; asked for explicitly (--draft N > 1) on a plan without, an error.
+  const int draft = a.draft.session_draft_tokens();
+  const auto draft_tokens = [draft](const exec::Model& m) {
+    return draft < 0 ? (m.manifest().mtp.ops.empty() ? 0u : 1u) : static_cast<uint32_t>(draft);
+  };
+  auto tm = open_text_model(a.model, po, a.device, a.offload, [bo, draft_tokens](const exec::Model& m) {
+    exec::BatchOptions sized = bo;
+    sized.draft_tokens = draft_tokens(m);
+    return exec::executor_device_bytes(m, sized);
+  });
   if (!tm.ok()) {
     stop_http();
     return std::move(tm).error();
@@ -173,6 +184,7 @@ Status run_serve(const ServeArgs& a) {
     return make_error(ErrorCode::kInvalidArgument, "--max-batch " + std::to_string(a.max_batch) + " exceeds the plan's " +
                                                        std::to_string(plan_rows) + " rows per step (--prefill-chunk at compile)");
   }
+  bo.draft_tokens = draft_tokens(*tm->model);
   auto executor = exec::BatchExecutor::create(*tm->model, bo);
   if (!executor.ok()) {
     stop_http();
@@ -190,8 +202,8 @@ Status run_serve(const ServeArgs& a) {
                         m.device_memory_in_use = allocator.bytes_in_use();
                         m.host_visible_memory_allocated = allocator.host_bytes_allocated();
                       }});
-  std::printf("r1vk serve: ready: model \"%s\", context %lld tokens, up to %u sequences at once%s\n", so.model_id.c_str(),
-              static_cast<long long>(tm->model->context_length()), a.max_batch,
+  std::printf("r1vk serve: ready: model \"%s\", context %lld tokens, up to %u sequences at once, MTP drafts %s%s\n",
+              so.model_id.c_str(), static_cast<long long>(tm->model->context_length()), a.max_batch, bo.draft_tokens ? "on" : "off",
               chat.ok() ? "" : " (no R1 chat format in this tokenizer: /v1/completions only)");
   std::fflush(stdout);
 
@@ -227,6 +239,7 @@ void add_serve_command(CLI::App& app, CommandFn& selected) {
   sub->add_option("--weights", a->weights, "Weight format when MODEL is a checkpoint: f32, f16, q8, q4, fp8, auto")->capture_default_str();
   sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices)");
   add_offload_options(*sub, a->offload);
+  add_draft_options(*sub, a->draft);
   sub->callback([a, &selected] { selected = [a] { return run_serve(*a); }; });
 }
 

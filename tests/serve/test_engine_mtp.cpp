@@ -1,0 +1,151 @@
+// The serving engine with MTP drafts on the fake step runner (no device): a decode step may emit
+// two tokens per sequence. The text, finish reasons and usage must equal decoding without drafts
+// for every sequence of a batch; the second token of a pair is dropped when the first ends the
+// request (max_tokens, a stop string, end of sentence); a sequence one token short of max_tokens
+// verifies no draft; every KV block comes back; /metrics counts the drafts.
+#include <doctest/doctest.h>
+
+#include "engine_test_util.h"
+#include "serve/engine.h"
+
+namespace r1vk::serve {
+namespace {
+
+// Reply 0: "7" 40 times then the end of sentence; reply 1: reasoning, "</think>", an answer.
+std::vector<std::vector<int32_t>> replies() {
+  std::vector<int32_t> sevens(40, test::encode("7")[0]);
+  std::vector<int32_t> golden = test::encode("1: 4+8+0=12\n");
+  golden.push_back(static_cast<int32_t>(test::demo_think_end()));
+  for (int32_t t : test::encode("\n\n6912")) golden.push_back(t);
+  return {sevens, golden};
+}
+
+enum class Drafter { kNone, kAlwaysRight, kWrongEveryThird };
+
+FakeStepRunnerOptions options(Drafter drafter) {
+  FakeStepRunnerOptions o;
+  o.max_batch = 8;
+  o.total_blocks = 512;
+  o.block_tokens = 4;
+  o.context_length = 128;
+  o.next_token = test::scripted_replies(replies());
+  if (drafter != Drafter::kNone) {
+    auto next = o.next_token;
+    const bool wrong_sometimes = drafter == Drafter::kWrongEveryThird;
+    o.draft_token = [next, wrong_sometimes](const std::vector<int32_t>& h) {
+      return wrong_sometimes && h.size() % 3 == 0 ? int32_t{5} : next(h);
+    };
+  }
+  return o;
+}
+
+struct Run {
+  std::string text;  // reasoning|answer
+  FinishReason reason = FinishReason::kError;
+  int64_t completion_tokens = -1;
+};
+
+struct Request {
+  int32_t key;
+  size_t prompt;
+  int64_t max_tokens;
+  std::vector<std::string> stops;
+};
+
+// Every request submitted at once; what each stream delivered, and the runner's counts.
+struct BatchResult {
+  std::vector<Run> runs;
+  size_t steps = 0;
+  exec::DraftStats drafts;
+  uint64_t metric_proposed = 0, metric_accepted = 0;
+  size_t free_blocks = 0, total_blocks = 0;
+};
+
+BatchResult run_batch(Drafter drafter, const std::vector<Request>& requests) {
+  FakeStepRunner runner(options(drafter));
+  Engine engine(runner, test::demo_tokenizer(), test::demo_eos(), EngineOptions{});
+  std::vector<std::shared_ptr<RequestStream>> streams;
+  for (const Request& r : requests) {
+    GenerationRequest g;
+    g.prompt = test::scripted_prompt(r.key, r.prompt);
+    g.max_tokens = r.max_tokens;
+    g.text.stop_strings = r.stops;
+    auto s = engine.submit(g);
+    REQUIRE(s.ok());
+    streams.push_back(*s);
+  }
+  engine.start();  // after every submit: the first step admits them all
+  BatchResult out;
+  for (auto& s : streams) {
+    auto c = test::collect(*s);
+    out.runs.push_back({c.reasoning + "|" + c.answer, c.finish.reason, c.finish.completion_tokens});
+  }
+  engine.stop();
+  out.steps = runner.steps().size();
+  out.drafts = runner.draft_stats();
+  out.metric_proposed = engine.metrics().draft_proposed.load();
+  out.metric_accepted = engine.metrics().draft_accepted.load();
+  out.free_blocks = runner.free_blocks();
+  out.total_blocks = runner.total_blocks();
+  return out;
+}
+
+void check_same(const BatchResult& got, const BatchResult& want) {
+  REQUIRE(got.runs.size() == want.runs.size());
+  for (size_t i = 0; i < got.runs.size(); ++i) {
+    CAPTURE(i);
+    CHECK(got.runs[i].text == want.runs[i].text);
+    CHECK(got.runs[i].reason == want.runs[i].reason);
+    CHECK(got.runs[i].completion_tokens == want.runs[i].completion_tokens);
+  }
+  CHECK(got.free_blocks == got.total_blocks);
+}
+
+TEST_CASE("with MTP drafts every sequence of a batch streams what it streams without, in fewer steps") {
+  // Ends of every kind, each landing on the first or the second token of a verified pair: the
+  // end of sentence after either reply, max_tokens odd and even, stop strings.
+  const std::vector<Request> requests = {
+      {0, 3, 100, {}}, {1, 5, 100, {}}, {0, 4, 7, {}}, {0, 6, 8, {}},
+      {1, 3, 100, {"+0="}}, {1, 7, 100, {"4+"}}, {1, 4, 9, {}}, {0, 9, 1, {}},
+  };
+  const BatchResult plain = run_batch(Drafter::kNone, requests);
+  CHECK(plain.drafts.proposed == 0);
+  CHECK(plain.metric_proposed == 0);
+  CHECK(plain.runs[0].completion_tokens == 40);
+  CHECK(plain.runs[4].reason == FinishReason::kStop);
+  for (Drafter d : {Drafter::kAlwaysRight, Drafter::kWrongEveryThird}) {
+    CAPTURE(static_cast<int>(d));
+    const BatchResult mtp = run_batch(d, requests);
+    check_same(mtp, plain);
+    CHECK(mtp.drafts.proposed > 0);
+    CHECK(mtp.metric_proposed == mtp.drafts.proposed);
+    CHECK(mtp.metric_accepted == mtp.drafts.accepted);
+    if (d == Drafter::kAlwaysRight) {
+      CHECK(mtp.drafts.accepted == mtp.drafts.proposed);
+      CHECK(mtp.steps * 10 < plain.steps * 6);  // about half the decode steps
+    } else {
+      CHECK(mtp.drafts.accepted < mtp.drafts.proposed);
+      CHECK(mtp.drafts.accepted > 0);
+      CHECK(mtp.steps < plain.steps);
+    }
+  }
+}
+
+TEST_CASE("max_tokens is never exceeded: a sequence with one token left verifies no draft") {
+  for (int64_t max_tokens = 1; max_tokens <= 9; ++max_tokens) {
+    CAPTURE(max_tokens);
+    const std::vector<Request> one = {{0, 3, max_tokens, {}}};
+    const BatchResult plain = run_batch(Drafter::kNone, one);
+    const BatchResult mtp = run_batch(Drafter::kAlwaysRight, one);
+    check_same(mtp, plain);
+    CHECK(mtp.runs[0].completion_tokens == max_tokens);
+    CHECK(mtp.runs[0].text == std::string(static_cast<size_t>(max_tokens), '7') + "|");
+    // The prompt's step samples the first token; each later step verifies a draft and emits two
+    // while two or more are wanted, and the last one, if one is left, is a plain step.
+    CHECK(mtp.drafts.proposed == static_cast<uint64_t>((max_tokens - 1) / 2));
+    CHECK(mtp.steps == static_cast<size_t>(1 + max_tokens / 2));
+  }
+}
+
+}  // namespace
+}  // namespace r1vk::serve
