@@ -2,8 +2,11 @@
 // two tokens per sequence. The text, finish reasons and usage must equal decoding without drafts
 // for every sequence of a batch; the second token of a pair is dropped when the first ends the
 // request (max_tokens, a stop string, end of sentence); a sequence one token short of max_tokens
-// verifies no draft; every KV block comes back; /metrics counts the drafts.
+// verifies no draft, nor one past the context; cancelling works mid-draft; every KV block comes
+// back; /metrics counts the drafts.
 #include <doctest/doctest.h>
+
+#include <thread>
 
 #include "engine_test_util.h"
 #include "serve/engine.h"
@@ -107,12 +110,14 @@ TEST_CASE("with MTP drafts every sequence of a batch streams what it streams wit
   const std::vector<Request> requests = {
       {0, 3, 100, {}}, {1, 5, 100, {}}, {0, 4, 7, {}}, {0, 6, 8, {}},
       {1, 3, 100, {"+0="}}, {1, 7, 100, {"4+"}}, {1, 4, 9, {}}, {0, 9, 1, {}},
+      {0, 121, 100, {}},  // max_tokens capped at the context's 7 free positions: no draft past its end
   };
   const BatchResult plain = run_batch(Drafter::kNone, requests);
   CHECK(plain.drafts.proposed == 0);
   CHECK(plain.metric_proposed == 0);
   CHECK(plain.runs[0].completion_tokens == 40);
   CHECK(plain.runs[4].reason == FinishReason::kStop);
+  CHECK(plain.runs[8].completion_tokens == 7);
   for (Drafter d : {Drafter::kAlwaysRight, Drafter::kWrongEveryThird}) {
     CAPTURE(static_cast<int>(d));
     const BatchResult mtp = run_batch(d, requests);
@@ -145,6 +150,33 @@ TEST_CASE("max_tokens is never exceeded: a sequence with one token left verifies
     CHECK(mtp.drafts.proposed == static_cast<uint64_t>((max_tokens - 1) / 2));
     CHECK(mtp.steps == static_cast<size_t>(1 + max_tokens / 2));
   }
+}
+
+TEST_CASE("a request cancelled while its sequence verifies drafts is dropped and its blocks freed") {
+  FakeStepRunnerOptions o = options(Drafter::kAlwaysRight);
+  o.max_batch = 2;
+  o.step_delay = std::chrono::milliseconds(2);
+  FakeStepRunner runner(o);
+  Engine engine(runner, test::demo_tokenizer(), test::demo_eos(), EngineOptions{});
+  engine.start();
+  GenerationRequest g;
+  g.prompt = test::scripted_prompt(0, 3);
+  g.max_tokens = 40;
+  auto a = engine.submit(g);
+  auto b = engine.submit(g);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  for (int i = 0; i < 5000 && runner.draft_stats().accepted < 4; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  REQUIRE(runner.draft_stats().accepted >= 4);  // both sequences are verifying drafts
+  (*a)->cancel();
+  engine.notify();
+  CHECK(test::collect(**a).finish.reason == FinishReason::kCancelled);
+  auto rest = test::collect(**b);
+  CHECK(rest.finish.completion_tokens == 40);
+  CHECK(rest.reasoning == std::string(40, '7'));
+  engine.stop();
+  CHECK(runner.live_sequences() == 0);
+  CHECK(runner.free_blocks() == runner.total_blocks());
 }
 
 }  // namespace
