@@ -48,8 +48,10 @@ Result<std::vector<ScheduledSequence>> Scheduler::schedule(StepRunner& runner) {
     }
   }
   // Drafts verified beside the decodes, one more row each, while the budget allows. A sequence
-  // with one token left gains nothing from a draft (its second token would be cut).
-  if (runner.drafts()) {
+  // with one token left gains nothing from a draft (its second token would be cut). A batch with
+  // more decodes than draft_max_decodes verifies none: there the extra rows cost more than the
+  // steps they save (header comment).
+  if (runner.drafts() && plan.size() <= options_.draft_max_decodes) {
     for (ScheduledSequence& p : plan) {
       if (budget == 0) break;
       if (p.sequence->max_tokens - p.sequence->generated < 2) continue;

@@ -59,14 +59,17 @@ struct Request {
 struct BatchResult {
   std::vector<Run> runs;
   size_t steps = 0;
+  std::vector<FakeStepRunner::StepRecord> records;
   exec::DraftStats drafts;
   uint64_t metric_proposed = 0, metric_accepted = 0;
   size_t free_blocks = 0, total_blocks = 0;
 };
 
-BatchResult run_batch(Drafter drafter, const std::vector<Request>& requests) {
+BatchResult run_batch(Drafter drafter, const std::vector<Request>& requests, uint32_t draft_max_decodes = UINT32_MAX) {
   FakeStepRunner runner(options(drafter));
-  Engine engine(runner, test::demo_tokenizer(), test::demo_eos(), EngineOptions{});
+  EngineOptions eo;
+  eo.scheduler.draft_max_decodes = draft_max_decodes;
+  Engine engine(runner, test::demo_tokenizer(), test::demo_eos(), eo);
   std::vector<std::shared_ptr<RequestStream>> streams;
   for (const Request& r : requests) {
     GenerationRequest g;
@@ -84,7 +87,8 @@ BatchResult run_batch(Drafter drafter, const std::vector<Request>& requests) {
     out.runs.push_back({c.reasoning + "|" + c.answer, c.finish.reason, c.finish.completion_tokens});
   }
   engine.stop();
-  out.steps = runner.steps().size();
+  out.records = runner.steps();
+  out.steps = out.records.size();
   out.drafts = runner.draft_stats();
   out.metric_proposed = engine.metrics().draft_proposed.load();
   out.metric_accepted = engine.metrics().draft_accepted.load();
@@ -150,6 +154,23 @@ TEST_CASE("max_tokens is never exceeded: a sequence with one token left verifies
     CHECK(mtp.drafts.proposed == static_cast<uint64_t>((max_tokens - 1) / 2));
     CHECK(mtp.steps == static_cast<size_t>(1 + max_tokens / 2));
   }
+}
+
+TEST_CASE("drafts are verified only while at most draft_max_decodes sequences decode") {
+  // Three sequences decode together for about 10 tokens, then one goes on alone to 40.
+  const std::vector<Request> requests = {{0, 3, 100, {}}, {0, 3, 10, {}}, {0, 3, 11, {}}};
+  const BatchResult plain = run_batch(Drafter::kNone, requests);
+  const BatchResult limited = run_batch(Drafter::kAlwaysRight, requests, 2);
+  check_same(limited, plain);
+  CHECK(limited.drafts.proposed > 0);  // the lone sequence drafts
+  for (const auto& r : limited.records) {
+    if (r.entries - r.prefill_entries > 2) CHECK(r.verified == 0);
+  }
+  // Unlimited, the three-sequence steps verify drafts too: more of them than limited.
+  const BatchResult unlimited = run_batch(Drafter::kAlwaysRight, requests);
+  check_same(unlimited, plain);
+  CHECK(unlimited.drafts.proposed > limited.drafts.proposed);
+  CHECK(run_batch(Drafter::kAlwaysRight, requests, 0).drafts.proposed == 0);
 }
 
 TEST_CASE("a request cancelled while its sequence verifies drafts is dropped and its blocks freed") {
