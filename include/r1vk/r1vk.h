@@ -44,9 +44,10 @@ extern "C" {
 /* Major changes break the ABI (the major is the soname's: libr1vk.so.1); minor ones only add
  * functions, flags or trailing struct fields. 1.1 added r1vk_version, r1vk_version_string and
  * R1VK_TOKENIZE_ADD_SPECIAL; 1.2 r1vk_session_options, r1vk_session_options_init,
- * r1vk_session_create_with_options and r1vk_session_draft_stats (MTP speculative decoding). */
+ * r1vk_session_create_with_options and r1vk_session_draft_stats (MTP speculative decoding); 1.3
+ * r1vk_batch_create_with_options (MTP drafts in batches, on by default from 1.3). */
 #define R1VK_API_VERSION_MAJOR 1
-#define R1VK_API_VERSION_MINOR 2
+#define R1VK_API_VERSION_MINOR 3
 #define R1VK_API_VERSION ((R1VK_API_VERSION_MAJOR << 16) | R1VK_API_VERSION_MINOR)
 
 /* The R1VK_API_VERSION the library was built with; compare the major part with your header's. */
@@ -243,7 +244,8 @@ typedef struct r1vk_session_options {
 R1VK_EXPORT void r1vk_session_options_init(r1vk_session_options* options);
 R1VK_EXPORT r1vk_status r1vk_session_create_with_options(r1vk_model* model, const r1vk_session_options* options,
                                                          r1vk_session** out_session);
-/* MTP drafts the session's steps verified and accepted so far (both 0 without MTP). */
+/* MTP drafts the session's steps verified and accepted so far (both 0 without MTP). For a session
+ * of a batch, the counts of the whole batch (all its sessions' steps). */
 R1VK_EXPORT r1vk_status r1vk_session_draft_stats(const r1vk_session* session, uint64_t* out_proposed, uint64_t* out_accepted);
 /* Waits for a submitted step to finish first. */
 R1VK_EXPORT void r1vk_session_destroy(r1vk_session* session);
@@ -358,18 +360,28 @@ R1VK_EXPORT r1vk_status r1vk_session_poll(r1vk_session* session, int32_t* out_to
  * them. Batch sessions are ordinary sessions otherwise (feed, generate, poll one by one), but only
  * one step of the batch runs at a time: while one of them has a step in flight, the others'
  * calls fail with R1VK_ERROR_BUSY or R1VK_ERROR_INVALID_ARGUMENT.
- * max_sessions: 1 .. the plan's prefill chunk (R1VK_ERROR_INVALID_ARGUMENT otherwise). */
+ * max_sessions: 1 .. the plan's prefill chunk (R1VK_ERROR_INVALID_ARGUMENT otherwise).
+ * MTP speculative decoding (docs/speculative.md) is on by default when the plan has an MTP
+ * program: every session's steps, r1vk_batch_step included, verify its draft; the tokens are the
+ * same as without (greedy, or sampled with the same seed). */
 typedef struct r1vk_batch r1vk_batch;
 R1VK_EXPORT r1vk_status r1vk_batch_create(r1vk_model* model, uint32_t max_sessions, r1vk_batch** out_batch);
+/* r1vk_batch_create with `options` for every session of the batch: draft_tokens -1 (what
+ * r1vk_batch_create uses) on when the plan has an MTP program, 0 off, 1 on
+ * (R1VK_ERROR_INVALID_ARGUMENT when the plan has none, or for a struct_size below the 1.2 struct's). */
+R1VK_EXPORT r1vk_status r1vk_batch_create_with_options(r1vk_model* model, uint32_t max_sessions,
+                                                       const r1vk_session_options* options, r1vk_batch** out_batch);
 /* Sessions created in the batch keep its executor alive: destroy them and the batch in any order. */
 R1VK_EXPORT void r1vk_batch_destroy(r1vk_batch* batch);
 /* A new session in the batch (position 0, default sampling). */
 R1VK_EXPORT r1vk_status r1vk_batch_session_create(r1vk_batch* batch, r1vk_session** out_session);
 /* One decode step of each of `count` sessions (distinct, all of `batch`, each fed before) in one
  * submit: session i continues from its last sampled token with its own sampling settings, and
- * out_tokens[i] receives its new token (then also r1vk_session_last_token). On an error no session
- * changes: R1VK_ERROR_CONTEXT_FULL when one has no position left, R1VK_ERROR_BUSY when a step is in
- * flight. */
+ * out_tokens[i] receives its new token (then also r1vk_session_last_token). With MTP a session
+ * whose draft was accepted has its next token already: the next call returns it without a row of
+ * its own (and without a submit when every session has one). Either way each call advances every
+ * session by one token. On an error no session changes: R1VK_ERROR_CONTEXT_FULL when one has no
+ * position left, R1VK_ERROR_BUSY when a step is in flight. */
 R1VK_EXPORT r1vk_status r1vk_batch_step(r1vk_batch* batch, r1vk_session* const* sessions, size_t count,
                                         int32_t* out_tokens);
 

@@ -1,5 +1,5 @@
 // Batches: sessions sharing one BatchExecutor, and the step that decodes several of them in one
-// submit (exec::Session::step_together).
+// submit (exec::Session::step_together), each verifying its MTP draft unless turned off.
 #include <algorithm>
 #include <vector>
 
@@ -10,17 +10,28 @@ using namespace r1vk::capi;  // NOLINT: the C entry points below are thin shims
 
 extern "C" {
 
-R1VK_EXPORT r1vk_status r1vk_batch_create(r1vk_model* model, uint32_t max_sessions, r1vk_batch** out_batch) {
+R1VK_EXPORT r1vk_status r1vk_batch_create_with_options(r1vk_model* model, uint32_t max_sessions,
+                                                       const r1vk_session_options* options, r1vk_batch** out_batch) {
   return guarded([&] {
     R1VK_CAPI_REQUIRE(out_batch);
     *out_batch = nullptr;
     R1VK_CAPI_REQUIRE(model);
+    R1VK_CAPI_REQUIRE(options);
+    if (options->struct_size < sizeof(r1vk_session_options))
+      return fail(R1VK_ERROR_INVALID_ARGUMENT,
+                  "r1vk_session_options.struct_size is too small: initialise it with r1vk_session_options_init");
+    if (options->draft_tokens < -1 || options->draft_tokens > 1)
+      return fail(R1VK_ERROR_INVALID_ARGUMENT, "draft_tokens must be -1 (default), 0 (off) or 1, not " +
+                                                   std::to_string(options->draft_tokens));
     auto state = std::make_shared<BatchState>();
     state->model = model->state;
     DeviceCall call(*model->state->context);
     if (r1vk_status st = call.refuse_if_lost(); st != R1VK_OK) return st;
     r1vk::exec::BatchOptions bo;
     bo.max_batch = max_sessions;
+    // MTP drafts as a single session's (exec::SessionOptions::draft_tokens): -1 on where the plan has them.
+    const bool plan_has_mtp = !model->state->model->manifest().mtp.ops.empty();
+    bo.draft_tokens = options->draft_tokens < 0 ? (plan_has_mtp ? 1u : 0u) : static_cast<uint32_t>(options->draft_tokens);
     auto ex = r1vk::exec::BatchExecutor::create(*model->state->model, bo);
     if (!ex.ok()) return call.finish(fail(ex.error()));
     state->executor = std::move(ex).value();
@@ -29,6 +40,12 @@ R1VK_EXPORT r1vk_status r1vk_batch_create(r1vk_model* model, uint32_t max_sessio
     *out_batch = handle.release();
     return R1VK_OK;
   });
+}
+
+R1VK_EXPORT r1vk_status r1vk_batch_create(r1vk_model* model, uint32_t max_sessions, r1vk_batch** out_batch) {
+  r1vk_session_options defaults;
+  r1vk_session_options_init(&defaults);
+  return r1vk_batch_create_with_options(model, max_sessions, &defaults, out_batch);
 }
 
 R1VK_EXPORT void r1vk_batch_destroy(r1vk_batch* batch) {

@@ -54,18 +54,28 @@ Result<std::vector<int32_t>> Session::step_together(std::span<Session* const> se
   }
   SequenceExecutor& ex = *sessions[0]->exec_;
   if (ex.pending()) return make_error(ErrorCode::kInvalidArgument, "a submitted step has not been polled to completion");
-  // One token per session per call: a token an accepted draft queued is dropped and fed again.
+  // One token per session per call. A session holding a token its last accepted draft queued
+  // returns it without a row; the others step together, each verifying its MTP draft.
+  std::vector<size_t> stepped;  // sessions[] index of each entry
   for (size_t i = 0; i < sessions.size(); ++i) {
     Session* s = sessions[i];
-    R1VK_TRY(s->drop_queued());
+    if (!s->queued_.empty()) continue;
     R1VK_ASSIGN_OR_RETURN(int32_t sampled, ex.last_token(s->seq_));
-    entries.push_back({s->seq_, {}, sampling[i], true});
+    entries.push_back({s->seq_, {}, sampling[i], true, s->speculate_});
     if (sampled < 0) entries.back().tokens = std::span(&s->last_token_, 1);
+    stepped.push_back(i);
   }
-  R1VK_ASSIGN_OR_RETURN(auto tokens, ex.step(entries, nullptr));
-  for (size_t i = 0; i < sessions.size(); ++i) {
-    sessions[i]->last_token_ = tokens[i];
-    sessions[i]->position_ += 1;
+  if (!entries.empty()) R1VK_TRY(ex.step(entries, nullptr));
+  std::vector<int32_t> tokens(sessions.size());
+  for (size_t i = 0, e = 0; i < sessions.size(); ++i) {
+    Session* s = sessions[i];
+    if (e < stepped.size() && stepped[e] == i) {
+      R1VK_TRY(s->take_emitted(e));
+      ++e;
+    } else {
+      s->pop_queued();
+    }
+    tokens[i] = s->last_token_;
   }
   return tokens;
 }
@@ -86,10 +96,14 @@ Status Session::run(std::span<const int32_t> tokens, const Sampling& sampling, s
 Status Session::finish(std::vector<float>* logits) {
   submitted_ = false;
   R1VK_TRY(exec_->finish(logits && options_.keep_logits ? logits : nullptr));
+  return take_emitted(0);  // this session's entry is the only one
+}
+
+Status Session::take_emitted(size_t entry) {
   R1VK_ASSIGN_OR_RETURN(last_token_, exec_->last_token(seq_));
   R1VK_ASSIGN_OR_RETURN(position_, exec_->position(seq_));
   if (!speculate_) return ok_status();
-  const std::vector<int32_t>& emitted = exec_->emitted().front();  // this session's entry is the only one
+  const std::vector<int32_t>& emitted = exec_->emitted()[entry];
   if (emitted.size() > 1) {
     // An accepted draft: return the draft now and the token after it on the next step().
     last_token_ = emitted.front();

@@ -39,7 +39,9 @@ class Session {
   // One decode step of every session, in one queue submit: each continues from its last sampled
   // token with its own sampling (sampling[i] for sessions[i]). All must share one executor (at
   // most its max_batch of them), none may have a step in flight. Returns the new tokens in order;
-  // on an error no session changes.
+  // on an error no session changes. With MTP each verifies its draft as step() does: a session
+  // whose draft stood returns the token after it on the next call without a row of its own (no
+  // submit at all when every session has one queued).
   static Result<std::vector<int32_t>> step_together(std::span<Session* const> sessions, std::span<const Sampling> sampling);
 
   int64_t position() const { return position_; }
@@ -88,6 +90,9 @@ class Session {
   explicit Session(Model& model) : model_(model) {}
   Status run(std::span<const int32_t> tokens, const Sampling& sampling, std::vector<float>* logits, bool wait);
   Status finish(std::vector<float>* logits);
+  // After a finished step in which this session was entry `entry`: takes its sampled token and
+  // position, queuing the second token of an accepted draft.
+  Status take_emitted(size_t entry);
   // Drops the tokens an accepted draft put ahead of what step() returned: the cache goes back
   // to position_, and the next step feeds last_token_ itself.
   Status drop_queued();

@@ -21,15 +21,17 @@ int64_t BatchRunner::position(SeqId seq) const {
   return p.ok() ? *p : 0;
 }
 
-Result<std::vector<int32_t>> BatchRunner::step(std::span<const StepEntry> entries) {
+Result<std::vector<std::vector<int32_t>>> BatchRunner::step(std::span<const StepEntry> entries) {
   std::vector<exec::BatchExecutor::Entry> es(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
     es[i].seq = entries[i].seq;
     es[i].tokens = entries[i].tokens;
     es[i].sampling = entries[i].sampling;
     es[i].sample = entries[i].sample;
+    es[i].speculate = entries[i].speculate && ex_->mtp();
   }
-  return ex_->step(es);
+  R1VK_TRY(ex_->step(es));
+  return ex_->emitted();
 }
 
 }  // namespace r1vk::serve

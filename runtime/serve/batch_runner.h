@@ -2,7 +2,8 @@
 // exec::BatchExecutor::step, one queue submit for all running sequences (decode tokens and
 // prompt chunks mixed), over one paged KV pool. A new sequence reuses the cached full KV blocks
 // of an earlier prompt with the same leading tokens (prefix reuse), so a shared system prompt or
-// chat history is not prefilled again.
+// chat history is not prefilled again. With an executor created with MTP drafts
+// (BatchOptions::draft_tokens), decode entries that ask for it verify their sequence's draft.
 #pragma once
 
 #include <memory>
@@ -28,7 +29,9 @@ class BatchRunner final : public StepRunner {
   // The executor's row-count buckets (BatchExecutor::bucket_rows): powers of two below the
   // plan's chunk, then the chunk.
   uint32_t step_rows(uint32_t rows) const override;
-  Result<std::vector<int32_t>> step(std::span<const StepEntry> entries) override;
+  bool drafts() const override { return ex_->mtp(); }
+  exec::DraftStats draft_stats() const override { return ex_->draft_stats(); }
+  Result<std::vector<std::vector<int32_t>>> step(std::span<const StepEntry> entries) override;
 
  private:
   std::unique_ptr<exec::BatchExecutor> ex_;

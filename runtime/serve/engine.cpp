@@ -116,6 +116,7 @@ void Engine::run_step(std::unique_lock<std::mutex>& lock) {
     StepEntry e;
     e.seq = p.sequence->seq;
     e.sampling = p.sequence->sampling;
+    e.speculate = p.speculate;
     if (p.prefill_tokens > 0) {
       e.tokens = std::span<const int32_t>(p.sequence->prompt).subspan(p.sequence->prefilled, p.prefill_tokens);
       e.sample = p.sequence->prefilled + p.prefill_tokens == p.sequence->prompt.size();
@@ -146,12 +147,20 @@ void Engine::run_step(std::unique_lock<std::mutex>& lock) {
       s->prefilled += plan[i].prefill_tokens;
       if (!entries[i].sample) continue;
     }
-    deliver(s, (*tokens)[i]);
+    // After an accepted MTP draft two tokens: the second is dropped when the first ends the
+    // request (end of sentence, a stop string, max_tokens); its sequence and KV blocks go then.
+    const std::vector<int32_t>& emitted = (*tokens)[i];
+    for (size_t t = 0; t < emitted.size(); ++t) {
+      if (!deliver(s, emitted[t], static_cast<int64_t>(emitted.size() - 1 - t))) break;
+    }
   }
+  const exec::DraftStats drafts = runner_.draft_stats();
+  metrics_.draft_proposed = drafts.proposed;
+  metrics_.draft_accepted = drafts.accepted;
   update_gauges();
 }
 
-void Engine::deliver(Sequence* s, int32_t token) {
+bool Engine::deliver(Sequence* s, int32_t token, int64_t later) {
   const auto now = Sequence::Clock::now();
   if (s->generated == 0) {
     metrics_.time_to_first_token.observe(std::chrono::duration<double>(now - s->submitted).count());
@@ -162,7 +171,7 @@ void Engine::deliver(Sequence* s, int32_t token) {
   auto update = s->text->push(token);
   if (!update.ok()) {
     finish(s, FinishReason::kError, update.error().message());
-    return;
+    return false;
   }
   if (token != static_cast<int32_t>(eos_)) {
     ++s->generated;
@@ -172,9 +181,13 @@ void Engine::deliver(Sequence* s, int32_t token) {
   s->stream->append(update->pieces);
   if (update->done) {
     finish(s, FinishReason::kStop);
-  } else if (s->generated >= s->max_tokens || runner_.position(s->seq) + 1 > runner_.context_length()) {
-    finish(s, FinishReason::kLength);
+    return false;
   }
+  if (s->generated >= s->max_tokens || runner_.position(s->seq) - later + 1 > runner_.context_length()) {
+    finish(s, FinishReason::kLength);
+    return false;
+  }
+  return true;
 }
 
 void Engine::finish(Sequence* s, FinishReason reason, std::string error) {

@@ -1,7 +1,8 @@
 // The serving engine: owns the requests in flight, runs the loop thread that asks the Scheduler
 // for a step, runs it on the StepRunner, and turns each sampled token into text on the request's
-// stream. Clients (the HTTP layer, tests) only submit requests and read or cancel their streams;
-// the engine knows nothing of HTTP.
+// stream (one token per sequence and step, or two after an accepted MTP draft). Clients (the HTTP
+// layer, tests) only submit requests and read or cancel their streams; the engine knows nothing
+// of HTTP.
 #pragma once
 
 #include <condition_variable>
@@ -71,7 +72,9 @@ class Engine {
   void run_step(std::unique_lock<std::mutex>& lock);
   void drop_cancelled();
   void finish(Sequence* s, FinishReason reason, std::string error = {});
-  void deliver(Sequence* s, int32_t token);
+  // Streams one generated token, `later` tokens of the same step still to come after it (the
+  // cache holds them already); false when it ended the request (`s` is then gone).
+  bool deliver(Sequence* s, int32_t token, int64_t later);
   void update_gauges();
 
   StepRunner& runner_;

@@ -41,7 +41,12 @@ uint32_t FakeStepRunner::step_rows(uint32_t rows) const {
   return rows;
 }
 
-Result<std::vector<int32_t>> FakeStepRunner::step(std::span<const StepEntry> entries) {
+exec::DraftStats FakeStepRunner::draft_stats() const {
+  std::lock_guard lock(mutex_);
+  return draft_stats_;
+}
+
+Result<std::vector<std::vector<int32_t>>> FakeStepRunner::step(std::span<const StepEntry> entries) {
   if (o_.step_delay.count() > 0) std::this_thread::sleep_for(o_.step_delay);
   std::lock_guard lock(mutex_);
   if (o_.lose_device_at_step >= 0 && static_cast<int64_t>(steps_.size() + failed_steps_) >= o_.lose_device_at_step) {
@@ -51,6 +56,7 @@ Result<std::vector<int32_t>> FakeStepRunner::step(std::span<const StepEntry> ent
   StepRecord rec;
   rec.entries = entries.size();
   size_t new_blocks = 0;
+  const auto blocks = [&](size_t tokens) { return (tokens + o_.block_tokens - 1) / o_.block_tokens; };
   for (const auto& e : entries) {
     auto it = seqs_.find(e.seq);
     if (it == seqs_.end()) return make_error(ErrorCode::kInvalidArgument, "fake runner: unknown sequence");
@@ -58,12 +64,25 @@ Result<std::vector<int32_t>> FakeStepRunner::step(std::span<const StepEntry> ent
     const size_t before = it->second.cache.size();
     const size_t after = before + (e.tokens.empty() ? 1 : e.tokens.size());
     if (static_cast<int64_t>(after) > o_.context_length) return make_error(ErrorCode::kOutOfRange, "fake runner: past the context");
-    new_blocks += (after + o_.block_tokens - 1) / o_.block_tokens - (before + o_.block_tokens - 1) / o_.block_tokens;
+    new_blocks += blocks(after) - blocks(before);
     if (!e.tokens.empty()) ++rec.prefill_entries;
     rec.tokens += e.tokens.empty() ? 1 : e.tokens.size();
   }
   if (used_blocks_locked() + new_blocks > o_.total_blocks) return make_error(ErrorCode::kOutOfMemory, "fake runner: KV pool exhausted");
-  std::vector<int32_t> out(entries.size(), -1);
+  // Drafts verified where the context and the free blocks allow, as the executor decides.
+  std::vector<bool> verify(entries.size(), false);
+  for (size_t i = 0; i < entries.size() && drafts(); ++i) {
+    const StepEntry& e = entries[i];
+    const Seq& s = seqs_[e.seq];
+    if (!e.speculate || !e.tokens.empty() || !e.sample || s.draft < 0) continue;
+    const size_t after = s.cache.size() + 2;
+    const size_t extra = blocks(after) - blocks(after - 1);
+    if (static_cast<int64_t>(after) > o_.context_length || used_blocks_locked() + new_blocks + extra > o_.total_blocks) continue;
+    verify[i] = true;
+    new_blocks += extra;
+    ++rec.tokens;
+  }
+  std::vector<std::vector<int32_t>> out(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
     Seq& s = seqs_[entries[i].seq];
     if (entries[i].tokens.empty()) {
@@ -71,9 +90,24 @@ Result<std::vector<int32_t>> FakeStepRunner::step(std::span<const StepEntry> ent
     } else {
       s.cache.insert(s.cache.end(), entries[i].tokens.begin(), entries[i].tokens.end());
     }
-    if (entries[i].sample) {
-      s.last = o_.next_token(s.cache);
-      out[i] = s.last;
+    if (!entries[i].sample) continue;
+    s.last = o_.next_token(s.cache);
+    out[i] = {s.last};
+    if (verify[i]) {
+      ++rec.verified;
+      ++draft_stats_.proposed;
+      if (s.draft == s.last) {
+        ++rec.accepted;
+        ++draft_stats_.accepted;
+        s.cache.push_back(s.draft);
+        s.last = o_.next_token(s.cache);
+        out[i].push_back(s.last);
+      }
+    }
+    if (drafts()) {
+      std::vector<int32_t> history = s.cache;
+      history.push_back(s.last);
+      s.draft = o_.draft_token(history);
     }
   }
   steps_.push_back(rec);

@@ -25,6 +25,10 @@ struct FakeStepRunnerOptions {
   std::vector<uint32_t> step_buckets;
   // The next token of a sequence from everything in its cache so far (prompt and generated).
   std::function<int32_t(const std::vector<int32_t>& history)> next_token;
+  // Set: the runner drafts as MTP does (drafts() is true). The guess for the token after
+  // `history` (the cache and then the sampled token); a decode entry with speculate verifies it
+  // as exec::BatchExecutor does: fed as a second row, accepted when next_token picks it.
+  std::function<int32_t(const std::vector<int32_t>& history)> draft_token;
 };
 
 class FakeStepRunner final : public StepRunner {
@@ -41,12 +45,16 @@ class FakeStepRunner final : public StepRunner {
   uint32_t max_batch() const override { return o_.max_batch; }
   uint32_t max_step_tokens() const override { return o_.step_buckets.empty() ? 1u << 20 : o_.step_buckets.back(); }
   uint32_t step_rows(uint32_t rows) const override;
-  Result<std::vector<int32_t>> step(std::span<const StepEntry> entries) override;
+  bool drafts() const override { return static_cast<bool>(o_.draft_token); }
+  exec::DraftStats draft_stats() const override;
+  Result<std::vector<std::vector<int32_t>>> step(std::span<const StepEntry> entries) override;
 
   struct StepRecord {
     size_t entries = 0;
     size_t prefill_entries = 0;
-    size_t tokens = 0;
+    size_t tokens = 0;     // rows fed, verified drafts included
+    size_t verified = 0;   // drafts verified
+    size_t accepted = 0;   // of them accepted (the entry emitted two tokens)
   };
   std::vector<StepRecord> steps() const;
   size_t live_sequences() const;
@@ -55,6 +63,7 @@ class FakeStepRunner final : public StepRunner {
   struct Seq {
     std::vector<int32_t> cache;
     int32_t last = -1;
+    int32_t draft = -1;  // the guess for the token after `last` (draft_token set)
   };
   size_t used_blocks_locked() const;
 
@@ -63,6 +72,7 @@ class FakeStepRunner final : public StepRunner {
   std::unordered_map<SeqId, Seq> seqs_;
   std::vector<StepRecord> steps_;
   size_t failed_steps_ = 0;
+  exec::DraftStats draft_stats_;
   SeqId next_ = 1;
 };
 

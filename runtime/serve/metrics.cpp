@@ -61,6 +61,8 @@ std::string Metrics::render_prometheus() const {
   metric(out, "r1vk_prompt_tokens_total", "counter", "Prompt tokens of admitted requests.", prompt_tokens.load());
   metric(out, "r1vk_generation_tokens_total", "counter", "Tokens generated.", generation_tokens.load());
   metric(out, "r1vk_engine_steps_total", "counter", "Engine steps run.", steps.load());
+  metric(out, "r1vk_mtp_drafts_proposed_total", "counter", "MTP draft tokens verified (speculative decoding).", draft_proposed.load());
+  metric(out, "r1vk_mtp_drafts_accepted_total", "counter", "MTP draft tokens accepted (each saved a step).", draft_accepted.load());
   metric(out, "r1vk_queue_depth", "gauge", "Requests waiting for a place in the batch.", waiting.load());
   metric(out, "r1vk_running_sequences", "gauge", "Sequences in the running batch.", running.load());
   metric(out, "r1vk_kv_blocks_used", "gauge", "KV cache blocks reserved by running sequences.", kv_blocks_used.load());

@@ -34,6 +34,9 @@ struct Metrics {
   std::atomic<uint64_t> prompt_tokens{0};
   std::atomic<uint64_t> generation_tokens{0};
   std::atomic<uint64_t> steps{0};
+  // MTP speculative decoding: drafts verified, and those equal to the token sampled at their
+  // place (each saved a step). Set from the runner's counts after every step.
+  std::atomic<uint64_t> draft_proposed{0}, draft_accepted{0};
   // Gauges, set by the engine after every step.
   std::atomic<uint64_t> waiting{0}, running{0};
   std::atomic<uint64_t> kv_blocks_used{0}, kv_blocks_total{0};

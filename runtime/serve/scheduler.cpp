@@ -47,7 +47,20 @@ Result<std::vector<ScheduledSequence>> Scheduler::schedule(StepRunner& runner) {
       --budget;
     }
   }
-  const uint32_t decodes = static_cast<uint32_t>(plan.size());
+  // Drafts verified beside the decodes, one more row each, while the budget allows. A sequence
+  // with one token left gains nothing from a draft (its second token would be cut). A batch with
+  // more decodes than draft_max_decodes verifies none: there the extra rows cost more than the
+  // steps they save (header comment).
+  if (runner.drafts() && plan.size() <= options_.draft_max_decodes) {
+    for (ScheduledSequence& p : plan) {
+      if (budget == 0) break;
+      if (p.sequence->max_tokens - p.sequence->generated < 2) continue;
+      p.speculate = true;
+      --budget;
+    }
+  }
+  uint32_t decodes = 0;  // rows of the decodes
+  for (const ScheduledSequence& p : plan) decodes += p.speculate ? 2 : 1;
   uint32_t wanted = 0;  // prompt tokens this step could feed
   for (Sequence* s : running_) {
     if (s->prefill_done()) continue;

@@ -6,6 +6,14 @@
 // sequence never runs out of blocks and nothing is ever preempted). The wait queue is bounded.
 // Prompt chunks are sized to the executor's row-count buckets where that costs little delay, so
 // a step is not padded to a much larger bucket (StepRunner::step_rows).
+// With MTP drafts (StepRunner::drafts) a decode that needs at least two more tokens also
+// verifies its draft: two rows of the step's budget, taken before prompt chunks (a verified
+// draft costs far less than the decode step it saves). Its second row stays inside the blocks
+// reserved for the sequence: the draft sits at most at position prompt + max_tokens - 1.
+// Drafts are verified only while at most `draft_max_decodes` sequences decode: a verify row is
+// nearly free where a step is bound by weight reads (small batches on a GPU), but costs a full
+// row of compute where it is not (a CPU device, or a batch already wide enough to be
+// compute-bound), and then the saved steps no longer pay for the extra rows (docs/server.md).
 #pragma once
 
 #include <cstddef>
@@ -23,12 +31,15 @@ struct SchedulerOptions {
   size_t max_waiting = 64;            // the wait queue's bound; submit is refused beyond it
   uint32_t prefill_chunk = 256;       // most prompt tokens one sequence feeds in one step
   uint32_t step_token_budget = 512;   // most tokens (decode + prefill) one step carries
+  uint32_t draft_max_decodes = UINT32_MAX;  // drafts only while at most this many sequences decode
 };
 
-// One entry of a planned step: which sequence and how many prompt tokens (0: one decode token).
+// One entry of a planned step: which sequence and how many prompt tokens (0: one decode token,
+// with `speculate` verifying the sequence's MTP draft too).
 struct ScheduledSequence {
   Sequence* sequence = nullptr;
   size_t prefill_tokens = 0;
+  bool speculate = false;
 };
 
 class Scheduler {

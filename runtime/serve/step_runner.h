@@ -22,6 +22,9 @@ struct StepEntry {
   std::span<const int32_t> tokens;
   exec::Sampling sampling;
   bool sample = true;  // sample a next token from this entry's last row
+  // A decode entry (tokens empty) of a runner with drafts(): verify the sequence's MTP draft as
+  // a second row, so the step may emit two tokens (exec::StepEntry::speculate).
+  bool speculate = false;
 };
 
 class StepRunner {
@@ -49,9 +52,17 @@ class StepRunner {
   // recorded for a few row counts pads a step to the smallest that holds it. Default: no padding.
   virtual uint32_t step_rows(uint32_t rows) const { return rows; }
 
-  // Runs every entry in one step; returns the sampled token per entry (-1 where sample=false).
-  // Fails without changing any sequence when the pool has too few free blocks for the step.
-  virtual Result<std::vector<int32_t>> step(std::span<const StepEntry> entries) = 0;
+  // MTP speculative decoding: whether decode entries may verify a draft (StepEntry::speculate),
+  // and the drafts verified and accepted so far. Default: no drafts.
+  virtual bool drafts() const { return false; }
+  virtual exec::DraftStats draft_stats() const { return {}; }
+
+  // Runs every entry in one step; returns per entry the tokens it emitted, in order: none where
+  // sample=false, else the sampled token, or two after an accepted draft (the draft, then the
+  // token sampled after it). The KV cache holds every emitted token but the last, as after
+  // plain steps. Fails without changing any sequence when the pool has too few free blocks for
+  // the step.
+  virtual Result<std::vector<std::vector<int32_t>>> step(std::span<const StepEntry> entries) = 0;
 };
 
 }  // namespace r1vk::serve

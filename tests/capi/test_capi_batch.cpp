@@ -1,5 +1,5 @@
 // r1vk_batch: sessions of one batch decoded together in one step give the tokens each gives alone
-// (greedy), and bad calls are refused without changing any session.
+// (greedy), with MTP drafts or without, and bad calls are refused without changing any session.
 #include "capi_fixture.h"
 
 namespace {
@@ -59,6 +59,68 @@ TEST_CASE("sessions stepped together in a batch decode what they decode alone") 
   r1vk_batch_destroy(batch);  // the sessions keep the executor alive
   CHECK(r1vk_batch_step(nullptr, ss.data(), 1, out) == R1VK_ERROR_INVALID_ARGUMENT);
   for (auto* s : ss) r1vk_session_destroy(s);
+}
+
+// Steps `members` (indices into ss) of the batch together `count` times, appending each new token
+// to its session's list.
+void step_members(r1vk_batch* batch, const std::vector<r1vk_session*>& ss, const std::vector<size_t>& members, int count,
+                  std::vector<std::vector<int32_t>>& got) {
+  std::vector<r1vk_session*> sessions;
+  for (size_t m : members) sessions.push_back(ss[m]);
+  std::vector<int32_t> out(sessions.size(), -1);
+  for (int i = 0; i < count; ++i) {
+    CAPI_OK(r1vk_batch_step(batch, sessions.data(), sessions.size(), out.data()));
+    for (size_t k = 0; k < members.size(); ++k) got[members[k]].push_back(out[k]);
+  }
+}
+
+TEST_CASE("a batch verifies MTP drafts for every session: greedy tokens equal the batch's without MTP") {
+  Loaded l;
+  capi_test::load(l);
+  const r1vk_chat_message questions[4][1] = {{{"user", "What is 31415 - 92653?"}}, {{"user", "What is 4512 + 873?"}},
+                                             {{"user", "What is 271828 + 314159?"}}, {{"user", "What is 999 + 1?"}}};
+  r1vk_session_options bad;
+  r1vk_session_options_init(&bad);
+  bad.draft_tokens = 2;
+  r1vk_batch* refused = nullptr;
+  CHECK(r1vk_batch_create_with_options(l.model, 4, &bad, &refused) == R1VK_ERROR_INVALID_ARGUMENT);
+  CHECK(refused == nullptr);
+  CHECK(r1vk_batch_create_with_options(l.model, 4, nullptr, &refused) == R1VK_ERROR_INVALID_ARGUMENT);
+  // Both batches in the same pattern: all four sessions together, then only two of them (the
+  // others keep any token their accepted draft queued), then all again.
+  std::vector<std::vector<int32_t>> tokens[2];
+  uint64_t proposed[2] = {0, 0}, accepted[2] = {0, 0};
+  for (int mtp = 0; mtp < 2; ++mtp) {
+    r1vk_session_options o;
+    r1vk_session_options_init(&o);
+    o.draft_tokens = mtp ? -1 : 0;  // -1: what r1vk_batch_create uses
+    r1vk_batch* batch = nullptr;
+    CAPI_OK(r1vk_batch_create_with_options(l.model, 4, &o, &batch));
+    std::vector<r1vk_session*> ss(4);
+    tokens[mtp].assign(4, {});
+    for (size_t i = 0; i < ss.size(); ++i) {
+      CAPI_OK(r1vk_batch_session_create(batch, &ss[i]));
+      capi_test::set_greedy(ss[i]);
+      CAPI_OK(r1vk_session_feed_chat(ss[i], questions[i], 1));
+    }
+    int64_t fed = 0, pos = 0, ctx = 0;
+    CAPI_OK(r1vk_session_position(ss[3], &fed, &ctx));
+    step_members(batch, ss, {0, 1, 2, 3}, 12, tokens[mtp]);
+    step_members(batch, ss, {1, 3}, 5, tokens[mtp]);
+    step_members(batch, ss, {0, 1, 2, 3}, 12, tokens[mtp]);
+    CAPI_OK(r1vk_session_draft_stats(ss[0], &proposed[mtp], &accepted[mtp]));
+    // Session 3 moved one position per token it was given, drafts or not.
+    CAPI_OK(r1vk_session_position(ss[3], &pos, &ctx));
+    CHECK(tokens[mtp][3].size() == 29);
+    CHECK(pos == fed + 29);
+    for (size_t i = 0; i < ss.size(); ++i) r1vk_session_destroy(ss[i]);
+    r1vk_batch_destroy(batch);
+  }
+  CHECK(tokens[1] == tokens[0]);
+  CHECK(proposed[0] == 0);
+  // The demo model's drafts almost always stand (docs/speculative.md): most tokens came two per row.
+  CHECK(proposed[1] > 20);
+  CHECK(accepted[1] * 10 > proposed[1] * 8);
 }
 
 }  // namespace

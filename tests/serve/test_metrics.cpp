@@ -31,11 +31,16 @@ TEST_CASE("the metrics page names every family once with its type") {
   const std::string t = m.render_prometheus();
   for (const char* name : {"r1vk_requests_total", "r1vk_prompt_tokens_total", "r1vk_generation_tokens_total", "r1vk_queue_depth",
                            "r1vk_running_sequences", "r1vk_kv_blocks_used", "r1vk_time_to_first_token_seconds",
-                           "r1vk_inter_token_latency_seconds"}) {
+                           "r1vk_inter_token_latency_seconds", "r1vk_mtp_drafts_proposed_total", "r1vk_mtp_drafts_accepted_total"}) {
     CHECK_MESSAGE(t.find(std::string("# TYPE ") + name + " ") != std::string::npos, name);
   }
   CHECK(t.find("\nr1vk_running_sequences 3\n") != std::string::npos);
   CHECK(t.find("\nr1vk_generation_tokens_total 42\n") != std::string::npos);
+  m.draft_proposed = 9;
+  m.draft_accepted = 8;
+  const std::string d = m.render_prometheus();
+  CHECK(d.find("\nr1vk_mtp_drafts_proposed_total 9\n") != std::string::npos);
+  CHECK(d.find("\nr1vk_mtp_drafts_accepted_total 8\n") != std::string::npos);
 }
 
 TEST_CASE("sampling options are checked: non-finite, negative temperature, top_p outside (0, 1], max_tokens < 1") {

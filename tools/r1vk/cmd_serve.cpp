@@ -16,6 +16,7 @@
 
 #include "base/temp_files.h"
 #include "command.h"
+#include "common_flags.h"
 #include "default_model.h"
 #include "model_session.h"
 #include "serve/engine.h"
@@ -41,13 +42,23 @@ struct ServeArgs {
   int read_timeout = 10;
   int request_timeout = 30;
   uint32_t prefill_chunk = 256;
+  int64_t draft_max_batch = -1;  // -1: by device type (kDraftMaxBatchCpu / kDraftMaxBatchGpu)
   double temperature = 0.6;
   double top_p = 0.95;
   int64_t context = 0;
   std::string weights = "auto";
   std::optional<int> device;
   OffloadFlags offload;
+  DraftFlags draft;
 };
+
+// Most decoding sequences with which a step still verifies MTP drafts, unless --draft-max-batch
+// says otherwise. On a CPU device (lavapipe) every row is compute: measured on the demo model,
+// drafts gain 1.17-1.25x at concurrency 1 and lose at 4 (0.87-0.92x) and 16 (0.75-0.80x)
+// (docs/server.md). On a GPU a small step is bound by weight reads and a verify row is nearly
+// free; 8 is an estimate (not measured on a GPU), below the batch where GEMMs turn compute-bound.
+constexpr uint32_t kDraftMaxBatchCpu = 2;
+constexpr uint32_t kDraftMaxBatchGpu = 8;
 
 // The name clients use for the model: the plan file's or checkpoint directory's name.
 std::string default_model_name(const std::string& model) {
@@ -118,6 +129,9 @@ Status run_serve(const ServeArgs& a) {
   if (a.request_timeout < 1) return make_error(ErrorCode::kInvalidArgument, "--request-timeout must be at least 1 second");
   if (a.prefill_chunk < 1) return make_error(ErrorCode::kInvalidArgument, "--prefill-chunk must be at least 1");
   if (a.max_tokens_cap < 0) return make_error(ErrorCode::kInvalidArgument, "--max-tokens-cap must be >= 0");
+  if (a.draft_max_batch < -1 || a.draft_max_batch > 256) {
+    return make_error(ErrorCode::kInvalidArgument, "--draft-max-batch must be in 0..256 (or -1: by device type)");
+  }
   R1VK_TRY(serve::check_generation_options(a.temperature, a.top_p, 1));
 
   serve::http::ServerOptions so;
@@ -153,8 +167,17 @@ Status run_serve(const ServeArgs& a) {
   // The executor's KV pool and activations are placed before routed experts.
   exec::BatchOptions bo;
   bo.max_batch = a.max_batch;
-  auto tm = open_text_model(a.model, po, a.device, a.offload,
-                            [bo](const exec::Model& m) { return exec::executor_device_bytes(m, bo); });
+  // MTP drafts for every sequence of the batch (docs/speculative.md): on by default where the
+  // plan has an MTP program; asked for explicitly (--draft N > 1) on a plan without, an error.
+  const int draft = a.draft.session_draft_tokens();
+  const auto draft_tokens = [draft](const exec::Model& m) {
+    return draft < 0 ? (m.manifest().mtp.ops.empty() ? 0u : 1u) : static_cast<uint32_t>(draft);
+  };
+  auto tm = open_text_model(a.model, po, a.device, a.offload, [bo, draft_tokens](const exec::Model& m) {
+    exec::BatchOptions sized = bo;
+    sized.draft_tokens = draft_tokens(m);
+    return exec::executor_device_bytes(m, sized);
+  });
   if (!tm.ok()) {
     stop_http();
     return std::move(tm).error();
@@ -173,6 +196,7 @@ Status run_serve(const ServeArgs& a) {
     return make_error(ErrorCode::kInvalidArgument, "--max-batch " + std::to_string(a.max_batch) + " exceeds the plan's " +
                                                        std::to_string(plan_rows) + " rows per step (--prefill-chunk at compile)");
   }
+  bo.draft_tokens = draft_tokens(*tm->model);
   auto executor = exec::BatchExecutor::create(*tm->model, bo);
   if (!executor.ok()) {
     stop_http();
@@ -182,6 +206,9 @@ Status run_serve(const ServeArgs& a) {
   serve::EngineOptions eo;
   eo.scheduler.max_waiting = a.max_queue;
   eo.scheduler.prefill_chunk = a.prefill_chunk;
+  const bool cpu_device = tm->context && tm->context->caps().type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  eo.scheduler.draft_max_decodes = a.draft_max_batch >= 0 ? static_cast<uint32_t>(a.draft_max_batch)
+                                                          : (cpu_device ? kDraftMaxBatchCpu : kDraftMaxBatchGpu);
   serve::Engine engine(runner, tokenizer, *eos, eo);
   engine.start();
   const vk::Allocator& allocator = tm->context->allocator();  // thread-safe queries
@@ -190,8 +217,9 @@ Status run_serve(const ServeArgs& a) {
                         m.device_memory_in_use = allocator.bytes_in_use();
                         m.host_visible_memory_allocated = allocator.host_bytes_allocated();
                       }});
-  std::printf("r1vk serve: ready: model \"%s\", context %lld tokens, up to %u sequences at once%s\n", so.model_id.c_str(),
-              static_cast<long long>(tm->model->context_length()), a.max_batch,
+  std::printf("r1vk serve: ready: model \"%s\", context %lld tokens, up to %u sequences at once, MTP drafts %s%s%s\n",
+              so.model_id.c_str(), static_cast<long long>(tm->model->context_length()), a.max_batch, bo.draft_tokens ? "on" : "off",
+              bo.draft_tokens ? (" while at most " + std::to_string(eo.scheduler.draft_max_decodes) + " sequences decode").c_str() : "",
               chat.ok() ? "" : " (no R1 chat format in this tokenizer: /v1/completions only)");
   std::fflush(stdout);
 
@@ -221,12 +249,17 @@ void add_serve_command(CLI::App& app, CommandFn& selected) {
   sub->add_option("--read-timeout", a->read_timeout, "Seconds a client may stay silent while sending, or not read")->capture_default_str();
   sub->add_option("--request-timeout", a->request_timeout, "Seconds a client has to send a whole request (line, headers, body)")->capture_default_str();
   sub->add_option("--prefill-chunk", a->prefill_chunk, "Most prompt tokens of one request per step")->capture_default_str();
+  sub->add_option("--draft-max-batch", a->draft_max_batch,
+                  "MTP drafts are verified only while at most this many sequences decode (0: never; -1: 2 on a CPU "
+                  "device, 8 on a GPU, docs/server.md)")
+      ->capture_default_str();
   sub->add_option("--temperature", a->temperature, "Temperature for requests that give none")->capture_default_str();
   sub->add_option("--top-p", a->top_p, "top_p for requests that give none")->capture_default_str();
   sub->add_option("--ctx", a->context, "Context length when MODEL is a checkpoint (0: min(4096, the model's positions))")->capture_default_str();
   sub->add_option("--weights", a->weights, "Weight format when MODEL is a checkpoint: f32, f16, q8, q4, fp8, auto")->capture_default_str();
   sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices)");
   add_offload_options(*sub, a->offload);
+  add_draft_options(*sub, a->draft);
   sub->callback([a, &selected] { selected = [a] { return run_serve(*a); }; });
 }
 
