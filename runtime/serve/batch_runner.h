@@ -2,19 +2,23 @@
 // exec::BatchExecutor::step, one queue submit for all running sequences (decode tokens and
 // prompt chunks mixed), over one paged KV pool. A new sequence reuses the cached full KV blocks
 // of an earlier prompt with the same leading tokens (prefix reuse), so a shared system prompt or
-// chat history is not prefilled again.
+// chat history is not prefilled again. Behind a pipeline (exec/pipeline.h: stages on several
+// devices or MPI ranks) a step is the pipeline's step; the block pool every stage agrees on is
+// read from stage 0's executor.
 #pragma once
 
 #include <memory>
 
 #include "exec/batch_executor.h"
+#include "exec/pipeline.h"
 #include "serve/step_runner.h"
 
 namespace r1vk::serve {
 
 class BatchRunner final : public StepRunner {
  public:
-  explicit BatchRunner(std::unique_ptr<exec::BatchExecutor> executor) : ex_(std::move(executor)) {}
+  explicit BatchRunner(std::unique_ptr<exec::BatchExecutor> executor);
+  explicit BatchRunner(std::shared_ptr<exec::Pipeline> pipeline);
 
   Result<SeqId> add_sequence(std::span<const int32_t> prompt) override;
   void free_sequence(SeqId seq) override;
@@ -31,7 +35,8 @@ class BatchRunner final : public StepRunner {
   Result<std::vector<int32_t>> step(std::span<const StepEntry> entries) override;
 
  private:
-  std::unique_ptr<exec::BatchExecutor> ex_;
+  std::shared_ptr<exec::SequenceExecutor> steps_;  // the executor or the pipeline
+  const exec::BatchExecutor* ex_;                   // the block pool, sequence slots and buckets: stage 0's
 };
 
 }  // namespace r1vk::serve
