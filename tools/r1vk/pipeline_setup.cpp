@@ -69,9 +69,10 @@ void add_pipeline_options(CLI::App& sub, PipelineFlags& flags) {
                  "flow through the stages one after the other (stage k works on one while stage k+1 works on the "
                  "previous); 1: off, 0: one per stage")
       ->capture_default_str();
-  // --split alone would be ignored silently: the user meant a pipeline and did not get one.
+  // --split or --micro-batches alone would be ignored silently: the user meant a pipeline and did not get one.
   sub.parse_complete_callback([&flags] {
     if (!flags.split.empty() && !flags.active()) throw CLI::ValidationError("--split", "needs --devices or --pipeline");
+    if (flags.micro_batches != 0 && !flags.active()) throw CLI::ValidationError("--micro-batches", "needs --devices or --pipeline");
   });
 }
 
