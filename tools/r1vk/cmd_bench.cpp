@@ -5,7 +5,8 @@
 // decode step time, aggregate and per-sequence tokens/s, and prefill tokens/s of one sequence
 // prefilling in chunks next to B - 1 decoding ones. For MoE models, where the routed experts live
 // (--gpu-memory), what decode read from host memory per token (the routers' GPU counters) and
-// the tokens/s that projects to for a stated device and bus bandwidth (docs/offload.md).
+// the tokens/s that projects to for a stated device and bus bandwidth (docs/offload.md). Behind a
+// pipeline (--devices/--pipeline), batched decode steps with per-stage figures (docs/pipeline.md).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -591,7 +592,9 @@ void add_bench_command(CLI::App& app, CommandFn& selected) {
   sub->add_option("--batch", a->batch,
                   "Batch sizes (e.g. 1,4,16): instead of the single-sequence report, time batched decode steps "
                   "(step time, aggregate and per-sequence tokens/s) and a prompt's chunked prefill next to the "
-                  "other sequences' decode")
+                  "other sequences' decode. Behind --devices/--pipeline (default 1): decode steps only, with each "
+                  "stage's ms per step and busy fraction and the hidden bytes sent per token, without and with "
+                  "micro-batches")
       ->delimiter(',');
   add_offload_options(*sub, a->offload);
   sub->add_option("--bus-bandwidth", a->bus_gbps,
