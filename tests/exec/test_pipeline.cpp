@@ -237,7 +237,13 @@ TEST_CASE("micro-batched pipeline steps give the single-device batched tokens") 
   const auto want = run(**single);
 
   // Two and three stages on contexts of their own (overlapped), three on one shared context.
-  for (const auto& [stages, shared] : {std::pair<size_t, bool>{2, false}, {3, false}, {3, true}}) {
+  struct Config {
+    size_t stages;
+    bool shared;
+  };
+  for (const Config c : {Config{2, false}, Config{3, false}, Config{3, true}}) {
+    const size_t stages = c.stages;
+    const bool shared = c.shared;
     CAPTURE(stages);
     CAPTURE(shared);
     std::vector<vk::Context*> ctxs = {&test::context(), second->get(), third->get()};
