@@ -121,9 +121,14 @@ Result<World> init_world() {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized) {
+    // Serialized: r1vk serve's engine thread steps the pipeline while the main thread set it up
+    // and tears it down, never both at once.
     int provided = 0;
-    if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+    if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
       return make_error(ErrorCode::kIo, "MPI_Init failed: run under mpirun");
+    }
+    if (provided < MPI_THREAD_SERIALIZED) {
+      return make_error(ErrorCode::kUnsupported, "the MPI library cannot be called from more than one thread (MPI_THREAD_SERIALIZED)");
     }
   }
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
@@ -225,7 +230,7 @@ Status MpiStageChain::submit(std::span<const exec::StepEntry> entries, std::span
     lost_ = true;
     return st;
   }
-  pending_rows_ = static_cast<uint32_t>(tokens.size());
+  pending_rows_.push_back(static_cast<uint32_t>(tokens.size()));
   return ok_status();
 }
 
@@ -236,6 +241,9 @@ Result<bool> MpiStageChain::poll() {
 }
 
 Result<std::vector<int32_t>> MpiStageChain::finish(std::vector<float>* logits) {
+  if (pending_rows_.empty()) return make_error(ErrorCode::kInvalidArgument, "no submitted pipeline step to finish");
+  const uint32_t rows = pending_rows_.front();
+  pending_rows_.pop_front();
   // Each rank's report in order: the first missing one names the rank that was lost.
   for (int r = 1; r < world_.size; ++r) {
     auto report = receive<double>(MPI_DOUBLE, r, kProgress, timeout_s_, false, "step report");
@@ -257,7 +265,7 @@ Result<std::vector<int32_t>> MpiStageChain::finish(std::vector<float>* logits) {
       lost_ = true;
       return std::move(l).error();
     }
-    if (l->size() != size_t{pending_rows_} * static_cast<size_t>(vocab_)) {
+    if (l->size() != size_t{rows} * static_cast<size_t>(vocab_)) {
       return make_error(ErrorCode::kInternal, "the last pipeline rank sent logits of the wrong size");
     }
     if (logits) logits->insert(logits->end(), l->begin(), l->end());

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <span>
 #include <vector>
 
@@ -57,7 +58,7 @@ class MpiStageChain final : public exec::StageChain {
   bool keep_logits_;
   double timeout_s_;
   bool lost_ = false;
-  uint32_t pending_rows_ = 0;
+  std::deque<uint32_t> pending_rows_;  // per step in flight (micro-batches), oldest first
   std::vector<double> seconds_;  // per rank 1..: seconds its step reports say it spent
 };
 

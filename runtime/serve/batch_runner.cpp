@@ -2,16 +2,20 @@
 
 namespace r1vk::serve {
 
+BatchRunner::BatchRunner(std::unique_ptr<exec::BatchExecutor> executor) : ex_(executor.get()) { steps_ = std::move(executor); }
+
+BatchRunner::BatchRunner(std::shared_ptr<exec::Pipeline> pipeline) : ex_(&pipeline->first_stage()) { steps_ = std::move(pipeline); }
+
 Result<SeqId> BatchRunner::add_sequence(std::span<const int32_t> prompt) {
   if (ex_->live_sequences() >= ex_->max_batch()) {
     return make_error(ErrorCode::kOutOfMemory, "all " + std::to_string(ex_->max_batch()) + " sequence slots are in use");
   }
-  return ex_->add_sequence(prompt);
+  return steps_->add_sequence(prompt);
 }
 
 void BatchRunner::free_sequence(SeqId seq) {
   // Unknown ids are ignored (the interface's contract); the executor reports them as errors.
-  (void)ex_->free_sequence(seq);
+  (void)steps_->free_sequence(seq);
 }
 
 uint32_t BatchRunner::step_rows(uint32_t rows) const { return ex_->bucket_rows(rows); }
@@ -28,10 +32,10 @@ Result<std::vector<std::vector<int32_t>>> BatchRunner::step(std::span<const Step
     es[i].tokens = entries[i].tokens;
     es[i].sampling = entries[i].sampling;
     es[i].sample = entries[i].sample;
-    es[i].speculate = entries[i].speculate && ex_->mtp();
+    es[i].speculate = entries[i].speculate && steps_->mtp();
   }
-  R1VK_TRY(ex_->step(es));
-  return ex_->emitted();
+  R1VK_TRY(steps_->step(es, nullptr));
+  return steps_->emitted();
 }
 
 }  // namespace r1vk::serve

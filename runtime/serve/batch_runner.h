@@ -4,18 +4,23 @@
 // of an earlier prompt with the same leading tokens (prefix reuse), so a shared system prompt or
 // chat history is not prefilled again. With an executor created with MTP drafts
 // (BatchOptions::draft_tokens), decode entries that ask for it verify their sequence's draft.
+// Behind a pipeline (exec/pipeline.h: stages on several devices or MPI ranks) a step is the
+// pipeline's step (without drafts); the block pool every stage agrees on is read from stage 0's
+// executor.
 #pragma once
 
 #include <memory>
 
 #include "exec/batch_executor.h"
+#include "exec/pipeline.h"
 #include "serve/step_runner.h"
 
 namespace r1vk::serve {
 
 class BatchRunner final : public StepRunner {
  public:
-  explicit BatchRunner(std::unique_ptr<exec::BatchExecutor> executor) : ex_(std::move(executor)) {}
+  explicit BatchRunner(std::unique_ptr<exec::BatchExecutor> executor);
+  explicit BatchRunner(std::shared_ptr<exec::Pipeline> pipeline);
 
   Result<SeqId> add_sequence(std::span<const int32_t> prompt) override;
   void free_sequence(SeqId seq) override;
@@ -29,12 +34,13 @@ class BatchRunner final : public StepRunner {
   // The executor's row-count buckets (BatchExecutor::bucket_rows): powers of two below the
   // plan's chunk, then the chunk.
   uint32_t step_rows(uint32_t rows) const override;
-  bool drafts() const override { return ex_->mtp(); }
-  exec::DraftStats draft_stats() const override { return ex_->draft_stats(); }
+  bool drafts() const override { return steps_->mtp(); }
+  exec::DraftStats draft_stats() const override { return steps_->draft_stats(); }
   Result<std::vector<std::vector<int32_t>>> step(std::span<const StepEntry> entries) override;
 
  private:
-  std::unique_ptr<exec::BatchExecutor> ex_;
+  std::shared_ptr<exec::SequenceExecutor> steps_;  // the executor or the pipeline
+  const exec::BatchExecutor* ex_;                   // the block pool, sequence slots and buckets: stage 0's
 };
 
 }  // namespace r1vk::serve

@@ -2,12 +2,52 @@
 // until it is ready, read its metrics, stop it. Loopback only.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import fs from "node:fs";
 
 export const HOST = "127.0.0.1";
 
-// Starts `r1vk serve --port 0 ...args`; resolves when it has printed its address.
+// R1VK_SERVE_PIPELINE puts the server behind a pipeline (docs/pipeline.md): "devices" runs it on
+// two logical Vulkan devices (--devices 0,0); "mpi:MPIRUN" under `MPIRUN -np 2 ... --pipeline`,
+// where rank 0 serves HTTP and rank 1 only executes its stage.
+export const PIPELINE = process.env.R1VK_SERVE_PIPELINE ?? "";
+export const MPI = PIPELINE.startsWith("mpi:");
+
+function serveCommand(r1vk, args) {
+  const serve = ["serve", "--host", HOST, "--port", "0", ...args];
+  if (PIPELINE === "devices") return [r1vk, [...serve, "--devices", "0,0"]];
+  // Unbound: Open MPI pins each rank to one core by default, and lavapipe needs them all.
+  if (MPI) return [PIPELINE.slice(4), ["--oversubscribe", "--bind-to", "none", "-np", "2", r1vk, ...serve, "--pipeline"]];
+  if (PIPELINE) throw new Error(`R1VK_SERVE_PIPELINE=${PIPELINE}: expected "devices" or "mpi:MPIRUN"`);
+  return [r1vk, serve];
+}
+
+// The pid of MPI rank `rank` among the descendants of `root` (mpirun): the process whose
+// environment has OMPI_COMM_WORLD_RANK=rank.
+export function rankPid(root, rank) {
+  const parent = new Map();
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch { /* gone */ }
+  }
+  for (const [pid] of parent) {
+    let p = pid;
+    while (p > 1 && p !== root) p = parent.get(p) ?? 0;
+    if (p !== root || pid === root) continue;
+    try {
+      if (fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`OMPI_COMM_WORLD_RANK=${rank}`)) return pid;
+    } catch { /* gone */ }
+  }
+  throw new Error(`no MPI rank ${rank} under process ${root}`);
+}
+
+// Starts `r1vk serve --port 0 ...args` (behind R1VK_SERVE_PIPELINE's pipeline, if set); resolves
+// when it has printed its address.
 export async function startServer(r1vk, args = [], { env = process.env } = {}) {
-  const proc = spawn(r1vk, ["serve", "--host", HOST, "--port", "0", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const [program, argv] = serveCommand(r1vk, args);
+  const proc = spawn(program, argv, { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   proc.stderr.on("data", (d) => { err += d; });
@@ -47,9 +87,16 @@ export async function metric(base, name, headers = {}) {
   return Number(m[1]);
 }
 
+// SIGTERM to the server (under MPI to rank 0, whose shutdown stops the other ranks: a signal to
+// mpirun itself aborts the job); resolves with the exit of the process started (mpirun's).
 export async function stopServer(server, limitMs = 20000) {
   const exited = once(server.proc, "exit");
-  server.proc.kill("SIGTERM");
+  if (server.proc.exitCode !== null || server.proc.signalCode !== null) return { code: server.proc.exitCode, signal: server.proc.signalCode };
+  if (MPI) {
+    process.kill(rankPid(server.proc.pid, 0), "SIGTERM");
+  } else {
+    server.proc.kill("SIGTERM");
+  }
   const timer = setTimeout(() => server.proc.kill("SIGKILL"), limitMs);
   const [code, signal] = await exited;
   clearTimeout(timer);

@@ -5,7 +5,8 @@
 // decode step time, aggregate and per-sequence tokens/s, and prefill tokens/s of one sequence
 // prefilling in chunks next to B - 1 decoding ones. For MoE models, where the routed experts live
 // (--gpu-memory), what decode read from host memory per token (the routers' GPU counters) and
-// the tokens/s that projects to for a stated device and bus bandwidth (docs/offload.md).
+// the tokens/s that projects to for a stated device and bus bandwidth (docs/offload.md). Behind a
+// pipeline (--devices/--pipeline), batched decode steps with per-stage figures (docs/pipeline.md).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -25,6 +26,7 @@
 #include "exec/session.h"
 #include "plan/decode_traffic.h"
 #include "offload_flags.h"
+#include "pipeline_setup.h"
 #include "plan_source.h"
 #include "text/chat_format.h"
 #include "text/tokenizer.h"
@@ -39,6 +41,7 @@ struct BenchArgs {
   int64_t long_context = 4096;
   std::string weights = "q4";
   std::optional<int> device;
+  PipelineFlags pipeline;
   double bandwidth_gbps = 0;  // > 0: report decode as a fraction of this bandwidth roofline
   std::vector<int> batch;  // batch sizes for the batched-executor table; empty: single-sequence bench
   OffloadFlags offload;
@@ -408,11 +411,76 @@ Status run_batch_bench(const BenchArgs& a, exec::Model& model, const std::vector
   return ok_status();
 }
 
+// Behind a pipeline (--devices/--pipeline): per batch size (default 1), decode steps of that many
+// sequences, without micro-batches and then with the pipeline's (for batches of several): step
+// time, aggregate tokens/s, each stage's time per step and busy fraction, and the hidden bytes
+// sent between stages per token.
+Status run_pipeline_bench(const BenchArgs& a, const std::vector<int>& batch) {
+  const int max_b = *std::max_element(batch.begin(), batch.end());
+  PlanSourceOptions po;
+  po.weights = a.weights;
+  po.context = kBatchPosition + 2 * (a.decode + 1) + 2;  // warm-up and timed steps, without and with micro-batches
+  exec::BatchOptions bo;
+  bo.max_batch = static_cast<uint32_t>(max_b);
+  R1VK_ASSIGN_OR_RETURN(PipelineModel pm, open_pipeline(a.pipeline, [&] { return open_model(a.model, po); }, bo, a.device));
+  if (pm.worker) return pm.worker_status;  // an MPI rank > 0: served its stage
+  exec::Pipeline& p = *pm.pipeline;
+  const uint32_t configured = p.micro_batches();
+  std::printf("pipeline: %zu stages; batched decode from position %lld, median of %lld steps per row\n", p.stages(),
+              static_cast<long long>(kBatchPosition), static_cast<long long>(a.decode));
+  std::printf("batch  micro-batches  step ms  aggregate tok/s  per-stage ms per step and busy fraction; hidden bytes per token\n");
+  for (int b : batch) {
+    std::vector<exec::SeqId> seqs;
+    for (int i = 0; i < b; ++i) {
+      R1VK_ASSIGN_OR_RETURN(auto s, p.add_sequence({}));
+      R1VK_TRY(p.seek_for_benchmark(s, kBatchPosition));
+      seqs.push_back(s);
+    }
+    std::vector<exec::StepEntry> decode(seqs.size());
+    for (size_t i = 0; i < seqs.size(); ++i) decode[i].seq = seqs[i];
+    std::vector<uint32_t> modes = {1};  // without micro-batches, then with them
+    if (configured > 1 && b > 1) modes.push_back(configured);
+    for (uint32_t m : modes) {
+      p.set_micro_batches(m);
+      R1VK_TRY(p.step(decode, nullptr));  // warm-up (first use of this row bucket)
+      const auto s0 = p.stage_seconds();
+      const double w0 = p.step_seconds();
+      const uint64_t n0 = p.steps(), r0 = p.rows_stepped(), h0 = p.hidden_bytes_sent();
+      std::vector<double> step_s;
+      for (int64_t i = 0; i < a.decode; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        R1VK_TRY(p.step(decode, nullptr));
+        step_s.push_back(seconds_since(t0));
+      }
+      std::sort(step_s.begin(), step_s.end());
+      const double dt = step_s[step_s.size() / 2];
+      auto s1 = p.stage_seconds();
+      for (size_t k = 0; k < s1.size(); ++k) s1[k] -= k < s0.size() ? s0[k] : 0.0;
+      const double tokens = static_cast<double>(std::max<uint64_t>(p.rows_stepped() - r0, 1));
+      std::printf("%5d %14u %8.2f %16.2f  %s; %.0f\n", b, m, 1e3 * dt, static_cast<double>(b) / dt,
+                  format_stage_stats(s1, p.step_seconds() - w0, p.steps() - n0).c_str(),
+                  static_cast<double>(p.hidden_bytes_sent() - h0) / tokens);
+    }
+    for (auto s : seqs) R1VK_TRY(p.free_sequence(s));
+  }
+  p.set_micro_batches(configured);
+  for (const auto& ctx : pm.contexts) {
+    if (ctx->validation_errors() != 0) {
+      return make_error(ErrorCode::kInternal, std::to_string(ctx->validation_errors()) + " Vulkan validation error(s)");
+    }
+  }
+  return ok_status();
+}
+
 Status run_bench(const BenchArgs& a) {
   if (a.prompt <= 0 || a.decode <= 0 || a.long_context < 0) {
     return make_error(ErrorCode::kInvalidArgument, "--prompt and --decode must be positive, --long-context >= 0");
   }
   R1VK_TRY(check_batch_sizes(a.batch));
+  if (a.pipeline.active()) {
+    R1VK_TRY(a.offload.refuse_for_pipeline(true));
+    return run_pipeline_bench(a, a.batch.empty() ? std::vector<int>{1} : a.batch);
+  }
   vk::ContextOptions co;
   exec::ModelOptions mo;
   R1VK_TRY(a.offload.apply(co, mo));  // a bad --gpu-memory costs no compile
@@ -517,13 +585,16 @@ void add_bench_command(CLI::App& app, CommandFn& selected) {
   sub->add_option("--long-context", a->long_context, "Position of the second decode measurement (0: skip)")->capture_default_str();
   sub->add_option("--weights", a->weights, "Weight format when MODEL is a checkpoint")->capture_default_str();
   sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices)");
+  add_pipeline_options(*sub, a->pipeline);
   sub->add_option("--bandwidth", a->bandwidth_gbps,
                   "Memory bandwidth in GB/s (e.g. bench-kernels' copy figure): also print decode as a % of its roofline")
       ->check(CLI::PositiveNumber);
   sub->add_option("--batch", a->batch,
                   "Batch sizes (e.g. 1,4,16): instead of the single-sequence report, time batched decode steps "
                   "(step time, aggregate and per-sequence tokens/s) and a prompt's chunked prefill next to the "
-                  "other sequences' decode")
+                  "other sequences' decode. Behind --devices/--pipeline (default 1): decode steps only, with each "
+                  "stage's ms per step and busy fraction and the hidden bytes sent per token, without and with "
+                  "micro-batches")
       ->delimiter(',');
   add_offload_options(*sub, a->offload);
   sub->add_option("--bus-bandwidth", a->bus_gbps,

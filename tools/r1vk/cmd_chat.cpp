@@ -46,6 +46,7 @@ struct ChatArgs {
   int64_t context = 0;
   std::string weights = "auto";
   std::optional<int> device;
+  PipelineFlags pipeline;
   OffloadFlags offload;
   bool hide_reasoning = false;
 };
@@ -63,17 +64,19 @@ Status run_chat(const ChatArgs& a) {
   PlanSourceOptions po;
   po.weights = a.weights;
   po.context = a.context;
-  R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device, a.offload));
+  R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device, a.offload, {}, a.pipeline));
+  if (tm.pipeline && tm.pipeline->worker) return tm.pipeline->worker_status;  // an MPI rank > 0: served its stage
   R1VK_ASSIGN_OR_RETURN(auto chat, text::R1ChatFormat::from_tokenizer(*tm.tokenizer));
   exec::SessionOptions so;
   so.draft_tokens = a.draft.session_draft_tokens();
-  R1VK_ASSIGN_OR_RETURN(auto session, exec::Session::create(*tm.model, so));
+  R1VK_ASSIGN_OR_RETURN(auto session, tm.session(so));
   std::signal(SIGINT, on_interrupt);
   const bool tty = isatty(STDOUT_FILENO) != 0;
   std::vector<text::ChatMessage> history;
   if (!a.system.empty()) history.push_back({text::ChatRole::kSystem, a.system});
   std::fprintf(stderr, "r1vk chat: %s on %s. /reset forgets the conversation, /exit leaves; Ctrl-C stops an answer.\n",
-               tm.model->manifest().model_name.c_str(), tm.context->caps().name.c_str());
+               tm.main_model().manifest().model_name.c_str(),
+               tm.pipeline ? (std::to_string(tm.pipeline->pipeline->stages()) + " pipeline stages").c_str() : tm.context->caps().name.c_str());
   std::string line;
   uint32_t turn = 0;
   while (true) {
@@ -127,6 +130,7 @@ Status run_chat(const ChatArgs& a) {
     history.push_back({text::ChatRole::kAssistant, stats->answer});
   }
   std::fputs("\n", stdout);
+  if (tm.pipeline) print_pipeline_stats(*tm.pipeline);
   return ok_status();
 }
 
@@ -143,6 +147,7 @@ void add_chat_command(CLI::App& app, CommandFn& selected) {
       ->capture_default_str();
   sub->add_option("--weights", a->weights, "Weight format when MODEL is a checkpoint")->capture_default_str();
   sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices)");
+  add_pipeline_options(*sub, a->pipeline);
   add_offload_options(*sub, a->offload);
   sub->add_flag("--hide-reasoning", a->hide_reasoning, "Print only the answers");
   sub->callback([a, &selected] { selected = [a] { return run_chat(*a); }; });

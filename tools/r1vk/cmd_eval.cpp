@@ -28,6 +28,7 @@ struct EvalArgs {
   int64_t max_tokens = 512;
   int64_t context = 0;
   std::optional<int> device;
+  PipelineFlags pipeline;
   int verbose = 0;
   bool json = false;
   DraftFlags draft;
@@ -45,10 +46,11 @@ Status run_eval(const EvalArgs& a) {
   PlanSourceOptions po;
   po.weights = a.weights;
   po.context = a.context;
-  R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device));
+  R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device, {}, {}, a.pipeline));
+  if (tm.pipeline && tm.pipeline->worker) return tm.pipeline->worker_status;  // an MPI rank > 0: served its stage
   exec::SessionOptions so;
   so.draft_tokens = a.draft.session_draft_tokens();
-  R1VK_ASSIGN_OR_RETURN(auto session, exec::Session::create(*tm.model, so));
+  R1VK_ASSIGN_OR_RETURN(auto session, tm.session(so));
 
   api::EvalOptions o;
   o.max_tokens = a.max_tokens;
@@ -110,6 +112,7 @@ Status run_eval(const EvalArgs& a) {
                 f.closed_reasoning ? ("\"" + f.got + "\"").c_str() : ("no </think> (finish: " + std::string(api::finish_reason_name(f.finish)) + ")").c_str(),
                 p.answer.c_str());
   }
+  if (tm.pipeline) print_pipeline_stats(*tm.pipeline);
   return ok_status();
 }
 
@@ -130,6 +133,7 @@ void add_eval_command(CLI::App& app, CommandFn& selected) {
   add_context_option(*sub, a->context, "Context length when MODEL is a checkpoint (0: min(4096, the model's positions))")
       ->capture_default_str();
   sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices)");
+  add_pipeline_options(*sub, a->pipeline);
   sub->add_flag("-v,--verbose", a->verbose, "List the first failures");
   sub->add_flag("--json", a->json, "Print one JSON object");
   add_draft_options(*sub, a->draft);

@@ -32,6 +32,7 @@ struct PplArgs {
   std::string weights = "auto";
   std::string ref_weights = "auto";
   std::optional<int> device;
+  PipelineFlags pipeline;
   bool json = false;
 };
 
@@ -64,11 +65,14 @@ Status run_ppl(const PplArgs& a) {
   PlanSourceOptions po;
   po.weights = a.weights;
   po.context = a.context;
-  R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device));
+  exec::BatchOptions stages;  // behind a pipeline: the last stage sends every row's logits back
+  stages.keep_logits = true;
+  R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.pipeline.active() ? std::nullopt : a.device, {}, {}, a.pipeline, stages));
+  if (tm.pipeline && tm.pipeline->worker) return tm.pipeline->worker_status;  // an MPI rank > 0: served its stage
   R1VK_ASSIGN_OR_RETURN(auto tokens, tokenize(*tm.tokenizer, text, a.file));
   exec::SessionOptions so;
   so.keep_logits = true;
-  R1VK_ASSIGN_OR_RETURN(auto session, exec::Session::create(*tm.model, so));
+  R1VK_ASSIGN_OR_RETURN(auto session, tm.session(so));
 
   std::optional<TextModel> ref;
   std::unique_ptr<exec::Session> ref_session;
@@ -76,10 +80,10 @@ Status run_ppl(const PplArgs& a) {
     PlanSourceOptions ro = po;
     ro.weights = a.ref_weights;
     R1VK_ASSIGN_OR_RETURN(TextModel r, open_text_model(a.kl_ref, ro, a.device));
-    if (r.model->vocab_size() != tm.model->vocab_size()) {
+    if (r.model->vocab_size() != tm.main_model().vocab_size()) {
       return make_error(ErrorCode::kInvalidArgument, "--kl-ref " + a.kl_ref + " has a vocabulary of " +
                                                          std::to_string(r.model->vocab_size()) + " tokens, the model " +
-                                                         std::to_string(tm.model->vocab_size()) + ": their distributions cannot be compared");
+                                                         std::to_string(tm.main_model().vocab_size()) + ": their distributions cannot be compared");
     }
     R1VK_ASSIGN_OR_RETURN(auto ref_tokens, tokenize(*r.tokenizer, text, a.file));
     if (ref_tokens != tokens) {
@@ -107,6 +111,7 @@ Status run_ppl(const PplArgs& a) {
   auto report = api::score_perplexity(*session, ref_session.get(), tokens, o);
   bar.finish();
   if (!report.ok()) return std::move(report).error();
+  if (tm.pipeline) print_pipeline_stats(*tm.pipeline);
   const api::PerplexityReport& r = *report;
   const double tps = r.model.seconds > 0 ? static_cast<double>(r.tokens_scored) / r.model.seconds : 0.0;
   const double ref_tps = r.reference.seconds > 0 ? static_cast<double>(r.tokens_scored) / r.reference.seconds : 0.0;
@@ -161,7 +166,8 @@ void add_ppl_command(CLI::App& app, CommandFn& selected) {
   sub->add_option("--weights", a->weights, "Weight format when MODEL is a checkpoint: f32, f16, q8, q4, fp8, auto")
       ->capture_default_str();
   sub->add_option("--ref-weights", a->ref_weights, "Weight format when the --kl-ref model is a checkpoint")->capture_default_str();
-  sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices)");
+  sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices; with --devices/--pipeline: of the --kl-ref model)");
+  add_pipeline_options(*sub, a->pipeline);
   sub->add_flag("--json", a->json, "Print one JSON object");
   sub->callback([a, &selected] { selected = [a] { return run_ppl(*a); }; });
 }

@@ -48,6 +48,7 @@ struct ServeArgs {
   int64_t context = 0;
   std::string weights = "auto";
   std::optional<int> device;
+  PipelineFlags pipeline;
   OffloadFlags offload;
   DraftFlags draft;
 };
@@ -85,8 +86,8 @@ class ShutdownSignal {
         sigwait(&set_, &sig);
         std::lock_guard lock(mutex_);
         if (closing_) return;
-        if (count > 0) {
-          std::fprintf(stderr, "r1vk serve: second signal: exiting now\n");
+        if (count > 0 || immediate_) {
+          std::fprintf(stderr, "r1vk serve: %s: exiting now\n", immediate_ ? "signal to a pipeline rank > 0" : "second signal");
           remove_temp_files_now();  // a plan being compiled into the cache is not left half-written
           std::_Exit(130);
         }
@@ -104,6 +105,11 @@ class ShutdownSignal {
     thread_.join();
     pthread_sigmask(SIG_UNBLOCK, &set_, nullptr);
   }
+  // A pipeline rank > 0 has nothing to shut down gracefully (rank 0 stops it): a signal ends it.
+  void exit_on_first() {
+    std::lock_guard lock(mutex_);
+    immediate_ = true;
+  }
   void wait() {
     std::unique_lock lock(mutex_);
     cv_.wait(lock, [&] { return fired_; });
@@ -115,6 +121,7 @@ class ShutdownSignal {
   std::condition_variable cv_;
   bool fired_ = false;
   bool closing_ = false;
+  bool immediate_ = false;
   std::thread thread_;
 };
 
@@ -133,6 +140,25 @@ Status run_serve(const ServeArgs& a) {
     return make_error(ErrorCode::kInvalidArgument, "--draft-max-batch must be in 0..256 (or -1: by device type)");
   }
   R1VK_TRY(serve::check_generation_options(a.temperature, a.top_p, 1));
+  if (a.pipeline.active() && a.draft.session_draft_tokens() > 0) {
+    return make_error(ErrorCode::kInvalidArgument, "--draft does not apply to a pipeline (--devices/--pipeline): MTP runs on one executor");
+  }
+  PlanSourceOptions po;
+  po.weights = a.weights;
+  po.context = a.context;
+  exec::BatchOptions bo;
+  bo.max_batch = a.max_batch;
+  // Signals are blocked before MPI starts its threads, so that only our thread takes them.
+  ShutdownSignal shutdown;
+  // Under mpirun --pipeline, ranks > 0 only execute their stage: no HTTP server; rank 0's
+  // shutdown (or its death, through mpirun) ends them. They open the model in the same order as
+  // rank 0 and serve until rank 0 stops them.
+  R1VK_ASSIGN_OR_RETURN(const int rank, pipeline_rank(a.pipeline));
+  if (rank > 0) {
+    shutdown.exit_on_first();
+    R1VK_ASSIGN_OR_RETURN(TextModel worker, open_text_model(a.model, po, a.device, a.offload, {}, a.pipeline, bo));
+    return worker.pipeline->worker_status;
+  }
 
   serve::http::ServerOptions so;
   so.host = a.host;
@@ -149,7 +175,6 @@ Status run_serve(const ServeArgs& a) {
 
   // A client that closes its socket must not kill the server with SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
-  ShutdownSignal shutdown;
   serve::http::HttpServer server(so);
   R1VK_ASSIGN_OR_RETURN(const int port, server.bind());
   std::printf("r1vk serve: listening on %s (loading %s)\n", serve::http::listen_url(a.host, port).c_str(), a.model.c_str());
@@ -161,23 +186,20 @@ Status run_serve(const ServeArgs& a) {
     http.join();
   };
 
-  PlanSourceOptions po;
-  po.weights = a.weights;
-  po.context = a.context;
   // The executor's KV pool and activations are placed before routed experts.
-  exec::BatchOptions bo;
-  bo.max_batch = a.max_batch;
   // MTP drafts for every sequence of the batch (docs/speculative.md): on by default where the
   // plan has an MTP program; asked for explicitly (--draft N > 1) on a plan without, an error.
+  // A pipeline runs without drafts: there --draft N > 0 is refused.
   const int draft = a.draft.session_draft_tokens();
-  const auto draft_tokens = [draft](const exec::Model& m) {
+  const auto draft_tokens = [draft, &a](const exec::Model& m) {
+    if (a.pipeline.active()) return 0u;
     return draft < 0 ? (m.manifest().mtp.ops.empty() ? 0u : 1u) : static_cast<uint32_t>(draft);
   };
   auto tm = open_text_model(a.model, po, a.device, a.offload, [bo, draft_tokens](const exec::Model& m) {
     exec::BatchOptions sized = bo;
     sized.draft_tokens = draft_tokens(m);
     return exec::executor_device_bytes(m, sized);
-  });
+  }, a.pipeline, bo);
   if (!tm.ok()) {
     stop_http();
     return std::move(tm).error();
@@ -189,36 +211,44 @@ Status run_serve(const ServeArgs& a) {
     stop_http();
     return make_error(ErrorCode::kUnsupported, "the tokenizer has no end-of-sentence token");
   }
+  // Behind a pipeline, stage 0's model and device stand for the model (metrics: its memory).
+  const exec::Model& model = tm->pipeline ? tm->pipeline->first() : *tm->model;
+  vk::Context& context = tm->pipeline ? *tm->pipeline->contexts.front() : *tm->context;
   // One batched executor for every request: one queue submit per engine step, one paged KV pool.
-  const uint32_t plan_rows = static_cast<uint32_t>(tm->model->manifest().memory.prefill_chunk);
+  const uint32_t plan_rows = static_cast<uint32_t>(model.manifest().memory.prefill_chunk);
   if (a.max_batch > plan_rows) {
     stop_http();
     return make_error(ErrorCode::kInvalidArgument, "--max-batch " + std::to_string(a.max_batch) + " exceeds the plan's " +
                                                        std::to_string(plan_rows) + " rows per step (--prefill-chunk at compile)");
   }
-  bo.draft_tokens = draft_tokens(*tm->model);
-  auto executor = exec::BatchExecutor::create(*tm->model, bo);
-  if (!executor.ok()) {
-    stop_http();
-    return std::move(executor).error();
+  std::unique_ptr<serve::BatchRunner> runner;
+  if (tm->pipeline) {
+    runner = std::make_unique<serve::BatchRunner>(tm->pipeline->pipeline);
+  } else {
+    bo.draft_tokens = draft_tokens(*tm->model);
+    auto executor = exec::BatchExecutor::create(*tm->model, bo);
+    if (!executor.ok()) {
+      stop_http();
+      return std::move(executor).error();
+    }
+    runner = std::make_unique<serve::BatchRunner>(std::move(*executor));
   }
-  serve::BatchRunner runner(std::move(*executor));
   serve::EngineOptions eo;
   eo.scheduler.max_waiting = a.max_queue;
   eo.scheduler.prefill_chunk = a.prefill_chunk;
-  const bool cpu_device = tm->context && tm->context->caps().type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  const bool cpu_device = context.caps().type == VK_PHYSICAL_DEVICE_TYPE_CPU;
   eo.scheduler.draft_max_decodes = a.draft_max_batch >= 0 ? static_cast<uint32_t>(a.draft_max_batch)
                                                           : (cpu_device ? kDraftMaxBatchCpu : kDraftMaxBatchGpu);
-  serve::Engine engine(runner, tokenizer, *eos, eo);
+  serve::Engine engine(*runner, tokenizer, *eos, eo);
   engine.start();
-  const vk::Allocator& allocator = tm->context->allocator();  // thread-safe queries
+  const vk::Allocator& allocator = context.allocator();  // thread-safe queries
   server.set_backend({&engine, &tokenizer, chat.ok() ? &*chat : nullptr, [&allocator](serve::Metrics& m) {
                         m.device_memory_allocated = allocator.bytes_allocated();
                         m.device_memory_in_use = allocator.bytes_in_use();
                         m.host_visible_memory_allocated = allocator.host_bytes_allocated();
                       }});
   std::printf("r1vk serve: ready: model \"%s\", context %lld tokens, up to %u sequences at once, MTP drafts %s%s%s\n",
-              so.model_id.c_str(), static_cast<long long>(tm->model->context_length()), a.max_batch, bo.draft_tokens ? "on" : "off",
+              so.model_id.c_str(), static_cast<long long>(model.context_length()), a.max_batch, bo.draft_tokens ? "on" : "off",
               bo.draft_tokens ? (" while at most " + std::to_string(eo.scheduler.draft_max_decodes) + " sequences decode").c_str() : "",
               chat.ok() ? "" : " (no R1 chat format in this tokenizer: /v1/completions only)");
   std::fflush(stdout);
@@ -258,6 +288,7 @@ void add_serve_command(CLI::App& app, CommandFn& selected) {
   sub->add_option("--ctx", a->context, "Context length when MODEL is a checkpoint (0: min(4096, the model's positions))")->capture_default_str();
   sub->add_option("--weights", a->weights, "Weight format when MODEL is a checkpoint: f32, f16, q8, q4, fp8, auto")->capture_default_str();
   sub->add_option("--device", a->device, "Vulkan device index (see r1vk devices)");
+  add_pipeline_options(*sub, a->pipeline);
   add_offload_options(*sub, a->offload);
   add_draft_options(*sub, a->draft);
   sub->callback([a, &selected] { selected = [a] { return run_serve(*a); }; });

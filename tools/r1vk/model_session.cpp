@@ -5,9 +5,16 @@
 
 namespace r1vk::cli {
 
-Result<std::unique_ptr<exec::Session>> TextModel::session() const {
-  if (pipeline) return exec::Session::create_in(pipeline->first(), pipeline->pipeline);
-  return exec::Session::create(*model);
+Result<std::unique_ptr<exec::Session>> TextModel::session(const exec::SessionOptions& options) const {
+  if (!pipeline) return exec::Session::create(*model, options);
+  if (options.draft_tokens > 0) {
+    return make_error(ErrorCode::kInvalidArgument, "--draft does not apply to a pipeline (--devices/--pipeline): MTP runs on one executor");
+  }
+  const exec::BatchOptions& stages = pipeline->pipeline->options();
+  if ((options.keep_logits && !stages.keep_logits) || (options.profile && !stages.profile)) {
+    return make_error(ErrorCode::kInternal, "the pipeline was opened without the logits or profile its session asks for");
+  }
+  return exec::Session::create_in(pipeline->first(), pipeline->pipeline);
 }
 
 namespace {
@@ -24,7 +31,7 @@ Result<std::unique_ptr<text::Tokenizer>> plan_tokenizer(const plan::LoadedPlan& 
 
 Result<TextModel> open_text_model(const std::string& model, const PlanSourceOptions& options, std::optional<int> device,
                                   const OffloadFlags& offload, std::function<uint64_t(const exec::Model&)> reserve,
-                                  const PipelineFlags& pipeline) {
+                                  const PipelineFlags& pipeline, const exec::BatchOptions& stage_options) {
   vk::ContextOptions co;
   exec::ModelOptions mo;
   R1VK_TRY(offload.apply(co, mo));  // a bad --gpu-memory costs no compile
@@ -44,7 +51,7 @@ Result<TextModel> open_text_model(const std::string& model, const PlanSourceOpti
     };
     // Never sample an id the tokenizer cannot decode (sampling happens on the last stage).
     auto limit_vocab = [&t](exec::Model& m) { m.attention().set_sample_vocab_limit(static_cast<uint32_t>(t.tokenizer->id_limit())); };
-    R1VK_ASSIGN_OR_RETURN(auto pm, open_pipeline(pipeline, open_plan, {}, device, limit_vocab));
+    R1VK_ASSIGN_OR_RETURN(auto pm, open_pipeline(pipeline, open_plan, stage_options, device, limit_vocab));
     t.pipeline = std::make_unique<PipelineModel>(std::move(pm));
     return t;
   }

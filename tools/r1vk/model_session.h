@@ -24,16 +24,22 @@ struct TextModel {
   std::unique_ptr<text::Tokenizer> tokenizer;
   std::unique_ptr<PipelineModel> pipeline;  // with --devices/--pipeline: the stages (context and model stay null)
 
-  // A session on the model, or one sequence of the pipeline.
-  Result<std::unique_ptr<exec::Session>> session() const;
+  // A session with `options` on the model, or one sequence of the pipeline: there the stages'
+  // executor options were fixed when it opened (keep_logits, profile: open_text_model's
+  // stage_options), and MTP drafts asked for (draft_tokens > 0) are refused, auto (-1) is off.
+  Result<std::unique_ptr<exec::Session>> session(const exec::SessionOptions& options = {}) const;
+  // The model (behind a pipeline: stage 0's, which has the manifest, vocabulary and context).
+  exec::Model& main_model() const { return pipeline ? pipeline->first() : *model; }
+  vk::Context& main_context() const { return pipeline ? *pipeline->contexts.front() : *context; }
 };
 
 // `offload`: --gpu-memory, --calibrate and --expert-cache; `reserve`: device bytes to keep for the caller's
 // executors (empty: one session), see exec::ModelOptions. With an active `pipeline`, the model is
-// split over its devices (device must be unset; offload flags are refused there).
+// split over its devices (device must be unset; offload flags are refused there), each stage a
+// BatchExecutor with `stage_options` (the same on every stage and MPI rank).
 Result<TextModel> open_text_model(const std::string& model, const PlanSourceOptions& options, std::optional<int> device,
                                   const OffloadFlags& offload = {},
                                   std::function<uint64_t(const exec::Model&)> reserve = {},
-                                  const PipelineFlags& pipeline = {});
+                                  const PipelineFlags& pipeline = {}, const exec::BatchOptions& stage_options = {});
 
 }  // namespace r1vk::cli

@@ -64,9 +64,15 @@ void add_pipeline_options(CLI::App& sub, PipelineFlags& flags) {
                  "With --pipeline: seconds to wait for another rank before naming it lost and ending the job")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  // --split alone would be ignored silently: the user meant a pipeline and did not get one.
+  sub.add_option("--micro-batches", flags.micro_batches,
+                 "With --devices or --pipeline: cut a step of several sequences into up to N micro-batches that "
+                 "flow through the stages one after the other (stage k works on one while stage k+1 works on the "
+                 "previous); 1: off, 0: one per stage")
+      ->capture_default_str();
+  // --split or --micro-batches alone would be ignored silently: the user meant a pipeline and did not get one.
   sub.parse_complete_callback([&flags] {
     if (!flags.split.empty() && !flags.active()) throw CLI::ValidationError("--split", "needs --devices or --pipeline");
+    if (flags.micro_batches != 0 && !flags.active()) throw CLI::ValidationError("--micro-batches", "needs --devices or --pipeline");
   });
 }
 
@@ -124,11 +130,22 @@ Result<PipelineModel> open_mpi_pipeline(const PipelineFlags& flags, const std::f
                                                     options.keep_logits, flags.timeout_s);
   R1VK_ASSIGN_OR_RETURN(auto p, exec::Pipeline::create(stage, std::move(chain)));
   pm.pipeline = std::move(p);
+  pm.pipeline->set_micro_batches(flags.micro_batches);
   return pm;
 }
 
 }  // namespace
 #endif
+
+Result<int> pipeline_rank(const PipelineFlags& flags) {
+  if (!flags.mpi) return 0;
+#ifdef R1VK_HAVE_MPI
+  R1VK_ASSIGN_OR_RETURN(mpi::World world, mpi::init_world());
+  return world.rank;
+#else
+  return make_error(ErrorCode::kUnsupported, "--pipeline needs r1vk built with MPI (install libopenmpi-dev and rebuild)");
+#endif
+}
 
 bool end_distributed(const Status& status, int exit_code) {
 #ifdef R1VK_HAVE_MPI
@@ -201,25 +218,33 @@ Result<PipelineModel> open_pipeline(const PipelineFlags& flags, const std::funct
   executors.erase(executors.begin());
   R1VK_ASSIGN_OR_RETURN(auto p, exec::Pipeline::create(first, std::make_unique<exec::LocalStageChain>(std::move(executors))));
   pm.pipeline = std::move(p);
+  pm.pipeline->set_micro_batches(flags.micro_batches);
   return pm;
+}
+
+std::string format_stage_stats(const std::vector<double>& seconds, double step_seconds, uint64_t steps) {
+  std::string times, busy;
+  char buf[48];
+  for (size_t i = 0; i < seconds.size(); ++i) {
+    std::snprintf(buf, sizeof buf, "%s%.3f", i ? " | " : "", seconds[i] * 1e3 / static_cast<double>(std::max<uint64_t>(steps, 1)));
+    times += buf;
+    std::snprintf(buf, sizeof buf, "%s%.0f%%", i ? " | " : "", step_seconds > 0 ? 100.0 * seconds[i] / step_seconds : 0.0);
+    busy += buf;
+  }
+  return "per-stage ms per step " + times + " | busy " + busy;
 }
 
 void print_pipeline_stats(const PipelineModel& pm) {
   const exec::Pipeline& p = *pm.pipeline;
-  const auto seconds = p.stage_seconds();
   const double rows = static_cast<double>(std::max<uint64_t>(p.rows_stepped(), 1));
-  std::string layers, times;
+  std::string layers;
   for (size_t i = 0; i < pm.layers.size(); ++i) {
     layers += (i ? " | " : "") + std::to_string(pm.layers[i].first) + "-" + std::to_string(pm.layers[i].end - 1);
   }
-  char buf[32];
-  for (size_t i = 0; i < seconds.size(); ++i) {
-    std::snprintf(buf, sizeof buf, "%s%.3f", i ? " | " : "", seconds[i] * 1e3 / static_cast<double>(std::max<uint32_t>(p.submits(), 1)));
-    times += buf;
-  }
-  std::fprintf(stderr, "[pipeline: %zu stages, layers %s | per-stage ms per step %s | %llu rows, %.0f hidden bytes per row sent between stages]\n",
-               p.stages(), layers.c_str(), times.c_str(), static_cast<unsigned long long>(p.rows_stepped()),
-               static_cast<double>(p.hidden_bytes_sent()) / rows);
+  std::fprintf(stderr, "[pipeline: %zu stages, layers %s | %s | %.2f micro-batches per step | %llu rows, %.0f hidden bytes per row sent between stages]\n",
+               p.stages(), layers.c_str(), format_stage_stats(p.stage_seconds(), p.step_seconds(), p.steps()).c_str(),
+               static_cast<double>(p.micro_batches_run()) / static_cast<double>(std::max<uint64_t>(p.steps(), 1)),
+               static_cast<unsigned long long>(p.rows_stepped()), static_cast<double>(p.hidden_bytes_sent()) / rows);
 }
 
 }  // namespace r1vk::cli

@@ -27,10 +27,11 @@ struct PipelineFlags {
   std::string split;    // "1,3": layer ratios per stage; empty: by device memory
   bool mpi = false;     // --pipeline: one stage per MPI rank
   double timeout_s = 60;  // --pipeline-timeout: longest wait for another rank
+  uint32_t micro_batches = 0;  // --micro-batches: groups per step of several sequences (0: one per stage)
   bool active() const { return !devices.empty() || mpi; }
 };
 
-// --devices, --split, --pipeline, --pipeline-timeout.
+// --devices, --split, --pipeline, --pipeline-timeout, --micro-batches.
 void add_pipeline_options(CLI::App& sub, PipelineFlags& flags);
 
 struct PipelineModel {
@@ -46,6 +47,10 @@ struct PipelineModel {
   exec::Model& last() { return *models.back(); }
 };
 
+// With --pipeline: this process's MPI rank (MPI is initialised here; a command whose rank 0 does
+// more than execute, such as serve's HTTP server, asks before starting it). 0 otherwise.
+Result<int> pipeline_rank(const PipelineFlags& flags);
+
 // Opens one stage per device of `flags` (open_plan is called once per stage), each a
 // BatchExecutor with `options`, and the pipeline over them. With flags.mpi, this rank's stage on
 // `device` (MPI ranks > 0: served until rank 0 is done, see PipelineModel::worker).
@@ -59,8 +64,11 @@ Result<PipelineModel> open_pipeline(const PipelineFlags& flags, const std::funct
 // is not in use (main reports the status itself).
 bool end_distributed(const Status& status, int exit_code);
 
-// "[pipeline: 2 stages, layers 0-1 | 2-3; per-stage step ms 1.20 | 1.31; hidden bytes per row
-// between stages 4 x hidden x (stages - 1) = ...]" on stderr.
+// "[pipeline: 2 stages, layers 0-1 | 2-3 | per-stage ms per step 1.20 | 1.31 | busy 48% | 52% |
+// ... micro-batches ... | N rows, B hidden bytes per row sent between stages]" on stderr.
 void print_pipeline_stats(const PipelineModel& pm);
+// "per-stage ms per step a | b | busy x% | y%": each stage's `seconds` over `steps` steps, and as a
+// share of `step_seconds`, the steps' wall time (its utilisation).
+std::string format_stage_stats(const std::vector<double>& seconds, double step_seconds, uint64_t steps);
 
 }  // namespace r1vk::cli
