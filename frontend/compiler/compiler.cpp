@@ -157,7 +157,7 @@ Result<SliceResult> convert_whole(const WeightSpec& spec, const CompileInput& in
     R1VK_ASSIGN_OR_RETURN(r.packed, pack_weight(w, spec.rows, spec.cols, format, choice.q4_group));
   }
   r.exact = r.packed.format == WeightFormat::kF32;
-  if (!r.exact) r.sums = squared_error_sums(w, unpack_weight(r.packed));
+  if (!r.exact) r.sums = squared_error_sums(w, r.packed);
   return r;
 }
 
@@ -199,7 +199,7 @@ Result<SliceResult> convert_slice(const TensorSlice& s, const WeightSpec& spec, 
     R1VK_ASSIGN_OR_RETURN(r.packed, pack_weight(w, rows, spec.cols, s.format, choice.q4_group));
   }
   r.exact = r.packed.format == WeightFormat::kF32;
-  if (!r.exact) r.sums = squared_error_sums(w, unpack_weight(r.packed));
+  if (!r.exact) r.sums = squared_error_sums(w, r.packed);
   return r;
 }
 

@@ -85,8 +85,7 @@ Result<std::vector<float>> gather_weight_rows(const WeightSpec& s, int64_t row_b
   auto append = [&out](std::vector<float>&& part) { out.insert(out.end(), part.begin(), part.end()); };
   switch (s.transform) {
     case WeightTransform::kNone: {
-      R1VK_ASSIGN_OR_RETURN(auto w, read_rows(s.sources.at(0), row_begin, row_end, s.cols));
-      append(std::move(w));
+      R1VK_ASSIGN_OR_RETURN(out, read_rows(s.sources.at(0), row_begin, row_end, s.cols));  // no copy
       break;
     }
     case WeightTransform::kConcatRows: {

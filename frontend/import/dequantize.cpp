@@ -1,5 +1,6 @@
 #include "import/dequantize.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/numeric_formats.h"
@@ -36,9 +37,11 @@ Status convert_to_f32(DType dtype, std::span<const uint8_t> src, std::span<float
     case DType::kBF16:
       for (size_t i = 0; i < dst.size(); ++i) dst[i] = bf16_to_f32(load<uint16_t>(s + 2 * i));
       break;
-    case DType::kF8E4M3:
-      for (size_t i = 0; i < dst.size(); ++i) dst[i] = fp8_e4m3_to_f32(s[i]);
+    case DType::kF8E4M3: {
+      const float* value = fp8_e4m3_table();
+      for (size_t i = 0; i < dst.size(); ++i) dst[i] = value[s[i]];
       break;
+    }
     case DType::kI64: convert_each<int64_t>(src, dst); break;
     case DType::kI32: convert_each<int32_t>(src, dst); break;
     case DType::kI16: convert_each<int16_t>(src, dst); break;
@@ -56,14 +59,19 @@ Status convert_to_f32(DType dtype, std::span<const uint8_t> src, std::span<float
 
 void dequantize_fp8_rows(std::span<const uint8_t> q, std::span<const uint8_t> scale_bytes, int64_t row_begin,
                          int64_t row_end, int64_t cols, int64_t block_n, int64_t block_k, std::span<float> dst) {
+  // One scale per run of block_k columns, the byte's value from a table: the same products as
+  // fp8_e4m3_to_f32(q) * scale per element, at memory speed (this is most of compiling an FP8
+  // checkpoint).
+  const float* value = fp8_e4m3_table();
   const int64_t scale_cols = ceil_div(cols, block_k);
   for (int64_t i = row_begin; i < row_end; ++i) {
-    const int64_t scale_row = i / block_n;
-    for (int64_t j = 0; j < cols; ++j) {
-      const auto scale_index = static_cast<size_t>(scale_row * scale_cols + j / block_k);
-      const float scale = load<float>(scale_bytes.data() + 4 * scale_index);
-      const auto k = static_cast<size_t>((i - row_begin) * cols + j);
-      dst[k] = fp8_e4m3_to_f32(q[k]) * scale;
+    const uint8_t* row_q = q.data() + (i - row_begin) * cols;
+    float* row_out = dst.data() + (i - row_begin) * cols;
+    const uint8_t* scale_row = scale_bytes.data() + 4 * (i / block_n) * scale_cols;
+    for (int64_t b = 0; b < scale_cols; ++b) {
+      const float scale = load<float>(scale_row + 4 * b);
+      const int64_t j1 = std::min(cols, (b + 1) * block_k);
+      for (int64_t j = b * block_k; j < j1; ++j) row_out[j] = value[row_q[j]] * scale;
     }
   }
 }

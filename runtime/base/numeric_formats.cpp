@@ -1,5 +1,6 @@
 #include "base/numeric_formats.h"
 
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -65,36 +66,41 @@ float fp8_e4m3_to_f32(uint8_t v) {
   if (exp == 0xF && man == 0x7) {
     r = std::nanf("");
   } else if (exp == 0) {
-    r = std::ldexp(static_cast<float>(man), -9);  // m/8 * 2^-6
+    r = static_cast<float>(man) * (1.0f / 512.0f);  // m/8 * 2^-6, exact
   } else {
-    r = std::ldexp(static_cast<float>(8 + man), static_cast<int>(exp) - 7 - 3);
+    r = float_of(((exp + 120u) << 23) | (man << 20));  // 2^(exp-7) * (1 + m/8): rebias 7 -> 127
   }
   return neg ? -r : r;
 }
 
+const float* fp8_e4m3_table() {
+  static const std::array<float, 256> table = [] {
+    std::array<float, 256> t{};
+    for (int v = 0; v < 256; ++v) t[static_cast<size_t>(v)] = fp8_e4m3_to_f32(static_cast<uint8_t>(v));
+    return t;
+  }();
+  return table.data();
+}
+
+// Bit operations instead of frexp/ldexp/nearbyint (library calls per element, most of the time of
+// writing FP8 checkpoints and fp8 plans); the same results, ties to even.
 uint8_t f32_to_fp8_e4m3(float f) {
-  if (std::isnan(f)) return 0x7F;
-  const uint8_t sign = std::signbit(f) ? 0x80 : 0x00;
-  float a = std::fabs(f);
-  if (a >= kFp8E4m3Max) return static_cast<uint8_t>(sign | 0x7E);  // 448
-  if (a < std::ldexp(1.0f, -6)) {
-    // Subnormal range: multiples of 2^-9, round to nearest even.
-    const float q = std::nearbyint(a * 512.0f);
-    return static_cast<uint8_t>(sign | static_cast<uint8_t>(q));  // q == 8 is the smallest normal
+  const uint32_t u = bits_of(f);
+  const uint8_t sign = (u & 0x80000000u) != 0 ? 0x80 : 0x00;
+  const uint32_t abs = u & 0x7FFFFFFFu;
+  if (abs > 0x7F800000u) return 0x7F;                                  // NaN
+  if (abs >= 0x43E00000u) return static_cast<uint8_t>(sign | 0x7E);   // |f| >= 448: saturate
+  if (abs < 0x3C800000u) {
+    // Subnormal range (|f| < 2^-6): multiples of 2^-9. |f| * 512 < 8 is exact, and adding and
+    // removing 1.5 * 2^23 rounds it to the nearest integer, ties to even (q == 8 is the smallest normal).
+    constexpr float kShift = 12582912.0f;
+    const float q = (float_of(abs) * 512.0f + kShift) - kShift;
+    return static_cast<uint8_t>(sign | static_cast<uint8_t>(q));
   }
-  int e;
-  std::frexp(a, &e);  // a = m * 2^e, m in [0.5, 1)
-  const int exp_unbiased = e - 1;  // a in [2^exp, 2^(exp+1))
-  const float step = std::ldexp(1.0f, exp_unbiased - 3);
-  const float q = std::nearbyint(a / step);  // in [8, 16]
-  uint32_t biased = static_cast<uint32_t>(exp_unbiased + 7);
-  uint32_t man = static_cast<uint32_t>(q) - 8;
-  if (man == 8) {
-    man = 0;
-    ++biased;
-  }
-  if (biased > 15 || (biased == 15 && man == 7)) return static_cast<uint8_t>(sign | 0x7E);
-  return static_cast<uint8_t>(sign | (biased << 3) | man);
+  // Normal: keep 3 of the 23 mantissa bits, round to nearest even (a carry into the exponent is
+  // right), then rebias the exponent from 127 to 7. |f| < 448 never rounds past 448 (0x7E).
+  const uint32_t rounded = abs + 0x7FFFFu + ((abs >> 20) & 1u);
+  return static_cast<uint8_t>(sign | ((rounded >> 20) - (120u << 3)));
 }
 
 }  // namespace r1vk

@@ -23,6 +23,10 @@ uint16_t f32_to_bf16(float f);
 float fp8_e4m3_to_f32(uint8_t v);
 uint8_t f32_to_fp8_e4m3(float f);  // saturates to +-448 (as torch's cast after clamp), NaN -> 0x7F
 
+// The 256 values of fp8_e4m3_to_f32, indexed by the byte: loops over many bytes (checkpoint
+// dequantisation, unpacking) read the table instead of calling the conversion per element.
+const float* fp8_e4m3_table();
+
 inline constexpr float kFp8E4m3Max = 448.0f;
 
 }  // namespace r1vk

@@ -122,7 +122,7 @@ Result<std::unique_ptr<ExpertCache>> ExpertCache::create(vk::Context& ctx, const
     R1VK_TRY(cmd.end());
     R1VK_TRY(ctx.submit_and_wait(cmd));
   }
-  c->in_effect_ = c->on_device();
+  c->on_device(c->in_effect_);
   return c;
 }
 
@@ -157,10 +157,9 @@ void ExpertCache::record_table_write(vk::CommandBuffer& cmd, uint32_t unit, cons
   vkCmdUpdateBuffer(cmd.handle(), units_[unit].table, units_[unit].table_offset, sizeof(a), &a);
 }
 
-std::vector<bool> ExpertCache::on_device() const {
-  std::vector<bool> d(units_.size());
-  for (size_t i = 0; i < units_.size(); ++i) d[i] = units_[i].resident || slot_of_[i] >= 0;
-  return d;
+void ExpertCache::on_device(std::vector<bool>& out) const {
+  out.resize(units_.size());
+  for (size_t i = 0; i < units_.size(); ++i) out[i] = units_[i].resident || slot_of_[i] >= 0;
 }
 
 std::vector<int32_t> ExpertCache::occupants() const {
@@ -213,10 +212,10 @@ Status ExpertCache::retire_rounds(bool wait) {
       }
     }
     std::swap(baseline_, now);
-    in_effect_ = std::move(r.on_device_after);
+    std::swap(in_effect_, r.on_device_after);  // the free round keeps a vector to refill
     r.value = 0;
     free_rounds_.push_back(std::move(r));
-    rounds_.pop_front();
+    rounds_.erase(rounds_.begin());  // one or two in flight: a vector, so no node allocations
   }
   return ok_status();
 }
@@ -231,26 +230,36 @@ void ExpertCache::install_finished_copy() {
   copy_.value = 0;
 }
 
-std::vector<std::pair<uint32_t, uint32_t>> ExpertCache::choose_swaps() const {
-  std::vector<uint32_t> candidates;
+const std::vector<std::pair<uint32_t, uint32_t>>& ExpertCache::choose_swaps() {
+  // Member scratch and a partial sort of the few that can swap: nothing is allocated per step
+  // once the vectors have grown, and only `limit` candidates and victims are ordered. Ties go
+  // to the lower index, the order a stable sort of the index-ordered lists gives.
+  swaps_.clear();
+  candidates_.clear();
   for (uint32_t i = 0; i < units_.size(); ++i)
-    if (!units_[i].resident && slot_of_[i] < 0 && score_[i] > 0) candidates.push_back(i);
-  std::vector<uint32_t> victims(occupant_.size());
-  std::iota(victims.begin(), victims.end(), 0u);
+    if (!units_[i].resident && slot_of_[i] < 0 && score_[i] > 0) candidates_.push_back(i);
+  if (candidates_.empty()) return swaps_;
+  victims_.resize(occupant_.size());
+  std::iota(victims_.begin(), victims_.end(), 0u);
   auto victim_score = [&](uint32_t s) {
     return occupant_[s] < 0 ? -std::numeric_limits<double>::infinity() : score_[static_cast<size_t>(occupant_[s])];
   };
-  std::stable_sort(candidates.begin(), candidates.end(), [&](uint32_t a, uint32_t b) { return score_[a] > score_[b]; });
-  std::stable_sort(victims.begin(), victims.end(), [&](uint32_t a, uint32_t b) { return victim_score(a) < victim_score(b); });
   const uint32_t limit =
       options_.max_swaps_per_round ? options_.max_swaps_per_round : std::max<uint32_t>(1, slots() / 4);
-  std::vector<std::pair<uint32_t, uint32_t>> swaps;
-  for (size_t i = 0; i < candidates.size() && i < victims.size() && swaps.size() < limit; ++i) {
-    const uint32_t c = candidates[i], s = victims[i];
+  const auto top = static_cast<std::ptrdiff_t>(std::min<size_t>({limit, candidates_.size(), victims_.size()}));
+  std::partial_sort(candidates_.begin(), candidates_.begin() + top, candidates_.end(), [&](uint32_t a, uint32_t b) {
+    return score_[a] > score_[b] || (score_[a] == score_[b] && a < b);
+  });
+  std::partial_sort(victims_.begin(), victims_.begin() + top, victims_.end(), [&](uint32_t a, uint32_t b) {
+    const double sa = victim_score(a), sb = victim_score(b);
+    return sa < sb || (sa == sb && a < b);
+  });
+  for (std::ptrdiff_t i = 0; i < top; ++i) {
+    const uint32_t c = candidates_[static_cast<size_t>(i)], s = victims_[static_cast<size_t>(i)];
     if (occupant_[s] >= 0 && score_[c] <= victim_score(s) * kSwapFactor + kSwapMargin) break;
-    swaps.emplace_back(c, s);
+    swaps_.emplace_back(c, s);
   }
-  return swaps;
+  return swaps_;
 }
 
 Status ExpertCache::submit_round(const std::vector<std::pair<uint32_t, uint32_t>>& swaps) {
@@ -285,7 +294,7 @@ Status ExpertCache::submit_round(const std::vector<std::pair<uint32_t, uint32_t>
   R1VK_TRY(r.cmd.end());
   R1VK_ASSIGN_OR_RETURN(r.value, ctx_.submit(r.cmd));
   table_writes_.clear();
-  r.on_device_after = on_device();
+  on_device(r.on_device_after);  // reuses the free round's vector
   rounds_.push_back(std::move(r));
   ++stats_.rounds;
   if (swaps.empty()) return ok_status();
@@ -317,7 +326,12 @@ Status ExpertCache::before_step() {
     R1VK_ASSIGN_OR_RETURN(bool done, ctx_.is_complete(copy_.value));
     if (done) install_finished_copy();
   }
-  R1VK_TRY(submit_round(copy_.value ? std::vector<std::pair<uint32_t, uint32_t>>{} : choose_swaps()));
+  if (copy_.value) {
+    swaps_.clear();
+    R1VK_TRY(submit_round(swaps_));
+  } else {
+    R1VK_TRY(submit_round(choose_swaps()));
+  }
   if (copy_.value) ++stats_.overlapped;
   return ok_status();
 }
@@ -328,7 +342,8 @@ Status ExpertCache::flush() {
     R1VK_TRY(ctx_.wait(copy_.value));
     install_finished_copy();
   }
-  R1VK_TRY(submit_round({}));
+  swaps_.clear();
+  R1VK_TRY(submit_round(swaps_));
   return retire_rounds(true);
 }
 

@@ -20,7 +20,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -130,8 +129,10 @@ class ExpertCache {
   Status retire_rounds(bool wait);
   // Submits a round writing the pending table entries; with `swaps` ((unit, slot) pairs whose
   // victims it evicts) it then starts their copy.
-  std::vector<bool> on_device() const;
-  std::vector<std::pair<uint32_t, uint32_t>> choose_swaps() const;
+  // Per unit: read from device memory with the current table (into out, resized).
+  void on_device(std::vector<bool>& out) const;
+  // The swaps of this round, hottest candidate into coldest slot (a reference to swaps_).
+  const std::vector<std::pair<uint32_t, uint32_t>>& choose_swaps();
   Status submit_round(const std::vector<std::pair<uint32_t, uint32_t>>& swaps);
 
   vk::Context& ctx_;
@@ -147,12 +148,14 @@ class ExpertCache {
   std::vector<uint32_t> snapshot_;              // scratch: a round's counters, swapped with baseline_
   std::vector<bool> in_effect_;                 // per unit: on the device in steps after the last retired round
   std::vector<std::pair<uint32_t, kernels::ExpertAddresses>> table_writes_;  // for the next round
+  std::vector<uint32_t> candidates_, victims_;                 // choose_swaps scratch
+  std::vector<std::pair<uint32_t, uint32_t>> swaps_;           // choose_swaps result
   std::vector<vk::Buffer> pages_;
   uint32_t slots_per_page_ = 1;
   uint64_t slot_bytes_ = 0;
   VkBuffer counters_ = VK_NULL_HANDLE;
   uint64_t counter_bytes_ = 0;
-  std::deque<Round> rounds_;  // submitted, oldest first
+  std::vector<Round> rounds_;  // submitted, oldest first
   std::vector<Round> free_rounds_;
   Copy copy_;
   std::map<size_t, uint64_t> op_uses_;  // per main-program op: uses (for tokens)

@@ -62,7 +62,7 @@ Result<std::unique_ptr<Model>> Model::load(vk::Context& ctx, plan::LoadedPlan pl
   }
   R1VK_TRY(m->plan_memory(options, needed));
   R1VK_ASSIGN_OR_RETURN(m->weights_, ModelWeights::upload(ctx, m->plan_, options.progress, options.cancelled, needed,
-                                                          m->layout_.experts.tensor_on_host));
+                                                          m->layout_.experts.tensor_on_host, options.upload_chunk_bytes));
   m->linear_ = std::make_unique<kernels::LinearKernels>(m->pipelines_);
   m->attention_ = std::make_unique<kernels::AttentionKernels>(m->pipelines_);
   R1VK_TRY(m->build_rope_table());

@@ -31,9 +31,13 @@ class Model;
 struct ModelOptions {
   // Context length of sessions; 0 = the plan's max_context. May not exceed it.
   int64_t context = 0;
+  // Called after each uploaded chunk (bytes of tensors uploaded, their total).
   std::function<void(uint64_t done, uint64_t total)> progress;
-  // Polled after each uploaded tensor; true stops the load with ErrorCode::kCancelled.
+  // Polled after each uploaded chunk; true stops the load with ErrorCode::kCancelled.
   std::function<bool()> cancelled;
+  // Weights go up in pieces of at most this many bytes (ModelWeights::upload): the plan's
+  // resident pages, and a discrete card's staging buffer, stay at one piece.
+  uint64_t upload_chunk_bytes = 64ull << 20;
   // Device memory (bytes) the model plans with; 0: the context allocator's budget when it has
   // one, else default_device_memory(). Below what the model needs without its routed experts,
   // the load fails with ErrorCode::kOutOfBudget naming that size (with the automatic default it

@@ -18,7 +18,7 @@ uint64_t align(uint64_t v) { return (v + kTensorAlignment - 1) / kTensorAlignmen
 Result<ModelWeights> ModelWeights::upload(vk::Context& ctx, const plan::LoadedPlan& plan,
                                           const std::function<void(uint64_t, uint64_t)>& progress,
                                           const std::function<bool()>& cancelled, const std::vector<bool>& needed,
-                                          const std::vector<bool>& on_host) {
+                                          const std::vector<bool>& on_host, uint64_t chunk_bytes) {
   const auto& tensors = plan.manifest().tensors;
   const vk::DeviceCaps& caps = ctx.caps();
   uint64_t page_limit = std::min<uint64_t>(kMaxPageBytes, caps.max_memory_allocation_size);
@@ -80,22 +80,27 @@ Result<ModelWeights> ModelWeights::upload(vk::Context& ctx, const plan::LoadedPl
       continue;
     }
     const plan::TensorEntry& t = tensors[i];
-    R1VK_ASSIGN_OR_RETURN(plan::TensorBytes bytes, plan.tensor_bytes(i));
     const vk::Buffer& page = w.pages_[places[i].page];
-    R1VK_TRY(vk::upload(ctx, page, places[i].data, std::as_bytes(bytes.data)));
-    if (!bytes.scales.empty()) R1VK_TRY(vk::upload(ctx, page, places[i].scales, std::as_bytes(bytes.scales)));
+    // Piece by piece: the plan's resident pages stay at one chunk (the mapping's pages are
+    // dropped after each), progress moves per chunk, and a cancel is seen within one chunk.
+    auto put = [&](bool scales, uint64_t offset, std::span<const uint8_t> piece) -> Status {
+      const uint64_t at = (scales ? places[i].scales : places[i].data) + offset;
+      R1VK_TRY(vk::upload(ctx, page, at, std::as_bytes(piece)));
+      done += piece.size();
+      if (progress) progress(done, total);
+      if (cancelled && cancelled()) return make_error(ErrorCode::kCancelled, "loading the model was cancelled");
+      return ok_status();
+    };
+    R1VK_TRY(plan.stream_tensor(i, chunk_bytes, put));
     kernels::WeightView v;
     v.data = page.address() + places[i].data;
-    v.scales = bytes.scales.empty() ? 0 : page.address() + places[i].scales;
+    v.scales = t.scales.size == 0 ? 0 : page.address() + places[i].scales;
     v.format = t.format;
     v.rows = static_cast<uint32_t>(t.rows);
     v.cols = static_cast<uint32_t>(t.cols);
     v.group = static_cast<uint32_t>(t.group);
     w.views_.push_back(v);
     w.locations_.push_back({page.handle(), places[i].data, places[i].scales, page_on_host[places[i].page]});
-    done += t.data.size + t.scales.size;
-    if (progress) progress(done, total);
-    if (cancelled && cancelled()) return make_error(ErrorCode::kCancelled, "loading the model was cancelled");
   }
   return w;
 }

@@ -25,13 +25,17 @@ struct TensorLocation {
 
 class ModelWeights {
  public:
-  // progress(bytes uploaded, total) after each tensor. With `needed` (one flag per tensor), only
-  // the flagged tensors are uploaded (a pipeline stage's); the others' views stay empty.
-  // `on_host` (one flag per plan tensor, or empty: none) marks the tensors placed in host memory.
+  // Each blob goes up in pieces of at most `chunk_bytes` (LoadedPlan::stream_tensor, checksums
+  // verified as the pieces pass), so the plan's resident pages stay at one chunk whatever the
+  // largest tensor; a discrete card's staging buffer is at most one chunk too (vk::upload).
+  // progress(bytes uploaded, total) after each chunk; `cancelled` is polled after each chunk.
+  // With `needed` (one flag per tensor), only the flagged tensors are uploaded (a pipeline
+  // stage's); the others' views stay empty. `on_host` (one flag per plan tensor, or empty:
+  // none) marks the tensors placed in host memory.
   static Result<ModelWeights> upload(vk::Context& ctx, const plan::LoadedPlan& plan,
                                      const std::function<void(uint64_t, uint64_t)>& progress = {},
                                      const std::function<bool()>& cancelled = {}, const std::vector<bool>& needed = {},
-                                     const std::vector<bool>& on_host = {});
+                                     const std::vector<bool>& on_host = {}, uint64_t chunk_bytes = 64ull << 20);
 
   const kernels::WeightView& view(size_t tensor) const { return views_[tensor]; }
   size_t size() const { return views_.size(); }

@@ -33,4 +33,20 @@ Result<TensorBytes> LoadedPlan::tensor_bytes(size_t index) const {
   return b;
 }
 
+
+Status LoadedPlan::stream_tensor(size_t index, uint64_t chunk,
+                                 const std::function<Status(bool, uint64_t, std::span<const uint8_t>)>& fn) const {
+  if (index >= manifest_.tensors.size()) return make_error(ErrorCode::kInternal, "tensor index out of range");
+  const TensorEntry& t = manifest_.tensors[index];
+  const size_t previous = last_handed_out_->exchange(SIZE_MAX);
+  if (previous != SIZE_MAX && previous < manifest_.tensors.size()) {
+    file_.release(manifest_.tensors[previous].data);
+    file_.release(manifest_.tensors[previous].scales);
+  }
+  R1VK_TRY(file_.stream_blob(t.data, chunk, "tensor " + t.name + " data",
+                             [&](uint64_t offset, std::span<const uint8_t> b) { return fn(false, offset, b); }));
+  return file_.stream_blob(t.scales, chunk, "tensor " + t.name + " scales",
+                           [&](uint64_t offset, std::span<const uint8_t> b) { return fn(true, offset, b); });
+}
+
 }  // namespace r1vk::plan

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -33,6 +34,13 @@ class LoadedPlan {
   const Manifest& manifest() const { return manifest_; }
   const PlanFile& file() const { return file_; }
   Result<TensorBytes> tensor_bytes(size_t index) const;
+  // Tensor `index`'s data blob, then its scales blob, in pieces of at most `chunk` bytes
+  // (PlanFile::stream_blob): fn(scales?, offset in the blob, bytes). Each piece's pages leave the
+  // resident set after fn, so a loader keeps one piece of the plan resident instead of one
+  // tensor (R1's q8 embedding alone is 0.98 GB). A checksum mismatch is reported after the
+  // blob's last piece. Also releases the tensor tensor_bytes handed out last.
+  Status stream_tensor(size_t index, uint64_t chunk,
+                       const std::function<Status(bool, uint64_t, std::span<const uint8_t>)>& fn) const;
 
  private:
   PlanFile file_;

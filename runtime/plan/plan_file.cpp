@@ -1,6 +1,8 @@
 #include "plan/plan_file.h"
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <string_view>
 
 #include <xxhash.h>
@@ -73,6 +75,24 @@ Result<std::span<const uint8_t>> PlanFile::verified_blob(const BlobRef& ref, con
   const auto bytes = file_.bytes().subspan(ref.offset, ref.size);
   if (XXH64(bytes.data(), bytes.size(), 0) != ref.xxh64) return corrupt(path(), what + ": blob checksum mismatch");
   return bytes;
+}
+
+Status PlanFile::stream_blob(const BlobRef& ref, uint64_t chunk, const std::string& what,
+                             const std::function<Status(uint64_t, std::span<const uint8_t>)>& fn) const {
+  if (chunk == 0) return make_error(ErrorCode::kInvalidArgument, what + ": the streaming chunk must be positive");
+  const auto bytes = file_.bytes().subspan(ref.offset, ref.size);
+  const std::unique_ptr<XXH64_state_t, XXH_errorcode (*)(XXH64_state_t*)> state(XXH64_createState(), &XXH64_freeState);
+  if (!state || XXH64_reset(state.get(), 0) != XXH_OK) return make_error(ErrorCode::kOutOfMemory, what + ": no checksum state");
+  for (uint64_t done = 0; done < bytes.size();) {
+    const auto piece = bytes.subspan(done, std::min<uint64_t>(chunk, bytes.size() - done));
+    XXH64_update(state.get(), piece.data(), piece.size());
+    const Status s = fn(done, piece);
+    file_.release(piece);
+    R1VK_TRY(s);
+    done += piece.size();
+  }
+  if (XXH64_digest(state.get()) != ref.xxh64) return corrupt(path(), what + ": blob checksum mismatch");
+  return ok_status();
 }
 
 json_fields::Json blob_ref_json(const BlobRef& ref) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 
@@ -28,6 +29,13 @@ class PlanFile {
   Status check_blob_range(const BlobRef& ref, const std::string& where) const;
   // The blob's bytes after verifying its checksum (reads the blob once).
   Result<std::span<const uint8_t>> verified_blob(const BlobRef& ref, const std::string& what) const;
+  // Hands the blob to `fn` in pieces of at most `chunk` bytes (fn(offset in the blob, bytes)),
+  // dropping each piece's pages from the resident set once fn returns, and checks the checksum
+  // over the pieces as they pass (streaming XXH64). A mismatch is reported after the last piece,
+  // so whatever fn did with the pieces must then be discarded. Resident pages of the mapping
+  // stay at one piece whatever the blob's size. An error from fn stops the walk and is returned.
+  Status stream_blob(const BlobRef& ref, uint64_t chunk, const std::string& what,
+                     const std::function<Status(uint64_t, std::span<const uint8_t>)>& fn) const;
   // Drops the blob's pages from this process's resident set (MappedFile::release): its bytes
   // stay readable, faulted in again from the file on the next read.
   void release(const BlobRef& ref) const { file_.release(file_.bytes().subspan(ref.offset, ref.size)); }

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "base/ggml_blocks.h"
 #include "base/numeric_formats.h"
@@ -48,6 +51,9 @@ void quantize_q8_group(const float* x, int64_t n, int8_t* q, float& scale_out) {
 
 // Symmetric 4-bit over [-8, 7]: tries scales that map the largest-magnitude value near -8 and
 // keeps the one with the least squared error (the lone -8 slot otherwise wastes a level).
+// The candidates are tried side by side in one pass over x (lanes the compiler vectorises):
+// each one's error still sums in index order, so the choice is that of trying them one after
+// another, at a fraction of the time (this search was most of a q4 compile).
 void quantize_q4_group(const float* x, int64_t n, int8_t* q, float& scale_out) {
   float m = 0.0f;
   for (int64_t i = 0; i < n; ++i)
@@ -57,26 +63,65 @@ void quantize_q4_group(const float* x, int64_t n, int8_t* q, float& scale_out) {
     scale_out = 0.0f;
     return;
   }
-  float best_err = INFINITY, best_scale = 0.0f;
-  for (int step = 0; step <= 8; ++step) {
+  constexpr int kTrials = 9;   // t = -8, -7.875, ..., -7
+  constexpr int kLanes = 12;   // padded to whole vectors; the extra lanes are ignored
+  float scale[kLanes] = {}, inv[kLanes] = {}, err[kLanes] = {};
+  bool usable[kTrials];
+  for (int step = 0; step < kTrials; ++step) {
     const float t = -8.0f + 0.125f * static_cast<float>(step);
-    const float scale = f16_to_f32(f32_to_f16(m / t));
-    if (scale == 0.0f || !std::isfinite(scale)) continue;
-    const float inv = 1.0f / scale;
-    float err = 0.0f;
-    for (int64_t i = 0; i < n; ++i) {
-      const float qi = round_clamped(x[i] * inv, -8.0f, 7.0f);
-      const float d = qi * scale - x[i];
-      err += d * d;
+    const float s = f16_to_f32(f32_to_f16(m / t));
+    usable[step] = s != 0.0f && std::isfinite(s);
+    if (usable[step]) {
+      scale[step] = s;
+      inv[step] = 1.0f / s;
     }
-    if (err < best_err) {
-      best_err = err;
-      best_scale = scale;
+  }
+  // |xi * inv| <= 8 (plus f16 rounding) for a usable scale, so round_clamped's range test is not
+  // needed here; NaN inputs stay NaN either way and never win.
+  constexpr float kShift = 12582912.0f;  // 1.5 * 2^23, as in round_clamped
+#if defined(__SSE2__)
+  // Three 4-lane accumulators that stay in registers (the auto-vectorised loop kept them in
+  // memory, a store-to-load chain per element). max(lo, r) and min(hi, r) return r when r is
+  // NaN, as the scalar comparisons below do.
+  const __m128 shift = _mm_set1_ps(kShift), lo = _mm_set1_ps(-8.0f), hi = _mm_set1_ps(7.0f);
+  __m128 acc[3], vinv[3], vscale[3];
+  for (int j = 0; j < 3; ++j) {
+    acc[j] = _mm_setzero_ps();
+    vinv[j] = _mm_loadu_ps(inv + 4 * j);
+    vscale[j] = _mm_loadu_ps(scale + 4 * j);
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    const __m128 xi = _mm_set1_ps(x[i]);
+    for (int j = 0; j < 3; ++j) {
+      __m128 r = _mm_sub_ps(_mm_add_ps(_mm_mul_ps(xi, vinv[j]), shift), shift);
+      r = _mm_min_ps(hi, _mm_max_ps(lo, r));
+      const __m128 d = _mm_sub_ps(_mm_mul_ps(r, vscale[j]), xi);
+      acc[j] = _mm_add_ps(acc[j], _mm_mul_ps(d, d));
+    }
+  }
+  for (int j = 0; j < 3; ++j) _mm_storeu_ps(err + 4 * j, acc[j]);
+#else
+  for (int64_t i = 0; i < n; ++i) {
+    const float xi = x[i];
+    for (int k = 0; k < kLanes; ++k) {
+      float r = (xi * inv[k] + kShift) - kShift;
+      r = r < -8.0f ? -8.0f : r;
+      r = 7.0f < r ? 7.0f : r;
+      const float d = r * scale[k] - xi;
+      err[k] += d * d;
+    }
+  }
+#endif
+  float best_err = INFINITY, best_scale = 0.0f;
+  for (int step = 0; step < kTrials; ++step) {
+    if (usable[step] && err[step] < best_err) {
+      best_err = err[step];
+      best_scale = scale[step];
     }
   }
   scale_out = best_scale;
-  const float inv = 1.0f / best_scale;
-  for (int64_t i = 0; i < n; ++i) q[i] = static_cast<int8_t>(round_clamped(x[i] * inv, -8.0f, 7.0f));
+  const float inv_best = 1.0f / best_scale;
+  for (int64_t i = 0; i < n; ++i) q[i] = static_cast<int8_t>(round_clamped(x[i] * inv_best, -8.0f, 7.0f));
 }
 
 Status check_shape(std::span<const float> w, int64_t rows, int64_t cols) {
@@ -345,53 +390,105 @@ Result<uint64_t> packed_scale_bytes(WeightFormat format, int64_t rows, int64_t c
   return make_error(ErrorCode::kCorruptData, "unknown weight format");
 }
 
+namespace {
+
+// Rows [r0, r1) of the matrix `p` stands for, into out ((r1 - r0) * cols floats): one scale per
+// group or block, the same products as decoding element by element.
+void unpack_rows(const PackedWeight& p, int64_t r0, int64_t r1, float* out) {
+  const int64_t cols = p.cols;
+  if (is_ggml_block_format(p.format)) {
+    const int64_t bv = ggml_block_values(p.format), bb = ggml_block_bytes(p.format);
+    const BlockDecode decode = block_decoder(p.format);
+    const int64_t stored = static_cast<int64_t>(p.data.size()) / bb;
+    const int64_t first = r0 * cols / bv, last = r1 * cols / bv;
+    std::fill(out, out + (r1 - r0) * cols, 0.0f);  // blocks missing from a short blob read as 0
+    for (int64_t i = first; i < std::min(last, stored); ++i) decode(p.data.data() + i * bb, out + (i - first) * bv);
+    return;
+  }
+  const int64_t cp = p.cols_padded();
+  for (int64_t r = r0; r < r1; ++r) {
+    float* o = out + (r - r0) * cols;
+    switch (p.format) {
+      case WeightFormat::kF32: std::memcpy(o, p.data.data() + 4 * r * cols, static_cast<size_t>(cols) * 4); break;
+      case WeightFormat::kF16:
+        for (int64_t c = 0; c < cols; ++c) o[c] = get_f16(p.data, static_cast<size_t>(r * cols + c));
+        break;
+      case WeightFormat::kQ8:
+      case WeightFormat::kQ4: {
+        const int64_t groups = cp / p.group;
+        for (int64_t g = 0; g < groups; ++g) {
+          const float s = get_f16(p.scales, static_cast<size_t>(r * groups + g));
+          const int64_t c1 = std::min(cols, (g + 1) * p.group);
+          if (p.format == WeightFormat::kQ8) {
+            for (int64_t c = g * p.group; c < c1; ++c) o[c] = static_cast<float>(static_cast<int8_t>(p.data[r * cp + c])) * s;
+          } else {
+            for (int64_t c = g * p.group; c < c1; ++c) {
+              const uint8_t byte = p.data[static_cast<size_t>((r * cp + c) / 2)];
+              const int q = ((c & 1) ? (byte >> 4) : (byte & 0xF)) - 8;
+              o[c] = static_cast<float>(q) * s;
+            }
+          }
+        }
+        break;
+      }
+      case WeightFormat::kFp8: {
+        const float* value = fp8_e4m3_table();
+        const int64_t bc = (cols + kFp8Block - 1) / kFp8Block;
+        for (int64_t b = 0; b < bc; ++b) {
+          float s;
+          std::memcpy(&s, p.scales.data() + 4 * ((r / kFp8Block) * bc + b), 4);
+          const int64_t c1 = std::min(cols, (b + 1) * kFp8Block);
+          for (int64_t c = b * kFp8Block; c < c1; ++c) o[c] = value[p.data[static_cast<size_t>(r * cols + c)]] * s;
+        }
+        break;
+      }
+      default: break;  // block formats: above
+    }
+  }
+}
+
+void add_squared_errors(const float* reference, const float* approx, size_t n, SquaredErrorSums& s) {
+  for (size_t i = 0; i < n; ++i) {
+    const double d = static_cast<double>(reference[i]) - approx[i];
+    s.error += d * d;
+    s.reference += static_cast<double>(reference[i]) * reference[i];
+  }
+}
+
+}  // namespace
+
 std::vector<float> unpack_weight(const PackedWeight& p) {
   std::vector<float> w(static_cast<size_t>(p.rows * p.cols));
-  if (is_ggml_block_format(p.format)) {
+  if (is_ggml_block_format(p.format) && p.cols % ggml_block_values(p.format) != 0) {
+    // Blocks that straddle rows (not written by pack_weight): decode the blob as one run.
     const int64_t bv = ggml_block_values(p.format), bb = ggml_block_bytes(p.format);
     const BlockDecode decode = block_decoder(p.format);
     const int64_t blocks = std::min<int64_t>(p.rows * p.cols / bv, static_cast<int64_t>(p.data.size()) / bb);
     for (int64_t i = 0; i < blocks; ++i) decode(p.data.data() + i * bb, w.data() + i * bv);
     return w;
   }
-  const int64_t cp = p.cols_padded();
-  for (int64_t r = 0; r < p.rows; ++r) {
-    for (int64_t c = 0; c < p.cols; ++c) {
-      const size_t i = static_cast<size_t>(r * p.cols + c);
-      switch (p.format) {
-        case WeightFormat::kF32: std::memcpy(&w[i], p.data.data() + 4 * i, 4); break;
-        case WeightFormat::kF16: w[i] = get_f16(p.data, i); break;
-        case WeightFormat::kQ8:
-          w[i] = static_cast<float>(static_cast<int8_t>(p.data[r * cp + c])) *
-                 get_f16(p.scales, static_cast<size_t>(r * (cp / p.group) + c / p.group));
-          break;
-        case WeightFormat::kQ4: {
-          const uint8_t byte = p.data[static_cast<size_t>((r * cp + c) / 2)];
-          const int q = ((c & 1) ? (byte >> 4) : (byte & 0xF)) - 8;
-          w[i] = static_cast<float>(q) * get_f16(p.scales, static_cast<size_t>(r * (cp / p.group) + c / p.group));
-          break;
-        }
-        case WeightFormat::kFp8: {
-          const int64_t bc = (p.cols + kFp8Block - 1) / kFp8Block;
-          float s;
-          std::memcpy(&s, p.scales.data() + 4 * ((r / kFp8Block) * bc + c / kFp8Block), 4);
-          w[i] = fp8_e4m3_to_f32(p.data[i]) * s;
-          break;
-        }
-        default: break;  // block formats: decoded above
-      }
-    }
-  }
+  unpack_rows(p, 0, p.rows, w.data());
   return w;
+}
+
+SquaredErrorSums squared_error_sums(std::span<const float> reference, const PackedWeight& packed) {
+  if (is_ggml_block_format(packed.format) && packed.cols % ggml_block_values(packed.format) != 0) {
+    return squared_error_sums(reference, unpack_weight(packed));
+  }
+  SquaredErrorSums s;
+  const size_t n = std::min(reference.size(), static_cast<size_t>(packed.rows * packed.cols));
+  std::vector<float> row(static_cast<size_t>(packed.cols));
+  for (int64_t r = 0; static_cast<size_t>(r * packed.cols) < n; ++r) {
+    unpack_rows(packed, r, r + 1, row.data());
+    const size_t begin = static_cast<size_t>(r * packed.cols);
+    add_squared_errors(reference.data() + begin, row.data(), std::min(n - begin, row.size()), s);
+  }
+  return s;
 }
 
 SquaredErrorSums squared_error_sums(std::span<const float> reference, std::span<const float> approx) {
   SquaredErrorSums s;
-  for (size_t i = 0; i < reference.size() && i < approx.size(); ++i) {
-    const double d = static_cast<double>(reference[i]) - approx[i];
-    s.error += d * d;
-    s.reference += static_cast<double>(reference[i]) * reference[i];
-  }
+  add_squared_errors(reference.data(), approx.data(), std::min(reference.size(), approx.size()), s);
   return s;
 }
 

@@ -91,5 +91,8 @@ struct SquaredErrorSums {
   double error_ratio() const { return reference > 0.0 ? error / reference : error; }
 };
 SquaredErrorSums squared_error_sums(std::span<const float> reference, std::span<const float> approx);
+// The same sums against what `packed` stands for, decoded a row at a time (no unpacked copy of
+// the tensor: the compiler measures every slice it packs this way).
+SquaredErrorSums squared_error_sums(std::span<const float> reference, const PackedWeight& packed);
 
 }  // namespace r1vk

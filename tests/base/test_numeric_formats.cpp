@@ -121,5 +121,29 @@ TEST_CASE("fp8 e4m3fn: every finite code round-trips and encoding picks the near
   CHECK(f32_to_fp8_e4m3(std::nanf("")) == 0x7F);
 }
 
+TEST_CASE("fp8 e4m3fn: ties between normal codes go to the even code; the table is the conversion") {
+  CHECK(f32_to_fp8_e4m3(1.0625f) == 0x38);    // between 1 (0x38) and 1.125 (0x39): even
+  CHECK(f32_to_fp8_e4m3(1.1875f) == 0x3A);    // between 1.125 and 1.25 (0x3A): even
+  CHECK(f32_to_fp8_e4m3(-1.1875f) == 0xBA);
+  CHECK(f32_to_fp8_e4m3(432.0f) == 0x7E);     // between 416 (0x7D) and 448 (0x7E)
+  CHECK(f32_to_fp8_e4m3(447.99f) == 0x7E);
+  CHECK(f32_to_fp8_e4m3(std::ldexp(15.5f, -10)) == 0x08);  // 2^-6 - 2^-10 rounds up to the smallest normal
+  CHECK(f32_to_fp8_e4m3(std::ldexp(1.0f, -6)) == 0x08);
+  CHECK(f32_to_fp8_e4m3(std::numeric_limits<float>::infinity()) == 0x7E);
+  CHECK(f32_to_fp8_e4m3(-std::numeric_limits<float>::infinity()) == 0xFE);
+  CHECK(f32_to_fp8_e4m3(std::numeric_limits<float>::denorm_min()) == 0x00);
+  const float* table = fp8_e4m3_table();
+  for (int c = 0; c < 256; ++c) {
+    const float f = fp8_e4m3_to_f32(static_cast<uint8_t>(c));
+    CHECK(std::memcmp(&table[c], &f, 4) == 0);
+    // The arithmetic definition: (8 + m) * 2^(e - 10) for e > 0, m * 2^-9 for e = 0.
+    const int e = (c >> 3) & 0xF, m = c & 7;
+    if (e == 0xF && m == 7) continue;
+    const float want = (c & 0x80 ? -1.0f : 1.0f) * (e == 0 ? std::ldexp(static_cast<float>(m), -9)
+                                                           : std::ldexp(static_cast<float>(8 + m), e - 10));
+    CHECK(f == want);
+  }
+}
+
 }  // namespace
 }  // namespace r1vk

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <cstdio>
@@ -210,6 +211,82 @@ TEST_CASE("q4_k decodes a hand-built block") {
   CHECK(w[163] == 0.5f * 37 * 9 - 0.25f * 45);
   CHECK(w[162] == -0.25f * 45);  // q = 0 in the same sub-block
   CHECK(w[0] == 0.0f);           // sub-block 0: sc = m = 0
+}
+
+// The q4 scale search as first written: each candidate scale tried in turn over the group. The
+// packer tries them side by side; the bytes must not change.
+void reference_q4_group(const float* x, int n, int8_t* q, float& scale_out) {
+  float m = 0.0f;
+  for (int i = 0; i < n; ++i)
+    if (std::fabs(x[i]) > std::fabs(m)) m = x[i];
+  if (m == 0.0f) {
+    for (int i = 0; i < n; ++i) q[i] = 0;
+    scale_out = 0.0f;
+    return;
+  }
+  float best_err = INFINITY, best_scale = 0.0f;
+  for (int step = 0; step <= 8; ++step) {
+    const float scale = f16_to_f32(f32_to_f16(m / (-8.0f + 0.125f * static_cast<float>(step))));
+    if (scale == 0.0f || !std::isfinite(scale)) continue;
+    float err = 0.0f;
+    for (int i = 0; i < n; ++i) {
+      const float qi = std::clamp(std::nearbyint(x[i] * (1.0f / scale)), -8.0f, 7.0f);
+      const float d = qi * scale - x[i];
+      err += d * d;
+    }
+    if (err < best_err) {
+      best_err = err;
+      best_scale = scale;
+    }
+  }
+  scale_out = best_scale;
+  for (int i = 0; i < n; ++i) q[i] = static_cast<int8_t>(std::clamp(std::nearbyint(x[i] * (1.0f / best_scale)), -8.0f, 7.0f));
+}
+
+TEST_CASE("q4 packs the bytes of the one-scale-at-a-time search") {
+  const int64_t rows = 16, cols = 200;  // cols not a multiple of the group: a padded last group
+  std::vector<float> w = gaussian(rows * cols, 11);
+  w[3] = 0.0f;
+  w[cols + 5] = std::ldexp(1.0f, -30);                 // tiny values: scales near f16's subnormals
+  for (int64_t c = 64; c < 96; ++c) w[2 * cols + c] = 0.0f;  // an all-zero group
+  for (int64_t c = 0; c < 32; ++c) w[3 * cols + c] = std::ldexp(1.0f, -26) * static_cast<float>(c % 5);
+  for (int64_t group : {32, 128}) {
+    auto p = pack_weight(w, rows, cols, WeightFormat::kQ4, group);
+    REQUIRE(p.ok());
+    const int64_t cp = p->cols_padded(), groups = cp / group;
+    std::vector<float> buf(static_cast<size_t>(group));
+    std::vector<int8_t> q(static_cast<size_t>(group));
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t g = 0; g < groups; ++g) {
+        for (int64_t i = 0; i < group; ++i) buf[i] = g * group + i < cols ? w[r * cols + g * group + i] : 0.0f;
+        float scale = 0.0f;
+        reference_q4_group(buf.data(), static_cast<int>(group), q.data(), scale);
+        uint16_t stored;
+        std::memcpy(&stored, p->scales.data() + 2 * (r * groups + g), 2);
+        REQUIRE(stored == f32_to_f16(scale));
+        for (int64_t i = 0; i < group; i += 2) {
+          const uint8_t byte = p->data[static_cast<size_t>((r * cp + g * group + i) / 2)];
+          REQUIRE((byte & 0xF) == q[i] + 8);
+          REQUIRE((byte >> 4) == q[i + 1] + 8);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("error sums against a packed weight equal those against its unpacked copy, bit for bit") {
+  const int64_t rows = 130, cols = 256;  // two fp8 block rows, the second partial
+  const std::vector<float> w = gaussian(rows * cols, 5);
+  for (WeightFormat f : {WeightFormat::kF32, WeightFormat::kF16, WeightFormat::kQ8, WeightFormat::kQ4, WeightFormat::kFp8,
+                         WeightFormat::kQ8_0, WeightFormat::kQ4K, WeightFormat::kQ6K}) {
+    CAPTURE(weight_format_name(f));
+    auto p = pack_weight(w, rows, cols, f, 32);
+    REQUIRE(p.ok());
+    const SquaredErrorSums whole = squared_error_sums(w, unpack_weight(*p));
+    const SquaredErrorSums rows_at_a_time = squared_error_sums(w, *p);
+    CHECK(whole.error == rows_at_a_time.error);
+    CHECK(whole.reference == rows_at_a_time.reference);
+  }
 }
 
 }  // namespace
