@@ -34,6 +34,12 @@ layout(constant_id = 3) const uint GROUP = 32;    // q8/q4/fp8 group
 layout(constant_id = 4) const uint WEIGHT_VEC = 0;  // 1: rows allow 16-byte chunk loads
 layout(constant_id = 5) const uint X_VEC = 0;       // 1: x rows allow vec4 loads
 
+#if defined(BOUND) && MOE != 0
+#error "the descriptor-bound twin is for plain linear (MOE 0)"
+#endif
+#if defined(BOUND_X) && MOE < 3
+#error "x alone is bound for the grouped MoE GEMMs (MOE 3, 4)"
+#endif
 #include "weight_decode.glsl"
 #ifndef SHAPE_LANES
 #include "reduce.glsl"
@@ -66,9 +72,27 @@ layout(push_constant) uniform Params {
 
 const uint ACC = ROWS * TOKENS;
 
+#if defined(BOUND) || defined(BOUND_X)
+// x bound as a storage buffer (binding 2 after W's two, or 0 when only x is bound: grouped MoE,
+// whose experts stay device addresses), its range starting at or before p.x's first element
+// (p.x_offset counts the difference; p.x itself is unused).
+#ifdef BOUND
+const uint X_BINDING = 2;
+#else
+const uint X_BINDING = 0;
+#endif
+layout(set = 0, binding = X_BINDING, std430) readonly buffer XF32 { float x_f32[]; };
+layout(set = 0, binding = X_BINDING, std430) readonly buffer XV2 { u64vec2 x_v2[]; };
+#define X_AT(i) x_f32[i]
+#define X_V2(i) x_v2[i]
+#else
+#define X_AT(i) p.x.v[i]
+#define X_V2(i) U64x2In(p.x).v[i]
+#endif
+
 vec4 load_x4(uint i) {
-  if (X_VEC != 0) return uintBitsToFloat(words(U64x2In(p.x).v[i / 4]));
-  return vec4(p.x.v[i], p.x.v[i + 1], p.x.v[i + 2], p.x.v[i + 3]);
+  if (X_VEC != 0) return uintBitsToFloat(words(X_V2(i / 4)));
+  return vec4(X_AT(i), X_AT(i + 1), X_AT(i + 2), X_AT(i + 3));
 }
 
 // acc[i * TOKENS + t] += sum_c W[wrow[i], c] * x[xb[t] + c].
@@ -107,7 +131,7 @@ void accumulate(WeightRef w, uint wrow[ROWS], uint xb[TOKENS], inout float acc[A
     float wv[ROWS];
     for (uint i = 0; i < ROWS; ++i) wv[i] = weight_at(w, wrow[i], c, GROUP);
     for (uint t = 0; t < TOKENS; ++t) {
-      const float xv = p.x.v[xb[t] + c];
+      const float xv = X_AT(xb[t] + c);
       for (uint i = 0; i < ROWS; ++i) acc[i * TOKENS + t] = fma(wv[i], xv, acc[i * TOKENS + t]);
     }
   }
@@ -182,7 +206,7 @@ void block(uint t0, uint group_expert, uint group_begin, uint group_count) {
   for (uint t = 0; t < TOKENS; ++t) {
     const uint job = p.groups.v[p.experts + 1 + group_begin + min(t0 + t, jobs - 1)];
     yrow[t] = job;
-    xb[t] = (MOE == 3 ? job / p.top_k : job) * p.x_stride;
+    xb[t] = (MOE == 3 ? job / p.top_k : job) * p.x_stride + p.x_offset;
   }
   accumulate(w, wrow, xb, total);
 #if MOE == 4

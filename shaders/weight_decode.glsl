@@ -28,6 +28,38 @@ layout(buffer_reference, std430, buffer_reference_align = 8) readonly buffer U64
 
 layout(buffer_reference, std430, buffer_reference_align = 2) readonly buffer U16In { uint16_t v[]; };
 
+#ifdef BOUND
+// Descriptor-bound twin (linear.comp BOUND, formats 0..4 only): the weight's data and scales are
+// storage-buffer bindings whose ranges start at the tensor (index 0 = its first byte), so
+// WeightRef.data / .scales are unused. llvmpipe loads bindings without the per-lane loop it
+// emits for device addresses (docs/decisions.md D3). The aliases are views of the same bytes.
+#if FORMAT > 4
+#error "the descriptor-bound twin covers f32, f16, q8, q4 and fp8"
+#endif
+layout(set = 0, binding = 0, std430) readonly buffer WDataV2 { u64vec2 wd_v2[]; };
+layout(set = 0, binding = 0, std430) readonly buffer WDataU64 { uint64_t wd_u64[]; };
+layout(set = 0, binding = 0, std430) readonly buffer WDataU32 { uint wd_u32[]; };
+layout(set = 0, binding = 0, std430) readonly buffer WDataF32 { float wd_f32[]; };
+layout(set = 0, binding = 0, std430) readonly buffer WDataF16 { float16_t wd_f16[]; };
+layout(set = 0, binding = 1, std430) readonly buffer WScalesF16 { float16_t ws_f16[]; };
+layout(set = 0, binding = 1, std430) readonly buffer WScalesF32 { float ws_f32[]; };
+#define W_V2(w, i) wd_v2[i]
+#define W_U64(w, i) wd_u64[i]
+#define W_U32(w, i) wd_u32[i]
+#define W_F32(w, i) wd_f32[i]
+#define W_F16(w, i) wd_f16[i]
+#define S_F16(w, i) ws_f16[i]
+#define S_F32(w, i) ws_f32[i]
+#else
+#define W_V2(w, i) U64x2In(w.data).v[i]
+#define W_U64(w, i) U64In1(w.data).v[i]
+#define W_U32(w, i) U32In(w.data).v[i]
+#define W_F32(w, i) F32In(w.data).v[i]
+#define W_F16(w, i) F16In(w.data).v[i]
+#define S_F16(w, i) F16In(w.scales).v[i]
+#define S_F32(w, i) F32In(w.scales).v[i]
+#endif
+
 // Whether decode8's values still need Chunk.scale, and the offset q8/q4/q8_0 values carry.
 const bool CHUNK_SCALED = FORMAT >= 2;
 const float Q_OFFSET = FORMAT == 3 ? 8.0 : ((FORMAT == 2 || FORMAT == 5) ? 128.0 : 0.0);
@@ -120,9 +152,9 @@ uvec2 q4k_scale_min(uvec3 s, uint j) {
 
 float group_scale(WeightRef w, uint row, uint c, uint group) {
 #if FORMAT == 2 || FORMAT == 3
-  return float(F16In(w.scales).v[row * w.scale_cols + c / group]);
+  return float(S_F16(w, row * w.scale_cols + c / group));
 #elif FORMAT == 4
-  return F32In(w.scales).v[(row / 128) * w.scale_cols + c / 128];
+  return S_F32(w, (row / 128) * w.scale_cols + c / 128);
 #else
   return 1.0;
 #endif
@@ -141,17 +173,17 @@ vec2 fp8_pair(uint u) { return fp8_pair_unscaled(u) * 256.0; }
 float weight_at(WeightRef w, uint row, uint c, uint group) {
   const uint i = row * w.padded_cols + c;
 #if FORMAT == 0
-  return F32In(w.data).v[i];
+  return W_F32(w, i);
 #elif FORMAT == 1
-  return float(F16In(w.data).v[i]);
+  return float(W_F16(w, i));
 #elif FORMAT == 2
-  const uint u = U32In(w.data).v[i / 4];
+  const uint u = W_U32(w, i / 4);
   return float(bitfieldExtract(int(u), int(8 * (i % 4)), 8)) * group_scale(w, row, c, group);
 #elif FORMAT == 3
-  const uint u = U32In(w.data).v[i / 8];
+  const uint u = W_U32(w, i / 8);
   return float(int((u >> (4 * (i % 8))) & 15u) - 8) * group_scale(w, row, c, group);
 #elif FORMAT == 4
-  const uint u = U32In(w.data).v[i / 4] >> (8 * (i % 4));
+  const uint u = W_U32(w, i / 4) >> (8 * (i % 4));
   return fp8_pair(u & 0xFFu).x * group_scale(w, row, c, group);
 #elif FORMAT == 5
   const uint64_t b = block_address(w, row, c / 32);
@@ -190,17 +222,17 @@ Chunk load_chunk(WeightRef w, uint row, uint c0, uint group) {
   Chunk k;
   const uint i = row * w.padded_cols + c0;
 #if FORMAT == 0
-  k.a = U64x2In(w.data).v[i / 4];
-  k.b = U64x2In(w.data).v[i / 4 + 1];
+  k.a = W_V2(w, i / 4);
+  k.b = W_V2(w, i / 4 + 1);
 #elif FORMAT == 1
-  k.a = U64x2In(w.data).v[i / 8];
+  k.a = W_V2(w, i / 8);
 #elif FORMAT == 2
-  k.a = U64x2In(w.data).v[i / 16];
-  k.b = U64x2In(w.data).v[i / 16 + 1];
+  k.a = W_V2(w, i / 16);
+  k.b = W_V2(w, i / 16 + 1);
 #elif FORMAT == 3
-  k.a = U64x2In(w.data).v[i / 32];
+  k.a = W_V2(w, i / 32);
 #elif FORMAT == 4
-  k.a.x = U64In1(w.data).v[i / 8];
+  k.a.x = W_U64(w, i / 8);
 #endif
   k.bias = 0.0;
   k.sub = vec2(0.0);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/linear_bound.h"
 #include "vulkan/kernel_variants.h"
 
 namespace r1vk::kernels {
@@ -129,6 +130,10 @@ struct LinearKernels::Dispatch {
   bool grouped = false;  // grouped MoE: z covers an expert's jobs by grid stride (see below)
   bool weight_vec = false;
   bool x_vec = false;
+  // Plain linear / linear_heads: the weight and x, for the descriptor-bound twin.
+  const WeightView* weight = nullptr;
+  ActView x{};
+  uint64_t x_rows = 0;  // grouped MoE: rows of x the GEMM may read (x bound when set)
 };
 
 LinearKernels::LinearKernels(PipelineSet& pipelines) : pipelines_(pipelines) {}
@@ -168,6 +173,31 @@ Status LinearKernels::record_matrix(vk::CommandBuffer& cmd, const char* op, cons
   const std::string name = linear_variant_name(op, s, d.format);
   const std::vector<uint32_t> spec = {s.workgroup, s.rows, s.tokens, shader_group(d.format, d.group),
                                       d.weight_vec ? 1u : 0u, d.x_vec ? 1u : 0u};
+  if (d.grouped && d.x_rows > 0 && (bound_override_ ? *bound_override_ : moe_bound_x_preferred(caps, s)) &&
+      caps.push_descriptor) {
+    const auto span = pipelines_.context().allocator().directory().find(d.x.addr);
+    const uint64_t range = std::min<uint64_t>(caps.max_storage_buffer_range, bound_range_limit_.value_or(UINT64_MAX));
+    const auto bx = span ? plan_bound_x(*span, (d.x_rows - 1) * d.params.x_stride + d.params.cols, range,
+                                        caps.min_storage_buffer_offset_alignment)
+                         : std::nullopt;
+    if (bx && s.lanes()) {
+      R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* p,
+                            pipelines_.get(std::string(op) + "_lanes_bx_" + weight_format_name(d.format), spec,
+                                           sizeof(LinearParams), 1));
+      LinearParams params = d.params;
+      params.step = step.params;
+      params.x_offset += bx->skip;
+      cmd.bind(*p);
+      cmd.push_storage_buffers(*p, std::span<const vk::BufferRange>(&bx->range, 1));
+      cmd.push_constants(*p, bytes_of(params));
+      ++bound_dispatches_;
+      return dispatch_checked(cmd, caps, op, (uint64_t{d.params.rows} + s.rows_per_workgroup() - 1) / s.rows_per_workgroup(),
+                              d.heads, z_blocks);
+    }
+  }
+  if (d.weight && (bound_override_ ? *bound_override_ : linear_bound_preferred(caps, s, d.format, d.jobs))) {
+    if (auto plan = bound_plan(d); plan) return record_bound(cmd, d, s, spec, *plan, z_blocks, step);
+  }
   R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* p, pipelines_.get(name, spec, sizeof(LinearParams)));
   LinearParams params = d.params;
   params.step = step.params;
@@ -176,6 +206,60 @@ Status LinearKernels::record_matrix(vk::CommandBuffer& cmd, const char* op, cons
   const uint64_t rows_per_head = d.params.rows;
   return dispatch_checked(cmd, caps, op, (rows_per_head + s.rows_per_workgroup() - 1) / s.rows_per_workgroup(), d.heads,
                           z_blocks);
+}
+
+std::optional<BoundLinearPlan> LinearKernels::bound_plan(const Dispatch& d) const {
+  vk::Context& ctx = pipelines_.context();
+  if (!ctx.caps().push_descriptor || !linear_bound_format(d.format)) return std::nullopt;
+  const vk::BufferDirectory& dir = ctx.allocator().directory();
+  const auto data = dir.find(d.weight->data);
+  const auto x = dir.find(d.x.addr);
+  if (!data || !x) return std::nullopt;
+  BoundLinearInput in;
+  in.format = d.format;
+  in.rows = d.params.rows;
+  in.heads = d.heads;
+  in.cols = d.params.cols;
+  in.group = shader_group(d.format, d.group);
+  in.data = *data;
+  if (d.weight->scales != 0) {
+    const auto scales = dir.find(d.weight->scales);
+    if (!scales) return std::nullopt;
+    in.scales = *scales;
+  }
+  in.x = *x;
+  in.x_elements = uint64_t{d.jobs - 1} * d.params.x_stride + uint64_t{d.heads - 1} * d.params.x_head_stride +
+                  d.params.x_offset + d.params.cols;
+  in.max_range = std::min<uint64_t>(ctx.caps().max_storage_buffer_range, bound_range_limit_.value_or(UINT64_MAX));
+  in.offset_alignment = ctx.caps().min_storage_buffer_offset_alignment;
+  return plan_bound_linear(in);
+}
+
+Status LinearKernels::record_bound(vk::CommandBuffer& cmd, const Dispatch& d, const LinearShape& s,
+                                   const std::vector<uint32_t>& spec, const BoundLinearPlan& plan, uint64_t z_blocks,
+                                   const StepView& step) {
+  const char* op = "linear";
+  const vk::DeviceCaps& caps = pipelines_.context().caps();
+  R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* p,
+                        pipelines_.get(linear_variant_name("linear", s, d.format, true), spec, sizeof(LinearParams), 3));
+  cmd.bind(*p);
+  for (const BoundSlice& slice : plan.slices) {
+    LinearParams params = d.params;
+    params.step = step.params;
+    params.x_offset += plan.x_skip;
+    if (plan.slices.size() > 1) {  // row slices (one head): rows and outputs of this slice
+      params.rows = slice.rows;
+      params.y += 4ull * slice.row0;
+      if (params.bias) params.bias += 4ull * slice.row0;
+    }
+    const vk::BufferRange ranges[3] = {slice.data, slice.scales, plan.x};
+    cmd.push_storage_buffers(*p, ranges);
+    cmd.push_constants(*p, bytes_of(params));
+    R1VK_TRY(dispatch_checked(cmd, caps, op, (uint64_t{params.rows} + s.rows_per_workgroup() - 1) / s.rows_per_workgroup(),
+                              d.heads, z_blocks));
+    ++bound_dispatches_;
+  }
+  return ok_status();
 }
 
 Status LinearKernels::record_linear(vk::CommandBuffer& cmd, const WeightView& w, VkDeviceAddress bias,
@@ -193,6 +277,8 @@ Status LinearKernels::record_linear(vk::CommandBuffer& cmd, const WeightView& w,
   d.x_vec = aligned16(in.addr) && in.row_stride % 4 == 0;
   d.params = LinearParams{w.data, w.scales, in.addr, out.addr, bias, 0, 0, 0, w.rows, w.cols, in.row_stride, 0, 0,
                           out.row_stride, (bias ? 1u : 0u) | (accumulate ? 2u : 0u), 0, 0, 0, 0, 0};
+  d.weight = &w;
+  d.x = in;
   return record_matrix(cmd, op, d, step);
 }
 
@@ -219,6 +305,8 @@ Status LinearKernels::record_linear_heads(vk::CommandBuffer& cmd, const WeightVi
   d.x_vec = aligned16(in.addr) && in.row_stride % 4 == 0 && in_head_stride % 4 == 0 && in_offset % 4 == 0;
   d.params = LinearParams{w.data, w.scales, in.addr, out.addr, 0, 0, 0, 0, w.rows / heads, w.cols, in.row_stride,
                           in_head_stride, in_offset, out.row_stride, 0, 0, 0, 0, 0, 0};
+  d.weight = &w;
+  d.x = in;
   return record_matrix(cmd, op, d, step);
 }
 
@@ -294,6 +382,8 @@ Status LinearKernels::record_moe_grouped(vk::CommandBuffer& cmd, const MoeExpert
   d.params = LinearParams{a.expert_table, 0, a.in.addr, gu, 0, 0, a.ids.addr, a.weights.addr, 2 * a.width, a.hidden,
                           a.in.row_stride, 0, 0, 2 * a.width, 0, a.top_k, a.experts, a.ids.row_stride,
                           a.weights.row_stride, groups};
+  d.x = a.in;
+  d.x_rows = step.max_tokens;
   R1VK_TRY(record_matrix(cmd, "moe_group_gu", d, step));
   cmd.compute_barrier();
 
@@ -314,6 +404,8 @@ Status LinearKernels::record_moe_grouped(vk::CommandBuffer& cmd, const MoeExpert
   down.x_vec = aligned16(act) && a.width % 4 == 0;
   down.params = LinearParams{a.expert_table, 0, act, ydown, 0, 0, a.ids.addr, a.weights.addr, a.hidden, a.width,
                              a.width, 0, 0, a.hidden, 0, a.top_k, a.experts, a.ids.row_stride, a.weights.row_stride, groups};
+  down.x = ActView{act, a.width, a.width};
+  down.x_rows = jobs;
   R1VK_TRY(record_matrix(cmd, "moe_group_down", down, step));
   cmd.compute_barrier();
 

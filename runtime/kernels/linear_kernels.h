@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "base/status.h"
+#include "kernels/linear_bound.h"
 #include "kernels/linear_variants.h"
 #include "kernels/pipeline_set.h"
 #include "kernels/views.h"
@@ -80,16 +82,31 @@ class LinearKernels {
   // Forces one shader shape for linear / linear_heads / moe_experts (tests and benchmarks sweep
   // shapes); std::nullopt restores the per-device choice (linear_variants.h).
   void set_shape_override(std::optional<LinearShape> shape) { override_ = std::move(shape); }
+  // Whether record_linear / record_linear_heads bind W and x as storage buffers (the
+  // descriptor-bound twin, linear_bound.h) where they can: nullopt = the device's choice
+  // (linear_bound_preferred), false = never, true = whenever the buffers allow it (tests).
+  void set_bound_override(std::optional<bool> bound) { bound_override_ = bound; }
+  // Tests: bind at most this many bytes per binding (below maxStorageBufferRange), so small
+  // weights exercise the row slicing; nullopt: the device's limit.
+  void set_bound_range_limit(std::optional<uint64_t> bytes) { bound_range_limit_ = bytes; }
+  // Dispatches recorded with the descriptor-bound twin so far (tests check the path is taken).
+  uint64_t bound_dispatches() const { return bound_dispatches_; }
   // The shape record_linear would use for this weight and token count.
   LinearShape shape_for(WeightFormat format, uint32_t cols, uint32_t max_tokens, bool moe) const;
 
  private:
   struct Dispatch;
   Status record_matrix(vk::CommandBuffer& cmd, const char* op, const Dispatch& d, const StepView& step);
+  std::optional<BoundLinearPlan> bound_plan(const Dispatch& d) const;
+  Status record_bound(vk::CommandBuffer& cmd, const Dispatch& d, const LinearShape& s, const std::vector<uint32_t>& spec,
+                      const BoundLinearPlan& plan, uint64_t z_blocks, const StepView& step);
   Status record_moe_grouped(vk::CommandBuffer& cmd, const MoeExpertsArgs& a, const StepView& step);
 
   PipelineSet& pipelines_;
   std::optional<LinearShape> override_;
+  std::optional<bool> bound_override_;
+  std::optional<uint64_t> bound_range_limit_;
+  uint64_t bound_dispatches_ = 0;
 };
 
 }  // namespace r1vk::kernels

@@ -64,8 +64,22 @@ std::string linear_shape_problem(const LinearShape& s, const vk::DeviceCaps& cap
   return "unknown shape '" + s.shape + "' (lanes, sg, shared)";
 }
 
-std::string linear_variant_name(const char* op, const LinearShape& s, WeightFormat format) {
-  return std::string(op) + "_" + s.shape + "_" + weight_format_name(format);
+std::string linear_variant_name(const char* op, const LinearShape& s, WeightFormat format, bool bound) {
+  return std::string(op) + "_" + s.shape + (bound ? "_bound_" : "_") + weight_format_name(format);
+}
+
+bool linear_bound_format(WeightFormat format) {
+  return format == WeightFormat::kF32 || format == WeightFormat::kF16 || format == WeightFormat::kQ8 ||
+         format == WeightFormat::kQ4 || format == WeightFormat::kFp8;
+}
+
+bool linear_bound_preferred(const vk::DeviceCaps& caps, const LinearShape& s, WeightFormat format, uint32_t max_tokens) {
+  (void)max_tokens;  // measured cheaper for GEMV and GEMM alike (docs/linear_kernels.md)
+  return moe_bound_x_preferred(caps, s) && linear_bound_format(format);
+}
+
+bool moe_bound_x_preferred(const vk::DeviceCaps& caps, const LinearShape& s) {
+  return caps.type == VK_PHYSICAL_DEVICE_TYPE_CPU && caps.push_descriptor && s.lanes();
 }
 
 }  // namespace r1vk::kernels

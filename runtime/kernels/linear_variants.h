@@ -37,6 +37,15 @@ LinearShape choose_linear_shape(const vk::DeviceCaps& caps, WeightFormat format,
 // Empty when `s` can run on `caps`, else why not.
 std::string linear_shape_problem(const LinearShape& s, const vk::DeviceCaps& caps);
 
-std::string linear_variant_name(const char* op, const LinearShape& s, WeightFormat format);
+// `bound`: the descriptor-bound twin (plain linear, lanes shape, linear_bound_format only).
+std::string linear_variant_name(const char* op, const LinearShape& s, WeightFormat format, bool bound = false);
+
+// Formats the descriptor-bound twin reads (f32, f16, q8, q4, fp8).
+bool linear_bound_format(WeightFormat format);
+// Whether plain linear kernels of this shape prefer the descriptor-bound twin on `caps`: CPU
+// drivers with VK_KHR_push_descriptor running the lanes shape (measured in docs/linear_kernels.md).
+bool linear_bound_preferred(const vk::DeviceCaps& caps, const LinearShape& s, WeightFormat format, uint32_t max_tokens);
+// Whether the grouped MoE GEMMs of this shape prefer x bound as a storage buffer (every format).
+bool moe_bound_x_preferred(const vk::DeviceCaps& caps, const LinearShape& s);
 
 }  // namespace r1vk::kernels

@@ -5,7 +5,7 @@
 namespace r1vk::kernels {
 
 Result<const vk::ComputePipeline*> PipelineSet::get(const std::string& variant, const std::vector<uint32_t>& spec,
-                                                    uint32_t push_size) {
+                                                    uint32_t push_size, uint32_t storage_bindings) {
   std::string key = variant;
   for (uint32_t s : spec) key += ":" + std::to_string(s);
   if (auto it = pipelines_.find(key); it != pipelines_.end()) return &it->second;
@@ -16,6 +16,7 @@ Result<const vk::ComputePipeline*> PipelineSet::get(const std::string& variant, 
   desc.spirv = shader->spirv();
   desc.spec_constants = spec;
   desc.push_constant_size = push_size;
+  desc.storage_bindings = storage_bindings;
   R1VK_ASSIGN_OR_RETURN(auto p, vk::ComputePipeline::create(ctx_.device(), &ctx_.pipeline_cache(), desc));
   return &pipelines_.emplace(key, std::move(p)).first->second;
 }

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "vulkan/buffer_directory.h"
+
 #include "base/status.h"
 #include "vulkan/device.h"
 
@@ -90,6 +92,9 @@ class Allocator {
   uint64_t host_bytes_allocated() const;
   uint64_t budget_bytes() const { return budget_; }
   uint64_t block_size() const { return block_size_; }
+  // Live buffers by device address (vk::Buffer keeps it current).
+  BufferDirectory& directory() { return directory_; }
+  const BufferDirectory& directory() const { return directory_; }
 
  private:
   explicit Allocator(const Device& device) : device_(device) {}
@@ -107,6 +112,7 @@ class Allocator {
   uint64_t allocated_ = 0;  // device class
   uint64_t host_allocated_ = 0;
   uint64_t budget_ = 0;
+  BufferDirectory directory_;
 };
 
 }  // namespace r1vk::vk

@@ -41,6 +41,7 @@ Result<Buffer> Buffer::create(const Device& device, Allocator& allocator, VkDevi
   addr.buffer = b.buffer_;
   b.address_ = vkGetBufferDeviceAddress(b.device_, &addr);
   if (b.address_ == 0) return make_error(ErrorCode::kVulkan, "vkGetBufferDeviceAddress returned 0 for buffer " + b.name_);
+  allocator.directory().add(b.address_, b.size_, b.buffer_);
   return b;
 }
 
@@ -70,6 +71,8 @@ Buffer& Buffer::operator=(Buffer&& o) noexcept {
 Buffer::~Buffer() { reset(); }
 
 void Buffer::reset() {
+  if (allocator_ && address_ != 0) allocator_->directory().remove(address_);
+  address_ = 0;
   if (buffer_ != VK_NULL_HANDLE) vkDestroyBuffer(device_, buffer_, nullptr);
   if (allocator_ && allocation_.block) allocator_->free(allocation_);
   buffer_ = VK_NULL_HANDLE;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "harness/kernel_harness.h"
+#include "kernels/linear_bound.h"
 #include "kernels/linear_kernels.h"
 #include "kernels/linear_variants.h"
 #include "kernels/pipeline_set.h"
@@ -116,7 +117,9 @@ struct LinearCase {
 
 // Runs record_linear on one case and checks the whole output buffer: rows t < n_tokens in the
 // window get W x (+ bias) (+ previous), everything else keeps its previous value.
-void check_linear(const FormatCase& fc, const LinearCase& c, const std::optional<LinearShape>& shape) {
+// `bound`: force the descriptor-bound twin on or off (nullopt: the device's choice).
+void check_linear(const FormatCase& fc, const LinearCase& c, const std::optional<LinearShape>& shape,
+                  std::optional<bool> bound = std::nullopt) {
   CAPTURE(weight_format_name(fc.format));
   CAPTURE(fc.group);
   CAPTURE(c.rows);
@@ -128,6 +131,7 @@ void check_linear(const FormatCase& fc, const LinearCase& c, const std::optional
   CAPTURE(c.in_shift);
   CAPTURE(c.out_shift);
   CAPTURE((shape ? shape->shape : std::string("default")));
+  CAPTURE((bound ? (*bound ? "bound" : "device addresses") : "device's choice"));
   const Packed w = make_weight(fc.format, c.rows, c.cols, fc.group, c.rows * 7 + c.cols);
   const uint32_t in_stride = c.cols + c.in_pad, out_stride = c.rows + c.out_pad;
   const auto x = test::random_floats(size_t{c.max_tokens} * in_stride + c.in_shift, 3 + c.cols);
@@ -148,12 +152,14 @@ void check_linear(const FormatCase& fc, const LinearCase& c, const std::optional
   }
   LinearKernels& lk = fixture().linear;
   lk.set_shape_override(shape);
+  lk.set_bound_override(bound);
   const ActView in{bx.address() + 4 * c.in_shift, in_stride, c.cols};
   const ActView out{by.address() + 4 * c.out_shift, out_stride, c.rows};
   run_ok([&](vk::CommandBuffer& cmd) {
     return lk.record_linear(cmd, w.view(), c.bias ? bb.address() : 0, in, out, c.accumulate, StepView{step.address(), c.max_tokens});
   });
   lk.set_shape_override(std::nullopt);
+  lk.set_bound_override(std::nullopt);
   check_close(download(by, y0.size()), want, tolerance(c.cols));
 }
 
@@ -173,6 +179,84 @@ TEST_CASE("linear: every format, GEMV and GEMM, awkward shapes, all shader shape
     for (const auto& shape : kShapes)
       for (const LinearCase& c : cases) check_linear(fc, c, shape);
   CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("linear: the descriptor-bound twin against device addresses, 1..512 rows of x, odd shapes") {
+  // Needs VK_KHR_push_descriptor (lavapipe has it); without it `bound` falls back to the
+  // device-address kernel and the cases still hold.
+  const LinearCase cases[] = {
+      {1, 7, 1, 1, false, false, 0, 0, 0, 0},         // one row, fewer columns than a chunk
+      {37, 100, 1, 1, true, false, 3, 1, 2, 3},       // GEMV, unaligned windows (x binding starts before x)
+      {70, 264, 2, 2, true, true, 0, 0, 1, 0},        // GEMM, 2 rows
+      {33, 129, 17, 13, false, false, 5, 2, 0, 0},    // odd columns, rows of x past n_tokens untouched
+      {130, 1000, 63, 63, true, false, 0, 0, 0, 0},   // rows past one workgroup tile
+      {67, 72, 512, 509, false, true, 1, 3, 0, 1},    // a 512-row chunk, not a multiple of the token tile
+  };
+  const LinearShape lanes = kernels::choose_linear_shape(test::context().caps(), WeightFormat::kF16, 1024, 4, false);
+  for (const FormatCase& fc : kFormats)
+    for (const LinearCase& c : cases)
+      for (bool bound : {false, true}) check_linear(fc, c, lanes.lanes() ? std::optional<LinearShape>(lanes) : std::nullopt, bound);
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("linear: the descriptor-bound twin slices weights larger than one binding") {
+  // A binding limit of 128 rows of data makes these weights split into 128-row slices (whole
+  // fp8 scale blocks); the slices must be recorded bound, not fall back to device addresses.
+  LinearKernels& lk = fixture().linear;
+  for (const FormatCase& fc : kFormats) {
+    const uint32_t cols = 512;
+    const uint64_t row_bytes = *packed_data_bytes(fc.format, 1, cols, fc.group);
+    lk.set_bound_range_limit(128 * row_bytes);
+    const uint64_t before = lk.bound_dispatches();
+    check_linear(fc, {300, cols, 5, 5, true, true, 0, 0, 0, 0}, std::nullopt, true);
+    check_linear(fc, {257, cols, 1, 1, true, false, 0, 0, 0, 0}, std::nullopt, true);
+    if (test::context().caps().push_descriptor) CHECK(lk.bound_dispatches() - before == 3 + 3);
+  }
+  lk.set_bound_range_limit(std::nullopt);
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("linear bound plan: slices, aligned offsets, refusals") {
+  const VkBuffer wbuf = reinterpret_cast<VkBuffer>(uintptr_t{0x10}), xbuf = reinterpret_cast<VkBuffer>(uintptr_t{0x20});
+  kernels::BoundLinearInput in;
+  in.format = WeightFormat::kQ4;
+  in.rows = 1000;
+  in.cols = 2048;
+  in.group = 32;
+  in.data = {wbuf, 256, 1000 * 1024};
+  in.scales = {wbuf, 256 + 1000 * 1024, 1000 * 128};
+  in.x = {xbuf, 4 * 3, 4 * 2048 * 8};
+  in.x_elements = 2048 * 8;
+  in.max_range = 1 << 20;
+  in.offset_alignment = 16;
+  auto plan = kernels::plan_bound_linear(in);
+  REQUIRE(plan);
+  CHECK(plan->slices.size() == 1);
+  CHECK(plan->x.offset == 0);
+  CHECK(plan->x_skip == 3);
+  CHECK(plan->x.size == 4 * 2048 * 8 + 12);
+  CHECK(plan->slices[0].scales.offset == 256 + 1000 * 1024);
+  in.max_range = 300 * 1024;  // 300 rows of q4 data: slices of 256 rows (whole 128-row blocks)
+  plan = kernels::plan_bound_linear(in);
+  REQUIRE(plan);
+  REQUIRE(plan->slices.size() == 4);
+  CHECK(plan->slices[1].row0 == 256);
+  CHECK(plan->slices[3].rows == 1000 - 768);
+  CHECK(plan->slices[1].data.offset == 256 + 256 * 1024);
+  CHECK(plan->slices[1].scales.offset == 256 + 1000 * 1024 + 256 * 128);
+  in.heads = 2;  // per-head rows cannot be sliced
+  in.rows = 500;
+  CHECK_FALSE(kernels::plan_bound_linear(in));
+  in.heads = 1;
+  in.rows = 1000;
+  in.data.offset = 8;  // an unaligned weight keeps device addresses
+  CHECK_FALSE(kernels::plan_bound_linear(in));
+  in.data.offset = 256;
+  in.format = WeightFormat::kQ4K;  // block formats have no bound twin
+  CHECK_FALSE(kernels::plan_bound_linear(in));
+  in.format = WeightFormat::kQ4;
+  in.x_elements = 2048 * 9;  // past the x buffer
+  CHECK_FALSE(kernels::plan_bound_linear(in));
 }
 
 TEST_CASE("linear: very long rows (the per-invocation loop limit)") {
@@ -335,8 +419,16 @@ TEST_CASE("moe_experts: routed experts read ids and weights from device buffers"
         a.scratch_size = scratch_bytes;
         LinearKernels& lk = fixture().linear;
         lk.set_shape_override(shape);
+        // The device's default shape runs with x through device addresses, the forced lanes
+        // shape with x bound (grouped GEMMs, where push descriptors exist).
+        const bool bound = shape && shape->lanes();
+        lk.set_bound_override(bound);
+        const uint64_t bound_before = lk.bound_dispatches();
         run_ok([&](vk::CommandBuffer& cmd) { return lk.record_moe_experts(cmd, a, StepView{step.address(), max_tokens}); });
         lk.set_shape_override(std::nullopt);
+        lk.set_bound_override(std::nullopt);
+        if (test::context().caps().push_descriptor)
+          CHECK(lk.bound_dispatches() - bound_before == (bound && grouped ? 2u : 0u));
         check_close(download(by, y0.size()), want, {1e-9, 1e-4});
       }
     }

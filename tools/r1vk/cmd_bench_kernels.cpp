@@ -86,6 +86,9 @@ void add_bench_kernels_command(CLI::App& app, CommandFn& selected) {
   cmd->add_option("--shape", lf->shape, "--op linear: shader shape lanes, sg or shared (default: the device's)");
   cmd->add_option("--shape-rows", lf->shape_rows, "--op linear: rows per lane (lanes) or per workgroup");
   cmd->add_option("--shape-tokens", lf->shape_tokens, "--op linear: tokens per invocation");
+  cmd->add_option("--bound", lf->bound,
+                  "--op linear: bind W and x as storage buffers (descriptor-bound twin): auto (the device's choice), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
   auto device = std::make_shared<int>(-1);
   auto device_opt = cmd->add_option("--device", *device, "Vulkan device index (see `r1vk devices`)");
   cmd->add_option("--rows", f->rows, "GEMV rows (default 4096)");

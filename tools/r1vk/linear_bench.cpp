@@ -137,6 +137,7 @@ Status run_linear_bench(const LinearBenchFlags& in) {
   if (f.shape_rows) shape.rows = f.shape_rows;
   if (f.shape_tokens) shape.tokens = f.shape_tokens;
   linear.set_shape_override(shape);
+  if (f.bound != "auto") linear.set_bound_override(f.bound == "on");
 
   const PackedWeight w = random_packed(format, f.rows, f.cols, f.group);
   const uint64_t w_bytes = w.data.size() + w.scales.size();
@@ -216,10 +217,10 @@ Status run_linear_bench(const LinearBenchFlags& in) {
 
   const double gbps = (static_cast<double>(w_bytes) + 4.0 * f.tokens * (f.cols + f.rows)) / (median * 1e6);
   const double gflops = 2.0 * f.tokens * double(f.rows) * f.cols / (median * 1e6);
-  std::printf("linear %s%s %ux%u tokens %u [%s wg=%u rows=%u tokens/inv=%u]: %10.3f ms/call (min %.3f, cpu %.1f), "
+  std::printf("linear %s%s %ux%u tokens %u [%s%s wg=%u rows=%u tokens/inv=%u]: %10.3f ms/call (min %.3f, cpu %.1f), "
               "%7.2f GB/s = %.0f%% of copy, %7.2f GFLOP/s, max rel error %.2g\n",
               weight_format_name(format), format == WeightFormat::kQ4 ? (f.group == 32 ? "/32" : "/128") : "", f.rows,
-              f.cols, f.tokens, shape.shape.c_str(), shape.workgroup, shape.rows, shape.tokens, median, ms.front(), cpu_ms,
+              f.cols, f.tokens, shape.shape.c_str(), linear.bound_dispatches() > 0 ? " bound" : "", shape.workgroup, shape.rows, shape.tokens, median, ms.front(), cpu_ms,
               gbps, 100.0 * gbps / copy_gbps, gflops, max_rel);
   if (!(max_rel < 1e-5))
     return make_error(ErrorCode::kInternal, "linear result differs from the CPU dot product (relative error " +

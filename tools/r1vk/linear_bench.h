@@ -22,6 +22,7 @@ struct LinearBenchFlags {
   int iters = 0;       // 0: 20 for GEMV, 3 for GEMM
   std::string shape;   // empty: the device's choice; else lanes / sg / shared
   uint32_t workgroup = 0, shape_rows = 0, shape_tokens = 0;
+  std::string bound = "auto";  // descriptor-bound twin: auto, on, off
   bool quick = false;
 };
 
