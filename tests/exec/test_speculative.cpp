@@ -105,10 +105,13 @@ struct Run {
   uint64_t proposed = 0;
 };
 
-Run run_to_context_end(exec::Model& model, uint32_t draft, uint32_t block_tokens, const std::vector<int32_t>& prompt) {
+Run run_to_context_end(exec::Model& model, uint32_t draft, uint32_t block_tokens, const std::vector<int32_t>& prompt,
+                       float min_acceptance = 0.0f, exec::DraftStats* stats = nullptr) {
   exec::BatchOptions bo;
   bo.block_tokens = block_tokens;
   bo.draft_tokens = draft;
+  bo.draft_min_acceptance = min_acceptance;  // 0: every draft verified (the rollback paths run)
+  bo.draft_retry_steps = 8;
   auto ex = exec::BatchExecutor::create(model, bo);
   R1VK_REQUIRE_OK(ex);
   auto seq = (*ex)->add_sequence();
@@ -132,6 +135,7 @@ Run run_to_context_end(exec::Model& model, uint32_t draft, uint32_t block_tokens
     REQUIRE(*(*ex)->position(*seq) == pos + static_cast<int64_t>(emitted.size()));
   }
   r.proposed = (*ex)->draft_stats().proposed;
+  if (stats) *stats = (*ex)->draft_stats();
   CHECK((*ex)->free_blocks() + (model.context_length() + block_tokens - 1) / block_tokens == (*ex)->total_blocks());
   return r;
 }
@@ -214,6 +218,7 @@ TEST_CASE("sampling with MTP drafts draws the tokens plain sampling draws (chi-s
   exec::Model* model = plan.model.get();
   exec::BatchOptions off, on;
   on.draft_tokens = 1;
+  on.draft_min_acceptance = 0.0f;  // every draft verified, however many are rejected
   auto plain = exec::BatchExecutor::create(*model, off);
   auto spec = exec::BatchExecutor::create(*model, on);
   R1VK_REQUIRE_OK(plain);
@@ -268,6 +273,46 @@ TEST_CASE("sampling with MTP drafts draws the tokens plain sampling draws (chi-s
   // after it uses the counter plain sampling's next step uses (rounding between the one- and
   // two-row kernels may move a draw that lands on a boundary, hence not all).
   CHECK(identical >= kSeeds * 95 / 100);
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("MTP turns itself off at low acceptance and retries, with unchanged output") {
+  // tiny-r1 (random weights) rejects nearly every draft: with a minimum acceptance a sequence
+  // pauses its drafts (steps without the MTP program), retries every 8 steps, and pauses again.
+  testing::TempDir dir;
+  testing::generate(dir.path(), testing::preset("tiny-r1"));
+  const auto path = compile_preset(dir.str(), "f16", "spec_auto_off");
+  auto plan = plan::LoadedPlan::open(path->str());
+  R1VK_REQUIRE_OK(plan);
+  auto model = exec::Model::load(test::context(), std::move(plan).value());
+  R1VK_REQUIRE_OK(model);
+  const std::vector<int32_t> prompt = {0, 107, 208, 309, 410};
+  exec::DraftStats forced, automatic;
+  const Run want = run_to_context_end(**model, 0, 4, prompt);
+  const Run all = run_to_context_end(**model, 1, 4, prompt, 0.0f, &forced);
+  const Run paused = run_to_context_end(**model, 1, 4, prompt, 0.3f, &automatic);
+  CHECK(all.tokens == want.tokens);
+  CHECK(paused.tokens == want.tokens);
+  std::printf("tiny-r1: %llu of %llu drafts accepted when every draft is verified; with automatic off %llu of %llu, "
+              "%llu pauses, %llu steps without the MTP program\n",
+              static_cast<unsigned long long>(forced.accepted), static_cast<unsigned long long>(forced.proposed),
+              static_cast<unsigned long long>(automatic.accepted), static_cast<unsigned long long>(automatic.proposed),
+              static_cast<unsigned long long>(automatic.pauses), static_cast<unsigned long long>(automatic.plain_steps));
+  REQUIRE(forced.proposed > 20);
+  CHECK(forced.accepted * 4 < forced.proposed);  // random weights: most drafts rejected
+  CHECK(forced.pauses == 0);
+  CHECK(forced.plain_steps == 0);
+  CHECK(automatic.pauses >= 2);               // paused, retried after 8 steps, paused again
+  CHECK(automatic.plain_steps >= 8);
+  CHECK(automatic.proposed * 2 < forced.proposed);
+  // Bad settings are refused.
+  exec::BatchOptions bo;
+  bo.draft_tokens = 1;
+  bo.draft_min_acceptance = 1.5f;
+  CHECK(!exec::BatchExecutor::create(**model, bo).ok());
+  bo.draft_min_acceptance = 0.5f;
+  bo.draft_retry_steps = 0;
+  CHECK(!exec::BatchExecutor::create(**model, bo).ok());
   CHECK(test::validation_errors() == 0);
 }
 

@@ -48,6 +48,7 @@ Status run_eval(const EvalArgs& a) {
   R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device));
   exec::SessionOptions so;
   so.draft_tokens = a.draft.session_draft_tokens();
+  so.draft_min_acceptance = a.draft.min_acceptance;
   R1VK_ASSIGN_OR_RETURN(auto session, exec::Session::create(*tm.model, so));
 
   api::EvalOptions o;
