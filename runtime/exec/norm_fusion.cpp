@@ -62,13 +62,15 @@ NormFusion plan_norm_fusion(const plan::Program& p, OpRange range, uint64_t rows
       const plan::Op& op = p.ops[j];
       const bool reads_y = std::any_of(op.inputs.begin(), op.inputs.end(),
                                        [&](const plan::ActRef& r) { return value_bytes(p, r.value, rows).overlaps(yb); });
-      bool writes_y = false, rewrites_y = false;
+      bool writes_y = false, partial_y = false;
       for (const plan::ActRef& r : op.outputs) {
         const Bytes rb = value_bytes(p, r.value, rows);
         if (rb.overlaps(xb)) x_written = true;
         if (rb.overlaps(yb)) {
           writes_y = true;
-          rewrites_y = same_window(r, y);
+          // Another value in y's bytes: the arena planner reuses only bytes whose value is dead,
+          // so y's life ended. y's own value: a full rewrite of the window ends it too.
+          if (r.value == y.value && (!same_window(r, y) || reads_own_output(op))) partial_y = true;
         }
       }
       if (reads_y) {
@@ -77,9 +79,9 @@ NormFusion plan_norm_fusion(const plan::Program& p, OpRange range, uint64_t rows
         readers.push_back(j);
       }
       if (writes_y) {
-        // A full rewrite of y's window ends its life; anything else (a partial write, an op that
-        // reads what it overwrites) is not worth proving safe.
-        if (!rewrites_y || reads_own_output(op)) ok = false;
+        // A partial write of y's value, or an op that reads what it overwrites, is not worth
+        // proving safe.
+        if (partial_y) ok = false;
         break;
       }
     }

@@ -18,6 +18,7 @@
 #include "api/generation.h"
 #include "api/problem_eval.h"
 #include "exec/batch_executor.h"
+#include "exec/norm_fusion.h"
 #include "exec/session.h"
 #include "harness/kernel_harness.h"
 #include "import/import_test_util.h"
@@ -274,6 +275,56 @@ TEST_CASE("sampling with MTP drafts draws the tokens plain sampling draws (chi-s
   // two-row kernels may move a draw that lands on a boundary, hence not all).
   CHECK(identical >= kSeeds * 95 / 100);
   CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("RMSNorms fold into the linears that alone read them, and only those") {
+  // The demo model: 4 layers (the first dense), MLA, MoE; then its MTP layer (docs/demo_model.md).
+  testing::DemoPlan plan = testing::load_demo_plan("q4", 256, 32);
+  const plan::Manifest& m = plan.model->manifest();
+  const uint64_t rows = static_cast<uint64_t>(m.memory.prefill_chunk);
+  auto fused_labels = [&](const plan::Program& p, const exec::NormFusion& f) {
+    std::set<std::string> out;
+    for (size_t i = 0; i < p.ops.size(); ++i) {
+      if (f.skip[i]) out.insert(p.ops[i].label);
+    }
+    return out;
+  };
+  const int32_t keep_main[] = {m.main.hidden_value, m.main.logits_value, m.main.tokens_value};
+  const exec::NormFusion main = exec::plan_norm_fusion(m.main, {}, rows, keep_main, std::nullopt);
+  const auto fm = fused_labels(m.main, main);
+  for (const std::string& l : fm) std::printf("main program: %s folded\n", l.c_str());
+  CHECK(main.fused() == 9);  // attn_norm and q_a_norm of 4 layers, the dense layer's ffn_norm
+  CHECK(fm.count("layers.0.attn_norm") == 1);
+  CHECK(fm.count("layers.3.attn_norm") == 1);
+  CHECK(fm.count("layers.0.ffn_norm") == 1);
+  CHECK(fm.count("layers.3.attn.q_a_norm") == 1);
+  CHECK(fm.count("layers.1.ffn_norm") == 0);  // read by the MoE op
+  for (size_t i = 0; i < m.main.ops.size(); ++i) {
+    const plan::Op& op = m.main.ops[i];
+    if (op.kind == plan::OpKind::kRmsNorm && op.outputs[0].value == m.main.hidden_value) CHECK(!main.skip[i]);  // MTP reads it
+    if (main.norm_of[i] >= 0) {
+      CHECK(op.kind == plan::OpKind::kLinear);
+      CHECK(main.skip[static_cast<size_t>(main.norm_of[i])]);
+    }
+  }
+  const int32_t keep_mtp[] = {m.mtp.hidden_value, m.mtp.logits_value, m.mtp.tokens_value};
+  const exec::NormFusion mtp = exec::plan_norm_fusion(m.mtp, {}, rows, keep_mtp, std::nullopt);
+  const auto ft = fused_labels(m.mtp, mtp);
+  for (const std::string& l : ft) std::printf("MTP program: %s folded\n", l.c_str());
+  CHECK(mtp.fused() == 3);
+  CHECK(ft.count("mtp.norm") == 1);
+  CHECK(ft.count("layers.4.attn_norm") == 1);
+  CHECK(ft.count("mtp.enorm") == 0);  // halves of one input: the linear reads the whole row
+  // Keeping the MTP norm's output (a reader outside the program) keeps the norm; a range that
+  // ends before a reader keeps it too.
+  int32_t normed = -1;
+  for (const plan::Op& op : m.mtp.ops) {
+    if (op.label == "mtp.norm") normed = op.outputs[0].value;
+  }
+  REQUIRE(normed >= 0);
+  const int32_t keep_more[] = {m.mtp.hidden_value, m.mtp.logits_value, normed};
+  CHECK(exec::plan_norm_fusion(m.mtp, {}, rows, keep_more, std::nullopt).fused() == 2);
+  CHECK(exec::plan_norm_fusion(m.mtp, {0, m.mtp.ops.size() - 1}, rows, keep_mtp, std::nullopt).fused() == 2);
 }
 
 TEST_CASE("MTP turns itself off at low acceptance and retries, with unchanged output") {
