@@ -185,10 +185,10 @@ Status bench_mtp(exec::Model& model, const MtpPrompts& prompts, int64_t tokens, 
               1e3 * step_s[0], 1e3 * step_s[1], static_cast<double>(produced[1]) / std::max(1u, steps[1]),
               1e3 * (step_s[1] - step_s[0]), 100.0 * std::max(0.0, step_s[1] / step_s[0] - 1.0));
   std::printf("    with automatic off below %.0f%% acceptance (--mtp-min-acceptance): %.2f tokens/s (%.2fx), %llu of %llu drafts "
-              "accepted, %llu pauses, %llu of %u steps without the MTP program; output %s\n",
+              "accepted, %llu pauses, %llu steps (prefill included) without the MTP program; output %s\n",
               100.0 * min_acceptance, tps[2], tps[2] / tps[0], static_cast<unsigned long long>(drafts[2].accepted),
               static_cast<unsigned long long>(drafts[2].proposed), static_cast<unsigned long long>(drafts[2].pauses),
-              static_cast<unsigned long long>(drafts[2].plain_steps), steps[2], out[0] == out[2] ? "identical" : "DIFFERS");
+              static_cast<unsigned long long>(drafts[2].plain_steps), out[0] == out[2] ? "identical" : "DIFFERS");
   return ok_status();
 }
 
