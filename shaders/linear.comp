@@ -24,6 +24,13 @@
 //   4  grouped down: like 3 over the activation rows, scaled by the job's routing weight and
 //      written to row s of a per-job buffer that moe_combine.comp sums per token.
 // Expert ids outside [0, experts) contribute nothing (they only guard memory).
+//
+// Fused RMSNorm input (flags & 4, MOE 0 only): the op reads the input of an RMSNorm whose output
+// only linear ops read (exec/norm_fusion.h): y = W (x * norm_w) * inversesqrt(mean(x^2) + eps)
+// + bias, per token. The same product as normalising first (MODEL_SPEC's RMSNorm, then the
+// linear); the sum of squares runs in each invocation (SHAPE_LANES) or as a workgroup sum, and
+// the row scale multiplies the finished dot product (the sum is linear in x, offsets and mins
+// included), so the rounding differs from the two-kernel path only in the last bits.
 #include "common.glsl"
 #include "step.glsl"
 
@@ -62,12 +69,14 @@ layout(push_constant) uniform Params {
   uint x_head_stride;
   uint x_offset;
   uint y_stride;
-  uint flags;  // 1: add bias, 2: accumulate into y
+  uint flags;  // 1: add bias, 2: accumulate into y, 4: RMSNorm the input (norm_w, norm_eps)
   uint top_k;
   uint experts;
   uint ids_stride;
   uint route_stride;
+  float norm_eps;  // flags & 4
   U32In groups;  // MOE 3/4: offsets[experts + 1], then the job list grouped by expert
+  F32In norm_w;  // flags & 4: the RMSNorm weight, [cols]
 } p;
 
 const uint ACC = ROWS * TOKENS;
@@ -95,6 +104,27 @@ vec4 load_x4(uint i) {
   return vec4(X_AT(i), X_AT(i + 1), X_AT(i + 2), X_AT(i + 3));
 }
 
+// Norm weights of columns c..c+3 (fused RMSNorm input).
+vec4 load_n4(uint c) { return vec4(p.norm_w.v[c], p.norm_w.v[c + 1], p.norm_w.v[c + 2], p.norm_w.v[c + 3]); }
+
+// inversesqrt(mean(x[xb, 0..cols)^2) + eps): the fused RMSNorm's row scale.
+float norm_scale(uint xb) {
+#ifdef SHAPE_LANES
+  const uint first = 0, stride = 1;
+#else
+  const uint first = gl_LocalInvocationID.x, stride = gl_WorkGroupSize.x;
+#endif
+  float sum_sq = 0.0;
+  for (uint c = first; c < p.cols; c += stride) {
+    const float v = X_AT(xb + c);
+    sum_sq = fma(v, v, sum_sq);
+  }
+#ifndef SHAPE_LANES
+  sum_sq = workgroup_sum(sum_sq);
+#endif
+  return inversesqrt(sum_sq / float(p.cols) + p.norm_eps);
+}
+
 // acc[i * TOKENS + t] += sum_c W[wrow[i], c] * x[xb[t] + c].
 void accumulate(WeightRef w, uint wrow[ROWS], uint xb[TOKENS], inout float acc[ACC]) {
 #ifdef SHAPE_LANES
@@ -103,6 +133,7 @@ void accumulate(WeightRef w, uint wrow[ROWS], uint xb[TOKENS], inout float acc[A
   const uint first = gl_LocalInvocationID.x, stride = gl_WorkGroupSize.x;
 #endif
   const uint nv = WEIGHT_VEC != 0 ? w.cols / CHUNK : 0;
+  const bool normed = MOE == 0 && (p.flags & 4u) != 0;
   for (uint c = first; c < nv; c += stride) {  // host keeps the trip count < 65535
     const uint c0 = c * CHUNK;
     Chunk ch[ROWS];
@@ -114,9 +145,14 @@ void accumulate(WeightRef w, uint wrow[ROWS], uint xb[TOKENS], inout float acc[A
     for (uint j = 0; j < SUBCHUNKS; ++j) {
       vec4 lo[ROWS], hi[ROWS];
       for (uint i = 0; i < ROWS; ++i) decode8(ch[i], j, lo[i], hi[i]);
+      vec4 nl = vec4(1.0), nh = vec4(1.0);
+      if (normed) {
+        nl = load_n4(c0 + 8 * j);
+        nh = load_n4(c0 + 8 * j + 4);
+      }
       for (uint t = 0; t < TOKENS; ++t) {
-        const vec4 xl = load_x4(xb[t] + c0 + 8 * j);
-        const vec4 xh = load_x4(xb[t] + c0 + 8 * j + 4);
+        const vec4 xl = load_x4(xb[t] + c0 + 8 * j) * nl;
+        const vec4 xh = load_x4(xb[t] + c0 + 8 * j + 4) * nh;
         if (CHUNK_XSUM) xsum[t] += dot(xl + xh, vec4(1.0));
         for (uint i = 0; i < ROWS; ++i) part[i * TOKENS + t] += dot(lo[i], xl) + dot(hi[i], xh);
       }
@@ -130,8 +166,9 @@ void accumulate(WeightRef w, uint wrow[ROWS], uint xb[TOKENS], inout float acc[A
   for (uint c = nv * CHUNK + first; c < w.cols; c += stride) {
     float wv[ROWS];
     for (uint i = 0; i < ROWS; ++i) wv[i] = weight_at(w, wrow[i], c, GROUP);
+    const float nv1 = normed ? p.norm_w.v[c] : 1.0;
     for (uint t = 0; t < TOKENS; ++t) {
-      const float xv = X_AT(xb[t] + c);
+      const float xv = X_AT(xb[t] + c) * nv1;
       for (uint i = 0; i < ROWS; ++i) acc[i * TOKENS + t] = fma(wv[i], xv, acc[i * TOKENS + t]);
     }
   }
@@ -171,6 +208,12 @@ void block(uint t0, uint group_expert, uint group_begin, uint group_count) {
   uint xb[TOKENS];
   for (uint t = 0; t < TOKENS; ++t) xb[t] = min(t0 + t, jobs - 1) * p.x_stride + head * p.x_head_stride + p.x_offset;
   accumulate(w, wrow, xb, total);
+  if ((p.flags & 4u) != 0) {
+    for (uint t = 0; t < TOKENS; ++t) {
+      const float scale = norm_scale(xb[t]);
+      for (uint i = 0; i < ROWS; ++i) total[i * TOKENS + t] *= scale;
+    }
+  }
 #elif MOE == 1
   const uint tok = t0 / p.top_k;
   const uint e = p.ids.v[tok * p.ids_stride + t0 % p.top_k];

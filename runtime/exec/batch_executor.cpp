@@ -30,6 +30,12 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
     return make_error(ErrorCode::kUnsupported, "drafting " + std::to_string(options.draft_tokens) +
                                                    " tokens per step is not implemented: MTP drafts 1");
   }
+  if (!(options.draft_min_acceptance >= 0.0f && options.draft_min_acceptance <= 1.0f)) {
+    return invalid("the minimum draft acceptance must be between 0 and 1");
+  }
+  if (options.draft_min_acceptance > 0.0f && options.draft_retry_steps == 0) {
+    return invalid("the draft retry interval must be at least one step");
+  }
   if (mtp) {
     const plan::Program& q = m.mtp;
     if (q.ops.empty()) return invalid("the plan has no MTP program: it cannot draft tokens (run without MTP)");
@@ -85,8 +91,8 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
   // chunk). A step runs the smallest bucket that holds it, and every kernel's cost grows with the
   // bucket's rows (grids, tiles), so a decode batch that also carries a short prompt chunk (a
   // server step: 15 decodes + 17 prompt tokens) runs 32 rows, not the chunk's 64 or 512.
-  for (uint32_t r = 1; r < max_rows; r *= 2) e->buckets_.push_back({r, {}, {}, {}});
-  e->buckets_.push_back({max_rows, {}, {}, {}});
+  for (uint32_t r = 1; r < max_rows; r *= 2) e->buckets_.push_back({r, {}, {}, {}, {}});
+  e->buckets_.push_back({max_rows, {}, {}, {}, {}});
   uint64_t scratch = 16;
   for (const Bucket& b : e->buckets_) {
     scratch = std::max(scratch, program_scratch_bytes(model, ProgramId::kMain, b.rows));
@@ -136,7 +142,11 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
                               vk::TimestampQueryPool::create(ctx.device(), static_cast<uint32_t>(m.mtp.ops.size() + 1)));
       }
     }
-    R1VK_TRY(e->record(b, options.profile ? &b.timestamps : nullptr));
+    R1VK_TRY(e->record(b, b.cmd, mtp, options.profile ? &b.timestamps : nullptr));
+    if (mtp && options.draft_min_acceptance > 0.0f) {
+      R1VK_ASSIGN_OR_RETURN(b.plain_cmd, ctx.create_command_buffer());
+      R1VK_TRY(e->record(b, b.plain_cmd, false, options.profile ? &b.timestamps : nullptr));
+    }
   }
   return e;
 }
@@ -152,13 +162,12 @@ ProgramBuffers BatchExecutor::program_buffers(VkDeviceAddress arena) const {
   return b;
 }
 
-Status BatchExecutor::record(Bucket& bucket, const vk::TimestampQueryPool* timestamps) {
+Status BatchExecutor::record(Bucket& bucket, vk::CommandBuffer& cmd, bool with_mtp, const vk::TimestampQueryPool* timestamps) {
   const plan::Program& p = model_.manifest().main;
   const plan::Value& tokens = p.values[static_cast<size_t>(p.tokens_value)];
   const plan::Value& logits = p.values[static_cast<size_t>(p.logits_value)];
-  vk::CommandBuffer& cmd = bucket.cmd;
   const plan::Program& q = model_.manifest().mtp;
-  const bool mtp = options_.draft_tokens > 0;
+  const bool mtp = with_mtp;
   R1VK_TRY(cmd.begin(/*one_time=*/false));
   const uint64_t hidden_bytes = uint64_t{bucket.rows} * static_cast<uint64_t>(hidden_width_) * 4;
   if (first_stage()) {
@@ -194,7 +203,7 @@ Status BatchExecutor::record(Bucket& bucket, const vk::TimestampQueryPool* times
       mtp ? mtp_arena_.address() + q.values[static_cast<size_t>(q.tokens_value)].offset : 0;
   R1VK_TRY(model_.attention().record_sample(cmd, lv, io_.address() + sampled_offset_, next_tokens, sample_step,
                                             std::min(bucket.rows, max_samples_)));
-  if (mtp) R1VK_TRY(record_mtp(bucket));
+  if (mtp) R1VK_TRY(record_mtp(bucket, cmd));
   if (options_.keep_logits) {
     cmd.compute_barrier();
     cmd.copy_buffer(arena_.handle(), logits.offset, readback_.handle(), 0, uint64_t{bucket.rows} * logits.width * 4);
@@ -207,24 +216,23 @@ Status BatchExecutor::record(Bucket& bucket, const vk::TimestampQueryPool* times
 // main model's normed hidden state of row r and that next token (MODEL_SPEC §3), at row r's
 // position in the MTP layer's own cache, so every fed position fills the MTP cache as prefill
 // does. The greedy draft sampler reads the rows of the main samples.
-Status BatchExecutor::record_mtp(Bucket& bucket) {
+Status BatchExecutor::record_mtp(Bucket& bucket, vk::CommandBuffer& cmd) {
   const plan::Program& p = model_.manifest().main;
   const plan::Program& q = model_.manifest().mtp;
-  vk::CommandBuffer& cmd = bucket.cmd;
   cmd.compute_barrier();
+  // The main program's normed hidden rows are read where it left them (widths checked in
+  // create()): nothing after the main program's head writes them.
   const plan::Value& hidden = p.values[static_cast<size_t>(p.hidden_value)];
-  const plan::Value& mtp_hidden = q.values[static_cast<size_t>(q.hidden_value)];
-  cmd.copy_buffer(arena_.handle(), hidden.offset, mtp_arena_.handle(), mtp_hidden.offset,
-                  uint64_t{bucket.rows} * static_cast<uint64_t>(hidden.width) * 4);
-  cmd.compute_barrier();
   ProgramBuffers b = program_buffers(mtp_arena_.address());
+  b.external_value = q.hidden_value;
+  b.external_base = arena_.address() + hidden.offset;
   const kernels::StepView step{io_.address(), bucket.rows};
   R1VK_TRY(record_program(model_, ProgramId::kMtp, b, step, cmd, options_.profile ? &bucket.mtp_timestamps : nullptr));
   const plan::Value& logits = q.values[static_cast<size_t>(q.logits_value)];
   const kernels::ActView lv = act_view(q, {q.logits_value, 0, logits.width}, mtp_arena_.address());
   const kernels::StepView draft_step{io_.address() + draft_step_offset_, bucket.rows};
   return model_.attention().record_sample(cmd, lv, io_.address() + drafts_offset_, 0, draft_step,
-                                          std::min(bucket.rows, max_samples_));
+                                          std::min(bucket.rows, max_samples_), /*greedy_only=*/true);
 }
 
 Result<BatchExecutor::Sequence*> BatchExecutor::live(SeqId seq) {
@@ -313,6 +321,8 @@ Result<SeqId> BatchExecutor::fork_sequence(SeqId parent, int64_t prefix_len) {
     c.last_sampled = p->last_sampled;
     c.draft = p->draft;
     c.rng_counter = p->rng_counter;
+    c.acceptance = p->acceptance;
+    c.paused = p->paused;
   }
   return id;
 }
@@ -551,7 +561,15 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
       break;
     }
   }
-  R1VK_ASSIGN_OR_RETURN(pending_, model_.context().submit(bucket->cmd));
+  // Automatic off: when every sequence of the step pauses its drafts, the step runs without the
+  // MTP program.
+  bool run_mtp = mtp;
+  if (mtp && bucket->plain_cmd.handle() != VK_NULL_HANDLE) {
+    run_mtp = std::any_of(entries.begin(), entries.end(), [&](const Entry& e) { return seqs_[e.seq].paused == 0; });
+  }
+  R1VK_ASSIGN_OR_RETURN(pending_, model_.context().submit(run_mtp || !mtp ? bucket->cmd : bucket->plain_cmd));
+  pending_mtp_ = run_mtp;
+  if (mtp && !run_mtp) ++draft_stats_.plain_steps;
   last_bucket_ = static_cast<size_t>(bucket - buckets_.data());
   pending_rows_ = static_cast<uint32_t>(rows);
   ++submits_;
@@ -610,7 +628,9 @@ Result<std::vector<int32_t>> BatchExecutor::finish(std::vector<float>* logits) {
       // p with the draft's mass removed and renormalised = norm(max(0, p - q)).
       const int32_t target = sampled[next], after = sampled[next + 1];
       ++draft_stats_.proposed;
-      if (pe.tokens[1] == target) {
+      const bool accepted = pe.tokens[1] == target;
+      s.acceptance += ((accepted ? 1.0f : 0.0f) - s.acceptance) / 8.0f;
+      if (accepted) {
         ++draft_stats_.accepted;
         ++s.rng_counter;  // two tokens emitted: as two plain steps
         s.tokens.insert(s.tokens.end(), pe.tokens.begin(), pe.tokens.end());
@@ -628,15 +648,25 @@ Result<std::vector<int32_t>> BatchExecutor::finish(std::vector<float>* logits) {
         s.draft = drafts[next];
         emitted_[i] = {target};
       }
+      if (options_.draft_min_acceptance > 0.0f && s.acceptance < options_.draft_min_acceptance) {
+        ++draft_stats_.pauses;
+        s.paused = options_.draft_retry_steps;
+        s.draft = -1;
+      }
       next += 2;
     } else {
       s.tokens.insert(s.tokens.end(), pe.tokens.begin(), pe.tokens.end());
       s.last_sampled = pe.sample ? sampled[next] : -1;
       if (!last_stage()) s.last_sampled = -1;  // sampled on the last stage
-      s.draft = pe.sample && mtp ? drafts[next] : -1;
+      s.draft = pe.sample && pending_mtp_ && s.paused == 0 ? drafts[next] : -1;
       if (pe.sample) {
         emitted_[i] = {s.last_sampled};
         ++next;
+      }
+      if (s.paused > 0 && --s.paused == 0) {
+        // Retry: the next step drafts (the MTP program runs), the one after verifies; a single
+        // rejection then pauses again.
+        s.acceptance = options_.draft_min_acceptance;
       }
     }
     out.push_back(s.last_sampled);

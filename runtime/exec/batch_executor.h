@@ -44,12 +44,25 @@ struct BatchOptions {
   // after the main program in every bucket, so each step also drafts the token after each
   // sampled one (needs a plan with an MTP program). More than 1 is not implemented.
   uint32_t draft_tokens = 0;
+  // Automatic off (with draft_tokens): a sequence whose running acceptance, an exponential
+  // average of its last drafts' outcomes (weight 1/8 for the newest), falls below
+  // draft_min_acceptance stops drafting for its next draft_retry_steps steps; then it drafts
+  // again with the average at the threshold (one more rejection pauses it again). A step in which
+  // every sequence pauses runs without the MTP program (a command buffer recorded without it), so
+  // a paused sequence costs what plain decoding costs; the MTP layer's cache misses the positions
+  // fed meanwhile, which only makes the first drafts after a retry less likely to stand. The
+  // break-even acceptance is the verify step's time over the plain step's minus 1 (`r1vk bench
+  // --mtp-decode` prints it: about 0.25-0.5 on lavapipe). 0: never off.
+  float draft_min_acceptance = 0.3f;
+  uint32_t draft_retry_steps = 64;
 };
 
 // Speculative decoding counters since the executor was created.
 struct DraftStats {
   uint64_t proposed = 0;  // drafts fed for verification
   uint64_t accepted = 0;  // drafts equal to the token the main model sampled at their place
+  uint64_t pauses = 0;    // times a sequence stopped drafting for low acceptance
+  uint64_t plain_steps = 0;  // steps run without the MTP program (every sequence paused)
 };
 
 using SeqId = uint32_t;
@@ -188,10 +201,13 @@ class BatchExecutor : public SequenceExecutor {
     int32_t draft = -1;                 // MTP's guess of the token after last_sampled (-1: none)
     uint32_t rng_counter = 0;
     bool cacheable = true;              // false after seek_for_benchmark: contents unknown
+    float acceptance = 1.0f;            // running draft acceptance (BatchOptions::draft_min_acceptance)
+    uint32_t paused = 0;                // steps left without drafting
   };
   struct Bucket {
     uint32_t rows = 0;
     vk::CommandBuffer cmd;
+    vk::CommandBuffer plain_cmd;        // with MTP and automatic off: the step without the MTP program
     vk::TimestampQueryPool timestamps;  // with profile
     vk::TimestampQueryPool mtp_timestamps;  // with profile and MTP
   };
@@ -206,8 +222,8 @@ class BatchExecutor : public SequenceExecutor {
       : model_(model), options_(options), pool_(blocks, options.block_tokens) {}
   // The buffers a recorded program reads: `arena` (the main or the MTP activations), the KV pool, scratch.
   ProgramBuffers program_buffers(VkDeviceAddress arena) const;
-  Status record(Bucket& bucket, const vk::TimestampQueryPool* timestamps);
-  Status record_mtp(Bucket& bucket);
+  Status record(Bucket& bucket, vk::CommandBuffer& cmd, bool with_mtp, const vk::TimestampQueryPool* timestamps);
+  Status record_mtp(Bucket& bucket, vk::CommandBuffer& cmd);
   Result<Sequence*> live(SeqId seq);
   Result<const Sequence*> live(SeqId seq) const;
   // Copies every layer's rows of block `from` to block `to` (one submit, waited).
@@ -243,6 +259,7 @@ class BatchExecutor : public SequenceExecutor {
   uint64_t pending_ = 0;  // timeline value of the submitted step
   std::vector<PendingEntry> pending_entries_;
   uint32_t pending_rows_ = 0;
+  bool pending_mtp_ = false;  // the submitted step runs the MTP program (its drafts are valid)
   OpRange stage_;               // the model's ops this executor records
   int64_t hidden_width_ = 0;    // columns of the residual stream crossing stages
   uint64_t hidden_offset_ = 0;  // its arena offset

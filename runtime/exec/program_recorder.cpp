@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "exec/norm_fusion.h"
 #include "exec/op_attrs.h"
 
 namespace r1vk::exec {
@@ -34,10 +35,17 @@ Status need_refs(const Op& op, size_t inputs, size_t outputs, size_t weights) {
 }
 
 Status record_op(Model& m, ProgramId id, size_t index, const Op& op, const ProgramBuffers& b, const kernels::StepView& step,
-                 vk::CommandBuffer& cmd) {
+                 const NormFusion& fusion, vk::CommandBuffer& cmd) {
   const plan::Program& p = program_of(m, id);
-  auto in = [&](size_t i) { return act_view(p, op.inputs[i], b.arena); };
-  auto out = [&](size_t i) { return act_view(p, op.outputs[i], b.arena); };
+  auto view = [&](const plan::ActRef& r) {
+    if (r.value == b.external_value) {
+      const plan::Value& v = p.values[static_cast<size_t>(r.value)];
+      return kernels::ActView{b.external_base + static_cast<uint64_t>(r.col) * 4, u32(v.width), u32(r.cols)};
+    }
+    return act_view(p, r, b.arena);
+  };
+  auto in = [&](size_t i) { return view(op.inputs[i]); };
+  auto out = [&](size_t i) { return view(op.outputs[i]); };
   auto weight = [&](size_t i) -> const kernels::WeightView& { return m.weights().view(static_cast<size_t>(op.weights[i])); };
   switch (op.kind) {
     case OpKind::kEmbed:
@@ -58,6 +66,14 @@ Status record_op(Model& m, ProgramId id, size_t index, const Op& op, const Progr
         R1VK_TRY(m.attention().record_gather_sampled(cmd, x, rows, step, b.head_step.max_tokens));
         cmd.compute_barrier();
         return m.linear().record_linear(cmd, weight(0), bias, rows, out(0), false, b.head_step);
+      }
+      if (const int64_t n = fusion.norm_of[index]; n >= 0) {
+        // The RMSNorm this linear folds in (norm_fusion.h): read its input, apply its weight.
+        const Op& norm = p.ops[static_cast<size_t>(n)];
+        R1VK_ASSIGN_OR_RETURN(double eps, attr_real(norm, "eps"));
+        const kernels::InputNorm in_norm{m.weights().view(static_cast<size_t>(norm.weights[0])).data,
+                                                        static_cast<float>(eps)};
+        return m.linear().record_linear(cmd, weight(0), bias, view(norm.inputs[0]), out(0), acc != 0, step, in_norm);
       }
       return m.linear().record_linear(cmd, weight(0), bias, in(0), out(0), acc != 0, step);
     }
@@ -255,8 +271,22 @@ Status record_program(Model& m, ProgramId id, const ProgramBuffers& b, const ker
     cmd.write_timestamp(*timestamps, 0);
   }
   const size_t end = std::min(range.end, ops.size());
+  const plan::Program& p = program_of(m, id);
+  const int32_t keep[] = {p.hidden_value, p.logits_value, p.tokens_value};
+  NormFusion fusion;
+  if (b.fuse_norms) {
+    fusion = plan_norm_fusion(p, range, static_cast<uint64_t>(std::max<int64_t>(1, m.manifest().memory.prefill_chunk)), keep,
+                              b.head_rows != 0 ? std::optional<size_t>(b.head_op) : std::nullopt);
+  } else {
+    fusion.skip.assign(ops.size(), false);
+    fusion.norm_of.assign(ops.size(), -1);
+  }
   for (size_t i = range.first; i < end; ++i) {
-    auto s = record_op(m, id, i, ops[i], b, step, cmd);
+    if (fusion.skip[i]) {  // folded into its readers; the profile shows it as taking no time
+      if (timestamps) cmd.write_timestamp(*timestamps, static_cast<uint32_t>(i - range.first + 1));
+      continue;
+    }
+    auto s = record_op(m, id, i, ops[i], b, step, fusion, cmd);
     if (!s.ok()) return std::move(s).error().with_context("recording " + ops[i].label);
     cmd.compute_barrier();
     if (timestamps) cmd.write_timestamp(*timestamps, static_cast<uint32_t>(i - range.first + 1));

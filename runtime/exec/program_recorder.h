@@ -33,6 +33,13 @@ struct ProgramBuffers {
   VkDeviceAddress head_rows = 0;
   kernels::StepView head_step;
   size_t head_op = 0;  // compactable_head_op() of the program, when head_rows != 0
+  // One value of the program read in place from another arena instead of its own slot (the MTP
+  // program's input hidden state, read where the main program left it, with the same width):
+  // refs to value `external_value` (>= 0) resolve to external_base + the value's columns.
+  int32_t external_value = -1;
+  VkDeviceAddress external_base = 0;
+  // Fold RMSNorms into the linear ops that read them (exec/norm_fusion.h).
+  bool fuse_norms = true;
 };
 
 // The op that writes the program's logits value when it is a linear op that can run on the

@@ -16,6 +16,7 @@ Result<std::unique_ptr<Session>> Session::create(Model& model, const SessionOpti
     return make_error(ErrorCode::kInvalidArgument, "a session keeping logits cannot verify MTP drafts");
   }
   bo.draft_tokens = options.draft_tokens < 0 ? (mtp_default ? 1u : 0u) : static_cast<uint32_t>(options.draft_tokens);
+  if (options.draft_min_acceptance >= 0.0f) bo.draft_min_acceptance = options.draft_min_acceptance;
   R1VK_ASSIGN_OR_RETURN(auto exec, BatchExecutor::create(model, bo));
   return create_in(model, std::move(exec));
 }

@@ -23,6 +23,8 @@ struct SessionOptions {
   // (an error without an MTP program or with keep_logits). The output is the same either way:
   // greedy, or sampled with the same seed (speculative rejection sampling, docs/speculative.md).
   int draft_tokens = -1;
+  // Automatic off at low acceptance (BatchOptions::draft_min_acceptance); < 0: its default.
+  float draft_min_acceptance = -1.0f;
 };
 
 class Session {

@@ -125,9 +125,12 @@ class AttentionKernels {
   //   0x9e3779b9)) >> 8 scaled to [0, 1). Records three dispatches (argmax partial + final, draw);
   //   the executor advances rng_counter once per sampled token.
   // With several samples (StepParams n_samples <= max_samples), sample i reads its own row and
-  // parameters and writes out_token[i] (and next_tokens[its row]).
+  // parameters and writes out_token[i] (and next_tokens[its row]). With greedy_only every
+  // sample of the step must have temperature <= 0 (the MTP drafter): the draw pass, which only
+  // acts on temperature > 0, is not recorded (one dispatch less).
   Status record_sample(vk::CommandBuffer& cmd, const ActView& logits, VkDeviceAddress out_token,
-                       VkDeviceAddress next_tokens, const StepView& step, uint32_t max_samples = 1);
+                       VkDeviceAddress next_tokens, const StepView& step, uint32_t max_samples = 1,
+                       bool greedy_only = false);
   static uint64_t sample_scratch_bytes(uint32_t vocab, uint32_t max_samples = 1);
   // out[i, :] = in[row of sample i, :] for the step's samples i < n_samples (at most
   // max_samples; in and out have the same columns). A step that keeps no logits gathers its

@@ -16,7 +16,9 @@ namespace detail {
 struct LinearParams {
   VkDeviceAddress w_data, w_scales, x, y, bias, step, ids, route_w;
   uint32_t rows, cols, x_stride, x_head_stride, x_offset, y_stride, flags, top_k, experts, ids_stride, route_stride;
+  float norm_eps;          // flags & 4: fused RMSNorm of the input
   VkDeviceAddress groups;  // grouped MoE: expert offsets and job list (shaders/moe_group.comp)
+  VkDeviceAddress norm_w;  // flags & 4: the RMSNorm weight
 };
 static_assert(sizeof(LinearParams) <= 128);
 
@@ -263,7 +265,8 @@ Status LinearKernels::record_bound(vk::CommandBuffer& cmd, const Dispatch& d, co
 }
 
 Status LinearKernels::record_linear(vk::CommandBuffer& cmd, const WeightView& w, VkDeviceAddress bias,
-                                    const ActView& in, const ActView& out, bool accumulate, const StepView& step) {
+                                    const ActView& in, const ActView& out, bool accumulate, const StepView& step,
+                                    const InputNorm& norm) {
   const char* op = "linear";
   R1VK_TRY(check_step(op, step));
   R1VK_TRY(check_weight(op, w.format, w.rows, w.cols, w.group, w.data, w.scales, true));
@@ -275,8 +278,10 @@ Status LinearKernels::record_linear(vk::CommandBuffer& cmd, const WeightView& w,
   d.jobs = step.max_tokens;
   d.weight_vec = linear_rows_aligned(w.format, w.cols) && aligned16(w.data);
   d.x_vec = aligned16(in.addr) && in.row_stride % 4 == 0;
+  if (norm.weight != 0 && !(norm.eps > 0.0f)) return fail(op, "a fused RMSNorm needs a positive epsilon");
   d.params = LinearParams{w.data, w.scales, in.addr, out.addr, bias, 0, 0, 0, w.rows, w.cols, in.row_stride, 0, 0,
-                          out.row_stride, (bias ? 1u : 0u) | (accumulate ? 2u : 0u), 0, 0, 0, 0, 0};
+                          out.row_stride, (bias ? 1u : 0u) | (accumulate ? 2u : 0u) | (norm.weight ? 4u : 0u), 0, 0, 0, 0,
+                          norm.eps, 0, norm.weight};
   d.weight = &w;
   d.x = in;
   return record_matrix(cmd, op, d, step);
@@ -304,7 +309,7 @@ Status LinearKernels::record_linear_heads(vk::CommandBuffer& cmd, const WeightVi
   d.weight_vec = linear_rows_aligned(w.format, w.cols) && aligned16(w.data);
   d.x_vec = aligned16(in.addr) && in.row_stride % 4 == 0 && in_head_stride % 4 == 0 && in_offset % 4 == 0;
   d.params = LinearParams{w.data, w.scales, in.addr, out.addr, 0, 0, 0, 0, w.rows / heads, w.cols, in.row_stride,
-                          in_head_stride, in_offset, out.row_stride, 0, 0, 0, 0, 0, 0};
+                          in_head_stride, in_offset, out.row_stride, 0, 0, 0, 0, 0, 0.0f, 0, 0};
   d.weight = &w;
   d.x = in;
   return record_matrix(cmd, op, d, step);
@@ -381,7 +386,7 @@ Status LinearKernels::record_moe_grouped(vk::CommandBuffer& cmd, const MoeExpert
   d.x_vec = aligned16(a.in.addr) && a.in.row_stride % 4 == 0;
   d.params = LinearParams{a.expert_table, 0, a.in.addr, gu, 0, 0, a.ids.addr, a.weights.addr, 2 * a.width, a.hidden,
                           a.in.row_stride, 0, 0, 2 * a.width, 0, a.top_k, a.experts, a.ids.row_stride,
-                          a.weights.row_stride, groups};
+                          a.weights.row_stride, 0.0f, groups, 0};
   d.x = a.in;
   d.x_rows = step.max_tokens;
   R1VK_TRY(record_matrix(cmd, "moe_group_gu", d, step));
@@ -403,7 +408,7 @@ Status LinearKernels::record_moe_grouped(vk::CommandBuffer& cmd, const MoeExpert
   down.weight_vec = linear_rows_aligned(down.format, a.width);
   down.x_vec = aligned16(act) && a.width % 4 == 0;
   down.params = LinearParams{a.expert_table, 0, act, ydown, 0, 0, a.ids.addr, a.weights.addr, a.hidden, a.width,
-                             a.width, 0, 0, a.hidden, 0, a.top_k, a.experts, a.ids.row_stride, a.weights.row_stride, groups};
+                             a.width, 0, 0, a.hidden, 0, a.top_k, a.experts, a.ids.row_stride, a.weights.row_stride, 0.0f, groups, 0};
   down.x = ActView{act, a.width, a.width};
   down.x_rows = jobs;
   R1VK_TRY(record_matrix(cmd, "moe_group_down", down, step));
@@ -452,7 +457,7 @@ Status LinearKernels::record_moe_experts(vk::CommandBuffer& cmd, const MoeExpert
   d.weight_vec = linear_rows_aligned(a.format, a.hidden);
   d.x_vec = aligned16(a.in.addr) && a.in.row_stride % 4 == 0;
   d.params = LinearParams{a.expert_table, 0, a.in.addr, gu, 0, 0, a.ids.addr, a.weights.addr, 2 * a.width, a.hidden,
-                          a.in.row_stride, 0, 0, 2 * a.width, 0, a.top_k, a.experts, a.ids.row_stride, a.weights.row_stride, 0};
+                          a.in.row_stride, 0, 0, 2 * a.width, 0, a.top_k, a.experts, a.ids.row_stride, a.weights.row_stride, 0.0f, 0, 0};
   R1VK_TRY(record_matrix(cmd, "moe_gu", d, step));
   cmd.compute_barrier();
 
@@ -474,7 +479,7 @@ Status LinearKernels::record_moe_experts(vk::CommandBuffer& cmd, const MoeExpert
   down.weight_vec = linear_rows_aligned(down.format, a.width);
   down.x_vec = aligned16(act) && a.width % 4 == 0;
   down.params = LinearParams{a.expert_table, 0, act, a.out.addr, 0, 0, a.ids.addr, a.weights.addr, a.hidden, a.width,
-                             a.width, 0, 0, a.out.row_stride, 0, a.top_k, a.experts, a.ids.row_stride, a.weights.row_stride, 0};
+                             a.width, 0, 0, a.out.row_stride, 0, a.top_k, a.experts, a.ids.row_stride, a.weights.row_stride, 0.0f, 0, 0};
   return record_matrix(cmd, "moe_down", down, step);
 }
 

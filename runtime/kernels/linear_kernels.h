@@ -45,14 +45,22 @@ struct MoeExpertsArgs {
   uint64_t scratch_size = 0;
 };
 
+// The RMSNorm a linear can apply to its input as it reads it (weight: f32 [input cols]).
+struct InputNorm {
+  VkDeviceAddress weight = 0;  // 0: none
+  float eps = 0.0f;
+};
+
 class LinearKernels {
  public:
   explicit LinearKernels(PipelineSet& pipelines);
 
   // out[t, r] = (accumulate ? out[t, r] : 0) + sum_c W[r, c] * in[t, c] + (bias ? bias[r] : 0)
-  // for r < w.rows; in.cols == w.cols, out.cols == w.rows; bias: f32 [w.rows] or 0.
+  // for r < w.rows; in.cols == w.cols, out.cols == w.rows; bias: f32 [w.rows] or 0. With
+  // norm.weight, in[t, :] is first RMSNormed: in[t, c] * norm.weight[c] / sqrt(mean(in[t, :]^2)
+  // + norm.eps) (shaders/linear.comp; one dispatch instead of an rmsnorm and the linear).
   Status record_linear(vk::CommandBuffer& cmd, const WeightView& w, VkDeviceAddress bias, const ActView& in,
-                       const ActView& out, bool accumulate, const StepView& step);
+                       const ActView& out, bool accumulate, const StepView& step, const InputNorm& norm = {});
 
   // Per head h < heads, with R = w.rows / heads and C = w.cols:
   // out[t, h*R + r] = sum_c W[h*R + r, c] * in[t, h*in_head_stride + in_offset + c]

@@ -55,7 +55,7 @@ uint64_t AttentionKernels::sample_scratch_bytes(uint32_t vocab, uint32_t max_sam
 
 Status AttentionKernels::record_sample(vk::CommandBuffer& cmd, const ActView& logits, VkDeviceAddress out_token,
                                        VkDeviceAddress next_tokens, const StepView& step,
-                                       uint32_t max_samples) {
+                                       uint32_t max_samples, bool greedy_only) {
   const std::string k = "sample";
   R1VK_TRY(detail::check_step(k, step));
   if (logits.cols == 0) return detail::invalid(k, "empty vocabulary");
@@ -81,6 +81,7 @@ Status AttentionKernels::record_sample(vk::CommandBuffer& cmd, const ActView& lo
   R1VK_TRY(detail::record(cmd, pipelines_, "sample_argmax_partial", {kArgmaxGroup}, partial, uint64_t{groups} * max_samples, k));
   cmd.compute_barrier();
   R1VK_TRY(detail::record(cmd, pipelines_, "sample_argmax_final", {kArgmaxGroup}, partial, max_samples, k));
+  if (greedy_only) return ok_status();
   cmd.compute_barrier();
   const DrawParams draw{logits.addr, sample_scratch_, out_token, next, step.params, logits.row_stride, V, 2 * groups, has_next};
   return detail::record(cmd, pipelines_, "sample_draw", {kDrawGroup}, draw, max_samples, k);

@@ -18,6 +18,7 @@
 #include "api/generation.h"
 #include "api/problem_eval.h"
 #include "exec/batch_executor.h"
+#include "exec/norm_fusion.h"
 #include "exec/session.h"
 #include "harness/kernel_harness.h"
 #include "import/import_test_util.h"
@@ -105,10 +106,13 @@ struct Run {
   uint64_t proposed = 0;
 };
 
-Run run_to_context_end(exec::Model& model, uint32_t draft, uint32_t block_tokens, const std::vector<int32_t>& prompt) {
+Run run_to_context_end(exec::Model& model, uint32_t draft, uint32_t block_tokens, const std::vector<int32_t>& prompt,
+                       float min_acceptance = 0.0f, exec::DraftStats* stats = nullptr) {
   exec::BatchOptions bo;
   bo.block_tokens = block_tokens;
   bo.draft_tokens = draft;
+  bo.draft_min_acceptance = min_acceptance;  // 0: every draft verified (the rollback paths run)
+  bo.draft_retry_steps = 8;
   auto ex = exec::BatchExecutor::create(model, bo);
   R1VK_REQUIRE_OK(ex);
   auto seq = (*ex)->add_sequence();
@@ -132,6 +136,7 @@ Run run_to_context_end(exec::Model& model, uint32_t draft, uint32_t block_tokens
     REQUIRE(*(*ex)->position(*seq) == pos + static_cast<int64_t>(emitted.size()));
   }
   r.proposed = (*ex)->draft_stats().proposed;
+  if (stats) *stats = (*ex)->draft_stats();
   CHECK((*ex)->free_blocks() + (model.context_length() + block_tokens - 1) / block_tokens == (*ex)->total_blocks());
   return r;
 }
@@ -214,6 +219,7 @@ TEST_CASE("sampling with MTP drafts draws the tokens plain sampling draws (chi-s
   exec::Model* model = plan.model.get();
   exec::BatchOptions off, on;
   on.draft_tokens = 1;
+  on.draft_min_acceptance = 0.0f;  // every draft verified, however many are rejected
   auto plain = exec::BatchExecutor::create(*model, off);
   auto spec = exec::BatchExecutor::create(*model, on);
   R1VK_REQUIRE_OK(plain);
@@ -268,6 +274,96 @@ TEST_CASE("sampling with MTP drafts draws the tokens plain sampling draws (chi-s
   // after it uses the counter plain sampling's next step uses (rounding between the one- and
   // two-row kernels may move a draw that lands on a boundary, hence not all).
   CHECK(identical >= kSeeds * 95 / 100);
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("RMSNorms fold into the linears that alone read them, and only those") {
+  // The demo model: 4 layers (the first dense), MLA, MoE; then its MTP layer (docs/demo_model.md).
+  testing::DemoPlan plan = testing::load_demo_plan("q4", 256, 32);
+  const plan::Manifest& m = plan.model->manifest();
+  const uint64_t rows = static_cast<uint64_t>(m.memory.prefill_chunk);
+  auto fused_labels = [&](const plan::Program& p, const exec::NormFusion& f) {
+    std::set<std::string> out;
+    for (size_t i = 0; i < p.ops.size(); ++i) {
+      if (f.skip[i]) out.insert(p.ops[i].label);
+    }
+    return out;
+  };
+  const int32_t keep_main[] = {m.main.hidden_value, m.main.logits_value, m.main.tokens_value};
+  const exec::NormFusion main = exec::plan_norm_fusion(m.main, {}, rows, keep_main, std::nullopt);
+  const auto fm = fused_labels(m.main, main);
+  for (const std::string& l : fm) std::printf("main program: %s folded\n", l.c_str());
+  CHECK(main.fused() == 9);  // attn_norm and q_a_norm of 4 layers, the dense layer's ffn_norm
+  CHECK(fm.count("layers.0.attn_norm") == 1);
+  CHECK(fm.count("layers.3.attn_norm") == 1);
+  CHECK(fm.count("layers.0.ffn_norm") == 1);
+  CHECK(fm.count("layers.3.attn.q_a_norm") == 1);
+  CHECK(fm.count("layers.1.ffn_norm") == 0);  // read by the MoE op
+  for (size_t i = 0; i < m.main.ops.size(); ++i) {
+    const plan::Op& op = m.main.ops[i];
+    if (op.kind == plan::OpKind::kRmsNorm && op.outputs[0].value == m.main.hidden_value) CHECK(!main.skip[i]);  // MTP reads it
+    if (main.norm_of[i] >= 0) {
+      CHECK(op.kind == plan::OpKind::kLinear);
+      CHECK(main.skip[static_cast<size_t>(main.norm_of[i])]);
+    }
+  }
+  const int32_t keep_mtp[] = {m.mtp.hidden_value, m.mtp.logits_value, m.mtp.tokens_value};
+  const exec::NormFusion mtp = exec::plan_norm_fusion(m.mtp, {}, rows, keep_mtp, std::nullopt);
+  const auto ft = fused_labels(m.mtp, mtp);
+  for (const std::string& l : ft) std::printf("MTP program: %s folded\n", l.c_str());
+  CHECK(mtp.fused() == 3);
+  CHECK(ft.count("mtp.norm") == 1);
+  CHECK(ft.count("layers.4.attn_norm") == 1);
+  CHECK(ft.count("mtp.enorm") == 0);  // halves of one input: the linear reads the whole row
+  // Keeping the MTP norm's output (a reader outside the program) keeps the norm; a range that
+  // ends before a reader keeps it too.
+  int32_t normed = -1;
+  for (const plan::Op& op : m.mtp.ops) {
+    if (op.label == "mtp.norm") normed = op.outputs[0].value;
+  }
+  REQUIRE(normed >= 0);
+  const int32_t keep_more[] = {m.mtp.hidden_value, m.mtp.logits_value, normed};
+  CHECK(exec::plan_norm_fusion(m.mtp, {}, rows, keep_more, std::nullopt).fused() == 2);
+  CHECK(exec::plan_norm_fusion(m.mtp, {0, m.mtp.ops.size() - 1}, rows, keep_mtp, std::nullopt).fused() == 2);
+}
+
+TEST_CASE("MTP turns itself off at low acceptance and retries, with unchanged output") {
+  // tiny-r1 (random weights) rejects nearly every draft: with a minimum acceptance a sequence
+  // pauses its drafts (steps without the MTP program), retries every 8 steps, and pauses again.
+  testing::TempDir dir;
+  testing::generate(dir.path(), testing::preset("tiny-r1"));
+  const auto path = compile_preset(dir.str(), "f16", "spec_auto_off");
+  auto plan = plan::LoadedPlan::open(path->str());
+  R1VK_REQUIRE_OK(plan);
+  auto model = exec::Model::load(test::context(), std::move(plan).value());
+  R1VK_REQUIRE_OK(model);
+  const std::vector<int32_t> prompt = {0, 107, 208, 309, 410};
+  exec::DraftStats forced, automatic;
+  const Run want = run_to_context_end(**model, 0, 4, prompt);
+  const Run all = run_to_context_end(**model, 1, 4, prompt, 0.0f, &forced);
+  const Run paused = run_to_context_end(**model, 1, 4, prompt, 0.3f, &automatic);
+  CHECK(all.tokens == want.tokens);
+  CHECK(paused.tokens == want.tokens);
+  std::printf("tiny-r1: %llu of %llu drafts accepted when every draft is verified; with automatic off %llu of %llu, "
+              "%llu pauses, %llu steps without the MTP program\n",
+              static_cast<unsigned long long>(forced.accepted), static_cast<unsigned long long>(forced.proposed),
+              static_cast<unsigned long long>(automatic.accepted), static_cast<unsigned long long>(automatic.proposed),
+              static_cast<unsigned long long>(automatic.pauses), static_cast<unsigned long long>(automatic.plain_steps));
+  REQUIRE(forced.proposed > 20);
+  CHECK(forced.accepted * 4 < forced.proposed);  // random weights: most drafts rejected
+  CHECK(forced.pauses == 0);
+  CHECK(forced.plain_steps == 0);
+  CHECK(automatic.pauses >= 2);               // paused, retried after 8 steps, paused again
+  CHECK(automatic.plain_steps >= 8);
+  CHECK(automatic.proposed * 2 < forced.proposed);
+  // Bad settings are refused.
+  exec::BatchOptions bo;
+  bo.draft_tokens = 1;
+  bo.draft_min_acceptance = 1.5f;
+  CHECK(!exec::BatchExecutor::create(**model, bo).ok());
+  bo.draft_min_acceptance = 0.5f;
+  bo.draft_retry_steps = 0;
+  CHECK(!exec::BatchExecutor::create(**model, bo).ok());
   CHECK(test::validation_errors() == 0);
 }
 

@@ -48,6 +48,7 @@ struct BenchArgs {
   double bus_gbps = 25;  // PCIe 4.0 x16 in practice
   std::string save_expert_counts;
   int64_t mtp_decode = 128;  // greedy tokens decoded with and without MTP drafts (0: skip)
+  float mtp_min_acceptance = 0.3f;  // the automatic-off run's threshold (BatchOptions::draft_min_acceptance)
   std::vector<std::string> mtp_questions = {"What is 4512 + 873?", "What is 31415 - 92653?", "What is 271828 + 314159?",
                                             "What is 9000 - 1?"};
 };
@@ -110,29 +111,34 @@ MtpPrompts mtp_prompts(const plan::Manifest& m, const std::vector<std::string>& 
 }
 
 // Greedy decoding of up to `tokens` tokens after each prompt (until the end of sentence),
-// without and then with MTP drafts (the best of two runs each after a warm-up): tokens/s, time per step, draft
+// without MTP, with MTP verifying every draft, and with MTP's automatic off at low acceptance
+// (BatchOptions::draft_min_acceptance), in alternation (the best of four rounds each after a
+// warm-up: other jobs on a shared machine only ever add time): tokens/s, time per step, draft
 // acceptance, and what a step that verifies a draft costs over a plain one, which is the
 // acceptance MTP needs to pay off.
-Status bench_mtp(exec::Model& model, const MtpPrompts& prompts, int64_t tokens) {
+Status bench_mtp(exec::Model& model, const MtpPrompts& prompts, int64_t tokens, float min_acceptance) {
   if (model.manifest().mtp.ops.empty()) {
     std::printf("MTP: the plan has no MTP program (no speculative decoding)\n");
     return ok_status();
   }
-  double best_s[2] = {1e30, 1e30};
-  uint32_t steps[2] = {0, 0};
-  int64_t produced[2] = {0, 0};
-  exec::DraftStats drafts;
-  std::vector<int32_t> out[2];
-  std::unique_ptr<exec::Session> sessions[2];
-  for (int mtp = 0; mtp < 2; ++mtp) {
+  constexpr int kVariants = 3;  // without MTP, every draft verified, automatic off
+  constexpr int kRounds = 5;
+  double best_s[kVariants] = {1e30, 1e30, 1e30};
+  uint32_t steps[kVariants] = {0, 0, 0};
+  int64_t produced[kVariants] = {0, 0, 0};
+  exec::DraftStats drafts[kVariants];
+  std::vector<int32_t> out[kVariants];
+  std::unique_ptr<exec::Session> sessions[kVariants];
+  for (int v = 0; v < kVariants; ++v) {
     exec::SessionOptions so;
-    so.draft_tokens = mtp;
-    R1VK_ASSIGN_OR_RETURN(sessions[mtp], exec::Session::create(model, so));
+    so.draft_tokens = v > 0 ? 1 : 0;
+    so.draft_min_acceptance = v == 2 ? min_acceptance : 0.0f;
+    R1VK_ASSIGN_OR_RETURN(sessions[v], exec::Session::create(model, so));
   }
   // Round 0 warms up (first use of each command buffer and buffer); the best of the others counts.
-  for (int round = 0; round < 3; ++round) {
-    for (int mtp = 0; mtp < 2; ++mtp) {
-      exec::Session* s = sessions[mtp].get();
+  for (int round = 0; round < kRounds; ++round) {
+    for (int v = 0; v < kVariants; ++v) {
+      exec::Session* s = sessions[v].get();
       const exec::DraftStats before = s->draft_stats();
       std::vector<int32_t> got;
       double secs = 0;
@@ -150,29 +156,42 @@ Status bench_mtp(exec::Model& model, const MtpPrompts& prompts, int64_t tokens) 
         secs += seconds_since(t);
         submits += s->submits() - submits0;
       }
-      if (round > 0 && secs < best_s[mtp]) {
-        best_s[mtp] = secs;
-        steps[mtp] = submits;
+      if (round > 0 && secs < best_s[v]) {
+        best_s[v] = secs;
+        steps[v] = submits;
       }
-      produced[mtp] = static_cast<int64_t>(got.size() - prompts.prompts.size());
-      out[mtp] = std::move(got);
-      if (mtp) drafts = {s->draft_stats().proposed - before.proposed, s->draft_stats().accepted - before.accepted};
+      produced[v] = static_cast<int64_t>(got.size() - prompts.prompts.size());
+      out[v] = std::move(got);
+      const exec::DraftStats after = s->draft_stats();
+      drafts[v] = {after.proposed - before.proposed, after.accepted - before.accepted, after.pauses - before.pauses,
+                   after.plain_steps - before.plain_steps};
     }
   }
-  const double tps0 = static_cast<double>(produced[0]) / best_s[0], tps1 = static_cast<double>(produced[1]) / best_s[1];
-  const double step0 = best_s[0] / std::max(1u, steps[0]), step1 = best_s[1] / std::max(1u, steps[1]);
-  const double acceptance = drafts.proposed ? static_cast<double>(drafts.accepted) / static_cast<double>(drafts.proposed) : 0.0;
-  std::printf("MTP speculative decoding (greedy, %lld tokens after %zu %s prompt(s), best of 2 runs after a warm-up): %.2f tokens/s "
+  double tps[kVariants], step_s[kVariants];
+  for (int v = 0; v < kVariants; ++v) {
+    tps[v] = static_cast<double>(produced[v]) / best_s[v];
+    step_s[v] = best_s[v] / std::max(1u, steps[v]);
+  }
+  auto rate = [](const exec::DraftStats& d) {
+    return d.proposed ? static_cast<double>(d.accepted) / static_cast<double>(d.proposed) : 0.0;
+  };
+  std::printf("MTP speculative decoding (greedy, %lld tokens after %zu %s prompt(s), best of %d runs after a warm-up): %.2f tokens/s "
               "without, %.2f with (%.2fx); %llu of %llu drafts accepted (%.1f%%); output %s\n",
-              static_cast<long long>(produced[0]), prompts.prompts.size(), prompts.eos >= 0 ? "chat" : "random", tps0, tps1,
-              tps1 / tps0, static_cast<unsigned long long>(drafts.accepted), static_cast<unsigned long long>(drafts.proposed),
-              100.0 * acceptance, out[0] == out[1] ? "identical" : "DIFFERS");
+              static_cast<long long>(produced[0]), prompts.prompts.size(), prompts.eos >= 0 ? "chat" : "random", kRounds - 1, tps[0],
+              tps[1], tps[1] / tps[0], static_cast<unsigned long long>(drafts[1].accepted),
+              static_cast<unsigned long long>(drafts[1].proposed), 100.0 * rate(drafts[1]),
+              out[0] == out[1] ? "identical" : "DIFFERS");
   // An MTP step emits 1 + (draft accepted) tokens for step1 / step0 the time of a plain step:
   // it pays off when the acceptance exceeds step1 / step0 - 1.
   std::printf("    a step takes %.2f ms without MTP and %.2f ms with (%.2f tokens per step): a rejected draft costs "
               "%.2f ms; MTP pays off above %.0f%% acceptance\n",
-              1e3 * step0, 1e3 * step1, static_cast<double>(produced[1]) / std::max(1u, steps[1]), 1e3 * (step1 - step0),
-              100.0 * std::max(0.0, step1 / step0 - 1.0));
+              1e3 * step_s[0], 1e3 * step_s[1], static_cast<double>(produced[1]) / std::max(1u, steps[1]),
+              1e3 * (step_s[1] - step_s[0]), 100.0 * std::max(0.0, step_s[1] / step_s[0] - 1.0));
+  std::printf("    with automatic off below %.0f%% acceptance (--mtp-min-acceptance): %.2f tokens/s (%.2fx), %llu of %llu drafts "
+              "accepted, %llu pauses, %llu steps (prefill included) without the MTP program; output %s\n",
+              100.0 * min_acceptance, tps[2], tps[2] / tps[0], static_cast<unsigned long long>(drafts[2].accepted),
+              static_cast<unsigned long long>(drafts[2].proposed), static_cast<unsigned long long>(drafts[2].pauses),
+              static_cast<unsigned long long>(drafts[2].plain_steps), out[0] == out[2] ? "identical" : "DIFFERS");
   return ok_status();
 }
 
@@ -565,7 +584,7 @@ Status run_bench(const BenchArgs& a) {
   print_op_times(m, times, 0);
   if (a.mtp_decode > 0) {
     const MtpPrompts mp = mtp_prompts(m, a.mtp_questions, prompt);
-    R1VK_TRY(bench_mtp(model, mp, a.mtp_decode));
+    R1VK_TRY(bench_mtp(model, mp, a.mtp_decode, a.mtp_min_acceptance));
     if (!m.mtp.ops.empty()) R1VK_TRY(profile_mtp(model, mp.prompts.front()));
   }
   if (ctx->validation_errors() != 0) {
@@ -605,10 +624,15 @@ void add_bench_command(CLI::App& app, CommandFn& selected) {
   sub->add_option("--save-expert-counts", a->save_expert_counts,
                   "Write the routed experts' use counts of the decode measurement to FILE (rank and seed the expert cache with --calibrate)");
   sub->add_option("--mtp-decode", a->mtp_decode,
-                  "Greedy tokens decoded after the prompt without and with MTP drafts (speculative decoding: "
-                  "tokens/s, draft acceptance, the cost of a rejected draft) when the plan has an MTP program; 0: skip")
+                  "Greedy tokens decoded after the prompt without MTP, with MTP verifying every draft and with MTP's "
+                  "automatic off (speculative decoding: tokens/s, draft acceptance, the cost of a rejected draft and the "
+                  "break-even acceptance) when the plan has an MTP program; 0: skip")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  sub->add_option("--mtp-min-acceptance", a->mtp_min_acceptance,
+                  "Threshold of the --mtp-decode run with automatic off (run/chat's --mtp-min-acceptance)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 1.0f));
   sub->add_option("--mtp-prompt", a->mtp_questions,
                   "User messages the MTP measurement decodes after, in the chat template, when the plan has a "
                   "tokenizer (repeat for several; default: four of the demo model's arithmetic questions); without "

@@ -69,6 +69,7 @@ Status run_chat(const ChatArgs& a) {
   R1VK_ASSIGN_OR_RETURN(auto chat, text::R1ChatFormat::from_tokenizer(*tm.tokenizer));
   exec::SessionOptions so;
   so.draft_tokens = a.draft.session_draft_tokens();
+  so.draft_min_acceptance = a.draft.min_acceptance;
   R1VK_ASSIGN_OR_RETURN(auto session, tm.session(so));
   std::signal(SIGINT, on_interrupt);
   const bool tty = isatty(STDOUT_FILENO) != 0;

@@ -50,6 +50,7 @@ Status run_eval(const EvalArgs& a) {
   if (tm.pipeline && tm.pipeline->worker) return tm.pipeline->worker_status;  // an MPI rank > 0: served its stage
   exec::SessionOptions so;
   so.draft_tokens = a.draft.session_draft_tokens();
+  so.draft_min_acceptance = a.draft.min_acceptance;
   R1VK_ASSIGN_OR_RETURN(auto session, tm.session(so));
 
   api::EvalOptions o;

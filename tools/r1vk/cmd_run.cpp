@@ -57,6 +57,7 @@ Status run_run(const RunArgs& a) {
   } else {
     exec::SessionOptions so;
     so.draft_tokens = a.draft.session_draft_tokens();
+    so.draft_min_acceptance = a.draft.min_acceptance;
     R1VK_ASSIGN_OR_RETURN(session, exec::Session::create(*tm.model, so));
   }
 

@@ -42,6 +42,12 @@ void add_draft_options(CLI::App& sub, DraftFlags& f) {
       ->capture_default_str()
       ->check(CLI::Range(0, 1));
   sub.add_flag("--no-mtp", f.no_mtp, "Decode without MTP drafts (same as --draft 0)");
+  sub.add_option("--mtp-min-acceptance", f.min_acceptance,
+                 "Stop drafting while the running draft acceptance (an average over about the last 8 drafts) is below "
+                 "this, retrying every 64 steps: MTP pays off above the break-even acceptance `r1vk bench --mtp-decode` "
+                 "prints (a verify step's time over a plain step's, minus 1); 0 = never stop")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 1.0f));
 }
 
 }  // namespace r1vk::cli

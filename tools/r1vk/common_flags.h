@@ -45,12 +45,13 @@ void add_sampling_options(CLI::App& sub, SamplingFlags& flags, const std::string
 struct DraftFlags {
   uint32_t draft = 1;
   bool no_mtp = false;
+  float min_acceptance = 0.3f;  // exec::BatchOptions::draft_min_acceptance
 
   // exec::SessionOptions::draft_tokens: -1 (the default: on where the plan has MTP), 0 or N.
   int session_draft_tokens() const;
 };
 
-// --draft N, --no-mtp.
+// --draft N, --no-mtp, --mtp-min-acceptance.
 void add_draft_options(CLI::App& sub, DraftFlags& flags);
 
 }  // namespace r1vk::cli

@@ -1,0 +1,39 @@
+// Which RMSNorm ops of a program the recorder folds into the linear ops that read their output
+// (kernels::InputNorm): on a CPU driver every dispatch has a fixed cost (docs/speculative.md
+// measures ~40-75 us on lavapipe), and an RMSNorm whose output only feeds linears (attn_norm ->
+// q_a and kv_a, q_a_norm -> q_b, a dense FFN's norm -> gate_up, the MTP norm -> its head) is a dispatch the
+// linears can do while reading their input. The analysis is conservative: anything it cannot prove keeps the
+// norm as its own op.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "exec/stage.h"
+#include "plan/program.h"
+
+namespace r1vk::exec {
+
+struct NormFusion {
+  std::vector<bool> skip;         // per op: an RMSNorm not recorded (its readers normalise)
+  std::vector<int64_t> norm_of;   // per op: the RMSNorm a linear applies to its input, or -1
+  size_t fused() const;           // RMSNorm ops folded
+};
+
+// An RMSNorm op i (one input x, one output y, its weight) is folded when:
+//  - y is not `keep` (values read outside the program: its hidden state, logits) and y's arena
+//    bytes differ from x's;
+//  - every op that reads y before y is rewritten is a linear (not accumulating into y's bytes,
+//    not `head_op`) whose input is exactly y's window, inside `range`;
+//  - no op from i up to the last such reader, that reader included, writes arena bytes of x
+//    (the readers read x in y's place), and no op in between writes y's value partially.
+// y's life ends at a full rewrite of its window or at a write of another value into its bytes
+// (the arena planner reuses a value's bytes only after its last reader).
+// `rows` is the arena's rows per value (the plan's prefill chunk). Ops outside `range` are
+// never folded.
+NormFusion plan_norm_fusion(const plan::Program& program, OpRange range, uint64_t rows, std::span<const int32_t> keep,
+                            std::optional<size_t> head_op);
+
+}  // namespace r1vk::exec
