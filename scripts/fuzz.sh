@@ -8,13 +8,15 @@
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: safetensors checkpoint config tokenizer
 #                                             tokenizer_encode chat plan gguf http_request
-#                                             (default: all)
-# Prints one summary line per target: executions, exec/s, coverage (cov: edges, ft: features).
+#                                             http_framing expert_counts (default: all)
+# Prints one summary line per target: executions, exec/s, coverage (cov: edges, ft: features) and
+# the size of its kept corpus. R1VK_FUZZ_RUNS=N also stops each target after N executions
+# (the long run: R1VK_FUZZ_RUNS=10000000 scripts/fuzz.sh 3600).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
 shift || true
-all_targets=(safetensors checkpoint config tokenizer tokenizer_encode chat plan gguf http_request)
+all_targets=(safetensors checkpoint config tokenizer tokenizer_encode chat plan gguf http_request http_framing expert_counts)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 
@@ -38,14 +40,17 @@ for t in "${targets[@]}"; do
   [ -d "$root/tests/fuzz/regressions/$t" ] && inputs+=("$root/tests/fuzz/regressions/$t")
   dict=()
   [ -f "$root/tests/fuzz/dict/$t.dict" ] && dict=("-dict=$root/tests/fuzz/dict/$t.dict")
-  echo "fuzz: $t for ${seconds}s"
+  runs=()
+  [ -n "${R1VK_FUZZ_RUNS:-}" ] && runs=("-runs=$R1VK_FUZZ_RUNS")
+  echo "fuzz: $t for ${seconds}s${R1VK_FUZZ_RUNS:+ or $R1VK_FUZZ_RUNS executions}"
   rc=0
-  "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 \
+  "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" "${runs[@]}" -timeout=30 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "${dict[@]}" "${inputs[@]}" >"$log" 2>&1 || rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1 || true)
-  line="$t: ${execs:-?} executions, ${rate:-?} exec/s, ${cov:-no coverage line}"
+  kept="$(find "$corpus" -type f | wc -l) inputs, $(du -sk "$corpus" | cut -f1) KiB"
+  line="$t: ${execs:-?} executions, ${rate:-?} exec/s, ${cov:-no coverage line}, corpus $kept"
   if [ "$rc" -ne 0 ]; then
     line+=" -- FAILED (exit $rc), see $log and $artifacts/"
     failed+=("$t")

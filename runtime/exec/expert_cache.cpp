@@ -59,7 +59,6 @@ Result<std::unique_ptr<ExpertCache>> ExpertCache::create(vk::Context& ctx, const
   c->counter_bytes_ = counter_words * 4;
   const size_t n = c->units_.size();
   c->slot_of_.assign(n, -1);
-  c->score_.assign(n, 0.0);
   c->baseline_.assign(counter_words, 0);
   for (const Unit& u : c->units_) {
     const kernels::WeightView& gu = weights.view(static_cast<size_t>(u.unit.gate_up));
@@ -73,20 +72,15 @@ Result<std::unique_ptr<ExpertCache>> ExpertCache::create(vk::Context& ctx, const
       return make_error(ErrorCode::kInternal, "a cached expert must live in host memory");
     }
   }
-  // Scores start from the calibration counts, per op as the steady state of a stream of
-  // one-row steps routed in the file's proportions: uses per step top_k * share, over
-  // 1 / (1 - decay) steps.
-  // Summed in double: counts near 2^64 (a file from anywhere) would wrap a 64-bit sum and turn the
-  // shares into nonsense; a double keeps them right to 1 part in 2^53.
-  std::map<std::string, double> sums;
-  for (const auto& [key, counts] : seed) sums[key] = std::accumulate(counts.begin(), counts.end(), 0.0, [](double a, uint64_t b) { return a + static_cast<double>(b); });
-  for (size_t i = 0; i < n; ++i) {
-    const ExpertUnit& u = c->units_[i].unit;
-    const plan::Program& p = u.program == 0 ? m.main : m.mtp;
-    const auto it = seed.find(expert_op_key(u.program, p.ops[u.op]));
-    if (it == seed.end() || u.expert >= it->second.size() || sums[it->first] == 0) continue;
-    c->score_[i] = static_cast<double>(it->second[u.expert]) / sums[it->first] * c->units_[i].top_k /
-                   (1.0 - options.decay);
+  // Scores start from the calibration counts (calibration_scores: the file's shares as a steady state).
+  {
+    std::vector<ExpertUnit> placed;
+    std::vector<uint32_t> top_k;
+    for (const Unit& u : c->units_) {
+      placed.push_back(u.unit);
+      top_k.push_back(u.top_k);
+    }
+    c->score_ = calibration_scores(m, placed, top_k, seed, options.decay);
   }
 
   // Slot pages, each within one allocation.

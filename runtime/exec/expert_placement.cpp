@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <numeric>
 
 #include "base/json_util.h"
 
@@ -111,6 +112,22 @@ ExpertTraffic expert_traffic(const plan::Manifest& m, const std::vector<ExpertUn
     if (k != m.main.ops[op].ints.end() && k->second > 0) t.tokens = std::max(t.tokens, n / static_cast<uint64_t>(k->second));
   }
   return t;
+}
+
+std::vector<double> calibration_scores(const plan::Manifest& m, const std::vector<ExpertUnit>& units,
+                                       const std::vector<uint32_t>& top_k, const ExpertCounts& counts, double decay) {
+  std::map<std::string, double> sums;
+  for (const auto& [key, c] : counts) {
+    sums[key] = std::accumulate(c.begin(), c.end(), 0.0, [](double a, uint64_t b) { return a + static_cast<double>(b); });
+  }
+  std::vector<double> scores(units.size(), 0.0);
+  for (size_t i = 0; i < units.size(); ++i) {
+    const ExpertUnit& u = units[i];
+    const auto it = counts.find(expert_op_key(u.program, program_of(m, u.program).ops[u.op]));
+    if (it == counts.end() || u.expert >= it->second.size() || sums[it->first] == 0) continue;
+    scores[i] = static_cast<double>(it->second[u.expert]) / sums[it->first] * top_k[i] / (1.0 - decay);
+  }
+  return scores;
 }
 
 Status save_expert_counts(const std::string& path, const ExpertCounts& counts, uint64_t tokens) {

@@ -65,6 +65,15 @@ struct ExpertTraffic {
 ExpertTraffic expert_traffic(const plan::Manifest& m, const std::vector<ExpertUnit>& units, const ExpertPlacement& placement,
                              const ExpertCounts& counts);
 
+// The expert cache's starting scores from calibration counts, one per unit of `units`, whose op
+// picks `top_k[i]` experts per row: the steady state of a stream of one-row steps routed in the
+// counts' proportions, top_k * count / (the op's count sum) uses per step over 1 / (1 - decay)
+// steps (decay in [0, 1)). 0 for an expert without a count, or whose op counted nothing. Sums are
+// taken in double: counts near 2^64 (a file from anywhere) would wrap a 64-bit sum and turn the
+// shares into nonsense; a double keeps them right to 1 part in 2^53. Every score is finite, >= 0.
+std::vector<double> calibration_scores(const plan::Manifest& m, const std::vector<ExpertUnit>& units,
+                                       const std::vector<uint32_t>& top_k, const ExpertCounts& counts, double decay);
+
 // Calibration files: JSON {"format": "r1vk-expert-counts", "version": 1, "tokens": N,
 // "ops": {KEY: [count per expert], ...}}. Reading checks every key and length against the plan
 // and names the file and op on a mismatch.

@@ -32,6 +32,8 @@ const server = await startServer(r1vk, serverArgs);
 const base = server.base;
 let died = false;
 server.proc.on("exit", () => { died = true; });
+// An error of this script (a failed sample) must not leave the server running behind it (CI).
+process.on("exit", () => { if (!died) server.proc.kill("SIGKILL"); });
 await waitReady(base);
 
 const counts = {};

@@ -30,8 +30,14 @@ struct OffloadFlags {
 
 void add_offload_options(CLI::App& sub, OffloadFlags& flags);
 
-// "24G", "24GiB", "1.5G", "512M", "800K" (binary units; a trailing B is optional) or a plain
-// number of bytes. Errors name the flag and the text.
+// "24G", "24GiB", "1.5G", "512M", "800K" (binary units, any case; "iB" or "B" after the unit is
+// optional) or a whole number of bytes: decimal digits, a decimal fraction only with a unit
+// (rounded down to whole bytes), 1 to 2^64 - 1 bytes. Hex, exponents, signs and blanks are
+// refused. Errors name the flag, the text and what is wrong.
 Result<uint64_t> parse_memory_size(const std::string& text, const std::string& flag);
+
+// --expert-cache: "all" (ModelOptions::kExpertCacheAll) or a decimal count >= 0 up to 2^63 - 1,
+// which the load clamps to the experts left in host memory. Errors name the text.
+Result<int64_t> parse_expert_cache_slots(const std::string& text);
 
 }  // namespace r1vk::cli
