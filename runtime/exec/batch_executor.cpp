@@ -618,7 +618,10 @@ Result<std::vector<int32_t>> BatchExecutor::finish(std::vector<float>* logits) {
   for (size_t i = 0; i < pending_entries_.size(); ++i) {
     const PendingEntry& pe = pending_entries_[i];
     Sequence& s = seqs_[pe.seq];
-    ++s.rng_counter;
+    // The counter counts sampled tokens only: a prompt chunk that samples nothing leaves it, so
+    // a seeded sequence draws the same tokens however its prompt was cut into chunks (the
+    // server's cut depends on what else runs).
+    if (pe.sample) ++s.rng_counter;
     if (pe.speculative) {
       // Rows: [last sampled, draft]. The draft stands when the token sampled from the first row
       // is the draft; then the second row's sample is the token after it. With a greedy

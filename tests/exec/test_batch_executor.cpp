@@ -321,6 +321,50 @@ TEST_CASE("paged KV cache: exhaustion, fork, free and prefix reuse") {
   CHECK(test::validation_errors() == 0);
 }
 
+TEST_CASE("a seeded sequence samples the same tokens however its prompt was cut into chunks") {
+  // Regression (breaker): every prompt chunk advanced the sampler's counter, so the server, whose
+  // chunking depends on the other requests, gave one seed different texts under load.
+  testing::TempDir dir;
+  testing::generate(dir.path(), testing::preset("tiny-llama3"), 1);
+  testing::TempPlanPath path("batch_seed_chunks");
+  auto model = load(compile_preset(dir.str(), "f16", path));
+  const std::vector<int32_t> prompt = {0, 7, 300, 41, 2, 260, 9, 123, 5, 77, 4, 19};
+  exec::Sampling sampling;
+  sampling.temperature = 1.5f;
+  sampling.seed = 7;
+  auto generate = [&](std::vector<size_t> cuts) {
+    exec::BatchOptions bo;
+    bo.max_batch = 1;
+    auto ex = exec::BatchExecutor::create(*model, bo);
+    REQUIRE(ex.ok());
+    auto seq = (*ex)->add_sequence();
+    REQUIRE(seq.ok());
+    cuts.push_back(prompt.size());
+    size_t at = 0;
+    std::vector<int32_t> out;
+    for (size_t cut : cuts) {
+      exec::BatchExecutor::Entry e = feed(*seq, std::span(prompt).subspan(at, cut - at), cut == prompt.size());
+      e.sampling = sampling;
+      auto t = (*ex)->step(std::vector{e});
+      REQUIRE(t.ok());
+      if (cut == prompt.size()) out.push_back((*t)[0]);
+      at = cut;
+    }
+    for (int i = 0; i < 12; ++i) {
+      exec::BatchExecutor::Entry e = feed(*seq, {});
+      e.sampling = sampling;
+      auto t = (*ex)->step(std::vector{e});
+      REQUIRE(t.ok());
+      out.push_back((*t)[0]);
+    }
+    return out;
+  };
+  const std::vector<int32_t> whole = generate({});
+  CHECK(generate({5}) == whole);
+  CHECK(generate({1, 4, 9}) == whole);
+  CHECK(test::validation_errors() == 0);
+}
+
 TEST_CASE("a 512-row prefill chunk: the tokens of 16-row chunks; a timed-out step stays pending and is waited for") {
   // Regression: a 512-row step of the v2-lite shape outlasted the 120 s submit timeout on a
   // loaded lavapipe; finish() returned the error, the executor forgot the step, and destroying
