@@ -131,8 +131,9 @@ void Engine::run_step(std::unique_lock<std::mutex>& lock) {
   ++metrics_.steps;
   if (!tokens.ok()) {
     for (const auto& p : plan) finish(p.sequence, FinishReason::kError, tokens.error().message());
-    if (tokens.error().code() == ErrorCode::kVulkan) {
-      // A lost device stays lost: fail what waits too, rather than letting each request find out.
+    // A lost device stays lost, and so does a lost pipeline rank (the only I/O error a step can
+    // give: mpi::MpiStageChain): fail what waits too, rather than letting each request find out.
+    if (tokens.error().code() == ErrorCode::kVulkan || tokens.error().code() == ErrorCode::kIo) {
       device_failure_ = tokens.error().message();
       std::vector<Sequence*> left;
       for (auto& [id, s] : sequences_) left.push_back(s.get());

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -113,6 +114,11 @@ class ShutdownSignal {
   void wait() {
     std::unique_lock lock(mutex_);
     cv_.wait(lock, [&] { return fired_; });
+  }
+  // True once a signal came; false after `timeout` without one.
+  bool wait_for(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, timeout, [&] { return fired_; });
   }
 
  private:
@@ -253,11 +259,19 @@ Status run_serve(const ServeArgs& a) {
               chat.ok() ? "" : " (no R1 chat format in this tokenizer: /v1/completions only)");
   std::fflush(stdout);
 
-  shutdown.wait();
-  std::printf("r1vk serve: shutting down\n");
+  // Behind an MPI pipeline a lost (dead or hung) rank ends the job: the engine has failed every
+  // request with an error event and answers /health 503; the error returned here makes this rank
+  // print it and call MPI_Abort, so no rank is left waiting (docs/pipeline.md). A lost device of
+  // a single process keeps the server up, unhealthy, until it is stopped (docs/server.md).
+  std::string pipeline_failure;
+  while (!shutdown.wait_for(std::chrono::milliseconds(250))) {
+    if (a.pipeline.mpi && !(pipeline_failure = engine.device_failure()).empty()) break;
+  }
+  std::printf("r1vk serve: %s\n", pipeline_failure.empty() ? "shutting down" : "the pipeline failed: shutting down");
   std::fflush(stdout);
   engine.stop();  // every running request ends (cancelled): streams get their error event and [DONE]
   stop_http();    // refuses new requests, lets those ends be written out, then closes the listener
+  if (!pipeline_failure.empty()) return make_error(ErrorCode::kIo, pipeline_failure);
   return http_status;
 }
 
