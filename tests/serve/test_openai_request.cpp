@@ -81,6 +81,9 @@ TEST_CASE("bad bodies name the problem and the field") {
       {R"({"messages": [{"role": "user", "content": "x"}], "max_completion_tokens": -3})", "max_completion_tokens"},
       {R"({"messages": [{"role": "user", "content": "x"}], "max_tokens": 1.5})", "max_tokens"},
       {R"({"messages": [{"role": "user", "content": "x"}], "n": 2})", "n"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "logprobs": true})", "logprobs"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "logprobs": 2})", "logprobs"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "top_logprobs": 2})", "top_logprobs"},
       {R"({"messages": [{"role": "user", "content": "x"}], "top_k": -2})", "top_k"},
       {R"({"messages": [{"role": "user", "content": "x"}], "stream": 1})", "stream"},
       {R"({"messages": [{"role": "user", "content": "x"}], "stream_options": {"include_usage": "yes"}})", "stream_options.include_usage"},
@@ -98,6 +101,9 @@ TEST_CASE("bad bodies name the problem and the field") {
   CHECK(bad(R"({"prompt": 5})", false).param == "prompt");
   CHECK(bad(R"({"prompt": ""})", false).param == "prompt");
   CHECK(bad(R"({"prompt": ["a", "b"]})", false).param == "prompt");
+  CHECK(bad(R"({"prompt": "a", "logprobs": 2})", false).param == "logprobs");
+  // Asking for none is fine.
+  CHECK(ok(R"({"messages": [{"role": "user", "content": "x"}], "logprobs": false, "top_logprobs": 0})").messages.size() == 1);
 }
 
 TEST_CASE("messages say what is wrong: an array element that is not a string, an integer out of range") {

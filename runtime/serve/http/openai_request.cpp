@@ -220,6 +220,14 @@ std::variant<CompletionRequest, ApiError> parse_completion_request(std::string_v
   if (auto e = read_int(body, "max_tokens", max_tokens)) return *e;
   if (auto e = read_int(body, "max_completion_tokens", max_completion_tokens)) return *e;
   if (n && *n != 1) return bad_request("only n = 1 is supported", "n", "unsupported_value");
+  // Log-probabilities are not computed: asking for them is refused rather than answered with
+  // "logprobs": null, which a client would take for "none". `false` / null / 0 top_logprobs pass.
+  if (const Json* lp = given(body, "logprobs"); lp && !(lp->is_boolean() && !lp->get<bool>())) {
+    return bad_request("logprobs are not supported by this server", "logprobs", "unsupported_value");
+  }
+  if (const Json* tl = given(body, "top_logprobs"); tl && !(tl->is_number_integer() && tl->get<int64_t>() == 0)) {
+    return bad_request("top_logprobs are not supported by this server", "top_logprobs", "unsupported_value");
+  }
   if (top_k) {
     // vLLM's convention: -1 (or 0) turns top-k off.
     if (*top_k < -1 || *top_k > std::numeric_limits<int32_t>::max()) return bad_request("top_k must be -1, 0 or a positive count", "top_k");
