@@ -17,12 +17,7 @@ R1VK_EXPORT r1vk_status r1vk_batch_create_with_options(r1vk_model* model, uint32
     *out_batch = nullptr;
     R1VK_CAPI_REQUIRE(model);
     R1VK_CAPI_REQUIRE(options);
-    if (options->struct_size < sizeof(r1vk_session_options))
-      return fail(R1VK_ERROR_INVALID_ARGUMENT,
-                  "r1vk_session_options.struct_size is too small: initialise it with r1vk_session_options_init");
-    if (options->draft_tokens < -1 || options->draft_tokens > 1)
-      return fail(R1VK_ERROR_INVALID_ARGUMENT, "draft_tokens must be -1 (default), 0 (off) or 1, not " +
-                                                   std::to_string(options->draft_tokens));
+    if (r1vk_status st = check_session_options(*options); st != R1VK_OK) return st;
     auto state = std::make_shared<BatchState>();
     state->model = model->state;
     DeviceCall call(*model->state->context);
