@@ -2,8 +2,12 @@
 
 #include <httplib.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 #include <random>
@@ -18,6 +22,9 @@
 
 namespace r1vk::serve::http {
 namespace {
+
+// Pending connections the kernel holds before accept (capped by net.core.somaxconn).
+constexpr int kListenBacklog = 1024;
 
 using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
@@ -365,6 +372,15 @@ HttpServer::~HttpServer() { stop(); }
 Result<int> HttpServer::bind() {
   const auto& o = impl_->options;
   if (o.port < 0 || o.port > 65535) return make_error(ErrorCode::kInvalidArgument, "--port must be in 0..65535");
+  // Debian's cpp-httplib is a shared library built with a listen backlog of 5: a burst of new
+  // connections beyond it was reset by the kernel before the server could queue them
+  // (--max-connections) or answer 503. The listening socket is remembered as it is created, and
+  // listened on again with a deep backlog (on Linux a second listen() sets the backlog).
+  int listen_fd = -1;
+  impl_->http->set_socket_options([&listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd = static_cast<int>(sock);
+  });
   int port = o.port;
   if (o.port == 0) {
     port = impl_->http->bind_to_any_port(o.host);
@@ -373,6 +389,9 @@ Result<int> HttpServer::bind() {
     port = 0;
   }
   if (port == 0) return make_error(ErrorCode::kIo, "cannot listen on " + o.host + ":" + std::to_string(o.port) + " (address in use or not local?)");
+  if (listen_fd >= 0 && ::listen(listen_fd, kListenBacklog) != 0) {
+    return make_error(ErrorCode::kIo, std::string("cannot set the listen backlog: ") + std::strerror(errno));
+  }
   return port;
 }
 
