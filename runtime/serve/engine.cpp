@@ -94,12 +94,24 @@ void Engine::drop_cancelled() {
   if (!cancelled.empty()) update_gauges();
 }
 
+void Engine::fail_if_fatal(const Error& error) {
+  // A lost device stays lost, and so does a lost pipeline rank (the only I/O error the runner
+  // gives, in a step or a sequence operation: mpi::MpiStageChain): fail what waits too, rather
+  // than letting each request find out.
+  if (error.code() != ErrorCode::kVulkan && error.code() != ErrorCode::kIo) return;
+  device_failure_ = error.message();
+  std::vector<Sequence*> left;
+  for (auto& [id, s] : sequences_) left.push_back(s.get());
+  for (Sequence* s : left) finish(s, FinishReason::kError, "the device failed: " + device_failure_);
+}
+
 void Engine::run_step(std::unique_lock<std::mutex>& lock) {
   auto planned = scheduler_.schedule(runner_);
   if (!planned.ok()) {
     // A sequence could not be added (the runner refused): fail the head of the queue rather
     // than retrying it forever.
     if (!scheduler_.waiting_queue().empty()) finish(scheduler_.waiting_queue().front(), FinishReason::kError, planned.error().message());
+    fail_if_fatal(planned.error());
     update_gauges();
     return;
   }
@@ -131,14 +143,7 @@ void Engine::run_step(std::unique_lock<std::mutex>& lock) {
   ++metrics_.steps;
   if (!tokens.ok()) {
     for (const auto& p : plan) finish(p.sequence, FinishReason::kError, tokens.error().message());
-    // A lost device stays lost, and so does a lost pipeline rank (the only I/O error a step can
-    // give: mpi::MpiStageChain): fail what waits too, rather than letting each request find out.
-    if (tokens.error().code() == ErrorCode::kVulkan || tokens.error().code() == ErrorCode::kIo) {
-      device_failure_ = tokens.error().message();
-      std::vector<Sequence*> left;
-      for (auto& [id, s] : sequences_) left.push_back(s.get());
-      for (Sequence* s : left) finish(s, FinishReason::kError, "the device failed: " + device_failure_);
-    }
+    fail_if_fatal(tokens.error());
     update_gauges();
     return;
   }

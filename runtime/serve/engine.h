@@ -70,6 +70,8 @@ class Engine {
   void loop();
   // One step: plan under the lock, run outside it, deliver the tokens. False when idle.
   void run_step(std::unique_lock<std::mutex>& lock);
+  // After a runner error: a lost device or pipeline rank fails every sequence and the engine.
+  void fail_if_fatal(const Error& error);
   void drop_cancelled();
   void finish(Sequence* s, FinishReason reason, std::string error = {});
   // Streams one generated token, `later` tokens of the same step still to come after it (the

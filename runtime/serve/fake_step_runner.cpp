@@ -7,6 +7,7 @@ namespace r1vk::serve {
 Result<SeqId> FakeStepRunner::add_sequence(std::span<const int32_t>) {
   std::lock_guard lock(mutex_);
   if (seqs_.size() >= o_.max_batch) return make_error(ErrorCode::kOutOfMemory, "fake runner: no free sequence slot");
+  if (o_.lose_rank_at_add) return make_error(ErrorCode::kIo, "pipeline rank 1 lost: no reply to a sequence operation within 5 s");
   const SeqId id = next_++;
   seqs_[id] = Seq{};
   return id;

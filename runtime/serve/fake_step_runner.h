@@ -21,6 +21,9 @@ struct FakeStepRunnerOptions {
   // Steps from this one on (0-based) fail as a lost device's do (kVulkan, VK_ERROR_DEVICE_LOST);
   // negative: never.
   int64_t lose_device_at_step = -1;
+  // Set: add_sequence fails as a pipeline whose rank stopped answering does (kIo, "pipeline rank
+  // 1 lost ..."), so admission, not a step, meets the failure.
+  bool lose_rank_at_add = false;
   // Row counts a step is padded to, ascending (as the batched executor's buckets); empty: none.
   std::vector<uint32_t> step_buckets;
   // The next token of a sequence from everything in its cache so far (prompt and generated).

@@ -341,5 +341,20 @@ TEST_CASE("a lost device fails what runs and what waits, and every later request
   CHECK(f.engine.metrics().kv_blocks_used.load() == 0);
 }
 
+TEST_CASE("a pipeline rank lost while a sequence is admitted fails the engine as a lost device does") {
+  // Regression (breaker): a stopped rank failed each new request in admission, while the engine
+  // stayed healthy and /health said ok.
+  FakeStepRunnerOptions ro = fake_options();
+  ro.lose_rank_at_add = true;
+  Fixture f(ro);
+  auto first = f.engine.submit(request(0, 3));
+  REQUIRE(first.ok());
+  const auto a = collect(**first);
+  CHECK(a.finish.reason == FinishReason::kError);
+  CHECK(a.finish.error.find("pipeline rank 1 lost") != std::string::npos);
+  CHECK(f.engine.device_failure().find("pipeline rank 1 lost") != std::string::npos);
+  CHECK_FALSE(f.engine.submit(request(1, 3)).ok());
+}
+
 }  // namespace
 }  // namespace r1vk::serve
