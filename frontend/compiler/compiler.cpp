@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstring>
 #include <numeric>
 #include <thread>
 
@@ -132,6 +134,31 @@ struct SliceResult {
   bool exact = false;  // quant_nmse 0: the stored values themselves
 };
 
+// Quantisers, their error sums and the manifest assume finite weights: a NaN or an infinity in
+// a checkpoint would become NaN scales (or a NaN quant_nmse the manifest cannot hold) and NaN
+// logits at run time, which the sampler would turn into token 0 without a word. So the compiler
+// refuses it, naming the tensor and where. `w` holds rows [first_row, first_row + w.size() /
+// cols) of the plan tensor `spec` (after its transform). The scan is an OR over the exponent
+// bits, which vectorises; only a bad tensor is searched a second time.
+Status check_finite(const std::vector<float>& w, int64_t cols, int64_t first_row, const WeightSpec& spec) {
+  uint32_t all_ones = 0;
+  for (float v : w) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, sizeof(bits));
+    all_ones |= static_cast<uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+  }
+  if (all_ones == 0) return ok_status();
+  const auto bad = std::find_if(w.begin(), w.end(), [](float v) { return !std::isfinite(v); });
+  const int64_t at = bad - w.begin();
+  std::string sources;
+  for (const std::string& s : spec.sources) sources += (sources.empty() ? "" : ", ") + s;
+  return make_error(ErrorCode::kCorruptData,
+                    "a weight is " + std::string(std::isnan(*bad) ? "NaN" : "infinite") + " at row " +
+                        std::to_string(first_row + at / cols) + ", column " + std::to_string(at % cols) +
+                        (sources.empty() ? "" : " (read from " + sources + ")") +
+                        ": r1vk compiles only finite weights");
+}
+
 // The whole-tensor conversion (the only one before slicing existed; tensors up to
 // slice_elements still take it, so their bytes and quant_nmse are exactly what they were).
 Result<SliceResult> convert_whole(const WeightSpec& spec, const CompileInput& in, const CompileOptions& opt,
@@ -146,6 +173,7 @@ Result<SliceResult> convert_whole(const WeightSpec& spec, const CompileInput& in
     }
   }
   R1VK_ASSIGN_OR_RETURN(std::vector<float> w, gather_weight(spec, in.read));
+  R1VK_TRY(check_finite(w, spec.cols, 0, spec));
   const WeightFormat format = chosen_format(spec, in, opt, choice);
   std::optional<PackedWeight> kept;
   if (format == WeightFormat::kFp8 && in.read_fp8) {
@@ -194,6 +222,7 @@ Result<SliceResult> convert_slice(const TensorSlice& s, const WeightSpec& spec, 
     R1VK_ASSIGN_OR_RETURN(r.packed, keep_fp8_rows(spec, s.row_begin, s.row_end, in.read_fp8));
   }
   R1VK_ASSIGN_OR_RETURN(std::vector<float> w, gather_weight_rows(spec, s.row_begin, s.row_end, in.read_rows));
+  R1VK_TRY(check_finite(w, spec.cols, s.row_begin, spec));
   const int64_t rows = s.row_end - s.row_begin;
   if (!s.keep_fp8) {
     R1VK_ASSIGN_OR_RETURN(r.packed, pack_weight(w, rows, spec.cols, s.format, choice.q4_group));

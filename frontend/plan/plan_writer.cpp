@@ -1,11 +1,14 @@
 #include "plan/plan_writer.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <random>
 #include <utility>
 #include <vector>
@@ -26,6 +29,32 @@ std::string unique_partial_path(const std::string& path) {
   static const uint64_t salt = std::random_device{}();
   return path + ".partial." + std::to_string(::getpid()) + "." + std::to_string(salt % 1000000) + "." +
          std::to_string(counter.fetch_add(1));
+}
+
+// Partial files of `path` left by writers that were killed (SIGKILL, the OOM killer, a power
+// cut: signals that run no handler) would stay forever, and for R1 one is hundreds of GB. A
+// partial file is stale when the pid in its name is gone and it has not been written to for a
+// minute (the age guards a cache shared with another machine, whose pids mean nothing here).
+void sweep_stale_partials(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const std::string prefix = target.filename().string() + ".partial.";
+  const auto now = fs::file_time_type::clock::now();
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string rest = name.substr(prefix.size());
+    const size_t dot = rest.find('.');
+    if (dot == 0 || dot == std::string::npos || rest.find_first_not_of("0123456789") != dot || dot > 9) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(rest.substr(0, dot)));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+    std::error_code tec;
+    const auto written = fs::last_write_time(e.path(), tec);
+    if (tec || now - written < std::chrono::minutes(1)) continue;
+    fs::remove(e.path(), tec);
+  }
 }
 
 uint64_t padding(uint64_t offset) { return (kBlobAlignment - offset % kBlobAlignment) % kBlobAlignment; }
@@ -65,6 +94,7 @@ PlanWriter::~PlanWriter() {
 }
 
 Result<PlanWriter> PlanWriter::create(const std::string& path) {
+  sweep_stale_partials(path);
   std::string temp_path = unique_partial_path(path);
   // O_EXCL: fail rather than share a file should the name ever collide.
   const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);

@@ -2,7 +2,9 @@
 // held) into `path`.partial.<pid>.<salt>.<n> (unique per writer, so concurrent compiles of the
 // same plan into one cache do not clobber each other), then renames it into place once the manifest and header are down,
 // so an interrupted compile never leaves a plausible-looking plan behind. The partial file is
-// registered with base/temp_files.h, so SIGINT/SIGTERM remove it too.
+// registered with base/temp_files.h, so SIGINT/SIGTERM remove it too; a partial file of the same
+// plan whose writer died without a handler (SIGKILL, OOM) is removed by the next create() once
+// its pid is gone and it is a minute old.
 //
 // A blob is either written whole (add_blob) or streamed: begin_blob reserves its aligned range
 // at the end of the file, append() fills it in order, and end_blob checks it is full and returns

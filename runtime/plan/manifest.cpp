@@ -1,5 +1,6 @@
 #include "plan/manifest.h"
 
+#include <cmath>
 #include <utility>
 
 namespace r1vk::plan {
@@ -230,6 +231,9 @@ Status validate_manifest(const Manifest& m) {
     if (!data.ok()) return std::move(data).error().with_context(at);
     auto scales = packed_scale_bytes(t.format, t.rows, t.cols, t.group);
     if (!scales.ok()) return std::move(scales).error().with_context(at);
+    if (!(t.quant_nmse >= 0.0) || !std::isfinite(t.quant_nmse)) {
+      return make_error(ErrorCode::kCorruptData, at + ": quant_nmse must be a finite number >= 0");
+    }
     if (t.data.size != *data || t.scales.size != *scales) {
       return make_error(ErrorCode::kCorruptData, at + ": blob sizes do not match a " + weight_format_name(t.format) + " [" +
                                                      std::to_string(t.rows) + ", " + std::to_string(t.cols) + "] tensor");

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <cmath>
+#include <limits>
 
 #include "compiler/plan_test_util.h"
 #include "plan/plan_dump.h"
@@ -106,6 +108,33 @@ TEST_CASE("bad compile options are refused with the flag named") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message() == "--ctx must be between 1 and 16777216, got -5");
   CHECK_FALSE(std::filesystem::exists(path.path));
+}
+
+TEST_CASE("a NaN or infinite checkpoint weight is refused with the tensor and position, leaving no plan") {
+  // Without the check a NaN became a NaN quant_nmse (a manifest its own loader refused, left at
+  // the output path) or, in f32, NaN logits that sample token 0.
+  for (const char* weights : {"f32", "q8", "q4"}) {
+    for (const float bad : {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity()}) {
+      INFO(weights << " " << bad);
+      TempPlanPath path("nonfinite");
+      CompileInput in = testing::compile_input(testing::tiny_qwen2(), "tiny", 1);
+      const WeightFn inner = in.read;
+      in.read = [inner, bad](const std::string& name, int64_t numel) -> Result<std::vector<float>> {
+        auto w = inner(name, numel);
+        if (w.ok() && name == "model.layers.0.mlp.up_proj.weight") (*w)[w->size() / 2 + 3] = bad;
+        return w;
+      };
+      CompileOptions opt;
+      opt.weights = weights;
+      auto r = compile_plan(in, opt, path.str());
+      REQUIRE_FALSE(r.ok());
+      const std::string msg = r.error().message();
+      CHECK(msg.find("model.layers.0.mlp.up_proj.weight") != std::string::npos);
+      CHECK(msg.find(std::isnan(bad) ? "a weight is NaN at row " : "a weight is infinite at row ") != std::string::npos);
+      CHECK(msg.find("finite weights") != std::string::npos);
+      CHECK_FALSE(std::filesystem::exists(path.path));
+    }
+  }
 }
 
 TEST_CASE("manifest validation rejects indices and sizes that do not fit") {

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <sys/wait.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -202,6 +204,30 @@ TEST_CASE("an abandoned writer leaves no file behind") {
   }
   CHECK_FALSE(fs::exists(t.path));
   CHECK(t.partial_files() == 0);
+}
+
+TEST_CASE("a partial file of a killed writer is swept by the next writer of that plan; live and fresh ones stay") {
+  TempPlan t;
+  // A pid that is surely gone: a child that has exited and been reaped.
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  const std::string base = t.path.string() + ".partial.";
+  const fs::path stale = base + std::to_string(child) + ".1.0";
+  const fs::path fresh = base + std::to_string(child) + ".2.0";  // same dead pid, written just now
+  const fs::path live = base + std::to_string(::getppid()) + ".3.0";  // a live process's
+  const fs::path other = fs::path(t.path.string() + "x.partial." + std::to_string(child) + ".4.0");  // another plan's
+  for (const auto& p : {stale, fresh, live, other}) write_all(p, {1, 2, 3});
+  const auto old = fs::file_time_type::clock::now() - std::chrono::minutes(5);
+  for (const auto& p : {stale, live, other}) fs::last_write_time(p, old);
+  write_sample(t);
+  CHECK_FALSE(fs::exists(stale));
+  CHECK(fs::exists(fresh));
+  CHECK(fs::exists(live));
+  CHECK(fs::exists(other));
+  for (const auto& p : {fresh, live, other}) fs::remove(p);
 }
 
 }  // namespace

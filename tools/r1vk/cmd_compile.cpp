@@ -44,7 +44,11 @@ Status run_compile(const CompileArgs& a) {
   }
   // Validate what was written, as a loader will.
   auto loaded = plan::LoadedPlan::open(a.out);
-  if (!loaded.ok()) return std::move(loaded).error().with_context("checking the written plan");
+  if (!loaded.ok()) {
+    // Never leave a plan behind that its own loader refuses: the next run would trip on it.
+    std::remove(a.out.c_str());
+    return std::move(loaded).error().with_context("checking the written plan (removed)");
+  }
   const double gb = static_cast<double>(report.source_bytes) / 1e9;
   std::printf("wrote %s: %.1f MB from %.2f GB of f32-equivalent weights in %.1f s (%.3f GB/s)\n", a.out.c_str(),
               static_cast<double>(report.plan_bytes) / 1e6, gb, report.seconds, report.seconds > 0 ? gb / report.seconds : 0.0);

@@ -79,7 +79,9 @@ Result<plan::LoadedPlan> open_model(const std::string& model, const PlanSourceOp
   auto m = compile_checkpoint(model, co, plan_path.string());
   bar.finish();
   if (!m.ok()) return std::move(m).error().with_context("compiling " + model);
-  return plan::LoadedPlan::open(plan_path.string());
+  auto compiled = plan::LoadedPlan::open(plan_path.string());
+  if (!compiled.ok()) fs::remove(plan_path, ec);  // a plan its loader refuses must not stay cached
+  return compiled;
 }
 
 }  // namespace r1vk::cli
