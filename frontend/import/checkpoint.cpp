@@ -48,7 +48,9 @@ Result<ShardMap> read_index(const std::string& path) {
 Result<Checkpoint> Checkpoint::open(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return make_error(ErrorCode::kNotFound, dir + ": not a directory");
+  if (!fs::is_directory(dir, ec)) {
+    return make_error(ErrorCode::kNotFound, dir + (fs::exists(dir, ec) ? ": not a directory" : ": does not exist"));
+  }
   const std::string index_path = (fs::path(dir) / kIndexFileName).string();
   const std::string single_path = (fs::path(dir) / kSingleFileName).string();
 

@@ -11,7 +11,9 @@
 namespace r1vk {
 Result<ImportedModel> import_model(const std::string& dir) {
   std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) return make_error(ErrorCode::kNotFound, dir + ": not a directory");
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return make_error(ErrorCode::kNotFound, dir + (std::filesystem::exists(dir, ec) ? ": not a directory" : ": does not exist"));
+  }
   const std::string config_path = (std::filesystem::path(dir) / "config.json").string();
   R1VK_ASSIGN_OR_RETURN(Json config_json, read_json_file(config_path, kMaxConfigJsonBytes));
   std::vector<std::string> warnings;

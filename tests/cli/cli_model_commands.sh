@@ -30,4 +30,20 @@ expect_exit 2 'exceeds the model' "$r1vk" compile "$demo" -o "$work/y.r1vk" --ct
 printf 'garbage' > "$work/bad.r1vk"
 expect_exit 1 'not an r1vk plan' "$r1vk" run "$work/bad.r1vk" -p hi
 expect_exit 2 'prompt is required' "$r1vk" run "$demo"
+expect_exit 2 '--prefill-chunk: must be >= 0' "$r1vk" compile "$demo" -o "$work/y.r1vk" --prefill-chunk -1
+expect_exit 1 'nope: does not exist' "$r1vk" compile "$work/nope" -o "$work/y.r1vk"
+# -o naming a file the compile reads is refused and leaves it intact; an old plan may be replaced.
+cp -r "$demo" "$work/victim"
+for f in config.json model.safetensors tokenizer.json; do
+  sum=$(md5sum <"$work/victim/$f")
+  expect_exit 2 "which the compile reads" "$r1vk" compile "$work/victim" -o "$work/victim/$f"
+  [ "$(md5sum <"$work/victim/$f")" = "$sum" ] || fail "compile -o $f changed the checkpoint's $f"
+done
+expect_exit 0 'wrote' "$r1vk" compile "$work/victim" -o "$work/victim/old.r1vk" --ctx 64
+expect_exit 0 'wrote' "$r1vk" compile "$work/victim" -o "$work/victim/old.r1vk" --ctx 64
+# A chat line that is not UTF-8 costs that line, not the conversation.
+out=$(printf 'caf\351\nWhat is 3 + 3?\n' | "$r1vk" chat "$work/demo.r1vk" --temperature 0 --hide-reasoning 2>&1) ||
+  fail "chat exited $? after a line that is not UTF-8: $out"
+grep -q 'not valid UTF-8.*(line ignored)' <<<"$out" || fail "chat did not name the bad line: $out"
+grep -q '^> 6$' <<<"$out" || fail "chat did not answer after the bad line: $out"
 echo "model commands: ok"

@@ -38,7 +38,11 @@ grep -q "no MTP program" <<<"$out" || fail "plan info: $out"
 
 "$r1vk" info "$tmp/missing" 2>"$tmp/err"; rc=$?
 [ "$rc" -eq 1 ] || fail "info on a missing dir exited $rc"
-grep -q "not a directory" "$tmp/err" || fail "message: $(cat "$tmp/err")"
+grep -q "missing: does not exist" "$tmp/err" || fail "message: $(cat "$tmp/err")"
+: >"$tmp/file"
+"$r1vk" info "$tmp/file" 2>"$tmp/err"; rc=$?
+[ "$rc" -eq 1 ] || fail "info on a file exited $rc"
+grep -q "not an r1vk plan" "$tmp/err" || fail "message: $(cat "$tmp/err")"
 
 printf '{"architectures": ["GPT2LMHeadModel"]}' >"$tmp/r1/config.json"
 "$r1vk" info "$tmp/r1" 2>"$tmp/err"; rc=$?

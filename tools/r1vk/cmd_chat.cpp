@@ -93,7 +93,13 @@ Status run_chat(const ChatArgs& a) {
     if (line.empty()) continue;
     history.push_back({text::ChatRole::kUser, line});
     auto prompt = chat.encode(history, /*add_generation_prompt=*/true);
-    if (!prompt.ok()) return std::move(prompt).error();
+    if (!prompt.ok()) {
+      // A line the tokenizer refuses (bytes that are not UTF-8, a Latin-1 paste) costs that line,
+      // not the conversation.
+      std::fprintf(stderr, "r1vk: %s (line ignored)\n", prompt.error().message().c_str());
+      history.pop_back();
+      continue;
+    }
     session->reset();
     api::GenerationOptions go = base;
     go.sampling.seed = a.sampling.seed + turn++;

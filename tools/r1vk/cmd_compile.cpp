@@ -1,14 +1,20 @@
 // `r1vk compile DIR|FILE.gguf -o model.r1vk`: lowers a Hugging Face checkpoint or a GGUF file into a plan file.
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <vector>
 
 #include "base/progress_bar.h"
 #include "command.h"
 #include "common_flags.h"
 #include "compiler/compiler.h"
 #include "import/gguf_import.h"
+#include "import/gguf_split.h"
 #include "plan/loaded_plan.h"
 #include "plan/plan_dump.h"
+#include "plan/plan_format.h"
 
 namespace r1vk::cli {
 namespace {
@@ -25,7 +31,40 @@ struct CompileArgs {
   bool verbose = false;
 };
 
+bool is_plan_file(const std::filesystem::path& p) {
+  char magic[sizeof(plan::kMagic)] = {};
+  std::ifstream f(p, std::ios::binary);
+  return f.read(magic, sizeof(magic)) && std::memcmp(magic, plan::kMagic, sizeof(magic)) == 0;
+}
+
+// The plan is renamed over -o at the end, so an -o that names a file the import reads (a typo
+// away from model.r1vk: config.json, a shard, the GGUF file) would replace the checkpoint
+// itself. Refused before anything is read; an older plan at -o may be replaced.
+Status check_output_is_not_input(const std::string& input, const std::string& out) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(out, ec) || is_plan_file(out)) return ok_status();
+  std::vector<fs::path> inputs;
+  if (fs::is_directory(input, ec)) {
+    for (const auto& e : fs::directory_iterator(input, ec)) {
+      if (e.is_regular_file(ec)) inputs.push_back(e.path());
+    }
+  } else {
+    inputs.push_back(input);
+    const int64_t n = gguf_split_count_from_name(input);
+    for (int64_t k = 1; k < n; ++k) inputs.push_back(gguf_split_path(input, k, n));
+  }
+  for (const fs::path& f : inputs) {
+    if (fs::equivalent(f, out, ec)) {
+      return make_error(ErrorCode::kInvalidArgument, "-o " + out + " is " + f.string() +
+                                                         ", which the compile reads: the plan would replace it; choose another path");
+    }
+  }
+  return ok_status();
+}
+
 Status run_compile(const CompileArgs& a) {
+  R1VK_TRY(check_output_is_not_input(a.dir, a.out));
   CompileOptions o;
   o.weights = !a.weights.empty() ? a.weights : (is_gguf_file(a.dir) ? "auto" : "f16");
   o.max_context = a.context;
@@ -80,7 +119,9 @@ void add_compile_command(CLI::App& app, CommandFn& selected) {
   add_context_option(*sub, args->context, "Context length (KV cache positions) the plan is sized for (0: min(4096, the model's positions))")->capture_default_str();
   sub->add_option("--prefill-chunk", args->prefill_chunk,
                   "Most tokens per step (prefill submit); 0: chosen from the model (64 to 512, docs/runtime.md)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Validator(
+          [](const std::string& v) { return !v.empty() && v[0] == '-' ? std::string("must be >= 0") : std::string(); },
+          "INT>=0"))
       ->capture_default_str();
   sub->add_option("--q4-group", args->q4_group, "q4 group size: 32 or 128")->capture_default_str();
   sub->add_option("--threads", args->threads,
