@@ -90,7 +90,10 @@ bool keeps_f32(WeightRole role) {
 // The plan format of a tensor that is converted (not kept as stored).
 WeightFormat chosen_format(const WeightSpec& spec, const CompileInput& in, const CompileOptions& opt, const FormatChoice& choice) {
   WeightFormat format = format_for(spec.role, choice);
-  if (opt.weights == "auto" && in.source_format && spec.role == WeightRole::kLinear && !spec.sources.empty()) {
+  // Embeddings and the head follow their source too (an F16 GGUF's stay f16), but never below
+  // the q8 floor format_for gives them.
+  const bool q8_floor = spec.role == WeightRole::kEmbedding || spec.role == WeightRole::kLmHead;
+  if (opt.weights == "auto" && in.source_format && (spec.role == WeightRole::kLinear || q8_floor) && !spec.sources.empty()) {
     // Parts stored differently (a Q4_K_M file's fused qkv: Q4_K q and k, Q6_K v) get the most
     // precise of their formats, so no part is rounded coarser than it was stored.
     std::optional<WeightFormat> chosen;
@@ -98,7 +101,7 @@ WeightFormat chosen_format(const WeightSpec& spec, const CompileInput& in, const
       const std::optional<WeightFormat> f = in.source_format(source);
       if (f && (!chosen || precision_rank(*f) < precision_rank(*chosen))) chosen = f;
     }
-    if (chosen) format = *chosen;
+    if (chosen && (!q8_floor || precision_rank(*chosen) < precision_rank(format))) format = *chosen;
   }
   return format;
 }

@@ -159,6 +159,13 @@ TEST_CASE("a Q8_0 GGUF imports with its quantisation error and compiles") {
   // (The Q8_0 file keeps rows that are not whole blocks of 32 in F16, as llama.cpp does.)
   CHECK(count(*m16, WeightFormat::kF16) > count(*m, WeightFormat::kF16));
   CHECK(count(*m16, WeightFormat::kQ8_0) == 0);
+  // Float embeddings and head stay f16 (docs/gguf.md), not the q8 floor of requantised ones.
+  for (const plan::TensorEntry& t : m16->tensors) {
+    if (t.name.find("embed") != std::string::npos || t.name.find("lm_head") != std::string::npos) {
+      INFO(t.name);
+      CHECK(t.format == WeightFormat::kF16);
+    }
+  }
 }
 
 }  // namespace
