@@ -360,7 +360,11 @@ R1VK_EXPORT r1vk_status r1vk_session_poll(r1vk_session* session, int32_t* out_to
  * them. Batch sessions are ordinary sessions otherwise (feed, generate, poll one by one), but only
  * one step of the batch runs at a time: while one of them has a step in flight, the others'
  * calls fail with R1VK_ERROR_BUSY or R1VK_ERROR_INVALID_ARGUMENT.
- * max_sessions: 1 .. the plan's prefill chunk (R1VK_ERROR_INVALID_ARGUMENT otherwise).
+ * max_sessions: 1 .. the plan's prefill chunk (R1VK_ERROR_INVALID_ARGUMENT otherwise). More
+ * sessions than max_sessions may be created (most conversations are short): they share the KV
+ * cache of max_sessions full contexts, and a feed or step that needs more of its blocks than are
+ * free fails with R1VK_ERROR_OUT_OF_RANGE ("KV cache full: ...") and changes no session; reset
+ * or destroy sessions to free their blocks.
  * MTP speculative decoding (docs/speculative.md) is on by default when the plan has an MTP
  * program: every session's steps, r1vk_batch_step included, verify its draft; the tokens are the
  * same as without (greedy, or sampled with the same seed). */

@@ -466,7 +466,8 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
   if (new_blocks > pool_.available()) {
     return make_error(ErrorCode::kOutOfRange, "KV cache full: the step needs " + std::to_string(new_blocks) + " more blocks, " +
                                                   std::to_string(pool_.available()) + " of " + std::to_string(pool_.total()) +
-                                                  " are free");
+                                                  " are free (the blocks are shared by every sequence of this executor: "
+                                                  "end, reset or destroy one to free its blocks)");
   }
   // Drafts to verify, in entry order while the step's rows and the free blocks allow: a draft is
   // an optimisation, never a reason for a step to fail.

@@ -135,6 +135,21 @@ Status Session::feed(std::span<const int32_t> tokens, const Sampling& sampling, 
     return make_error(ErrorCode::kOutOfRange, "context full: " + std::to_string(position_) + " + " + std::to_string(tokens.size()) +
                                                   " tokens exceed the " + std::to_string(model_.context_length()) + "-token context");
   }
+  // All or nothing: a feed that would run out of KV blocks part way (a batch's sequences share
+  // its blocks) is refused before its first chunk, so a failed feed leaves the session as it was.
+  // The blocks a sequence holds are counted from its position (a draft row may hold one more, so
+  // the check can refuse a feed that would just fit, never admit one that does not).
+  if (const auto* batch = dynamic_cast<const BatchExecutor*>(exec_.get())) {
+    const int64_t bt = batch->block_tokens();
+    const int64_t more = (position_ + static_cast<int64_t>(tokens.size()) + bt - 1) / bt - (position_ + bt - 1) / bt;
+    if (more > static_cast<int64_t>(batch->free_blocks())) {
+      return make_error(ErrorCode::kOutOfRange, "KV cache full: feeding " + std::to_string(tokens.size()) + " tokens needs " +
+                                                    std::to_string(more) + " more blocks, " + std::to_string(batch->free_blocks()) +
+                                                    " of " + std::to_string(batch->total_blocks()) +
+                                                    " are free (the blocks are shared by every sequence of this executor: "
+                                                    "end, reset or destroy one to free its blocks)");
+    }
+  }
   for (size_t i = 0; i < tokens.size(); i += chunk_) {
     const size_t n = std::min<size_t>(chunk_, tokens.size() - i);
     R1VK_TRY(run(tokens.subspan(i, n), sampling, logits, true));

@@ -61,6 +61,33 @@ TEST_CASE("sessions stepped together in a batch decode what they decode alone") 
   for (auto* s : ss) r1vk_session_destroy(s);
 }
 
+TEST_CASE("a batch holds more sessions than max_sessions; they share its KV blocks, and running out is a clean error") {
+  Loaded l;
+  capi_test::load(l);
+  r1vk_batch* batch = nullptr;
+  CAPI_OK(r1vk_batch_create(l.model, 1, &batch));  // blocks for one full context
+  r1vk_session* s[3] = {};
+  for (auto*& x : s) CAPI_OK(r1vk_batch_session_create(batch, &x));
+  int64_t pos = 0, ctx = 0;
+  CAPI_OK(r1vk_session_position(s[0], &pos, &ctx));
+  const std::vector<int32_t> prompt(static_cast<size_t>(ctx * 3 / 4), 7);
+  CAPI_OK(r1vk_session_feed_tokens(s[0], prompt.data(), prompt.size()));
+  CHECK(r1vk_session_feed_tokens(s[1], prompt.data(), prompt.size()) == R1VK_ERROR_OUT_OF_RANGE);
+  const std::string why = r1vk_last_error();
+  CHECK(why.find("KV cache full") != std::string::npos);
+  CHECK(why.find("shared by every sequence") != std::string::npos);
+  CAPI_OK(r1vk_session_position(s[1], &pos, &ctx));
+  CHECK(pos == 0);  // the failed feed changed nothing
+  CAPI_OK(r1vk_session_feed_tokens(s[2], prompt.data(), 8));  // a short one still fits
+  r1vk_session_destroy(s[0]);  // frees its blocks
+  CAPI_OK(r1vk_session_feed_tokens(s[1], prompt.data(), prompt.size()));
+  CAPI_OK(r1vk_session_position(s[1], &pos, &ctx));
+  CHECK(pos == static_cast<int64_t>(prompt.size()));
+  r1vk_session_destroy(s[1]);
+  r1vk_session_destroy(s[2]);
+  r1vk_batch_destroy(batch);
+}
+
 // Steps `members` (indices into ss) of the batch together `count` times, appending each new token
 // to its session's list.
 void step_members(r1vk_batch* batch, const std::vector<r1vk_session*>& ss, const std::vector<size_t>& members, int count,
