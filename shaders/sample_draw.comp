@@ -130,7 +130,9 @@ void main() {
   const uint top_k = step_sample_u(p.step, si, 4);
   const float top_p = step_sample_f(p.step, si, 3);
   const float mx = uintBitsToFloat(p.scratch.v[si * (p.max_slot + 2) + p.max_slot]);
-  const float inv_t = 1.0 / temperature;
+  // Below 1/FLT_MAX, 1/T is +inf and exp(0 * inf) is NaN: such a temperature is greedy in all
+  // but name, and a finite 1/T this large keeps it so (every other weight underflows to 0).
+  const float inv_t = temperature < 1e-30 ? 1e30 : 1.0 / temperature;
   uvec2 cut = uvec2(0u, 0u);  // every key is >= (0, 0)
   if (top_k > 0 && top_k < p.vocab) cut = select_threshold(false, float(top_k), 0u, 0u, mx, inv_t);
   if (top_p < 1.0) {
@@ -149,7 +151,12 @@ void main() {
     barrier();
     const float target = top_p * part_sh[0];
     barrier();
+    const uvec2 top_k_cut = cut;
     cut = select_threshold(true, target, cut.x, cut.y, mx, inv_t);
+    // The descent may stop at a digit prefix whose lower digits are zero: a key below the top-k
+    // cut whose keys it counted, which would let in every token sharing that prefix. Top-p only
+    // narrows the top-k set, so the cut is the larger of the two.
+    if (!key_ge(cut.x, cut.y, top_k_cut.x, top_k_cut.y)) cut = top_k_cut;
   }
 
   // Draw in index order: invocation q owns [q * chunk, (q + 1) * chunk).

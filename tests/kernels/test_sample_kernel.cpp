@@ -185,6 +185,37 @@ TEST_CASE("large-vocabulary draws stay inside the top-k / top-p set") {
   CHECK(test::validation_errors() == 0);
 }
 
+TEST_CASE("top-k with top-p < 1 keeps at most k tokens; a temperature below 1/FLT_MAX is greedy") {
+  // The top-p descent could stop at a digit prefix below the top-k cut, letting in every token
+  // sharing it: top_k 1 with top_p 0.95 drew many tokens at a high temperature.
+  const uint32_t V = 152064;
+  auto l = test::random_floats(V, 97, -3, 3);
+  l[777] = 3.5f;  // the argmax
+  for (uint32_t k : {1u, 2u, 40u}) {
+    for (float top_p : {0.5f, 0.95f, 0.99f}) {
+      CAPTURE(k);
+      CAPTURE(top_p);
+      kernels::StepParams s;
+      s.temperature = 5.0f;
+      s.top_k = k;
+      s.top_p = top_p;
+      s.seed = 11;
+      const auto tokens = draw_many(l, V, 1, 0, V, s, 64, 0);
+      const auto p = sample_distribution(l, 5.0f, k, 1.0f);  // the top-k set (top-p only narrows it)
+      size_t outside = 0;
+      for (uint32_t t : tokens) outside += t >= V || p[t] == 0;
+      CHECK(outside == 0);
+      if (k == 1) CHECK(std::set<uint32_t>(tokens.begin(), tokens.end()) == std::set<uint32_t>{777});
+    }
+  }
+  kernels::StepParams tiny;
+  tiny.temperature = 1e-40f;  // a subnormal: 1/T overflows
+  tiny.seed = 3;
+  const auto tokens = draw_many(l, V, 1, 0, V, tiny, 16, 0);
+  CHECK(std::set<uint32_t>(tokens.begin(), tokens.end()) == std::set<uint32_t>{777});
+  CHECK(test::validation_errors() == 0);
+}
+
 TEST_CASE("ids past the sampling vocabulary limit are never chosen, greedy or drawn") {
   // A padded vocabulary whose padding logits are the largest of the row: without the mask both
   // greedy and every draw would pick them.
