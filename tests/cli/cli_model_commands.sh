@@ -41,6 +41,14 @@ for f in config.json model.safetensors tokenizer.json; do
 done
 expect_exit 0 'wrote' "$r1vk" compile "$work/victim" -o "$work/victim/old.r1vk" --ctx 64
 expect_exit 0 'wrote' "$r1vk" compile "$work/victim" -o "$work/victim/old.r1vk" --ctx 64
+# Commands that compile a checkpoint on the fly share one cached plan whatever their token counts
+# (the context is part of the cache key: one plan per count would cost a compile and a plan each).
+mkdir -p "$work/cache"
+for toks in 1,2,3 1,2,3,4,5,6,7; do
+  R1VK_CACHE_DIR="$work/cache" "$r1vk" logits "$demo" --tokens $toks --out "$work/c.npy" >/dev/null 2>&1 ||
+    fail "logits $toks on the checkpoint"
+done
+[ "$(ls "$work/cache" | grep -c '\.r1vk$')" -eq 1 ] || fail "logits cached more than one plan: $(ls "$work/cache")"
 # A chat line that is not UTF-8 costs that line, not the conversation.
 out=$(printf 'caf\351\nWhat is 3 + 3?\n' | "$r1vk" chat "$work/demo.r1vk" --temperature 0 --hide-reasoning 2>&1) ||
   fail "chat exited $? after a line that is not UTF-8: $out"

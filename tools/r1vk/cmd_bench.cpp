@@ -438,7 +438,8 @@ Status run_pipeline_bench(const BenchArgs& a, const std::vector<int>& batch) {
   const int max_b = *std::max_element(batch.begin(), batch.end());
   PlanSourceOptions po;
   po.weights = a.weights;
-  po.context = kBatchPosition + 2 * (a.decode + 1) + 2;  // warm-up and timed steps, without and with micro-batches
+  // Warm-up and timed steps, without and with micro-batches.
+  po.context = cached_context_for(kBatchPosition + 2 * (a.decode + 1) + 2);
   exec::BatchOptions bo;
   bo.max_batch = static_cast<uint32_t>(max_b);
   R1VK_ASSIGN_OR_RETURN(PipelineModel pm, open_pipeline(a.pipeline, [&] { return open_model(a.model, po); }, bo, a.device));
@@ -508,7 +509,7 @@ Status run_bench(const BenchArgs& a) {
   // --batch: decoders start at position 64 and keep decoding while the prompt prefills.
   const int64_t ctx_needed = a.batch.empty() ? std::max({a.prompt + a.mtp_decode, a.long_context, a.prompt}) + a.decode + 2
                                              : kBatchPosition + a.decode + a.prompt + 2;
-  po.context = ctx_needed;
+  po.context = cached_context_for(ctx_needed);  // checked against the plan below
   R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(a.model, po));
   if (plan.manifest().memory.max_context < ctx_needed) {
     return make_error(ErrorCode::kInvalidArgument, "the plan holds " + std::to_string(plan.manifest().memory.max_context) +

@@ -46,8 +46,7 @@ Status run_logits(const LogitsArgs& a) {
   }
   PlanSourceOptions po;
   po.weights = a.weights;
-  po.context = a.context > 0 ? a.context : std::max<int64_t>(n, 64);
-  po.prefill_chunk = std::max<int64_t>(std::min<int64_t>(prefill, po.context), 1);
+  po.context = a.context > 0 ? a.context : cached_context_for(n);  // one cached plan, whatever n is
   std::unique_ptr<vk::Context> ctx;
   std::unique_ptr<exec::Model> single;
   PipelineModel pm;

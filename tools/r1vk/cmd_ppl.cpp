@@ -64,7 +64,7 @@ Status run_ppl(const PplArgs& a) {
   R1VK_ASSIGN_OR_RETURN(std::string text, read_text_file(a.file));
   PlanSourceOptions po;
   po.weights = a.weights;
-  po.context = a.context;
+  po.context = cached_context_for(a.context);  // the window is checked against the plan below
   exec::BatchOptions stages;  // behind a pipeline: the last stage sends every row's logits back
   stages.keep_logits = true;
   R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.pipeline.active() ? std::nullopt : a.device, {}, {}, a.pipeline, stages));
@@ -100,6 +100,10 @@ Status run_ppl(const PplArgs& a) {
   }
 
   api::PerplexityOptions o;
+  if (a.context > session->context_length()) {
+    return make_error(ErrorCode::kInvalidArgument, "--ctx " + std::to_string(a.context) + " exceeds the plan's " +
+                                                       std::to_string(session->context_length()) + " positions");
+  }
   o.context = a.context > 0 ? a.context : session->context_length();
   if (ref_session) o.context = std::min(o.context, ref_session->context_length());
   // Each window starts as Hugging Face's tokenizer(text) would start it: with BOS when

@@ -1,6 +1,7 @@
 #include "plan_source.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstdio>
 #include <vector>
 #include <cstdlib>
@@ -51,6 +52,10 @@ std::string plan_cache_dir() {
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/r1vk";
   if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/r1vk";
   return (fs::temp_directory_path() / "r1vk-cache").string();
+}
+
+int64_t cached_context_for(int64_t needed) {
+  return needed <= kDefaultContext ? 0 : static_cast<int64_t>(std::bit_ceil(static_cast<uint64_t>(needed)));
 }
 
 Result<plan::LoadedPlan> open_model(const std::string& model, const PlanSourceOptions& o) {

@@ -21,4 +21,11 @@ std::string plan_cache_dir();
 
 Result<plan::LoadedPlan> open_model(const std::string& model, const PlanSourceOptions& options);
 
+// The PlanSourceOptions::context for a command that needs `needed` positions of a checkpoint
+// compiled on the fly: 0 (the default, one cached plan for every such call) when the default
+// context holds it, else the next power of two. The context is part of the cache key, so
+// deriving it from a token count or a flag would compile (and store) a whole plan per value: at
+// R1 scale hours and hundreds of GB each. The caller still checks what the plan holds.
+int64_t cached_context_for(int64_t needed);
+
 }  // namespace r1vk::cli
