@@ -1,5 +1,7 @@
 #include "vulkan/context.h"
 
+#include <cstdio>
+
 #include <vector>
 
 #include "vulkan/enabled_features.h"
@@ -85,6 +87,11 @@ Context::~Context() {
     (void)device_->wait_idle();
   else if (timeline_.handle() != VK_NULL_HANDLE)
     (void)timeline_.wait(next_value_, options_.submit_timeout_ns);
+  // Keep the pipelines this process compiled for the next one (best effort: a cache that cannot
+  // be written only costs the next start its compiles).
+  if (Status saved = cache_.save(); !saved.ok()) {
+    std::fprintf(stderr, "r1vk: warning: pipeline cache not saved: %s\n", saved.error().message().c_str());
+  }
 }
 
 Result<Buffer> Context::create_buffer(VkDeviceSize size, MemoryUsage usage, std::string name) {

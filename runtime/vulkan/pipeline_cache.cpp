@@ -1,5 +1,7 @@
 #include "vulkan/pipeline_cache.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -119,9 +121,14 @@ Status PipelineCache::save() const {
   std::vector<char> data(size);
   R1VK_VK_TRY(vkGetPipelineCacheData(device_, cache_, &size, data.data()));
   std::error_code ec;
+  // Unchanged since it was read (no new pipeline, or another process saved the same): no write.
+  // Drivers' cache data only grows as pipelines are added, so the size tells.
+  if (std::filesystem::is_regular_file(path_, ec) && std::filesystem::file_size(path_, ec) == size && !ec) return ok_status();
   std::filesystem::create_directories(path_.parent_path(), ec);
   if (ec) return make_error(ErrorCode::kIo, "creating " + path_.parent_path().string() + ": " + ec.message());
-  const std::filesystem::path tmp = path_.string() + ".tmp";
+  // A name of this process's own: several processes may save the default cache at once, and
+  // each rename installs one whole file.
+  const std::filesystem::path tmp = path_.string() + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out.write(data.data(), static_cast<std::streamsize>(size));

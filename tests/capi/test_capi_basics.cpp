@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "capi/capi_fixture.h"
 
 using namespace capi_test;
@@ -226,6 +228,38 @@ TEST_CASE("load progress is reported and returning 0 cancels the load") {
   CAPI_OK(r1vk_context_memory_usage(ctx, &usage));
   CHECK(usage.used_bytes == 0);  // the cancelled load released what it had allocated
   r1vk_context_destroy(ctx);
+}
+
+TEST_CASE("the on-disk pipeline cache is written when the context is destroyed; a bad file is replaced") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("r1vk_capi_pc_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path file = dir / "pc.bin";
+  // A Vulkan pipeline cache starts with its header length (32 for VK_PIPELINE_CACHE_HEADER_VERSION_ONE) and version 1.
+  auto header_ok = [&file] {
+    std::ifstream in(file, std::ios::binary);
+    uint32_t h[2] = {};
+    return in.read(reinterpret_cast<char*>(h), sizeof(h)) && h[0] >= 32 && h[1] == 1;
+  };
+  for (bool garbage_first : {false, true}) {
+    CAPTURE(garbage_first);
+    if (garbage_first) std::ofstream(file, std::ios::binary | std::ios::trunc) << "not a pipeline cache, long enough to be checked";
+    r1vk_context_options co;
+    r1vk_context_options_init(&co);
+    const std::string path = file.string();
+    co.pipeline_cache_path = path.c_str();
+    r1vk_context* c = nullptr;
+    CAPI_OK(r1vk_context_create(&co, &c));
+    r1vk_model_options mo;
+    r1vk_model_options_init(&mo);
+    r1vk_model* m = nullptr;
+    CAPI_OK(r1vk_model_load(c, capi_test::plan_path().c_str(), &mo, &m));
+    r1vk_model_destroy(m);
+    r1vk_context_destroy(c);
+    CHECK(fs::exists(file));
+    CHECK(header_ok());
+  }
+  fs::remove_all(dir);
 }
 
 TEST_CASE("handles can be destroyed in any order") {
