@@ -41,6 +41,14 @@ for f in config.json model.safetensors tokenizer.json; do
 done
 expect_exit 0 'wrote' "$r1vk" compile "$work/victim" -o "$work/victim/old.r1vk" --ctx 64
 expect_exit 0 'wrote' "$r1vk" compile "$work/victim" -o "$work/victim/old.r1vk" --ctx 64
+# A tokenizer the runtime cannot load is reported at compile time, not at the first run.
+python3 - "$work/victim/tokenizer.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))
+t["normalizer"] = {"type": "Lowercase"}
+json.dump(t, open(sys.argv[1], "w"))
+PY
+expect_exit 0 'embedded tokenizer cannot be loaded.*Lowercase' "$r1vk" compile "$work/victim" -o "$work/victim/old.r1vk" --ctx 64
 # Commands that compile a checkpoint on the fly share one cached plan whatever their token counts
 # (the context is part of the cache key: one plan per count would cost a compile and a plan each).
 mkdir -p "$work/cache"

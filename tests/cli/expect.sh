@@ -8,5 +8,5 @@ expect_exit() {
   local code=$1 pattern=$2; shift 2
   local out; out=$("$@" 2>&1); local got=$?
   [ "$got" -eq "$code" ] || fail "exit $got (want $code): $* -> $out"
-  echo "$out" | grep -qE -- "$pattern" || fail "no '$pattern' in: $* -> $out"
+  grep -qE -- "$pattern" <<<"$out" || fail "no '$pattern' in: $* -> $out"
 }

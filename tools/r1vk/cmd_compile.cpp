@@ -15,6 +15,7 @@
 #include "plan/loaded_plan.h"
 #include "plan/plan_dump.h"
 #include "plan/plan_format.h"
+#include "text/tokenizer.h"
 
 namespace r1vk::cli {
 namespace {
@@ -80,6 +81,10 @@ Status run_compile(const CompileArgs& a) {
   if (!m->has_tokenizer()) {
     std::fprintf(stderr, "r1vk: warning: %s has no tokenizer: the plan serves token-id commands (logits, bench) only\n",
                  a.dir.c_str());
+  } else if (auto tok = text::Tokenizer::from_json(m->tokenizer_json, m->tokenizer_config_json); !tok.ok()) {
+    // Found now rather than at the first `run`, after what may have been an hours-long compile.
+    std::fprintf(stderr, "r1vk: warning: the embedded tokenizer cannot be loaded (%s): text commands (run, chat, serve) will "
+                 "refuse this plan; token-id commands (logits, bench) work\n", tok.error().message().c_str());
   }
   // Validate what was written, as a loader will.
   auto loaded = plan::LoadedPlan::open(a.out);
