@@ -88,14 +88,19 @@ Result<EvalReport> evaluate_problems(exec::Session& session, const text::Tokeniz
   for (size_t i = 0; i < problems.size(); ++i) {
     const Problem& p = problems[i];
     const text::ChatMessage msg{text::ChatRole::kUser, p.question};
-    R1VK_ASSIGN_OR_RETURN(auto ids, chat.encode(std::span(&msg, 1), /*add_generation_prompt=*/true));
-    const std::vector<int32_t> prompt(ids.begin(), ids.end());
+    // Errors name the problem's line (a question longer than the context, say).
+    const std::string where = "problem " + std::to_string(i + 1) + (p.line > 0 ? " (line " + std::to_string(p.line) + ")" : "");
+    auto ids = chat.encode(std::span(&msg, 1), /*add_generation_prompt=*/true);
+    if (!ids.ok()) return std::move(ids).error().with_context(where);
+    const std::vector<int32_t> prompt(ids->begin(), ids->end());
     session.reset();
     bool closed = false;
     auto on_piece = [&](const text::TextPiece& piece) {
       if (piece.kind == text::TextKind::kAnswer) closed = true;
     };
-    R1VK_ASSIGN_OR_RETURN(GenerationStats s, generate(session, tokenizer, prompt, chat.eos_id(), go, on_piece));
+    auto generated = generate(session, tokenizer, prompt, chat.eos_id(), go, on_piece);
+    if (!generated.ok()) return std::move(generated).error().with_context(where);
+    const GenerationStats s = std::move(generated).value();
     ProblemResult res;
     res.index = i;
     res.closed_reasoning = closed;

@@ -69,6 +69,8 @@ printf '{"question": "q", "answer": "a"}\n{"question": "q", "answer": \n' > "$wo
 expect_exit 1 'line 2' "$r1vk" eval "$demo" --problems "$work/bad.jsonl"
 printf '{"question": "q"}\n' > "$work/noanswer.jsonl"
 expect_exit 1 'line 1: missing "answer"' "$r1vk" eval "$demo" --problems "$work/noanswer.jsonl"
+python3 -c 'import json; print(json.dumps({"question": "What is 2 + 2?", "answer": "4"})); print(json.dumps({"question": "1 + " * 800, "answer": "1"}))' >"$work/long.jsonl"
+expect_exit 1 'problem 2 \(line 2\): context full' "$r1vk" eval "$demo" --problems "$work/long.jsonl" --weights f16
 expect_exit 2 'problems is required' "$r1vk" eval "$demo"
 expect_exit 2 'limit' "$r1vk" eval "$demo" --problems "$demo/heldout.jsonl" --limit -1
 echo "ppl and eval commands: ok"
