@@ -7,6 +7,7 @@
 #include <string>
 
 #include "kernels/attention_record_util.h"
+#include "vulkan/context.h"
 
 namespace r1vk::kernels {
 
@@ -62,7 +63,8 @@ bool vec4_ok(const AttentionShape& s) {
 // value groups idles: measured on lavapipe with the demo model (dv = 64, 16 value groups), 16
 // decode rows at context 64 took ~14 ms CPU in attention with 64 invocations and ~5 ms with 16
 // (also a 4x smaller key tile, which a short context fills). Wide values (R1: 512 -> 128 groups)
-// keep 64, the size the loop-trip budget and KPL were measured at (docs/runtime.md).
+// keep 64 for decode, the size the loop-trip budget and KPL were measured at (docs/runtime.md);
+// steps of several rows on CPU drivers narrow it to 16 (record_attention).
 uint32_t group_size(uint32_t dv, bool vec4) {
   const uint32_t groups = vec4 ? (dv + 3) / 4 : dv;
   uint32_t g = kMinGroupSize;
@@ -124,12 +126,30 @@ Status record_attention(vk::CommandBuffer& cmd, PipelineSet& set, const Attentio
   const bool vec4 = vec4_ok(s);
   const uint32_t split = s.split_len ? s.split_len : split_len_for(step.max_tokens, s.plan_q_dims, s.dv, s.plan_vec4);
   const uint32_t n_splits = split_count(s.cache.max_context, split);
-  const uint32_t wg = group_size(s.dv, vec4);
-  uint32_t hb = std::min(max_heads_per_group(s.na + s.nb, wg), max_heads_per_group(s.plan_q_dims, wg));
-  while (s.group % hb != 0) hb /= 2;
-  const uint64_t keys_per_tile = uint64_t{wg} * kKeysPerLane;
-  const uint64_t tiles = (split + keys_per_tile - 1) / keys_per_tile;
-  R1VK_TRY(detail::check_loop(k, tiles * trips_per_tile(s.na + s.nb, s.dv, vec4, hb, wg) + uint64_t{s.na + s.nb} * hb));
+  // Heads per workgroup for a workgroup size, and the loop trips of one invocation over a split.
+  auto heads_per_group = [&](uint32_t wg) {
+    uint32_t hb = std::min(max_heads_per_group(s.na + s.nb, wg), max_heads_per_group(s.plan_q_dims, wg));
+    while (s.group % hb != 0) hb /= 2;
+    return hb;
+  };
+  auto split_trips = [&](uint32_t wg) {
+    const uint64_t keys_per_tile = uint64_t{wg} * kKeysPerLane;
+    const uint64_t tiles = (split + keys_per_tile - 1) / keys_per_tile;
+    const uint32_t hb = heads_per_group(wg);
+    return tiles * trips_per_tile(s.na + s.nb, s.dv, vec4, hb, wg) + uint64_t{s.na + s.nb} * hb;
+  };
+  uint32_t wg = group_size(s.dv, vec4);
+  // Several rows (prefill chunks, decode batches) on a CPU driver: the narrowest workgroup, each
+  // invocation owning more value groups, when the planned split stays within the loop limit.
+  // Measured on lavapipe (docs/runtime.md): 16 invocations (8 groups of 4 values each for MLA's
+  // 512) cost 1.15-1.4x less CPU than 64 per call, since each probability loaded from shared
+  // memory feeds more accumulators and a 64-key tile wastes less past a row's causal end than a
+  // 256-key one. Decode keeps its planned split and group (a narrower group needs shorter splits).
+  if (step.max_tokens > 1 && set.context().caps().type == VK_PHYSICAL_DEVICE_TYPE_CPU &&
+      split_trips(kMinGroupSize) < vk::kLoopIterationLimit)
+    wg = kMinGroupSize;
+  const uint32_t hb = heads_per_group(wg);
+  R1VK_TRY(detail::check_loop(k, split_trips(wg)));
   const uint64_t records = uint64_t{step.max_tokens} * s.heads * n_splits;
   if (records * (2 + uint64_t{s.dv}) > UINT32_MAX) return make_error(ErrorCode::kOutOfRange, k + ": scratch exceeds 2^32 values");
   const bool direct = n_splits == 1;

@@ -194,7 +194,7 @@ void check_gqa(const GqaCase& g) {
 }
 
 TEST_CASE("mla attention: keys ending inside a tile of four keys per invocation") {
-  // A tile is 256 keys (64 invocations x 4 keys): key c of an invocation is lid + 64 c. Contexts
+  // A decode tile is 256 keys (64 invocations x 4 keys): key c of an invocation is lid + 64 c. Contexts
   // and forced splits end inside each quarter of a tile and one key past a whole tile, so every
   // key slot of an invocation meets the end of a split.
   for (const MlaCase& m : {MlaCase{4, 512, 64, 576, 512, 1, 1, 40, 41},     // one split, 41 keys
@@ -204,7 +204,13 @@ TEST_CASE("mla attention: keys ending inside a tile of four keys per invocation"
                            MlaCase{4, 512, 64, 576, 512, 1, 1, 256, 257},   // 257 keys: a 1-key tile
                            MlaCase{4, 512, 64, 576, 512, 1, 1, 332, 333, 100},  // 100-key splits, 33 left
                            MlaCase{4, 32, 16, 48, 32, 3, 3, 190, 200, 129},     // 129-key splits, prefill rows
-                           MlaCase{4, 30, 6, 36, 30, 2, 2, 199, 201, 70}}) {    // odd widths (scalar path)
+                           MlaCase{4, 30, 6, 36, 30, 2, 2, 199, 201, 70},       // odd widths (scalar path)
+                           // Several rows on a CPU driver run 16 invocations x 4 keys (64-key
+                           // tiles), each owning 8 of the 128 value groups: rows whose keys end
+                           // on both sides of a tile boundary, 9 rows of 16 heads, and a forced
+                           // 100-key split ending inside a tile.
+                           MlaCase{16, 512, 64, 192, 128, 9, 9, 60, 140},
+                           MlaCase{4, 512, 64, 576, 512, 5, 4, 120, 200, 100}}) {
     CAPTURE(m.c);
     CAPTURE(m.pos0);
     CAPTURE(m.split_len);

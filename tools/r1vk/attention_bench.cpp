@@ -64,13 +64,14 @@ Status run_mla_bench(const MlaBenchOptions& in) {
     o.context = std::min<uint32_t>(o.context, 512);
     o.iters = std::min(o.iters, 3);
   }
-  if (o.context == 0 || o.heads == 0 || o.iters <= 0)
-    return make_error(ErrorCode::kInvalidArgument, "--context, --heads and --iters must be positive");
+  if (o.context == 0 || o.heads == 0 || o.iters <= 0 || o.tokens == 0)
+    return make_error(ErrorCode::kInvalidArgument, "--context, --heads, --tokens and --iters must be positive");
+  if (o.tokens > o.context) return make_error(ErrorCode::kInvalidArgument, "--tokens must not exceed --context");
   vk::ContextOptions options;
   options.device_index = o.device;
   R1VK_ASSIGN_OR_RETURN(auto ctx, vk::Context::create(options));
   std::printf("device [%zu] %s\n", ctx->device_index(), ctx->caps().name.c_str());
-  const uint32_t width = kLatent + kRope, H = o.heads;
+  const uint32_t width = kLatent + kRope, H = o.heads, T = o.tokens;
   const uint64_t cache_bytes = uint64_t{o.context} * width * 2;
 
   vk::Kernels foundation(*ctx);
@@ -87,11 +88,11 @@ Status run_mla_bench(const MlaBenchOptions& in) {
     cache_bits[i] = f32_to_f16(uniform_pm1(seed));
     cache[i] = f16_to_f32(cache_bits[i]);
   }
-  std::vector<float> ql(size_t{H} * kLatent), q(size_t{H} * kQHead);
+  std::vector<float> ql(size_t{T} * H * kLatent), q(size_t{T} * H * kQHead);
   for (auto& v : ql) v = uniform_pm1(seed);
   for (auto& v : q) v = uniform_pm1(seed);
-  const std::vector<uint32_t> step_words = kernels::encode_step(kernels::StepParams{1, o.context - 1});
-  const uint64_t scratch_bytes = std::max<uint64_t>(16, kernels::AttentionKernels::mla_scratch_bytes(1, H, kLatent, o.context));
+  const std::vector<uint32_t> step_words = kernels::encode_step(kernels::StepParams{T, o.context - T});
+  const uint64_t scratch_bytes = std::max<uint64_t>(16, kernels::AttentionKernels::mla_scratch_bytes(T, H, kLatent, o.context));
   auto buffer = [&](uint64_t bytes, const char* name) { return ctx->create_buffer(bytes, vk::MemoryUsage::kDeviceLocal, name); };
   R1VK_ASSIGN_OR_RETURN(auto b_cache, buffer(cache_bits.size() * 2, "mla_cache"));
   R1VK_ASSIGN_OR_RETURN(auto b_ql, buffer(ql.size() * 4, "q_latent"));
@@ -108,7 +109,7 @@ Status run_mla_bench(const MlaBenchOptions& in) {
   kernels::AttentionKernels attention(set);
   kernels::MlaAttentionArgs a;
   a.q_latent = {b_ql.address(), H * kLatent, H * kLatent};
-  a.q = {b_q.address(), H * kQHead, H * kQHead};
+  a.q = {b_q.address(), H * kQHead, H * kQHead};  // row strides: rows follow each other
   a.heads = H;
   a.kv_lora_rank = kLatent;
   a.rope_dim = kRope;
@@ -118,7 +119,7 @@ Status run_mla_bench(const MlaBenchOptions& in) {
   a.cache = {b_cache.address(), width, o.context};
   a.out = {b_out.address(), H * kLatent, H * kLatent};
   a.scratch = b_scratch.address();
-  const kernels::StepView step{b_step.address(), 1};
+  const kernels::StepView step{b_step.address(), T};
 
   const int calls = o.iters + 1;  // the first is a warm-up
   R1VK_ASSIGN_OR_RETURN(auto pool, vk::TimestampQueryPool::create(ctx->device(), static_cast<uint32_t>(2 * calls)));
@@ -144,14 +145,19 @@ Status run_mla_bench(const MlaBenchOptions& in) {
   std::vector<float> out(ql.size());
   R1VK_TRY(vk::download_span(*ctx, b_out, std::span<float>(out)));
   double err = 0;
-  for (uint32_t h : {0u, H / 2, H - 1})
-    err = std::max(err, head_error(cache, o.context, &ql[size_t{h} * kLatent], &q[size_t{h} * kQHead + kQRopeOffset],
-                                   &out[size_t{h} * kLatent]));
-  const uint32_t split = kernels::AttentionKernels::mla_split_len(1, kLatent);
+  for (uint32_t t : {0u, T / 2, T - 1})
+    for (uint32_t h : {0u, H / 2, H - 1}) {
+      const size_t r = size_t{t} * H + h;
+      err = std::max(err, head_error(cache, o.context - T + t + 1, &ql[r * kLatent], &q[r * kQHead + kQRopeOffset],
+                                     &out[r * kLatent]));
+    }
+  const uint32_t split = kernels::AttentionKernels::mla_split_len(T, kLatent);
   const double gbps = static_cast<double>(cache_bytes) / (median * 1e6);
-  const double gflops = 2.0 * H * o.context * (width + kLatent) / (median * 1e6);
-  std::printf("mla decode attention: %u heads, latent %u + rope %u, context %u (%u splits of %u keys)\n", H, kLatent, kRope,
-              o.context, (o.context + split - 1) / split, split);
+  // Query-key pairs: every row attends to the keys up to its own position (causal).
+  const double pairs = static_cast<double>(T) * (o.context - T) + 0.5 * static_cast<double>(T) * (T + 1);
+  const double gflops = 2.0 * H * pairs * (width + kLatent) / (median * 1e6);
+  std::printf("mla attention: %u rows, %u heads, latent %u + rope %u, context %u (%u splits of %u keys)\n", T, H, kLatent,
+              kRope, o.context, (o.context + split - 1) / split, split);
   std::printf("  %8.3f ms/call (min %.3f, cpu %.1f ms), cache %.1f MiB read at %.2f GB/s = %.1f%% of copy, "
               "%.1f GFLOP/s, max abs error %.2g\n",
               median, ms.front(), cpu_per_call, static_cast<double>(cache_bytes) / (1 << 20), gbps,

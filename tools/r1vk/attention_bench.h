@@ -1,6 +1,7 @@
-// `r1vk bench-kernels --op mla`: absorbed MLA decode attention at R1 shapes (128 heads, latent
-// 512 + rope 64, one token at the end of a `context`-long cache), timed with timestamp queries
-// against the device's copy bandwidth, its output spot-checked against the CPU.
+// `r1vk bench-kernels --op mla`: absorbed MLA attention at DeepSeek shapes (latent 512 + rope 64;
+// R1's 128 heads by default), `tokens` rows ending at a `context`-long cache (1: decode; more: a
+// causal prefill chunk at positions context - tokens .. context - 1), timed with timestamp
+// queries against the device's copy bandwidth, its output spot-checked against the CPU.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@ struct MlaBenchOptions {
   std::optional<int> device;
   uint32_t context = 4096;
   uint32_t heads = 128;
+  uint32_t tokens = 1;
   int iters = 10;
   bool quick = false;
 };

@@ -1,6 +1,7 @@
 // `r1vk bench-kernels`: f16 GEMV time per call (timestamp queries), achieved GB/s and its
 // fraction of the device's copy bandwidth measured with the copy kernel. The GEMV output is
 // spot-checked against the CPU, so `--quick` doubles as the demo's compute smoke run.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -27,11 +28,13 @@ struct BenchFlags {
   uint32_t rows_per_workgroup = 0;
   std::string op = "gemv";  // gemv | mla (attention_bench.cpp)
   uint32_t context = 4096;   // --op mla
+  uint32_t heads = 128;      // --op mla
+  uint32_t mla_tokens = 1;   // --op mla (--tokens)
   uint32_t vocab = 129280;   // --op sample
 };
 
 Status run_bench(const BenchFlags& in) {
-  if (in.op == "mla") return run_mla_bench({in.device, in.context, 128, in.iters, in.quick});
+  if (in.op == "mla") return run_mla_bench({in.device, in.context, in.heads, in.mla_tokens, in.iters, in.quick});
   if (in.op == "sample") return run_sample_bench(in.device, in.quick ? 32000 : in.vocab, in.quick ? 3 : in.iters);
   if (in.op != "gemv") return make_error(ErrorCode::kInvalidArgument, "--op must be gemv, mla or sample");
   BenchFlags f = in;
@@ -82,7 +85,7 @@ void add_bench_kernels_command(CLI::App& app, CommandFn& selected) {
       ->check(CLI::IsMember({"gemv", "gemv_f16", "linear", "mla", "sample"}));
   cmd->add_option("--format", lf->format, "--op linear: weight format f32, f16, q8, q4, fp8, q8_0, q4_k, q6_k (default q4)");
   cmd->add_option("--group", lf->group, "--op linear: q4 group 32 or 128 (default 32)");
-  cmd->add_option("--tokens", lf->tokens, "--op linear: rows of x; 1 = GEMV, more = GEMM (default 1)");
+  cmd->add_option("--tokens", lf->tokens, "--op linear: rows of x; 1 = GEMV, more = GEMM; --op mla: query rows, 1 = decode, more = a causal prefill chunk ending at --context (default 1)");
   cmd->add_option("--shape", lf->shape, "--op linear: shader shape lanes, sg or shared (default: the device's)");
   cmd->add_option("--shape-rows", lf->shape_rows, "--op linear: rows per lane (lanes) or per workgroup");
   cmd->add_option("--shape-tokens", lf->shape_tokens, "--op linear: tokens per invocation");
@@ -100,9 +103,11 @@ void add_bench_kernels_command(CLI::App& app, CommandFn& selected) {
   cmd->add_option("--rows-per-wg", f->rows_per_workgroup, "GEMV rows per workgroup");
   cmd->add_option("--vocab", f->vocab, "--op sample: vocabulary size (default 129280)");
   cmd->add_option("--context", f->context, "--op mla: cache length (default 4096)");
+  cmd->add_option("--heads", f->heads, "--op mla: attention heads (default 128, R1; v2-lite has 16)");
   cmd->callback([&selected, f, device, device_opt, op, lf] {
     if (device_opt->count() > 0) f->device = *device;
     f->op = *op == "gemv_f16" ? "gemv" : *op;
+    f->mla_tokens = std::max<uint32_t>(1, lf->tokens);
     if (*op == "linear") {
       LinearBenchFlags l = *lf;
       l.device = f->device;
