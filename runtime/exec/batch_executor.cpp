@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "exec/executor_memory.h"
 #include "exec/op_attrs.h"
 #include "exec/program_recorder.h"
 
@@ -58,12 +59,12 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
   // With MTP every row of a step can be sampled (a verified draft samples both of its rows).
   e->max_samples_ = mtp ? max_rows : options.max_batch;
   vk::Context& ctx = model.context();
-  R1VK_ASSIGN_OR_RETURN(e->arena_, ctx.create_buffer(m.memory.arena_bytes, vk::MemoryUsage::kDeviceLocal, "activation arena"));
+  // The sizes the load's estimate uses too (executor_memory.h).
+  const ExecutorBuffers sizes = executor_buffers(model, options);
+  R1VK_ASSIGN_OR_RETURN(e->arena_, ctx.create_buffer(sizes.arena, vk::MemoryUsage::kDeviceLocal, "activation arena"));
   if (mtp) {
-    R1VK_ASSIGN_OR_RETURN(e->mtp_arena_, ctx.create_buffer(std::max<uint64_t>(m.memory.mtp_arena_bytes, 16),
-                                                           vk::MemoryUsage::kDeviceLocal, "MTP activation arena"));
+    R1VK_ASSIGN_OR_RETURN(e->mtp_arena_, ctx.create_buffer(sizes.mtp_arena, vk::MemoryUsage::kDeviceLocal, "MTP activation arena"));
   }
-  const uint64_t layer_bytes = blocks * options.block_tokens * static_cast<uint64_t>(m.memory.kv_width) * 2;
   // A stage holds only the cache layers its ops use; the others stay empty buffers.
   const bool whole = e->first_stage() && e->last_stage();
   std::vector<bool> stage_layers(static_cast<size_t>(std::max<int64_t>(m.memory.kv_layers, 0)), whole);
@@ -83,7 +84,7 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
       e->kv_.emplace_back();
       continue;
     }
-    R1VK_ASSIGN_OR_RETURN(auto b, ctx.create_buffer(std::max<uint64_t>(layer_bytes, 16), vk::MemoryUsage::kDeviceLocal,
+    R1VK_ASSIGN_OR_RETURN(auto b, ctx.create_buffer(sizes.kv_layer, vk::MemoryUsage::kDeviceLocal,
                                                     "KV block pool, layer " + std::to_string(l)));
     e->kv_.push_back(std::move(b));
   }
@@ -93,17 +94,11 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
   // server step: 15 decodes + 17 prompt tokens) runs 32 rows, not the chunk's 64 or 512.
   for (uint32_t r = 1; r < max_rows; r *= 2) e->buckets_.push_back({r, {}, {}, {}, {}});
   e->buckets_.push_back({max_rows, {}, {}, {}, {}});
-  uint64_t scratch = 16;
-  for (const Bucket& b : e->buckets_) {
-    scratch = std::max(scratch, program_scratch_bytes(model, ProgramId::kMain, b.rows));
-    if (mtp) scratch = std::max(scratch, program_scratch_bytes(model, ProgramId::kMtp, b.rows));
-  }
-  R1VK_ASSIGN_OR_RETURN(e->scratch_, ctx.create_buffer(scratch, vk::MemoryUsage::kDeviceLocal, "kernel scratch"));
+  R1VK_ASSIGN_OR_RETURN(e->scratch_, ctx.create_buffer(sizes.scratch, vk::MemoryUsage::kDeviceLocal, "kernel scratch"));
   const uint32_t vocab = static_cast<uint32_t>(model.vocab_size());
-  if (e->last_stage()) {
+  if (sizes.sample_scratch) {
     R1VK_ASSIGN_OR_RETURN(e->sample_scratch_,
-                          ctx.create_buffer(kernels::AttentionKernels::sample_scratch_bytes(vocab, e->max_samples_),
-                                            vk::MemoryUsage::kDeviceLocal, "sampler scratch"));
+                          ctx.create_buffer(sizes.sample_scratch, vk::MemoryUsage::kDeviceLocal, "sampler scratch"));
   }
   const uint32_t samples = e->max_samples_;
   e->tokens_offset_ = align256(4 * kernels::step_words(max_rows, samples, options.max_batch, max_blocks));
@@ -120,13 +115,9 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
   // Without kept logits, steps of more rows than samples (prefill chunks) run the output head
   // on the gathered sampled rows only (ProgramBuffers::head_rows). Not with MTP (a verified
   // draft samples every row of a decode bucket) nor on a pipeline stage.
-  if (!options.keep_logits && !mtp && e->first_stage() && e->last_stage() && max_rows > options.max_batch) {
-    if (auto head = compactable_head_op(m.main)) {
-      const plan::ActRef& x = m.main.ops[*head].inputs[0];
-      R1VK_ASSIGN_OR_RETURN(e->head_rows_, ctx.create_buffer(uint64_t{options.max_batch} * static_cast<uint64_t>(x.cols) * 4,
-                                                             vk::MemoryUsage::kDeviceLocal, "sampled head rows"));
-      e->head_op_ = head;
-    }
+  if (sizes.head_rows) {
+    R1VK_ASSIGN_OR_RETURN(e->head_rows_, ctx.create_buffer(sizes.head_rows, vk::MemoryUsage::kDeviceLocal, "sampled head rows"));
+    e->head_op_ = compactable_head_op(m.main);
   }
   if (options.keep_logits && e->last_stage()) {
     R1VK_ASSIGN_OR_RETURN(e->readback_, ctx.create_buffer(uint64_t{max_rows} * vocab * 4, vk::MemoryUsage::kHostVisible,

@@ -11,8 +11,7 @@ uint64_t buffer_bytes(uint64_t size) { return (std::max<uint64_t>(size, 16) + 25
 
 }  // namespace
 
-uint64_t executor_device_bytes(const Model& model, const BatchOptions& options) {
-  // The sizes BatchExecutor::create computes; tests/exec/test_offload.cpp checks the two agree.
+ExecutorBuffers executor_buffers(const Model& model, const BatchOptions& options) {
   const plan::Manifest& m = model.manifest();
   const int64_t context = model.context_length();
   const uint32_t max_rows = static_cast<uint32_t>(std::max<int64_t>(1, std::min<int64_t>(m.memory.prefill_chunk, context)));
@@ -20,31 +19,39 @@ uint64_t executor_device_bytes(const Model& model, const BatchOptions& options) 
   const uint64_t max_blocks = (static_cast<uint64_t>(context) + block_tokens - 1) / block_tokens;
   const uint64_t blocks = options.kv_blocks ? options.kv_blocks : uint64_t{options.max_batch} * max_blocks;
   const bool mtp = options.draft_tokens > 0;
-  uint64_t total = buffer_bytes(m.memory.arena_bytes);
-  if (mtp) total += buffer_bytes(m.memory.mtp_arena_bytes);
-  const uint64_t layer = blocks * block_tokens * static_cast<uint64_t>(m.memory.kv_width) * 2;
-  total += static_cast<uint64_t>(std::max<int64_t>(m.memory.kv_layers, 0)) * buffer_bytes(layer);
-  uint64_t scratch = 16;
-  const uint32_t decode_rows = options.max_batch * (1 + options.draft_tokens);
+  const bool first = model.stage().first == 0, last = model.stage().end == m.main.ops.size();
+  ExecutorBuffers b;
+  b.arena = m.memory.arena_bytes;
+  if (mtp) b.mtp_arena = std::max<uint64_t>(m.memory.mtp_arena_bytes, 16);
+  b.kv_layer = std::max<uint64_t>(blocks * block_tokens * static_cast<uint64_t>(m.memory.kv_width) * 2, 16);
+  b.kv_layers = static_cast<uint64_t>(std::max<int64_t>(m.memory.kv_layers, 0));
+  // Buckets: every power of two below the full step, then the full step (BatchExecutor::create).
+  b.scratch = 16;
   auto bucket_scratch = [&](uint32_t rows) {
-    uint64_t b = program_scratch_bytes(model, ProgramId::kMain, rows);
-    if (mtp) b = std::max(b, program_scratch_bytes(model, ProgramId::kMtp, rows));
-    return b;
+    b.scratch = std::max(b.scratch, program_scratch_bytes(model, ProgramId::kMain, rows));
+    if (mtp) b.scratch = std::max(b.scratch, program_scratch_bytes(model, ProgramId::kMtp, rows));
   };
-  for (uint32_t r = 1; r < max_rows && r <= decode_rows; r *= 2) scratch = std::max(scratch, bucket_scratch(r));
-  scratch = std::max(scratch, bucket_scratch(max_rows));
-  total += buffer_bytes(scratch);
-  const uint32_t vocab = static_cast<uint32_t>(model.vocab_size());
-  // With MTP every row of a step can be sampled.
+  for (uint32_t r = 1; r < max_rows; r *= 2) bucket_scratch(r);
+  bucket_scratch(max_rows);
+  // With MTP every row of a step can be sampled (a verified draft samples both of its rows).
   const uint32_t samples = mtp ? max_rows : std::max<uint32_t>(options.max_batch, 1);
-  total += buffer_bytes(kernels::AttentionKernels::sample_scratch_bytes(vocab, samples));
+  if (last) b.sample_scratch = kernels::AttentionKernels::sample_scratch_bytes(static_cast<uint32_t>(model.vocab_size()), samples);
   // Prefill buckets without kept logits run the head on the gathered sampled rows.
-  if (!options.keep_logits && !mtp && max_rows > options.max_batch) {
+  if (!options.keep_logits && !mtp && first && last && max_rows > options.max_batch) {
     if (auto head = compactable_head_op(m.main)) {
       const plan::ActRef& x = m.main.ops[*head].inputs[0];
-      total += buffer_bytes(uint64_t{options.max_batch} * static_cast<uint64_t>(x.cols) * 4);
+      b.head_rows = uint64_t{options.max_batch} * static_cast<uint64_t>(x.cols) * 4;
     }
   }
+  return b;
+}
+
+uint64_t executor_device_bytes(const Model& model, const BatchOptions& options) {
+  const ExecutorBuffers b = executor_buffers(model, options);
+  uint64_t total = buffer_bytes(b.arena) + b.kv_layers * buffer_bytes(b.kv_layer) + buffer_bytes(b.scratch);
+  if (b.mtp_arena) total += buffer_bytes(b.mtp_arena);
+  if (b.sample_scratch) total += buffer_bytes(b.sample_scratch);
+  if (b.head_rows) total += buffer_bytes(b.head_rows);
   return total;
 }
 

@@ -8,6 +8,20 @@
 
 namespace r1vk::exec {
 
+// The device buffers BatchExecutor::create(model, options) allocates, in the bytes it asks the
+// allocator for. One function for the executor and for executor_device_bytes, so the estimate
+// the load reserves cannot drift from what is allocated. Options are as create validated them.
+struct ExecutorBuffers {
+  uint64_t arena = 0;
+  uint64_t mtp_arena = 0;       // 0: no MTP drafts
+  uint64_t kv_layer = 0;        // one cache layer's block pool
+  uint64_t kv_layers = 0;       // cache layers of the plan (a pipeline stage allocates its own only)
+  uint64_t scratch = 0;         // kernel scratch of the largest bucket need
+  uint64_t sample_scratch = 0;  // 0: not the last stage
+  uint64_t head_rows = 0;       // gathered sampled rows for the compacted head; 0: none
+};
+ExecutorBuffers executor_buffers(const Model& model, const BatchOptions& options);
+
 // Device-class bytes BatchExecutor::create(model, options) allocates: the KV block pool (every
 // cache layer), the activation arena, kernel and sampler scratch; each buffer rounded up to 256
 // bytes plus 256 of alignment. A buffer the executor gains must be added here too

@@ -45,11 +45,12 @@ void host_read_barrier(const vk::CommandBuffer& cmd) {
 
 }  // namespace
 
-Result<std::unique_ptr<ExpertCache>> ExpertCache::create(vk::Context& ctx, const plan::Manifest& m, const ModelWeights& weights,
+Result<std::unique_ptr<ExpertCache>> ExpertCache::create(vk::Context& ctx, kernels::PipelineSet& pipelines,
+                                                          const plan::Manifest& m, const ModelWeights& weights,
                                                           std::vector<Unit> units, const vk::Buffer& counters,
                                                           uint64_t counter_words, const ExpertCounts& seed,
                                                           const ExpertCacheOptions& options) {
-  std::unique_ptr<ExpertCache> c(new ExpertCache(ctx));
+  std::unique_ptr<ExpertCache> c(new ExpertCache(ctx, pipelines));
   c->manifest_ = &m;
   c->weights_ = &weights;
   c->options_ = options;
@@ -89,19 +90,23 @@ Result<std::unique_ptr<ExpertCache>> ExpertCache::create(vk::Context& ctx, const
   if (caps.max_buffer_size) page_limit = std::min(page_limit, caps.max_buffer_size);
   c->slots_per_page_ = static_cast<uint32_t>(std::max<uint64_t>(1, page_limit / c->slot_bytes_));
   c->occupant_.assign(options.slots, -1);
+  c->lent_.assign(options.slots, false);
+  c->filling_.assign(options.slots, false);
   for (uint32_t first = 0; first < options.slots; first += c->slots_per_page_) {
     const uint32_t count = std::min(c->slots_per_page_, options.slots - first);
     R1VK_ASSIGN_OR_RETURN(auto page, ctx.create_buffer(uint64_t{count} * c->slot_bytes_, vk::MemoryUsage::kDeviceLocal,
                                                        "expert cache slots " + std::to_string(first)));
     c->pages_.push_back(std::move(page));
   }
-  // The first host experts in the load's ranking fill the slots.
+  // The first host experts in the load's ranking fill the slots. With in-step copies only
+  // those a calibration file made warm, leaving the free reserve: the steps fill the rest.
   if (options.slots > 0) {
     R1VK_ASSIGN_OR_RETURN(auto cmd, ctx.create_command_buffer());
     R1VK_TRY(cmd.begin());
     uint32_t slot = 0;
-    for (uint32_t i = 0; i < n && slot < options.slots; ++i) {
-      if (c->units_[i].resident) continue;
+    const uint32_t prefill = options.in_step_copies ? options.slots - std::min(options.slots, c->free_reserve()) : options.slots;
+    for (uint32_t i = 0; i < n && slot < prefill; ++i) {
+      if (c->units_[i].resident || (options.in_step_copies && c->score_[i] <= 0)) continue;
       c->record_fill(cmd, i, slot);
       c->slot_of_[i] = static_cast<int32_t>(slot);
       c->occupant_[slot] = static_cast<int32_t>(i);
@@ -112,12 +117,180 @@ Result<std::unique_ptr<ExpertCache>> ExpertCache::create(vk::Context& ctx, const
       const auto u = static_cast<uint32_t>(c->occupant_[s]);
       c->record_table_write(cmd, u, c->slot_addresses(u, s));
     }
+    if (options.in_step_copies) R1VK_TRY(c->create_in_step_buffers(cmd));
     cmd.compute_barrier();
     R1VK_TRY(cmd.end());
     R1VK_TRY(ctx.submit_and_wait(cmd));
   }
   c->on_device(c->in_effect_);
   return c;
+}
+
+uint32_t ExpertCache::free_reserve() const {
+  return options_.free_reserve ? options_.free_reserve : std::max<uint32_t>(1, slots() / 4);
+}
+
+void ExpertCache::update(vk::CommandBuffer& cmd, VkBuffer buffer, uint64_t offset, const void* data, uint64_t bytes) {
+  constexpr uint64_t kMaxUpdate = 65536;  // vkCmdUpdateBuffer's limit
+  const auto* p = static_cast<const std::byte*>(data);
+  for (uint64_t done = 0; done < bytes; done += kMaxUpdate)
+    vkCmdUpdateBuffer(cmd.handle(), buffer, offset + done, std::min(kMaxUpdate, bytes - done), p + done);
+}
+
+Status ExpertCache::create_in_step_buffers(vk::CommandBuffer& cmd) {
+  // Descriptors and flags per expert of every op with a cached unit, op by op in expert order.
+  std::map<std::pair<int, size_t>, size_t> op_index;
+  for (const Unit& u : units_) {
+    auto [it, added] = op_index.try_emplace({u.unit.program, u.unit.op}, op_fills_.size());
+    if (added) {
+      OpFill f;
+      f.program = u.unit.program;
+      f.op = u.unit.op;
+      f.top_k = u.top_k;
+      f.table = u.table_base;
+      op_fills_.push_back(f);
+    }
+    OpFill& f = op_fills_[it->second];
+    f.experts = std::max(f.experts, u.unit.expert + 1);
+    f.max_bytes = std::max(f.max_bytes, u.unit.read_bytes);
+  }
+  uint32_t total = 0;
+  for (OpFill& f : op_fills_) {
+    f.base = total;
+    total += f.experts;
+  }
+  std::vector<kernels::FillDesc> descs(std::max<uint32_t>(total, 1));
+  std::vector<uint32_t> flags(descs.size(), 0);
+  fill_index_.resize(units_.size());
+  for (uint32_t i = 0; i < units_.size(); ++i) {
+    const Unit& u = units_[i];
+    const OpFill& f = op_fills_[op_index.at({u.unit.program, u.unit.op})];
+    fill_index_[i] = f.base + u.unit.expert;
+    kernels::FillDesc& d = descs[fill_index_[i]];
+    const auto p = parts(*manifest_, *weights_, u.unit);
+    const std::array<VkDeviceAddress, 4> src = {host_[i].gate_up_data, host_[i].gate_up_scales, host_[i].down_data,
+                                                host_[i].down_scales};
+    for (size_t k = 0; k < 4; ++k) {
+      d.src[k] = src[k];
+      d.size[k] = static_cast<uint32_t>(p[k].size);
+      d.dst_offset[k] = static_cast<uint32_t>(p[k].dst_offset);
+    }
+    d.unit = i;
+    flags[fill_index_[i]] = !u.resident && slot_of_[i] < 0 ? 1u : 0u;
+  }
+  if (slot_bytes_ > std::numeric_limits<uint32_t>::max())
+    return make_error(ErrorCode::kInvalidArgument, "in-step expert copies need experts under 4 GiB");
+  ring_cap_ = 1;
+  while (ring_cap_ < slots()) ring_cap_ *= 2;
+  const uint64_t state_bytes = sizeof(kernels::FillStateHeader) + uint64_t{ring_cap_} * (16 + 8 + 16);
+  R1VK_ASSIGN_OR_RETURN(descs_, ctx_.create_buffer(descs.size() * sizeof(kernels::FillDesc), vk::MemoryUsage::kDeviceLocal,
+                                                   "expert cache fill descriptors"));
+  R1VK_ASSIGN_OR_RETURN(flags_, ctx_.create_buffer(flags.size() * 4, vk::MemoryUsage::kDeviceLocal, "expert cache fill flags"));
+  R1VK_ASSIGN_OR_RETURN(state_, ctx_.create_buffer(state_bytes, vk::MemoryUsage::kDeviceLocal, "expert cache fill state"));
+  update(cmd, descs_.handle(), 0, descs.data(), descs.size() * sizeof(kernels::FillDesc));
+  update(cmd, flags_.handle(), 0, flags.data(), flags.size() * 4);
+  // The free slots go into the ring; the header says how many.
+  lend_free_slots();
+  std::vector<kernels::FillRingEntry> ring;
+  for (uint32_t s : ring_appends_) ring.push_back({slot_address(s), s, 0});
+  ring_tail_ = static_cast<uint32_t>(ring.size());
+  ring_appends_.clear();
+  const kernels::FillStateHeader h{0, ring_tail_, 0, ring_cap_, 0, {0, 0, 0}};
+  update(cmd, state_.handle(), 0, &h, sizeof h);
+  if (!ring.empty()) update(cmd, state_.handle(), sizeof h, ring.data(), ring.size() * sizeof(kernels::FillRingEntry));
+  return ok_status();
+}
+
+void ExpertCache::lend_free_slots() {
+  for (uint32_t s = 0; s < slots(); ++s) {
+    if (occupant_[s] >= 0 || lent_[s] || filling_[s]) continue;
+    lent_[s] = true;
+    ring_appends_.push_back(s);
+  }
+}
+
+void ExpertCache::keep_free_reserve(const std::vector<std::pair<uint32_t, uint32_t>>& swaps) {
+  uint32_t free = 0;
+  for (uint32_t s = 0; s < slots(); ++s) free += occupant_[s] < 0 && !filling_[s] ? 1 : 0;
+  const uint32_t reserve = std::min(free_reserve(), slots());
+  if (free >= reserve) return;
+  // Evict an occupant only for a host expert that has become hotter (the swap rule): then the
+  // step that next chooses it copies it into the freed slot. Evicting the coldest regardless
+  // would thrash when the routing's working set just fits the slots.
+  candidates_.clear();
+  for (uint32_t i = 0; i < units_.size(); ++i) {
+    if (units_[i].resident || slot_of_[i] >= 0 || score_[i] <= 0) continue;
+    auto is_i = [&](const auto& p) { return p.first == i; };
+    const bool incoming = std::any_of(copy_.installs.begin(), copy_.installs.end(), is_i) ||
+                          std::any_of(swaps.begin(), swaps.end(), is_i);
+    if (!incoming) candidates_.push_back(i);
+  }
+  victims_.clear();
+  for (uint32_t s = 0; s < slots(); ++s)
+    if (occupant_[s] >= 0) victims_.push_back(s);
+  const auto top = static_cast<std::ptrdiff_t>(std::min<size_t>({reserve - free, victims_.size(), candidates_.size()}));
+  auto score_of = [&](uint32_t s) { return score_[static_cast<size_t>(occupant_[s])]; };
+  std::partial_sort(victims_.begin(), victims_.begin() + top, victims_.end(), [&](uint32_t a, uint32_t b) {
+    return score_of(a) < score_of(b) || (score_of(a) == score_of(b) && a < b);
+  });
+  std::partial_sort(candidates_.begin(), candidates_.begin() + top, candidates_.end(), [&](uint32_t a, uint32_t b) {
+    return score_[a] > score_[b] || (score_[a] == score_[b] && a < b);
+  });
+  for (std::ptrdiff_t i = 0; i < top; ++i) {
+    const uint32_t s = victims_[static_cast<size_t>(i)];
+    if (score_[candidates_[static_cast<size_t>(i)]] <= score_of(s) * kSwapFactor + kSwapMargin) break;
+    const auto v = static_cast<uint32_t>(occupant_[s]);
+    slot_of_[v] = -1;
+    occupant_[s] = -1;
+    table_writes_.emplace_back(v, host_[v]);
+    flag_writes_.emplace_back(fill_index_[v], 1u);
+  }
+}
+
+void ExpertCache::adopt_log(const Round& r) {
+  std::fill(logged_.begin(), logged_.end(), false);
+  logged_.resize(units_.size(), false);
+  if (!options_.in_step_copies) return;
+  const std::byte* base = r.snapshot.mapped().data() + log_snapshot_offset();
+  kernels::FillStateHeader h;
+  std::memcpy(&h, base, sizeof h);
+  const uint32_t n = std::min(h.log_count, ring_cap_);
+  for (uint32_t i = 0; i < n; ++i) {
+    uint32_t e[2];
+    std::memcpy(e, base + sizeof h + i * 8, 8);
+    const uint32_t u = e[0], s = e[1];
+    if (u >= units_.size() || s >= slots()) continue;  // cannot happen: the kernel logs what the host gave it
+    lent_[s] = false;
+    logged_[u] = true;
+    // A unit the host swapped in meanwhile (its swap started before it saw this log): the
+    // in-step copy wins, since the device's table already points at `s`; the swap's install
+    // skips it and frees its target slot.
+    slot_of_[u] = static_cast<int32_t>(s);
+    occupant_[s] = static_cast<int32_t>(u);
+  }
+}
+
+Status ExpertCache::record_in_step_copy(vk::CommandBuffer& cmd, int program, size_t op, const kernels::ActView& ids,
+                                        const kernels::StepView& step) const {
+  if (!options_.in_step_copies) return ok_status();
+  for (const OpFill& f : op_fills_) {
+    if (f.program != program || f.op != op) continue;
+    kernels::ExpertFillArgs a;
+    a.ids = ids;
+    a.top_k = f.top_k;
+    a.experts = f.experts;
+    a.descs = descs_.address() + uint64_t{f.base} * sizeof(kernels::FillDesc);
+    a.flags = flags_.address() + uint64_t{f.base} * 4;
+    a.table = f.table;
+    a.state = state_.address();
+    a.ring = a.state + sizeof(kernels::FillStateHeader);
+    a.log = a.ring + uint64_t{ring_cap_} * sizeof(kernels::FillRingEntry);
+    a.jobs = a.log + uint64_t{ring_cap_} * 8;
+    a.max_jobs = static_cast<uint32_t>(std::min<uint64_t>({slots(), f.experts, uint64_t{step.max_tokens} * f.top_k}));
+    a.max_expert_bytes = f.max_bytes;
+    return fill_kernels_.record(cmd, a, step);
+  }
+  return ok_status();
 }
 
 ExpertCache::~ExpertCache() {
@@ -171,10 +344,10 @@ ExpertCacheStats ExpertCache::stats() const {
   return s;
 }
 
-Status ExpertCache::retire_rounds(bool wait) {
+Status ExpertCache::retire_rounds(bool wait, uint64_t wait_below) {
   while (!rounds_.empty()) {
     Round& r = rounds_.front();
-    if (wait) {
+    if (wait || r.value < wait_below) {
       R1VK_TRY(ctx_.wait(r.value));
     } else {
       R1VK_ASSIGN_OR_RETURN(bool done, ctx_.is_complete(r.value));
@@ -185,6 +358,7 @@ Status ExpertCache::retire_rounds(bool wait) {
     std::vector<uint32_t>& now = snapshot_;
     now.resize(baseline_.size());
     if (!now.empty()) std::memcpy(now.data(), r.snapshot.mapped().data(), now.size() * 4);
+    adopt_log(r);
     // Uses since the previous round ran with the placement that round left (in_effect_).
     for (double& s : score_) s *= options_.decay;
     for (size_t i = 0; i < units_.size(); ++i) {
@@ -197,7 +371,13 @@ Status ExpertCache::retire_rounds(bool wait) {
       stats_.uses += d;
       stats_.bytes += d * u.unit.read_bytes;
       op_uses_[u.unit.op] += d;
-      if (!in_effect_[i]) {
+      if (logged_[i]) {
+        // Copied into a slot by the step that first chose it in this interval: every use
+        // since read the slot, and the copy moved its bytes over the bus once.
+        stats_.slot_uses += d;
+        ++stats_.fills;
+        stats_.fill_bytes += u.unit.read_bytes;
+      } else if (!in_effect_[i]) {
         stats_.host_bytes += d * u.unit.read_bytes;
       } else if (u.resident) {
         stats_.resident_uses += d;
@@ -207,6 +387,12 @@ Status ExpertCache::retire_rounds(bool wait) {
     }
     std::swap(baseline_, now);
     std::swap(in_effect_, r.on_device_after);  // the free round keeps a vector to refill
+    // The rounds submitted before the host saw the log did not know those experts were in slots.
+    for (size_t i = 0; i < units_.size(); ++i) {
+      if (!logged_[i]) continue;
+      in_effect_[i] = true;
+      for (Round& later : rounds_) later.on_device_after[i] = true;
+    }
     r.value = 0;
     free_rounds_.push_back(std::move(r));
     rounds_.erase(rounds_.begin());  // one or two in flight: a vector, so no node allocations
@@ -216,6 +402,8 @@ Status ExpertCache::retire_rounds(bool wait) {
 
 void ExpertCache::install_finished_copy() {
   for (const auto& [u, s] : copy_.installs) {
+    filling_[s] = false;
+    if (slot_of_[u] >= 0) continue;  // an in-step copy placed it first (adopt_log): `s` is free
     slot_of_[u] = static_cast<int32_t>(s);
     occupant_[s] = static_cast<int32_t>(u);
     table_writes_.emplace_back(u, slot_addresses(u, s));
@@ -235,7 +423,10 @@ const std::vector<std::pair<uint32_t, uint32_t>>& ExpertCache::choose_swaps() {
   if (candidates_.empty()) return swaps_;
   victims_.resize(occupant_.size());
   std::iota(victims_.begin(), victims_.end(), 0u);
+  // Slots handed to the device for in-step copies are not the host's to fill until a log
+  // returns them: never victims.
   auto victim_score = [&](uint32_t s) {
+    if (lent_[s] || filling_[s]) return std::numeric_limits<double>::infinity();
     return occupant_[s] < 0 ? -std::numeric_limits<double>::infinity() : score_[static_cast<size_t>(occupant_[s])];
   };
   const uint32_t limit =
@@ -250,6 +441,7 @@ const std::vector<std::pair<uint32_t, uint32_t>>& ExpertCache::choose_swaps() {
   });
   for (std::ptrdiff_t i = 0; i < top; ++i) {
     const uint32_t c = candidates_[static_cast<size_t>(i)], s = victims_[static_cast<size_t>(i)];
+    if (victim_score(s) == std::numeric_limits<double>::infinity()) break;
     if (occupant_[s] >= 0 && score_[c] <= victim_score(s) * kSwapFactor + kSwapMargin) break;
     swaps_.emplace_back(c, s);
   }
@@ -264,8 +456,16 @@ Status ExpertCache::submit_round(const std::vector<std::pair<uint32_t, uint32_t>
     if (victim >= 0) {
       slot_of_[static_cast<size_t>(victim)] = -1;
       table_writes_.emplace_back(static_cast<uint32_t>(victim), host_[static_cast<size_t>(victim)]);
+      if (options_.in_step_copies) flag_writes_.emplace_back(fill_index_[static_cast<size_t>(victim)], 1u);
     }
     occupant_[s] = -1;  // being filled: nobody reads it until the install
+    filling_[s] = true;
+    // Steps after this round must not copy the incoming expert in-step as well.
+    if (options_.in_step_copies) flag_writes_.emplace_back(fill_index_[u], 0u);
+  }
+  if (options_.in_step_copies) {
+    keep_free_reserve(swaps);
+    lend_free_slots();
   }
   Round r;
   if (!free_rounds_.empty()) {
@@ -274,14 +474,35 @@ Status ExpertCache::submit_round(const std::vector<std::pair<uint32_t, uint32_t>
     R1VK_TRY(r.cmd.reset());
   } else {
     R1VK_ASSIGN_OR_RETURN(r.cmd, ctx_.create_command_buffer());
-    R1VK_ASSIGN_OR_RETURN(r.snapshot, ctx_.create_buffer(std::max<uint64_t>(counter_bytes_, 16), vk::MemoryUsage::kHostVisible,
-                                                         "expert cache counter snapshot"));
+    // Counters, then (in-step copies) the fill state's header and log.
+    const uint64_t log_bytes = options_.in_step_copies ? sizeof(kernels::FillStateHeader) + uint64_t{ring_cap_} * 8 : 0;
+    R1VK_ASSIGN_OR_RETURN(r.snapshot, ctx_.create_buffer(std::max<uint64_t>(log_snapshot_offset() + log_bytes, 16),
+                                                         vk::MemoryUsage::kHostVisible, "expert cache counter snapshot"));
   }
   R1VK_TRY(r.cmd.begin());
   // After the earlier steps: their counter atomics are complete and their table reads done.
   r.cmd.compute_barrier();
-  for (const auto& [u, a] : table_writes_) record_table_write(r.cmd, u, a);
   if (counter_bytes_) r.cmd.copy_buffer(counters_, 0, r.snapshot.handle(), 0, counter_bytes_);
+  if (options_.in_step_copies) {
+    constexpr uint64_t kHeader = sizeof(kernels::FillStateHeader);
+    const uint64_t log_at = kHeader + uint64_t{ring_cap_} * sizeof(kernels::FillRingEntry);
+    r.cmd.copy_buffer(state_.handle(), 0, r.snapshot.handle(), log_snapshot_offset(), kHeader);
+    r.cmd.copy_buffer(state_.handle(), log_at, r.snapshot.handle(), log_snapshot_offset() + kHeader, uint64_t{ring_cap_} * 8);
+    // The writes below come after those reads (the log count and ring share the state).
+    r.cmd.compute_barrier();
+    for (const auto& [i, v] : flag_writes_) vkCmdUpdateBuffer(r.cmd.handle(), flags_.handle(), uint64_t{i} * 4, 4, &v);
+    for (uint32_t slot : ring_appends_) {
+      const kernels::FillRingEntry e{slot_address(slot), slot, 0};
+      vkCmdUpdateBuffer(r.cmd.handle(), state_.handle(), kHeader + uint64_t{ring_tail_ % ring_cap_} * sizeof e, sizeof e, &e);
+      ++ring_tail_;
+    }
+    // tail (word 1) and log_count (word 2): the claims since this round log from 0.
+    const uint32_t tail_and_log[2] = {ring_tail_, 0};
+    vkCmdUpdateBuffer(r.cmd.handle(), state_.handle(), 4, sizeof tail_and_log, tail_and_log);
+    flag_writes_.clear();
+    ring_appends_.clear();
+  }
+  for (const auto& [u, a] : table_writes_) record_table_write(r.cmd, u, a);
   host_read_barrier(r.cmd);
   // The later steps read the new table.
   r.cmd.compute_barrier();
@@ -307,6 +528,7 @@ Status ExpertCache::submit_round(const std::vector<std::pair<uint32_t, uint32_t>
     stats_.swap_bytes += units_[u].unit.read_bytes;
   }
   R1VK_TRY(copy_.cmd.end());
+  copy_.round = rounds_.back().value;
   R1VK_ASSIGN_OR_RETURN(copy_.value, ctx_.submit(copy_.cmd));
   copy_.installs = swaps;
   stats_.swaps += swaps.size();
@@ -318,7 +540,12 @@ Status ExpertCache::before_step() {
   R1VK_TRY(retire_rounds(false));
   if (copy_.value) {
     R1VK_ASSIGN_OR_RETURN(bool done, ctx_.is_complete(copy_.value));
-    if (done) install_finished_copy();
+    if (done) {
+      // The logs of the rounds up to the copy's come first: an expert an in-step copy placed
+      // meanwhile keeps that slot (install_finished_copy).
+      R1VK_TRY(retire_rounds(false, copy_.round + 1));
+      install_finished_copy();
+    }
   }
   if (copy_.value) {
     swaps_.clear();
@@ -334,6 +561,7 @@ Status ExpertCache::flush() {
   std::lock_guard lock(mu_);
   if (copy_.value) {
     R1VK_TRY(ctx_.wait(copy_.value));
+    R1VK_TRY(retire_rounds(false, copy_.round + 1));
     install_finished_copy();
   }
   swaps_.clear();

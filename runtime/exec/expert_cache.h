@@ -17,6 +17,16 @@
 //      points the incoming expert's entry at the slot.
 // Each round also snapshots the counters into host-visible memory; the host reads a snapshot
 // when its round has finished (one step later), never waiting for the device.
+//
+// With in-step copies (ExpertCacheOptions::in_step_copies) a step also fills free slots itself:
+// each round hands the free slots to the device (a ring in device memory), and a kernel after
+// each router (kernels::ExpertFillKernels) copies the chosen host experts into them and points
+// their entries there before the expert GEMMs run; when the ring is empty the rest are read in
+// place. The kernel logs (unit, slot); the round after the step snapshots the log with the
+// counters and the host adopts those experts into the placement. A slot handed to the device
+// is the device's until the log says what became of it: the host never evicts, swaps into or
+// re-lends it meanwhile. Between steps it frees up to `free_reserve` slots by evicting the
+// coldest occupants when host experts have become hotter (the swap rule, without the copy).
 #pragma once
 
 #include <cstdint>
@@ -29,6 +39,7 @@
 #include "base/status.h"
 #include "exec/expert_placement.h"
 #include "exec/model_weights.h"
+#include "kernels/expert_fill_kernels.h"
 #include "kernels/linear_kernels.h"
 #include "plan/manifest.h"
 #include "vulkan/context.h"
@@ -45,6 +56,13 @@ struct ExpertCacheOptions {
   // round (about 1 / (1 - decay) steps of memory). 0.97: on the demo model it moved the fewest
   // bytes over the bus (host reads plus swap copies) of 0.9, 0.97 and 0.99 (docs/offload.md).
   double decay = 0.97;
+  // In-step copies (above): a kernel after each router fills free slots with the step's chosen
+  // host experts. The slots start empty (or with the calibration file's hot experts).
+  bool in_step_copies = false;
+  // With in-step copies: slots kept free (or handed to the device) before each step, by
+  // evicting the coldest occupants when hotter host experts want them; 0: a quarter of the
+  // slots (at least 1).
+  uint32_t free_reserve = 0;
 };
 
 // Routed-expert reads since the load or the last reset (main program only, like
@@ -53,6 +71,8 @@ struct ExpertCacheStats {
   uint64_t rounds = 0;        // rounds submitted (one before every step)
   uint64_t swaps = 0;         // experts copied into a slot
   uint64_t swap_bytes = 0;    // bytes those copies moved host -> device
+  uint64_t fills = 0;         // experts copied into a slot inside a step (in-step copies)
+  uint64_t fill_bytes = 0;    // bytes those copies moved host -> device
   uint64_t overlapped = 0;    // steps submitted while a swap copy was in flight
   uint64_t uses = 0;          // expert uses (a row choosing an expert)
   uint64_t resident_uses = 0; // read from the load's device-resident experts
@@ -72,6 +92,7 @@ class ExpertCache {
     bool resident = false;     // in the load's device pages: never cached, never evicted
     VkBuffer table = VK_NULL_HANDLE;
     uint64_t table_offset = 0;  // its ExpertAddresses entry in `table`
+    VkDeviceAddress table_base = 0;  // its op's table (for the in-step copy kernel)
     int64_t counter = -1;       // its u32 in the counters buffer (-1: its router has none)
     uint32_t top_k = 1;         // of its op
   };
@@ -80,7 +101,9 @@ class ExpertCache {
   // (hot-first order: the load's ranking) and points their table entries there; waits for
   // that. `seed` (a calibration file's counts, may be empty) starts the scores. `counters` is
   // the routers' counter buffer (Model::expert_counters), `counter_words` its length in u32.
-  static Result<std::unique_ptr<ExpertCache>> create(vk::Context& ctx, const plan::Manifest& m, const ModelWeights& weights,
+  // `pipelines` records the in-step copy kernel (record_in_step_copy).
+  static Result<std::unique_ptr<ExpertCache>> create(vk::Context& ctx, kernels::PipelineSet& pipelines,
+                                                     const plan::Manifest& m, const ModelWeights& weights,
                                                      std::vector<Unit> units, const vk::Buffer& counters,
                                                      uint64_t counter_words, const ExpertCounts& seed,
                                                      const ExpertCacheOptions& options);
@@ -96,6 +119,13 @@ class ExpertCache {
   // After the counters were zeroed (Model::reset_expert_counts, after flush()): zeroes the
   // stats and the counter baseline; the scores (the ranking) are kept.
   void counters_reset();
+
+  // Records the in-step copy for the moe_experts op `op` of `program` (0 main, 1 mtp), whose
+  // rows' expert ids are `ids`, between its router and its GEMMs; nothing without in-step copies
+  // or when the op has no host expert.
+  Status record_in_step_copy(vk::CommandBuffer& cmd, int program, size_t op, const kernels::ActView& ids,
+                             const kernels::StepView& step) const;
+  bool in_step_copies() const { return options_.in_step_copies; }
 
   ExpertCacheStats stats() const;
   uint32_t slots() const { return static_cast<uint32_t>(occupant_.size()); }
@@ -114,10 +144,34 @@ class ExpertCache {
   struct Copy {
     vk::CommandBuffer cmd;
     uint64_t value = 0;  // 0: none in flight
+    uint64_t round = 0;  // timeline value of the round submitted just before it
     std::vector<std::pair<uint32_t, uint32_t>> installs;  // (unit, slot)
   };
 
-  ExpertCache(vk::Context& ctx) : ctx_(ctx) {}
+  // One moe_experts op's part of the in-step copy buffers.
+  struct OpFill {
+    int program = 0;
+    size_t op = 0;
+    uint32_t base = 0;     // first FillDesc / flag of the op
+    uint32_t experts = 0;
+    uint32_t top_k = 1;
+    uint64_t max_bytes = 0;  // its largest expert's read_bytes
+    VkDeviceAddress table = 0;
+  };
+
+  ExpertCache(vk::Context& ctx, kernels::PipelineSet& pipelines) : ctx_(ctx), fill_kernels_(pipelines) {}
+  Status create_in_step_buffers(vk::CommandBuffer& cmd);
+  uint32_t free_reserve() const;
+  // vkCmdUpdateBuffer in pieces of at most 65536 bytes (its limit).
+  static void update(vk::CommandBuffer& cmd, VkBuffer buffer, uint64_t offset, const void* data, uint64_t bytes);
+  // With in-step copies: evicts cold occupants that hotter host experts (not `swaps`' incoming
+  // ones) outscore, up to the free reserve, and hands every free slot to the device (ring
+  // appends in the next round).
+  void keep_free_reserve(const std::vector<std::pair<uint32_t, uint32_t>>& swaps);
+  void lend_free_slots();
+  // The log of a retired round's snapshot: adopts its (unit, slot) pairs, marks them in `logged_`.
+  void adopt_log(const Round& r);
+  uint64_t log_snapshot_offset() const { return (counter_bytes_ + 15) / 16 * 16; }
   VkDeviceAddress slot_address(uint32_t slot) const;
   kernels::ExpertAddresses slot_addresses(uint32_t unit, uint32_t slot) const;
   // Records the copy of `unit`'s four parts from its host page into `slot`.
@@ -126,7 +180,8 @@ class ExpertCache {
   // Points the entries of a finished copy's experts at their slots (in the next round).
   void install_finished_copy();
   // Reads the snapshots of finished rounds in order (all of them with `wait`).
-  Status retire_rounds(bool wait);
+  // With `wait_below`, waits for the rounds submitted before that timeline value.
+  Status retire_rounds(bool wait, uint64_t wait_below = 0);
   // Submits a round writing the pending table entries; with `swaps` ((unit, slot) pairs whose
   // victims it evicts) it then starts their copy.
   // Per unit: read from device memory with the current table (into out, resized).
@@ -159,6 +214,19 @@ class ExpertCache {
   std::vector<Round> free_rounds_;
   Copy copy_;
   std::map<size_t, uint64_t> op_uses_;  // per main-program op: uses (for tokens)
+
+  // In-step copies (empty without them).
+  kernels::ExpertFillKernels fill_kernels_;
+  std::vector<OpFill> op_fills_;
+  std::vector<uint32_t> fill_index_;  // per unit: its FillDesc / flag index
+  vk::Buffer descs_, flags_, state_;
+  uint32_t ring_cap_ = 0;             // a power of two >= slots: head and tail wrap with u32
+  uint32_t ring_tail_ = 0;            // ring entries appended so far (mod 2^32)
+  std::vector<bool> lent_;            // per slot: in the ring or claimed, not yet seen in a log
+  std::vector<bool> filling_;         // per slot: target of the swap copy in flight
+  std::vector<std::pair<uint32_t, uint32_t>> flag_writes_;  // (fill index, value) for the next round
+  std::vector<uint32_t> ring_appends_;                     // slots for the next round's ring
+  std::vector<bool> logged_;          // scratch: units a retired round's log adopted
   ExpertCacheStats stats_;
   mutable std::mutex mu_;
 };

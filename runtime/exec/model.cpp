@@ -252,6 +252,7 @@ Status Model::build_expert_cache(const ExpertCacheOptions& options) {
       if (expert_tables_[i].first != std::make_pair(u.program, u.op)) continue;
       c.table = expert_buffers_[i].handle();
       c.table_offset = uint64_t{u.expert} * sizeof(kernels::ExpertAddresses);
+      c.table_base = expert_tables_[i].second;
     }
     if (c.table == VK_NULL_HANDLE) return make_error(ErrorCode::kInternal, "a routed expert's op has no expert table");
     for (const CounterRange& r : counter_ranges_)
@@ -263,7 +264,7 @@ Status Model::build_expert_cache(const ExpertCacheOptions& options) {
   ExpertCacheOptions o = options;
   o.slots = layout_.cache_slots;
   o.slot_bytes = layout_.cache_slot_bytes;
-  R1VK_ASSIGN_OR_RETURN(cache_, ExpertCache::create(ctx_, manifest(), weights_, std::move(units), counters_,
+  R1VK_ASSIGN_OR_RETURN(cache_, ExpertCache::create(ctx_, pipelines_, manifest(), weights_, std::move(units), counters_,
                                                     counters_.size() / 4, calibration_, o));
   return ok_status();
 }

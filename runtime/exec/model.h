@@ -110,6 +110,13 @@ class Model {
   ExpertCache* expert_cache() const { return cache_.get(); }
   // Every executor calls this before submitting a step: the expert cache's round (never waits).
   Status before_step() { return cache_ ? cache_->before_step() : ok_status(); }
+  // Recorded between the router and the GEMMs of the moe_experts op `op_index` of `program`:
+  // the expert cache's in-step copy of the chosen host experts (ExpertCacheOptions::
+  // in_step_copies); records nothing otherwise.
+  Status record_expert_fill(vk::CommandBuffer& cmd, int program, size_t op_index, const kernels::ActView& ids,
+                            const kernels::StepView& step) const {
+    return cache_ ? cache_->record_in_step_copy(cmd, program, op_index, ids, step) : ok_status();
+  }
 
   const MemoryLayout& memory_layout() const { return layout_; }
   // Routed experts in hot-first order, as the load ranked them.

@@ -200,6 +200,8 @@ Status record_op(Model& m, ProgramId id, size_t index, const Op& op, const Progr
       a.out = out(0);
       a.scratch = b.scratch;
       a.scratch_size = b.scratch_size;
+      // With in-step expert copies: chosen host experts into free cache slots first.
+      R1VK_TRY(m.record_expert_fill(cmd, static_cast<int>(id), index, a.ids, step));
       return m.linear().record_moe_experts(cmd, a, step);
     }
     case OpKind::kCount:

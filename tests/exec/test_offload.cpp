@@ -7,6 +7,8 @@
 // estimate the load reserves covers what an executor allocates.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -348,6 +350,182 @@ TEST_CASE("expert cache edge cases: no slots, more slots than experts, more slot
     CHECK(m.error().code() == ErrorCode::kOutOfBudget);
     CHECK(m.error().message().find("expert cache of " + std::to_string(whole.experts.experts) + " slots") != std::string::npos);
   }
+  CHECK(test::validation_errors() == 0);
+}
+
+// Main-program units (indexes into the cache's unit order, ranked_experts()) whose counters
+// differ between `before` and `after`: the experts the steps in between chose.
+std::vector<int32_t> chosen_units(const exec::Model& m, const exec::ExpertCounts& before, const exec::ExpertCounts& after) {
+  std::vector<int32_t> out;
+  const std::vector<exec::ExpertUnit>& units = m.ranked_experts();
+  for (size_t i = 0; i < units.size(); ++i) {
+    if (units[i].program != 0) continue;
+    const std::string key = exec::expert_op_key(0, m.manifest().main.ops[units[i].op]);
+    const uint64_t was = before.count(key) ? before.at(key)[units[i].expert] : 0;
+    if (after.at(key)[units[i].expert] != was) out.push_back(static_cast<int32_t>(i));
+  }
+  return out;
+}
+
+bool holds(const std::vector<int32_t>& occupants, int32_t unit) {
+  return std::find(occupants.begin(), occupants.end(), unit) != occupants.end();
+}
+
+TEST_CASE("expert cache in-step copies keep tokens and logits bit-identical to all experts resident and to none") {
+  for (const std::string& path : {plans().demo.str(), plans().v2_lite.str()}) {
+    CAPTURE(path);
+    auto full = load(path);
+    REQUIRE(full.ok());
+    const exec::MemoryLayout whole = (*full)->memory_layout();
+    const Generation want = generate(**full, 40);
+    full->reset();
+    {
+      exec::ModelOptions mo;
+      mo.gpu_memory = whole.fixed;  // every expert read in place from host memory
+      auto host = load(path, mo);
+      REQUIRE(host.ok());
+      REQUIRE((*host)->memory_layout().experts.experts_on_device == 0);
+      const Generation got = generate(**host, 40);
+      CHECK(got.tokens == want.tokens);
+      CHECK(same_bits(got.logits, want.logits));
+    }
+    // A quarter of the experts' bytes as slots, filled by the steps themselves.
+    exec::ModelOptions mo;
+    mo.gpu_memory = whole.fixed + whole.experts.expert_bytes / 4 + 256;
+    mo.expert_cache_slots = exec::ModelOptions::kExpertCacheAll;
+    mo.expert_cache.in_step_copies = true;
+    mo.expert_cache.max_swaps_per_round = 2;
+    auto m = load(path, mo);
+    REQUIRE_MESSAGE(m.ok(), (m.ok() ? std::string() : m.error().message()));
+    exec::ExpertCache* cache = (*m)->expert_cache();
+    REQUIRE(cache != nullptr);
+    CHECK(cache->in_step_copies());
+    // No calibration file: the cache starts empty.
+    for (int32_t o : cache->occupants()) CHECK(o == -1);
+    const Generation got = generate(**m, 40);
+    CHECK(got.tokens == want.tokens);
+    CHECK(same_bits(got.logits, want.logits));
+    REQUIRE(cache->flush().ok());
+    const exec::ExpertCacheStats st = cache->stats();
+    CHECK(st.fills > 0);
+    CHECK(st.fill_bytes > 0);
+    CHECK(st.slot_uses >= st.fills);
+    CHECK(st.tokens == 11 + 40);
+    CHECK(st.hit_rate() > 0.0);
+    auto counts = (*m)->read_expert_counts();
+    REQUIRE(counts.ok());
+    uint64_t main_uses = 0;
+    for (const auto& [op, c] : *counts)
+      if (op.rfind("mtp:", 0) != 0) main_uses += std::accumulate(c.begin(), c.end(), uint64_t{0});
+    CHECK(st.uses == main_uses);
+  }
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("expert cache in-step copies fill an empty cache with the first step's chosen experts") {
+  auto full = load(plans().demo.str());
+  REQUIRE(full.ok());
+  const exec::MemoryLayout whole = (*full)->memory_layout();
+  full->reset();
+  // Slots for every expert, none resident: nothing ever has to be read from host memory once
+  // the steps have copied what they chose.
+  exec::ModelOptions mo;
+  mo.gpu_memory = whole.fixed + whole.experts.expert_bytes + 4096;
+  mo.expert_cache_slots = exec::ModelOptions::kExpertCacheAll;
+  mo.expert_cache.in_step_copies = true;
+  auto m = load(plans().demo.str(), mo);
+  REQUIRE_MESSAGE(m.ok(), (m.ok() ? std::string() : m.error().message()));
+  exec::ExpertCache* cache = (*m)->expert_cache();
+  REQUIRE(cache != nullptr);
+  REQUIRE(cache->slots() == whole.experts.experts);
+  for (int32_t o : cache->occupants()) CHECK(o == -1);
+
+  exec::SessionOptions so;
+  auto s = exec::Session::create(**m, so);
+  REQUIRE(s.ok());
+  const std::vector<int32_t> prompt = {7};
+  REQUIRE((*s)->feed(prompt, {}).ok());
+  REQUIRE(cache->flush().ok());
+  auto after1 = (*m)->read_expert_counts();
+  REQUIRE(after1.ok());
+  const std::vector<int32_t> first = chosen_units(**m, {}, *after1);
+  const exec::ExpertCacheStats st1 = cache->stats();
+  // One row through 3 MoE layers of top-2: 6 distinct experts, each copied in that step.
+  CHECK(first.size() == 6);
+  CHECK(st1.uses == 6);
+  CHECK(st1.fills == 6);
+  CHECK(st1.slot_uses == 6);
+  CHECK(st1.host_bytes == 0);
+  const std::vector<int32_t> occ1 = cache->occupants();
+  for (int32_t u : first) CHECK(holds(occ1, u));
+
+  REQUIRE((*s)->step({}).ok());
+  REQUIRE(cache->flush().ok());
+  auto after2 = (*m)->read_expert_counts();
+  REQUIRE(after2.ok());
+  const std::vector<int32_t> second = chosen_units(**m, *after1, *after2);
+  size_t new_ones = 0;
+  for (int32_t u : second) new_ones += holds(occ1, u) ? 0 : 1;
+  const exec::ExpertCacheStats st2 = cache->stats();
+  // The second step read the first step's experts from their slots and copied only the new ones.
+  CHECK(st2.fills - st1.fills == new_ones);
+  CHECK(st2.host_bytes == 0);
+  CHECK(st2.hit_rate() == 1.0);
+  const std::vector<int32_t> occ2 = cache->occupants();
+  for (int32_t u : second) CHECK(holds(occ2, u));
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("expert cache in-step copies with fewer free slots than chosen experts read the rest in place") {
+  auto full = load(plans().demo.str());
+  REQUIRE(full.ok());
+  const exec::MemoryLayout whole = (*full)->memory_layout();
+  const Generation want = generate(**full, 8);
+  full->reset();
+  // Room for two slots, no resident expert.
+  const uint64_t unit = whole.experts.expert_bytes / whole.experts.experts;
+  exec::ModelOptions mo;
+  mo.gpu_memory = whole.fixed + 2 * unit + 256;
+  mo.expert_cache_slots = exec::ModelOptions::kExpertCacheAll;
+  mo.expert_cache.in_step_copies = true;
+  auto m = load(plans().demo.str(), mo);
+  REQUIRE_MESSAGE(m.ok(), (m.ok() ? std::string() : m.error().message()));
+  exec::ExpertCache* cache = (*m)->expert_cache();
+  REQUIRE(cache != nullptr);
+  REQUIRE(cache->slots() == 2);
+  {
+    auto s = exec::Session::create(**m, {});
+    REQUIRE(s.ok());
+    const std::vector<int32_t> prompt = {7};
+    REQUIRE((*s)->feed(prompt, {}).ok());
+    REQUIRE(cache->flush().ok());
+    const exec::ExpertCacheStats st = cache->stats();
+    // 6 chosen, 2 slots: the first MoE layer's two experts were copied (claims run in op and
+    // expert order), the other 4 uses read host memory in place.
+    CHECK(st.uses == 6);
+    CHECK(st.fills == 2);
+    CHECK(st.slot_uses == 2);
+    CHECK(st.host_bytes > 0);
+    CHECK(st.host_bytes == st.bytes - st.fill_bytes);
+    const std::vector<exec::ExpertUnit>& units = (*m)->ranked_experts();
+    size_t first_moe = SIZE_MAX;
+    for (const exec::ExpertUnit& u : units)
+      if (u.program == 0) first_moe = std::min(first_moe, u.op);
+    for (int32_t o : cache->occupants()) {
+      REQUIRE(o >= 0);
+      CHECK(units[static_cast<size_t>(o)].program == 0);
+      CHECK(units[static_cast<size_t>(o)].op == first_moe);
+    }
+  }
+  REQUIRE((*m)->reset_expert_counts().ok());
+  // Generation with two slots for 6 experts per token: the same tokens and logits, most uses
+  // read in place.
+  const Generation got = generate(**m, 8);
+  CHECK(got.tokens == want.tokens);
+  CHECK(same_bits(got.logits, want.logits));
+  REQUIRE(cache->flush().ok());
+  CHECK(cache->stats().host_bytes > 0);
+  CHECK(cache->stats().slot_uses > 0);
   CHECK(test::validation_errors() == 0);
 }
 

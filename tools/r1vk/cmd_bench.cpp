@@ -223,9 +223,12 @@ void print_placement(const exec::Model& model) {
               static_cast<double>(l.budget) / kMiB, l.budget_automatic ? "automatic" : "--gpu-memory",
               static_cast<unsigned long long>(l.fixed + l.margin), static_cast<unsigned long long>(p.expert_bytes));
   if (l.cache_slots) {
-    std::printf("expert cache: %u slots of %llu bytes (%.3f MiB) in device memory, first filled with the next experts of the "
-                "ranking, then following the routing\n",
-                l.cache_slots, static_cast<unsigned long long>(l.cache_slot_bytes), static_cast<double>(l.cache_bytes()) / kMiB);
+    const bool in_step = model.expert_cache() && model.expert_cache()->in_step_copies();
+    std::printf("expert cache: %u slots of %llu bytes (%.3f MiB) in device memory, %s, then following the routing%s\n",
+                l.cache_slots, static_cast<unsigned long long>(l.cache_slot_bytes), static_cast<double>(l.cache_bytes()) / kMiB,
+                in_step ? "first filled with the calibration file's hot experts (if any)"
+                        : "first filled with the next experts of the ranking",
+                in_step ? " (in-step copies: chosen host experts are copied into free slots inside the step)" : "");
   }
 }
 
@@ -262,6 +265,7 @@ Status print_offload_traffic(exec::Model& model, double device_gbps, double bus_
     if (c.tokens > 0) {
       const double tokens = static_cast<double>(c.tokens);
       const double cache_host = static_cast<double>(c.host_bytes) / tokens, swapped = static_cast<double>(c.swap_bytes) / tokens;
+      const double filled = static_cast<double>(c.fill_bytes) / tokens;
       std::printf("expert cache (%u slots of %.3f MiB): decode %llu tokens, hit rate %.1f%% (%.1f%% of uses from slots, %.1f%% "
                   "from resident experts), %.3f MiB (%.0f bytes) per token from host memory; %.2f swaps per token "
                   "(%.3f MiB per token copied over the bus), %llu of %llu steps ran while a swap copy was in flight\n",
@@ -270,9 +274,14 @@ Status print_offload_traffic(exec::Model& model, double device_gbps, double bus_
                   c.uses ? 100.0 * static_cast<double>(c.resident_uses) / static_cast<double>(c.uses) : 0.0, cache_host / kMiB,
                   cache_host, static_cast<double>(c.swaps) / tokens, swapped / kMiB, static_cast<unsigned long long>(c.overlapped),
                   static_cast<unsigned long long>(c.rounds));
-      // The swap copies share the bus with the zero-copy reads.
-      const auto bus = static_cast<uint64_t>(cache_host + swapped);
-      std::printf("projected decode with the expert cache: %.1f tokens/s (host reads and swap copies both over the bus)\n",
+      if (cache->in_step_copies()) {
+        std::printf("in-step copies: %.2f per token (%.3f MiB per token copied over the bus inside the steps)\n",
+                    static_cast<double>(c.fills) / tokens, filled / kMiB);
+      }
+      // The swap and in-step copies share the bus with the zero-copy reads.
+      const auto bus = static_cast<uint64_t>(cache_host + swapped + filled);
+      std::printf("projected decode with the expert cache: %.1f tokens/s (host reads, swap and in-step copies all over the "
+                  "bus)\n",
                   plan::projected_tokens_per_s(dense + routed - std::min<uint64_t>(routed, static_cast<uint64_t>(cache_host)),
                                                bus, device_gbps, bus_gbps));
     }

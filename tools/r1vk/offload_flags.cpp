@@ -101,6 +101,9 @@ Status OffloadFlags::apply(vk::ContextOptions& context, exec::ModelOptions& mode
   if (!expert_cache.empty()) {
     R1VK_ASSIGN_OR_RETURN(model.expert_cache_slots, parse_expert_cache_slots(expert_cache));
   }
+  if (in_step_copies && expert_cache.empty())
+    return make_error(ErrorCode::kInvalidArgument, "--in-step-copies needs an expert cache (--expert-cache N or all)");
+  model.expert_cache.in_step_copies = in_step_copies;
   return ok_status();
 }
 
@@ -116,10 +119,15 @@ void add_offload_options(CLI::App& sub, OffloadFlags& f) {
                  "Device expert cache: N slots (each the size of one routed expert) or 'all', taken from the device "
                  "memory --gpu-memory leaves for routed experts; between steps the hottest host experts are copied "
                  "into the slots asynchronously, following the routing (default: none, the placement is fixed at load)");
+  sub.add_flag("--in-step-copies", f.in_step_copies,
+               "With --expert-cache: a kernel after each router copies the step's chosen host experts into free "
+               "slots before the expert GEMMs read them (the rest are read in place); between steps the coldest "
+               "slots are freed for it. The cache then starts empty, or with --calibrate's hottest experts");
 }
 
 Status OffloadFlags::refuse_for_pipeline(bool pipeline_active) const {
-  if (!pipeline_active || (gpu_memory.empty() && expert_counts.empty() && expert_cache.empty())) return ok_status();
+  if (!pipeline_active || (gpu_memory.empty() && expert_counts.empty() && expert_cache.empty() && !in_step_copies))
+    return ok_status();
   return make_error(ErrorCode::kInvalidArgument,
                     "--gpu-memory, --calibrate and --expert-cache do not apply to pipeline stages yet (--devices/--pipeline)");
 }

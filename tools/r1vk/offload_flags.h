@@ -19,6 +19,7 @@ struct OffloadFlags {
   std::string gpu_memory;     // SIZE; empty: automatic
   std::string expert_counts;  // calibration file; empty: rank by index
   std::string expert_cache;   // slots: a count or "all"; empty: no cache
+  bool in_step_copies = false;  // the cache's in-step copies (ExpertCacheOptions::in_step_copies)
 
   // Sets the context's device-memory budget (which the load plans with and every later
   // allocation respects), the load's calibration file and expert cache slots.
