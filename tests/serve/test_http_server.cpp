@@ -362,6 +362,35 @@ TEST_CASE("/health turns 503 with the reason once the device is lost; new reques
   }
 }
 
+TEST_CASE("an ordinary step error fails its request with 500; /health stays ok and new requests are served") {
+  FakeStepRunnerOptions ro = endless_runner();
+  ro.fail_steps = {2};
+  ro.step_error_code = ErrorCode::kVulkan;
+  ro.step_error = "vkQueueSubmit failed: VK_ERROR_OUT_OF_DEVICE_MEMORY";
+  Server s(ro);
+  {
+    RawClient c(s.port);
+    REQUIRE(c.send(post("/v1/completions", R"({"prompt": "1", "max_tokens": 20})")));
+    const std::string out = c.read_all(3000ms);
+    CHECK(out.rfind("HTTP/1.1 500", 0) == 0);
+    CHECK(out.find("VK_ERROR_OUT_OF_DEVICE_MEMORY") != std::string::npos);
+  }
+  {
+    RawClient c(s.port);
+    REQUIRE(c.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    const std::string out = c.read_all(3000ms);
+    CHECK(out.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(out.find(R"("status":"ok")") != std::string::npos);
+  }
+  {
+    RawClient c(s.port);
+    REQUIRE(c.send(post("/v1/completions", R"({"prompt": "1", "max_tokens": 5})")));
+    const std::string out = c.read_all(3000ms);
+    CHECK(out.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(out.find(R"("text":"77777")") != std::string::npos);
+  }
+}
+
 TEST_CASE("shutdown while a stream's writes are stalled: the stream still ends with its final events and [DONE]") {
   // The shutdown order of `r1vk serve`: the engine stops (every stream is finished, cancelled),
   // then the HTTP server. Here the stream's writer is blocked on a client that stopped reading
