@@ -50,6 +50,14 @@ void LocalStageChain::set_first_stage(const BatchExecutor& first) {
   overlap_ = std::adjacent_find(contexts.begin(), contexts.end()) == contexts.end();
 }
 
+std::string LocalStageChain::lost() const {
+  for (size_t i = 0; i < stages_.size(); ++i) {
+    std::string why = stages_[i]->model().context().lost();
+    if (!why.empty()) return "pipeline stage " + std::to_string(i + 1) + ": " + why;
+  }
+  return {};
+}
+
 Status LocalStageChain::apply(const SequenceCommand& c, int64_t expect) {
   if (running_ || occupied() || !done_.empty()) return invalid("a sequence operation while a pipeline step is in flight");
   for (size_t i = 0; i < stages_.size(); ++i) {
@@ -349,6 +357,12 @@ Result<std::vector<int32_t>> Pipeline::step(std::span<const StepEntry> entries, 
   if (logits && !options().keep_logits) return invalid("the pipeline was created without keep_logits");
   R1VK_TRY(submit(entries));
   return finish(logits);
+}
+
+std::string Pipeline::lost() const {
+  std::string why = first_->model().context().lost();
+  if (!why.empty()) return "pipeline stage 0: " + why;
+  return rest_->lost();
 }
 
 std::vector<double> Pipeline::stage_seconds() const {

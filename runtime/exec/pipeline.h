@@ -17,6 +17,7 @@
 #include <optional>
 #include <chrono>
 #include <span>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -60,6 +61,9 @@ class StageChain {
   virtual Result<std::vector<int32_t>> finish(std::vector<float>* logits) = 0;
   // Seconds each stage of the chain spent in steps so far (where known, else empty).
   virtual std::vector<double> stage_seconds() const = 0;
+  // Empty while every stage of the chain can run; else why one cannot run anything more (its
+  // device was lost, its process died or stopped answering), so neither can the pipeline.
+  virtual std::string lost() const = 0;
 };
 
 // Stages as executors in this process (the hidden rows cross devices through host memory). Work
@@ -78,6 +82,8 @@ class LocalStageChain final : public StageChain {
   Result<bool> poll() override;
   Result<std::vector<int32_t>> finish(std::vector<float>* logits) override;
   std::vector<double> stage_seconds() const override { return seconds_; }
+  // The first lost device among the stages' contexts (vk::Context::lost()).
+  std::string lost() const override;
   // Whether ticks run beside the coordinator (every stage on a context of its own).
   bool overlapped() const { return overlap_; }
 
@@ -133,6 +139,9 @@ class Pipeline final : public SequenceExecutor {
   const std::vector<std::vector<int32_t>>& emitted() const override { return emitted_; }
 
   size_t stages() const { return rest_->stages() + 1; }
+  // Empty while every stage can run; else why the pipeline cannot run anything more: stage 0's
+  // device was lost (vk::Context::lost()), or a stage of the chain was (StageChain::lost()).
+  std::string lost() const;
   // Stage 0's executor: its block pool, sequence slots and row buckets are every stage's.
   const BatchExecutor& first_stage() const { return *first_; }
   // Micro-batches per step of several entries: up to `m` groups of consecutive entries, of about

@@ -176,29 +176,28 @@ MpiStageChain::MpiStageChain(World world, int64_t hidden, int64_t vocab, bool ke
       seconds_(static_cast<size_t>(world.size - 1), 0.0) {}
 
 MpiStageChain::~MpiStageChain() {
-  if (!lost_) (void)send_all({kStop});
+  if (lost_.empty()) (void)send_all({kStop});
+}
+
+Error MpiStageChain::lose(Error error) {
+  if (lost_.empty()) lost_ = error.message();
+  return error;
 }
 
 Status MpiStageChain::send_all(const std::vector<int64_t>& command) {
   for (int r = 1; r < world_.size; ++r) {
     auto st = send(command, MPI_INT64_T, r, kCommand, timeout_s_, "a command");
-    if (!st.ok()) {
-      lost_ = true;
-      return st;
-    }
+    if (!st.ok()) return lose(std::move(st).error());
   }
   return ok_status();
 }
 
 Status MpiStageChain::apply(const exec::SequenceCommand& c, int64_t expect) {
-  if (lost_) return make_error(ErrorCode::kIo, "the pipeline lost a rank");
+  if (!lost_.empty()) return make_error(ErrorCode::kIo, "the pipeline lost a rank: " + lost_);
   R1VK_TRY(send_all(encode(c)));
   for (int r = 1; r < world_.size; ++r) {
     auto reply = receive<int64_t>(MPI_INT64_T, r, kReply, timeout_s_, false, "reply to a sequence operation");
-    if (!reply.ok()) {
-      lost_ = true;
-      return std::move(reply).error();
-    }
+    if (!reply.ok()) return lose(std::move(reply).error());
     if (reply->size() != 2 || (*reply)[0] != 1) {
       return make_error(ErrorCode::kInternal, "pipeline rank " + std::to_string(r) + " failed a sequence operation");
     }
@@ -210,7 +209,7 @@ Status MpiStageChain::apply(const exec::SequenceCommand& c, int64_t expect) {
 }
 
 Status MpiStageChain::submit(std::span<const exec::StepEntry> entries, std::span<const float> hidden) {
-  if (lost_) return make_error(ErrorCode::kIo, "the pipeline lost a rank");
+  if (!lost_.empty()) return make_error(ErrorCode::kIo, "the pipeline lost a rank: " + lost_);
   std::vector<int64_t> w = {kStep, static_cast<int64_t>(entries.size())};
   std::vector<int64_t> tokens;
   for (const exec::StepEntry& e : entries) {
@@ -226,10 +225,7 @@ Status MpiStageChain::submit(std::span<const exec::StepEntry> entries, std::span
   R1VK_TRY(send_all(w));
   const std::vector<float> rows(hidden.begin(), hidden.end());
   auto st = send(rows, MPI_FLOAT, 1, kHidden, timeout_s_, "hidden rows");
-  if (!st.ok()) {
-    lost_ = true;
-    return st;
-  }
+  if (!st.ok()) return lose(std::move(st).error());
   pending_rows_.push_back(static_cast<uint32_t>(tokens.size()));
   return ok_status();
 }
@@ -247,24 +243,15 @@ Result<std::vector<int32_t>> MpiStageChain::finish(std::vector<float>* logits) {
   // Each rank's report in order: the first missing one names the rank that was lost.
   for (int r = 1; r < world_.size; ++r) {
     auto report = receive<double>(MPI_DOUBLE, r, kProgress, timeout_s_, false, "step report");
-    if (!report.ok()) {
-      lost_ = true;
-      return std::move(report).error();
-    }
+    if (!report.ok()) return lose(std::move(report).error());
     if (report->size() == 1) seconds_[static_cast<size_t>(r - 1)] += (*report)[0];
   }
   const int last = world_.size - 1;
   auto tokens = receive<int32_t>(MPI_INT32_T, last, kTokens, timeout_s_, false, "sampled tokens");
-  if (!tokens.ok()) {
-    lost_ = true;
-    return std::move(tokens).error();
-  }
+  if (!tokens.ok()) return lose(std::move(tokens).error());
   if (keep_logits_) {
     auto l = receive<float>(MPI_FLOAT, last, kLogits, timeout_s_, false, "logits");
-    if (!l.ok()) {
-      lost_ = true;
-      return std::move(l).error();
-    }
+    if (!l.ok()) return lose(std::move(l).error());
     if (l->size() != size_t{rows} * static_cast<size_t>(vocab_)) {
       return make_error(ErrorCode::kInternal, "the last pipeline rank sent logits of the wrong size");
     }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "base/status.h"
@@ -50,14 +51,18 @@ class MpiStageChain final : public exec::StageChain {
   Result<bool> poll() override;
   Result<std::vector<int32_t>> finish(std::vector<float>* logits) override;
   std::vector<double> stage_seconds() const override { return seconds_; }
+  // The failure that lost a rank (it died, hung past timeout_s or its messages failed), naming it.
+  std::string lost() const override { return lost_; }
 
  private:
+  // Records `error` as the lost rank's (the first one stays) and returns it.
+  Error lose(Error error);
   Status send_all(const std::vector<int64_t>& command);
   World world_;
   int64_t hidden_, vocab_;
   bool keep_logits_;
   double timeout_s_;
-  bool lost_ = false;
+  std::string lost_;  // empty: every rank answers
   std::deque<uint32_t> pending_rows_;  // per step in flight (micro-batches), oldest first
   std::vector<double> seconds_;  // per rank 1..: seconds its step reports say it spent
 };

@@ -4,7 +4,14 @@ namespace r1vk::serve {
 
 BatchRunner::BatchRunner(std::unique_ptr<exec::BatchExecutor> executor) : ex_(executor.get()) { steps_ = std::move(executor); }
 
-BatchRunner::BatchRunner(std::shared_ptr<exec::Pipeline> pipeline) : ex_(&pipeline->first_stage()) { steps_ = std::move(pipeline); }
+BatchRunner::BatchRunner(std::shared_ptr<exec::Pipeline> pipeline) : pipeline_(pipeline), ex_(&pipeline->first_stage()) {
+  steps_ = std::move(pipeline);
+}
+
+std::string BatchRunner::lost() const {
+  std::string why = pipeline_ ? pipeline_->lost() : ex_->model().context().lost();
+  return why.empty() ? stuck_ : why;
+}
 
 Result<SeqId> BatchRunner::add_sequence(std::span<const int32_t> prompt) {
   if (ex_->live_sequences() >= ex_->max_batch()) {
@@ -34,7 +41,10 @@ Result<std::vector<std::vector<int32_t>>> BatchRunner::step(std::span<const Step
     es[i].sample = entries[i].sample;
     es[i].speculate = entries[i].speculate && steps_->mtp();
   }
-  R1VK_TRY(steps_->step(es, nullptr));
+  if (auto done = steps_->step(es, nullptr); !done.ok()) {
+    if (steps_->pending() && stuck_.empty()) stuck_ = "a step did not finish: " + done.error().message();
+    return std::move(done).error();
+  }
   return steps_->emitted();
 }
 

@@ -37,9 +37,15 @@ class BatchRunner final : public StepRunner {
   bool drafts() const override { return steps_->mtp(); }
   exec::DraftStats draft_stats() const override { return steps_->draft_stats(); }
   Result<std::vector<std::vector<int32_t>>> step(std::span<const StepEntry> entries) override;
+  // The device's loss (vk::Context::lost()), behind a pipeline any stage's device or rank
+  // (exec::Pipeline::lost()), or a step that failed while still running on the device (its wait
+  // timed out: the executor accepts no step until it ends).
+  std::string lost() const override;
 
  private:
   std::shared_ptr<exec::SequenceExecutor> steps_;  // the executor or the pipeline
+  std::shared_ptr<exec::Pipeline> pipeline_;       // set behind a pipeline
+  std::string stuck_;                              // see lost()
   const exec::BatchExecutor* ex_;                   // the block pool, sequence slots and buckets: stage 0's
 };
 

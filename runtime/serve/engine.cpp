@@ -94,12 +94,13 @@ void Engine::drop_cancelled() {
   if (!cancelled.empty()) update_gauges();
 }
 
-void Engine::fail_if_fatal(const Error& error) {
-  // A lost device stays lost, and so does a lost pipeline rank (the only I/O error the runner
-  // gives, in a step or a sequence operation: mpi::MpiStageChain): fail what waits too, rather
-  // than letting each request find out.
-  if (error.code() != ErrorCode::kVulkan && error.code() != ErrorCode::kIo) return;
-  device_failure_ = error.message();
+void Engine::fail_if_lost() {
+  // A lost device stays lost, and so does a lost pipeline rank: fail what waits too, rather
+  // than letting each request find out. The runner says so (StepRunner::lost()); the error's
+  // code does not, as a Vulkan or I/O error may be one the next step survives.
+  std::string why = runner_.lost();
+  if (why.empty()) return;
+  device_failure_ = std::move(why);
   std::vector<Sequence*> left;
   for (auto& [id, s] : sequences_) left.push_back(s.get());
   for (Sequence* s : left) finish(s, FinishReason::kError, "the device failed: " + device_failure_);
@@ -111,7 +112,7 @@ void Engine::run_step(std::unique_lock<std::mutex>& lock) {
     // A sequence could not be added (the runner refused): fail the head of the queue rather
     // than retrying it forever.
     if (!scheduler_.waiting_queue().empty()) finish(scheduler_.waiting_queue().front(), FinishReason::kError, planned.error().message());
-    fail_if_fatal(planned.error());
+    fail_if_lost();
     update_gauges();
     return;
   }
@@ -143,7 +144,7 @@ void Engine::run_step(std::unique_lock<std::mutex>& lock) {
   ++metrics_.steps;
   if (!tokens.ok()) {
     for (const auto& p : plan) finish(p.sequence, FinishReason::kError, tokens.error().message());
-    fail_if_fatal(tokens.error());
+    fail_if_lost();
     update_gauges();
     return;
   }

@@ -58,9 +58,10 @@ class Engine {
   // Wakes the loop so that a cancelled stream is dropped now rather than at the next step.
   void notify();
 
-  // Empty while the engine can serve; after a step failed with a Vulkan error (a lost device:
-  // every later step would fail the same way) the message of that error. From then on every
-  // request is refused or failed with kVulkan, and the server reports itself unhealthy.
+  // Empty while the engine can serve; once a step or admission failed and the runner says it can
+  // run nothing more (StepRunner::lost(): a lost device or pipeline rank), why. From then on
+  // every request is refused or failed with kVulkan, and the server reports itself unhealthy.
+  // Any other runner error fails only the requests it met.
   std::string device_failure() const;
 
   Metrics& metrics() { return metrics_; }
@@ -70,8 +71,9 @@ class Engine {
   void loop();
   // One step: plan under the lock, run outside it, deliver the tokens. False when idle.
   void run_step(std::unique_lock<std::mutex>& lock);
-  // After a runner error: a lost device or pipeline rank fails every sequence and the engine.
-  void fail_if_fatal(const Error& error);
+  // After a runner error: when the runner is lost (a device or pipeline rank), every sequence
+  // and the engine fail.
+  void fail_if_lost();
   void drop_cancelled();
   void finish(Sequence* s, FinishReason reason, std::string error = {});
   // Streams one generated token, `later` tokens of the same step still to come after it (the

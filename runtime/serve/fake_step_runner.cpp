@@ -1,5 +1,6 @@
 #include "serve/fake_step_runner.h"
 
+#include <algorithm>
 #include <thread>
 
 namespace r1vk::serve {
@@ -7,7 +8,14 @@ namespace r1vk::serve {
 Result<SeqId> FakeStepRunner::add_sequence(std::span<const int32_t>) {
   std::lock_guard lock(mutex_);
   if (seqs_.size() >= o_.max_batch) return make_error(ErrorCode::kOutOfMemory, "fake runner: no free sequence slot");
-  if (o_.lose_rank_at_add) return make_error(ErrorCode::kIo, "pipeline rank 1 lost: no reply to a sequence operation within 5 s");
+  if (o_.lose_rank_at_add) {
+    lost_ = "pipeline rank 1 lost: no reply to a sequence operation within 5 s";
+    return make_error(ErrorCode::kIo, lost_);
+  }
+  if (failed_adds_ < o_.fail_adds) {
+    ++failed_adds_;
+    return make_error(o_.step_error_code, o_.step_error);
+  }
   const SeqId id = next_++;
   seqs_[id] = Seq{};
   return id;
@@ -50,9 +58,15 @@ exec::DraftStats FakeStepRunner::draft_stats() const {
 Result<std::vector<std::vector<int32_t>>> FakeStepRunner::step(std::span<const StepEntry> entries) {
   if (o_.step_delay.count() > 0) std::this_thread::sleep_for(o_.step_delay);
   std::lock_guard lock(mutex_);
-  if (o_.lose_device_at_step >= 0 && static_cast<int64_t>(steps_.size() + failed_steps_) >= o_.lose_device_at_step) {
+  const auto index = static_cast<int64_t>(steps_.size() + failed_steps_);
+  if (o_.lose_device_at_step >= 0 && index >= o_.lose_device_at_step) {
     ++failed_steps_;
-    return make_error(ErrorCode::kVulkan, "vkWaitSemaphores failed: VK_ERROR_DEVICE_LOST (fake runner)");
+    lost_ = "vkWaitSemaphores failed: VK_ERROR_DEVICE_LOST (fake runner)";
+    return make_error(ErrorCode::kVulkan, lost_);
+  }
+  if (std::find(o_.fail_steps.begin(), o_.fail_steps.end(), index) != o_.fail_steps.end()) {
+    ++failed_steps_;
+    return make_error(o_.step_error_code, o_.step_error);
   }
   StepRecord rec;
   rec.entries = entries.size();
@@ -113,6 +127,11 @@ Result<std::vector<std::vector<int32_t>>> FakeStepRunner::step(std::span<const S
   }
   steps_.push_back(rec);
   return out;
+}
+
+std::string FakeStepRunner::lost() const {
+  std::lock_guard lock(mutex_);
+  return lost_;
 }
 
 std::vector<FakeStepRunner::StepRecord> FakeStepRunner::steps() const {

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "serve/step_runner.h"
 
@@ -18,12 +20,20 @@ struct FakeStepRunnerOptions {
   uint32_t block_tokens = 4;
   int64_t context_length = 64;
   std::chrono::milliseconds step_delay{0};
-  // Steps from this one on (0-based) fail as a lost device's do (kVulkan, VK_ERROR_DEVICE_LOST);
-  // negative: never.
+  // Steps from this one on (0-based, failed steps counted) fail as a lost device's do (kVulkan,
+  // VK_ERROR_DEVICE_LOST) and lost() says so; negative: never.
   int64_t lose_device_at_step = -1;
   // Set: add_sequence fails as a pipeline whose rank stopped answering does (kIo, "pipeline rank
-  // 1 lost ..."), so admission, not a step, meets the failure.
+  // 1 lost ...") and lost() says so, so admission, not a step, meets the failure.
   bool lose_rank_at_add = false;
+  // Steps with these indices (0-based, failed steps counted) fail with `step_error` and nothing
+  // is lost: an ordinary error (a Vulkan call out of memory, an I/O error) the next step
+  // survives. Nothing in the step changes, as when the executor refuses a step.
+  std::vector<int64_t> fail_steps;
+  // The next this many add_sequence calls fail with `step_error`, nothing lost.
+  int fail_adds = 0;
+  ErrorCode step_error_code = ErrorCode::kIo;
+  std::string step_error = "fake runner: an ordinary error";
   // Row counts a step is padded to, ascending (as the batched executor's buckets); empty: none.
   std::vector<uint32_t> step_buckets;
   // The next token of a sequence from everything in its cache so far (prompt and generated).
@@ -51,6 +61,7 @@ class FakeStepRunner final : public StepRunner {
   bool drafts() const override { return static_cast<bool>(o_.draft_token); }
   exec::DraftStats draft_stats() const override;
   Result<std::vector<std::vector<int32_t>>> step(std::span<const StepEntry> entries) override;
+  std::string lost() const override;
 
   struct StepRecord {
     size_t entries = 0;
@@ -75,6 +86,8 @@ class FakeStepRunner final : public StepRunner {
   std::unordered_map<SeqId, Seq> seqs_;
   std::vector<StepRecord> steps_;
   size_t failed_steps_ = 0;
+  int failed_adds_ = 0;
+  std::string lost_;
   exec::DraftStats draft_stats_;
   SeqId next_ = 1;
 };

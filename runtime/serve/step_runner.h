@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "base/status.h"
@@ -63,6 +64,12 @@ class StepRunner {
   // plain steps. Fails without changing any sequence when the pool has too few free blocks for
   // the step.
   virtual Result<std::vector<std::vector<int32_t>>> step(std::span<const StepEntry> entries) = 0;
+
+  // Empty while the runner can run steps; else why it cannot run anything more: its device was
+  // lost, a pipeline rank died or stopped answering, a step never finished. The engine asks after
+  // a failed step or admission and fails everything only then: any other error (a Vulkan call
+  // out of memory, an I/O error) fails the requests it met and the next step runs as usual.
+  virtual std::string lost() const = 0;
 };
 
 }  // namespace r1vk::serve

@@ -117,26 +117,50 @@ Result<uint64_t> Context::submit_with_fence(const CommandBuffer& cmd, VkFence fe
   VkResult r = fault::check(fault::Site::kSubmit);
   if (r == VK_SUCCESS) r = vkQueueSubmit(device_->compute_queue(), 1, &info, fence);
   if (unlock_queue_) unlock_queue_();
-  if (r != VK_SUCCESS) return vk_error(r, "vkQueueSubmit");  // the call's name, not the variable's
+  if (r != VK_SUCCESS) return note_loss(vk_error(r, "vkQueueSubmit"), r).error();  // the call's name, not the variable's
   next_value_ = value;  // only a submitted value may be waited for
   return value;
 }
 
 Result<uint64_t> Context::submit(const CommandBuffer& cmd) { return submit_with_fence(cmd, VK_NULL_HANDLE); }
 
-Result<bool> Context::is_complete(uint64_t timeline_value) const {
-  R1VK_ASSIGN_OR_RETURN(uint64_t done, timeline_.value());
-  return done >= timeline_value;
+Status Context::note_loss(Status status, VkResult result) const {
+  if (!status.ok() && result == VK_ERROR_DEVICE_LOST) {
+    std::lock_guard lock(lost_mutex_);
+    if (lost_.empty()) lost_ = status.error().message();
+  }
+  return status;
 }
 
-Status Context::wait(uint64_t timeline_value) const { return timeline_.wait(timeline_value, options_.submit_timeout_ns); }
+std::string Context::lost() const {
+  std::lock_guard lock(lost_mutex_);
+  return lost_;
+}
 
-Status Context::wait_unbounded(uint64_t timeline_value) const { return timeline_.wait(timeline_value, UINT64_MAX); }
+Result<bool> Context::is_complete(uint64_t timeline_value) const {
+  VkResult r = VK_SUCCESS;
+  auto done = timeline_.value(&r);
+  if (!done.ok()) return note_loss(std::move(done).error(), r).error();
+  return *done >= timeline_value;
+}
+
+Status Context::wait(uint64_t timeline_value) const {
+  VkResult r = VK_SUCCESS;
+  Status st = timeline_.wait(timeline_value, options_.submit_timeout_ns, &r);
+  return note_loss(std::move(st), r);
+}
+
+Status Context::wait_unbounded(uint64_t timeline_value) const {
+  VkResult r = VK_SUCCESS;
+  Status st = timeline_.wait(timeline_value, UINT64_MAX, &r);
+  return note_loss(std::move(st), r);
+}
 
 Status Context::submit_and_wait(const CommandBuffer& cmd) {
   R1VK_TRY(fence_.reset());
   R1VK_ASSIGN_OR_RETURN(const uint64_t value, submit_with_fence(cmd, fence_.handle()));
-  Status waited = fence_.wait(options_.submit_timeout_ns);
+  VkResult r = VK_SUCCESS;
+  Status waited = note_loss(fence_.wait(options_.submit_timeout_ns, &r), r);
   // The caller frees `cmd` and the buffers it uses when this returns: after a timeout, wait for
   // the work to end first (a lost device returns at once), then report that it took too long.
   if (!waited.ok()) (void)wait_unbounded(value);

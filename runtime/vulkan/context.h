@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -99,6 +100,12 @@ class Context {
   Result<bool> is_complete(uint64_t timeline_value) const;
   // Submit, then block until the device finished it (fence-guarded, with the submit timeout).
   Status submit_and_wait(const CommandBuffer& cmd);
+  // Empty while the device works; once a submit, wait or completion query of this context got
+  // VK_ERROR_DEVICE_LOST, that error's message. A lost device stays lost (Vulkan spec, "Lost
+  // Device": the logical device and everything on it are unusable), so its owners run nothing
+  // more on it. Other failures (out of memory, a wait that timed out) leave it empty.
+  // Thread-safe (stages of a pipeline wait on their own threads).
+  std::string lost() const;
 
   uint64_t validation_errors() const { return instance_->validation_error_count(); }
   Status save_pipeline_cache() const { return cache_.save(); }
@@ -107,6 +114,8 @@ class Context {
   Context() = default;
   Status finish_create();
   Result<uint64_t> submit_with_fence(const CommandBuffer& cmd, VkFence fence);
+  // Returns `status`; when it failed with `result` VK_ERROR_DEVICE_LOST, records it as lost() first.
+  Status note_loss(Status status, VkResult result) const;
   std::function<void()> lock_queue_;
   std::function<void()> unlock_queue_;
   ContextOptions options_;
@@ -118,6 +127,8 @@ class Context {
   Fence fence_;
   uint64_t next_value_ = 0;
   size_t device_index_ = 0;
+  mutable std::mutex lost_mutex_;
+  mutable std::string lost_;  // guarded by lost_mutex_; see lost()
 };
 
 }  // namespace r1vk::vk

@@ -33,11 +33,12 @@ Fence::~Fence() {
   if (fence_ != VK_NULL_HANDLE) vkDestroyFence(device_, fence_, nullptr);
 }
 
-Status Fence::wait(uint64_t timeout_ns) const {
+Status Fence::wait(uint64_t timeout_ns, VkResult* result) const {
   // An injected loss still waits for real, so no work is left running on buffers about to be freed.
   const VkResult injected = fault::check(fault::Site::kWait);
   VkResult r = vkWaitForFences(device_, 1, &fence_, VK_TRUE, timeout_ns);
   if (injected != VK_SUCCESS) r = injected;
+  if (result) *result = r;
   if (r == VK_TIMEOUT)
     return make_error(ErrorCode::kVulkan, "vkWaitForFences timed out after " + std::to_string(timeout_ns / 1000000) + " ms");
   R1VK_VK_TRY(r);

@@ -22,8 +22,9 @@ class Fence {
   ~Fence();
 
   VkFence handle() const { return fence_; }
-  // VK_TIMEOUT becomes a kVulkan error naming the timeout.
-  Status wait(uint64_t timeout_ns) const;
+  // VK_TIMEOUT becomes a kVulkan error naming the timeout. `result` (optional) receives the
+  // VkResult, so a caller can tell a lost device from other failures.
+  Status wait(uint64_t timeout_ns, VkResult* result = nullptr) const;
   Status reset() const;
 
  private:

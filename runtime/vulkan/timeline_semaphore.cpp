@@ -38,13 +38,15 @@ TimelineSemaphore::~TimelineSemaphore() {
   if (semaphore_ != VK_NULL_HANDLE) vkDestroySemaphore(device_, semaphore_, nullptr);
 }
 
-Result<uint64_t> TimelineSemaphore::value() const {
+Result<uint64_t> TimelineSemaphore::value(VkResult* result) const {
   uint64_t v = 0;
-  R1VK_VK_TRY(vkGetSemaphoreCounterValue(device_, semaphore_, &v));
+  const VkResult r = vkGetSemaphoreCounterValue(device_, semaphore_, &v);
+  if (result) *result = r;
+  R1VK_VK_TRY(r);
   return v;
 }
 
-Status TimelineSemaphore::wait(uint64_t value, uint64_t timeout_ns) const {
+Status TimelineSemaphore::wait(uint64_t value, uint64_t timeout_ns, VkResult* result) const {
   VkSemaphoreWaitInfo info{};
   info.sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO;
   info.semaphoreCount = 1;
@@ -54,6 +56,7 @@ Status TimelineSemaphore::wait(uint64_t value, uint64_t timeout_ns) const {
   const VkResult injected = fault::check(fault::Site::kWait);
   VkResult r = vkWaitSemaphores(device_, &info, timeout_ns);
   if (injected != VK_SUCCESS) r = injected;
+  if (result) *result = r;
   if (r == VK_TIMEOUT)
     return make_error(ErrorCode::kVulkan, "vkWaitSemaphores timed out waiting for timeline value " + std::to_string(value));
   R1VK_VK_TRY(r);

@@ -22,8 +22,9 @@ class TimelineSemaphore {
   ~TimelineSemaphore();
 
   VkSemaphore handle() const { return semaphore_; }
-  Result<uint64_t> value() const;
-  Status wait(uint64_t value, uint64_t timeout_ns) const;
+  // `result` (optional) receives the VkResult, so a caller can tell a lost device from other failures.
+  Result<uint64_t> value(VkResult* result = nullptr) const;
+  Status wait(uint64_t value, uint64_t timeout_ns, VkResult* result = nullptr) const;
   Status signal_from_host(uint64_t value) const;
 
  private:

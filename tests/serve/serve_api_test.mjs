@@ -410,6 +410,74 @@ if (MPI) {
   });
 }
 
+if (MPI) {
+  await step("rank 1 stopped (SIGSTOP) while a request streams: /health 503 or closed, mpirun exits non-zero naming rank 1 within 20 s", async () => {
+    // A hung rank is noticed by rank 0 after --pipeline-timeout (no step report); the engine then
+    // fails every request and answers /health 503, and within a quarter of a second rank 0 prints
+    // the loss and calls MPI_Abort, so the job ends instead of serving errors (docs/pipeline.md).
+    const s = await startServer(r1vk, ["--temperature", "0", "--max-batch", "2", "--pipeline-timeout", "2"]);
+    let rank1 = 0;
+    try {
+      await waitReady(s.base);
+      rank1 = rankPid(s.proc.pid, 1);
+      const exited = once(s.proc, "exit");
+      const body = JSON.stringify({ prompt: "1: 4+8+0=12\n", max_tokens: 400, temperature: 0.9, stream: true, model: MODEL });
+      const res = await fetch(s.base + "/v1/completions", { method: "POST", headers: { "Content-Type": "application/json" }, body });
+      assert.equal(res.status, 200);
+      const reader = res.body.getReader();
+      await reader.read();  // the stream runs: the first tokens came
+      const t0 = Date.now();
+      process.kill(rank1, "SIGSTOP");
+      // /health until the job is gone: each answer's status, or "closed" once nothing answers.
+      const health = [];
+      let polling = true;
+      const poller = (async () => {
+        while (polling) {
+          const at = Date.now();  // when asked
+          try {
+            const r = await fetch(s.base + "/health", { signal: AbortSignal.timeout(2000) });
+            health.push({ at, status: r.status });
+          } catch {
+            health.push({ at, status: "closed" });
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
+      let text = "";
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += new TextDecoder().decode(value);
+        }
+      } catch { /* closed */ }
+      const streamEnded = Date.now();
+      const limit = new Promise((_, reject) => setTimeout(() => reject(new Error("mpirun still runs 20 s after rank 1 stopped")), 20000));
+      try {
+        const [code] = await Promise.race([exited, limit]);
+        assert.notEqual(code, 0, s.output());
+      } finally {
+        polling = false;
+        await poller;
+      }
+      assert.ok(Date.now() - t0 < 20000);
+      assert.match(s.output(), /pipeline rank 1 lost/);
+      // The stream ends with an error event naming the rank, or is cut when the job ends.
+      if (/"error"/.test(text)) assert.match(text, /rank 1/);
+      // While rank 1 hung, /health asked after the stream had failed never said ok, and it
+      // turned 503 or stopped answering.
+      const after = health.filter((h) => h.at >= streamEnded);
+      assert.ok(after.every((h) => h.status !== 200), JSON.stringify(health));
+      assert.ok(health.some((h) => h.status === 503 || h.status === "closed"), JSON.stringify(health));
+    } finally {
+      if (rank1) {
+        try { process.kill(rank1, "SIGCONT"); process.kill(rank1, "SIGKILL"); } catch { /* gone */ }
+      }
+      if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill("SIGKILL");
+    }
+  });
+}
+
 // Under MPI both ranks would read the fault file: rank 1 dying is tested above instead.
 // On two devices (one process) a step is two submits: the third step's is the sixth.
 const faultAt = PIPELINE === "devices" ? 6 : 3;

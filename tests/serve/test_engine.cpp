@@ -341,6 +341,58 @@ TEST_CASE("a lost device fails what runs and what waits, and every later request
   CHECK(f.engine.metrics().kv_blocks_used.load() == 0);
 }
 
+TEST_CASE("an ordinary I/O or Vulkan error from one step fails that step's requests only; the engine goes on") {
+  // The runner is not lost (StepRunner::lost() empty), so whatever the error's code, requests
+  // that were not in the step and later ones are served. (Before, any kVulkan or kIo error
+  // failed the whole engine.)
+  FakeStepRunnerOptions ro = fake_options();
+  ro.max_batch = 1;  // the second request waits while the first is in the failing step
+  ro.step_delay = 1ms;
+  ro.fail_steps = {4};
+  SUBCASE("I/O") {
+    ro.step_error_code = ErrorCode::kIo;
+    ro.step_error = "writing the step's input: Input/output error";
+  }
+  SUBCASE("Vulkan") {
+    ro.step_error_code = ErrorCode::kVulkan;
+    ro.step_error = "vkQueueSubmit failed: VK_ERROR_OUT_OF_DEVICE_MEMORY";
+  }
+  Fixture f(ro);
+  auto running = f.engine.submit(request(0, 3, 150));
+  auto waiting = f.engine.submit(request(1, 3));
+  REQUIRE(running.ok());
+  REQUIRE(waiting.ok());
+  const auto a = collect(**running);
+  CHECK(a.finish.reason == FinishReason::kError);
+  CHECK(a.finish.error == ro.step_error);
+  const auto b = collect(**waiting);
+  CHECK(b.finish.reason == FinishReason::kStop);
+  CHECK(b.answer == "\n\n6912");
+  CHECK(f.engine.device_failure().empty());
+  auto later = f.engine.submit(request(1, 3));
+  REQUIRE(later.ok());
+  CHECK(collect(**later).answer == "\n\n6912");
+  CHECK(f.engine.metrics().requests_error.load() == 1);
+  CHECK(f.runner.live_sequences() == 0);
+}
+
+TEST_CASE("an ordinary error while a sequence is admitted fails that request only") {
+  FakeStepRunnerOptions ro = fake_options();
+  ro.fail_adds = 1;
+  ro.step_error_code = ErrorCode::kIo;
+  ro.step_error = "reading the prompt cache: Input/output error";
+  Fixture f(ro);
+  auto first = f.engine.submit(request(0, 3));
+  REQUIRE(first.ok());
+  const auto a = collect(**first);
+  CHECK(a.finish.reason == FinishReason::kError);
+  CHECK(a.finish.error == ro.step_error);
+  CHECK(f.engine.device_failure().empty());
+  auto second = f.engine.submit(request(1, 3));
+  REQUIRE(second.ok());
+  CHECK(collect(**second).answer == "\n\n6912");
+}
+
 TEST_CASE("a pipeline rank lost while a sequence is admitted fails the engine as a lost device does") {
   // Regression (breaker): a stopped rank failed each new request in admission, while the engine
   // stayed healthy and /health said ok.

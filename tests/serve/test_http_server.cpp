@@ -5,15 +5,19 @@
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <future>
+#include <memory>
 #include <thread>
 
 #include "engine_test_util.h"
@@ -319,6 +323,79 @@ TEST_CASE("a non-streaming request whose client goes away is cancelled, its bloc
   CHECK(s.runner.live_sequences() == 0);
 }
 
+TEST_CASE("a burst of 48 connections while every worker is busy waits in the listen backlog; all are answered") {
+  // Regression: Debian's cpp-httplib listens with a backlog of 5, so beyond about six queued
+  // connections the kernel dropped new handshakes (and clients saw resets) before the server's
+  // --max-connections queueing applied. The server listens again with 1024.
+  http::ServerOptions so = quick_options();  // 2 workers
+  so.read_timeout_s = 10;
+  so.request_timeout_s = 10;
+  Server s(endless_runner(), so);
+  // Both workers and the accepting thread held by clients that have not finished their request.
+  std::vector<std::unique_ptr<RawClient>> slow;
+  for (int i = 0; i < 3; ++i) {
+    slow.push_back(std::make_unique<RawClient>(s.port));
+    REQUIRE(slow.back()->send("GET /health HTTP/1.1\r\nHost: x\r\n"));
+  }
+  std::this_thread::sleep_for(200ms);  // accepted, each stuck in its headers
+  // The burst: every handshake is completed by the kernel while nothing is accepted, so each
+  // connection must be writable at once (a dropped handshake is retried only after a second).
+  constexpr int kBurst = 48;
+  std::vector<int> fds;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(s.port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int i = 0; i < kBurst; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    REQUIRE(fd >= 0);
+    fds.push_back(fd);
+    const int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    REQUIRE((rc == 0 || errno == EINPROGRESS));
+  }
+  int connected = 0;
+  const auto end = Clock::now() + 700ms;
+  std::vector<bool> done(fds.size(), false);
+  while (connected < kBurst && Clock::now() < end) {
+    std::vector<pollfd> p;
+    for (size_t i = 0; i < fds.size(); ++i) p.push_back({fds[i], static_cast<short>(done[i] ? 0 : POLLOUT), 0});
+    ::poll(p.data(), p.size(), 50);
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (done[i] || !(p[i].revents & (POLLOUT | POLLERR | POLLHUP))) continue;
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(fds[i], SOL_SOCKET, SO_ERROR, &err, &len);
+      CHECK_MESSAGE(err == 0, "connection ", i, ": ", std::strerror(err));
+      done[i] = true;
+      ++connected;
+    }
+  }
+  CHECK(connected == kBurst);
+  // Free the workers: every connection of the burst is answered, none reset.
+  slow.clear();
+  for (int fd : fds) {
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    const std::string req = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    CHECK(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+  }
+  int answered = 0;
+  for (int fd : fds) {
+    std::string out;
+    const auto until = Clock::now() + 10s;
+    while (Clock::now() < until) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char buf[1024];
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    if (out.rfind("HTTP/1.1 200", 0) == 0) ++answered;
+    ::close(fd);
+  }
+  CHECK(answered == kBurst);
+}
+
 TEST_CASE("/metrics shows the device memory the backend samples") {
   Server s;
   RawClient c(s.port);
@@ -359,6 +436,35 @@ TEST_CASE("/health turns 503 with the reason once the device is lost; new reques
     const std::string out = c.read_all(3000ms);
     CHECK(out.rfind("HTTP/1.1 503", 0) == 0);
     CHECK(out.find("device_failed") != std::string::npos);
+  }
+}
+
+TEST_CASE("an ordinary step error fails its request with 500; /health stays ok and new requests are served") {
+  FakeStepRunnerOptions ro = endless_runner();
+  ro.fail_steps = {2};
+  ro.step_error_code = ErrorCode::kVulkan;
+  ro.step_error = "vkQueueSubmit failed: VK_ERROR_OUT_OF_DEVICE_MEMORY";
+  Server s(ro);
+  {
+    RawClient c(s.port);
+    REQUIRE(c.send(post("/v1/completions", R"({"prompt": "1", "max_tokens": 20})")));
+    const std::string out = c.read_all(3000ms);
+    CHECK(out.rfind("HTTP/1.1 500", 0) == 0);
+    CHECK(out.find("VK_ERROR_OUT_OF_DEVICE_MEMORY") != std::string::npos);
+  }
+  {
+    RawClient c(s.port);
+    REQUIRE(c.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    const std::string out = c.read_all(3000ms);
+    CHECK(out.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(out.find(R"("status":"ok")") != std::string::npos);
+  }
+  {
+    RawClient c(s.port);
+    REQUIRE(c.send(post("/v1/completions", R"({"prompt": "1", "max_tokens": 5})")));
+    const std::string out = c.read_all(3000ms);
+    CHECK(out.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(out.find(R"("text":"77777")") != std::string::npos);
   }
 }
 

@@ -264,6 +264,49 @@ TEST_CASE("timeline semaphore, fence and timestamps") {
   CHECK(test::validation_errors() == 0);
 }
 
+TEST_CASE("a context remembers a lost device (VK_ERROR_DEVICE_LOST from a submit or wait), not a timed-out wait") {
+  // A private context: the shared one must not be marked lost.
+  vk::ContextOptions options;
+  options.validation = true;
+  options.disk_pipeline_cache = false;
+  auto ctx = vk::Context::create(options);
+  REQUIRE(ctx.ok());
+  vk::Context& c = **ctx;
+  auto cmd = c.create_command_buffer();
+  REQUIRE(cmd.ok());
+  REQUIRE(cmd->begin(/*one_time=*/false).ok());  // submitted several times
+  REQUIRE(cmd->end().ok());
+  REQUIRE(c.submit_and_wait(*cmd).ok());
+  CHECK(c.lost().empty());
+  // A wait that times out is no loss: the work may still end.
+  c.set_submit_timeout_ns(1000);
+  const Status late = c.wait(1000);  // a timeline value never submitted
+  REQUIRE_FALSE(late.ok());
+  CHECK(late.error().message().find("timed out") != std::string::npos);
+  CHECK(c.lost().empty());
+  c.set_submit_timeout_ns(0);
+  Status failed = ok_status();
+  SUBCASE("a submit") {
+    ::setenv("R1VK_FAULT", "submit:1", 1);
+    auto value = c.submit(*cmd);
+    REQUIRE_FALSE(value.ok());
+    failed = value.error();
+  }
+  SUBCASE("a wait") {
+    ::setenv("R1VK_FAULT", "wait:1", 1);
+    auto value = c.submit(*cmd);
+    REQUIRE(value.ok());
+    failed = c.wait(*value);  // an injected loss still waits for the work
+  }
+  ::unsetenv("R1VK_FAULT");
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.error().message().find("VK_ERROR_DEVICE_LOST") != std::string::npos);
+  CHECK(c.lost() == failed.error().message());
+  // It stays lost, even once nothing more is injected.
+  REQUIRE(c.submit_and_wait(*cmd).ok());
+  CHECK(c.lost() == failed.error().message());
+}
+
 TEST_CASE("pipeline cache: header checks, corrupt files ignored with a warning, save and reload") {
   const vk::DeviceCaps& caps = context().caps();
   const auto dir = std::filesystem::temp_directory_path() / ("r1vk_cache_test_" + std::to_string(::getpid()));

@@ -160,6 +160,8 @@ Status run_serve(const ServeArgs& a) {
   // shutdown (or its death, through mpirun) ends them. They open the model in the same order as
   // rank 0 and serve until rank 0 stops them.
   R1VK_ASSIGN_OR_RETURN(const int rank, pipeline_rank(a.pipeline));
+  // Mistakes in the pipeline flags are reported before the server listens (and on every rank).
+  R1VK_TRY(check_pipeline_flags(a.pipeline, a.device));
   if (rank > 0) {
     shutdown.exit_on_first();
     R1VK_ASSIGN_OR_RETURN(TextModel worker, open_text_model(a.model, po, a.device, a.offload, {}, a.pipeline, bo));

@@ -82,20 +82,13 @@ namespace {
 Result<PipelineModel> open_mpi_pipeline(const PipelineFlags& flags, const std::function<Result<plan::LoadedPlan>()>& open_plan,
                                         const exec::BatchOptions& options, std::optional<int> device,
                                         const std::function<void(exec::Model&)>& prepare) {
-  R1VK_ASSIGN_OR_RETURN(mpi::World world, mpi::init_world());
-  if (world.size < 2) {
-    return make_error(ErrorCode::kInvalidArgument, "--pipeline needs at least two MPI ranks: mpirun -np N r1vk ... --pipeline");
-  }
+  R1VK_ASSIGN_OR_RETURN(mpi::World world, mpi::init_world());  // world.size >= 2: check_pipeline_flags
   PipelineModel pm;
   R1VK_ASSIGN_OR_RETURN(auto ctx, open_device(device));
   std::vector<double> ratios;
   R1VK_ASSIGN_OR_RETURN(ratios, mpi::all_gather(device_memory(*ctx)));
   if (!flags.split.empty()) {
     R1VK_ASSIGN_OR_RETURN(ratios, parse_numbers(flags.split, "--split", ListKind::kRatios));
-    if (ratios.size() != static_cast<size_t>(world.size)) {
-      return make_error(ErrorCode::kInvalidArgument, "--split gives " + std::to_string(ratios.size()) + " ratios for " +
-                                                         std::to_string(world.size) + " ranks");
-    }
   }
   // Rank 0 opens (for a checkpoint: compiles into the shared cache) before the others read it.
   std::optional<plan::LoadedPlan> plan;
@@ -137,6 +130,49 @@ Result<PipelineModel> open_mpi_pipeline(const PipelineFlags& flags, const std::f
 }  // namespace
 #endif
 
+namespace {
+
+// --split's ratios: positive numbers, `stages` of them (`what`: "devices" or "ranks").
+Status check_split(const std::string& split, size_t stages, const std::string& what) {
+  if (split.empty()) return ok_status();
+  R1VK_ASSIGN_OR_RETURN(const std::vector<double> ratios, parse_numbers(split, "--split", ListKind::kRatios));
+  if (ratios.size() != stages) {
+    return make_error(ErrorCode::kInvalidArgument, "--split gives " + std::to_string(ratios.size()) + " ratios for " +
+                                                       std::to_string(stages) + " " + what);
+  }
+  for (double r : ratios) {
+    if (!(r > 0)) return make_error(ErrorCode::kInvalidArgument, "--split: split ratios must be positive numbers");
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Status check_pipeline_flags(const PipelineFlags& flags, std::optional<int> device) {
+  if (!flags.active()) return ok_status();
+  if (flags.mpi) {
+    if (!flags.devices.empty()) return make_error(ErrorCode::kInvalidArgument, "--pipeline and --devices exclude each other");
+#ifdef R1VK_HAVE_MPI
+    R1VK_ASSIGN_OR_RETURN(mpi::World world, mpi::init_world());
+    if (world.size < 2) {
+      return make_error(ErrorCode::kInvalidArgument, "--pipeline needs at least two MPI ranks: mpirun -np N r1vk ... --pipeline");
+    }
+    return check_split(flags.split, static_cast<size_t>(world.size), "ranks");
+#else
+    return make_error(ErrorCode::kUnsupported, "--pipeline needs r1vk built with MPI (install libopenmpi-dev and rebuild)");
+#endif
+  }
+  if (device) return make_error(ErrorCode::kInvalidArgument, "--device and --devices exclude each other");
+  R1VK_ASSIGN_OR_RETURN(const auto device_numbers, parse_numbers(flags.devices, "--devices", ListKind::kDeviceIndices));
+  if (device_numbers.size() < 2) return make_error(ErrorCode::kInvalidArgument, "--devices needs at least two devices, e.g. 0,1");
+  for (double d : device_numbers) {
+    if (d > 65535) {  // digits only (parse_numbers), so a whole number; this bound keeps open_pipeline's cast defined
+      return make_error(ErrorCode::kInvalidArgument, "--devices: " + std::to_string(static_cast<uint64_t>(d)) + " is not a device index");
+    }
+  }
+  return check_split(flags.split, device_numbers.size(), "devices");
+}
+
 Result<int> pipeline_rank(const PipelineFlags& flags) {
   if (!flags.mpi) return 0;
 #ifdef R1VK_HAVE_MPI
@@ -168,33 +204,20 @@ bool end_distributed(const Status& status, int exit_code) {
 Result<PipelineModel> open_pipeline(const PipelineFlags& flags, const std::function<Result<plan::LoadedPlan>()>& open_plan,
                                     const exec::BatchOptions& options, std::optional<int> device,
                                     const std::function<void(exec::Model&)>& prepare) {
-  if (flags.mpi) {
-    if (!flags.devices.empty()) return make_error(ErrorCode::kInvalidArgument, "--pipeline and --devices exclude each other");
+  R1VK_TRY(check_pipeline_flags(flags, device));
 #ifdef R1VK_HAVE_MPI
-    return open_mpi_pipeline(flags, open_plan, options, device, prepare);
-#else
-    return make_error(ErrorCode::kUnsupported, "--pipeline needs r1vk built with MPI (install libopenmpi-dev and rebuild)");
+  if (flags.mpi) return open_mpi_pipeline(flags, open_plan, options, device, prepare);
 #endif
-  }
-  if (device) return make_error(ErrorCode::kInvalidArgument, "--device and --devices exclude each other");
   R1VK_ASSIGN_OR_RETURN(auto device_numbers, parse_numbers(flags.devices, "--devices", ListKind::kDeviceIndices));
-  if (device_numbers.size() < 2) return make_error(ErrorCode::kInvalidArgument, "--devices needs at least two devices, e.g. 0,1");
   PipelineModel pm;
   std::vector<double> ratios;
   for (double d : device_numbers) {
-    if (d > 65535) {  // digits only (parse_numbers), so a whole number; this bound keeps the cast defined
-      return make_error(ErrorCode::kInvalidArgument, "--devices: " + std::to_string(static_cast<uint64_t>(d)) + " is not a device index");
-    }
-    R1VK_ASSIGN_OR_RETURN(auto ctx, open_device(static_cast<int>(d)));
+    R1VK_ASSIGN_OR_RETURN(auto ctx, open_device(static_cast<int>(d)));  // d <= 65535: check_pipeline_flags
     ratios.push_back(device_memory(*ctx));
     pm.contexts.push_back(std::move(ctx));
   }
   if (!flags.split.empty()) {
     R1VK_ASSIGN_OR_RETURN(ratios, parse_numbers(flags.split, "--split", ListKind::kRatios));
-    if (ratios.size() != device_numbers.size()) {
-      return make_error(ErrorCode::kInvalidArgument, "--split gives " + std::to_string(ratios.size()) + " ratios for " +
-                                                         std::to_string(device_numbers.size()) + " devices");
-    }
   }
   std::vector<std::shared_ptr<exec::BatchExecutor>> executors;
   for (size_t i = 0; i < pm.contexts.size(); ++i) {

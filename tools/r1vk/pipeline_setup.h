@@ -47,6 +47,13 @@ struct PipelineModel {
   exec::Model& last() { return *models.back(); }
 };
 
+// The checks of the pipeline flags that need neither a device nor the model: --devices (decimal
+// indices, at least two) and --split (positive ratios, one per device, or under --pipeline one per
+// MPI rank: MPI is initialised here), and the flags that exclude each other (--pipeline and
+// --devices, --device and --devices). open_pipeline applies them too; `r1vk serve` calls it before
+// it listens, so a mistake is reported before the "listening" line. Errors: kInvalidArgument.
+Status check_pipeline_flags(const PipelineFlags& flags, std::optional<int> device = {});
+
 // With --pipeline: this process's MPI rank (MPI is initialised here; a command whose rank 0 does
 // more than execute, such as serve's HTTP server, asks before starting it). 0 otherwise.
 Result<int> pipeline_rank(const PipelineFlags& flags);
