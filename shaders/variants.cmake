@@ -39,6 +39,7 @@ r1vk_shader_variant(sample_argmax_partial  sample_argmax.comp    PARTIAL)
 r1vk_shader_variant(sample_argmax_final    sample_argmax.comp)
 r1vk_shader_variant(sample_draw            sample_draw.comp)
 r1vk_shader_variant(gather_sampled         gather_sampled.comp)
+r1vk_shader_variant(mtp_accept             mtp_accept.comp)
 
 # ---- Matrix kernels of linear / linear_heads / embed / moe_experts (runtime/kernels/linear_kernels.cpp).
 # linear.comp shapes: _lanes (CPU drivers, lane per row), _sg / _shared (GPUs, workgroup reduction).

@@ -236,8 +236,10 @@ R1VK_EXPORT r1vk_status r1vk_session_create(r1vk_model* model, r1vk_session** ou
 typedef struct r1vk_session_options {
   uint32_t struct_size;
   /* MTP speculative decoding (docs/speculative.md): -1 (default) on when the plan has an MTP
-   * program, 0 off, 1 on (R1VK_ERROR_INVALID_ARGUMENT when the plan has none). The tokens are the
-   * same either way, greedy or sampled with the same seed. r1vk_session_create uses the default. */
+   * program (1 draft per step), 0 off, N = 1..8 on with N drafts per step (N > 1: the MTP module
+   * applied to its own output; R1VK_ERROR_INVALID_ARGUMENT when the plan has no MTP program or
+   * 1 + N exceeds its step's rows). The tokens are the same either way, greedy or sampled with the
+   * same seed. r1vk_session_create uses the default. */
   int32_t draft_tokens;
 } r1vk_session_options;
 
@@ -371,7 +373,7 @@ R1VK_EXPORT r1vk_status r1vk_session_poll(r1vk_session* session, int32_t* out_to
 typedef struct r1vk_batch r1vk_batch;
 R1VK_EXPORT r1vk_status r1vk_batch_create(r1vk_model* model, uint32_t max_sessions, r1vk_batch** out_batch);
 /* r1vk_batch_create with `options` for every session of the batch: draft_tokens -1 (what
- * r1vk_batch_create uses) on when the plan has an MTP program, 0 off, 1 on
+ * r1vk_batch_create uses) on when the plan has an MTP program, 0 off, N = 1..8 drafts per step
  * (R1VK_ERROR_INVALID_ARGUMENT when the plan has none, or for a struct_size below the 1.2 struct's). */
 R1VK_EXPORT r1vk_status r1vk_batch_create_with_options(r1vk_model* model, uint32_t max_sessions,
                                                        const r1vk_session_options* options, r1vk_batch** out_batch);

@@ -5,6 +5,7 @@
 #include "api/generation_options.h"
 #include "capi/device_call.h"
 #include "capi/session_util.h"
+#include "exec/batch_executor.h"
 
 namespace r1vk::capi {
 
@@ -12,9 +13,10 @@ r1vk_status check_session_options(const r1vk_session_options& options) {
   if (options.struct_size < sizeof(r1vk_session_options))
     return fail(R1VK_ERROR_INVALID_ARGUMENT,
                 "r1vk_session_options.struct_size is too small: initialise it with r1vk_session_options_init");
-  if (options.draft_tokens < -1 || options.draft_tokens > 1)
-    return fail(R1VK_ERROR_INVALID_ARGUMENT,
-                "draft_tokens must be -1 (default), 0 (off) or 1, not " + std::to_string(options.draft_tokens));
+  if (options.draft_tokens < -1 || options.draft_tokens > static_cast<int32_t>(r1vk::exec::kMaxDraftTokens))
+    return fail(R1VK_ERROR_INVALID_ARGUMENT, "draft_tokens must be -1 (default), 0 (off) or 1.." +
+                                                 std::to_string(r1vk::exec::kMaxDraftTokens) + " drafts per step, not " +
+                                                 std::to_string(options.draft_tokens));
   return R1VK_OK;
 }
 

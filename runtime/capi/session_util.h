@@ -11,7 +11,7 @@
 namespace r1vk::capi {
 
 // R1VK_ERROR_INVALID_ARGUMENT (naming the field) for options a session or batch cannot take:
-// a struct_size older than this header's, or draft_tokens outside -1..1.
+// a struct_size older than this header's, or draft_tokens outside -1..exec::kMaxDraftTokens.
 r1vk_status check_session_options(const r1vk_session_options& options);
 
 // R1VK_ERROR_CONTEXT_FULL (session unchanged) when `count` more tokens do not fit.

@@ -7,6 +7,7 @@
 #include "exec/executor_memory.h"
 #include "exec/op_attrs.h"
 #include "exec/program_recorder.h"
+#include "kernels/draft_accept.h"
 
 namespace r1vk::exec {
 namespace {
@@ -27,9 +28,11 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
   }
   if (options.block_tokens == 0 || options.block_tokens > 65536) return invalid("KV block size must be 1..65536 tokens");
   const bool mtp = options.draft_tokens > 0;
-  if (options.draft_tokens > 1) {
-    return make_error(ErrorCode::kUnsupported, "drafting " + std::to_string(options.draft_tokens) +
-                                                   " tokens per step is not implemented: MTP drafts 1");
+  const uint32_t extra_passes = mtp ? options.draft_tokens - 1 : 0;
+  if (options.draft_tokens > kMaxDraftTokens || (mtp && options.draft_tokens + 1 > max_rows)) {
+    return invalid("drafting " + std::to_string(options.draft_tokens) + " tokens per step: at most " +
+                   std::to_string(std::min(kMaxDraftTokens, max_rows - 1)) + " (1 + drafts rows must fit the plan's " +
+                   std::to_string(max_rows) + "-row step)");
   }
   if (!(options.draft_min_acceptance >= 0.0f && options.draft_min_acceptance <= 1.0f)) {
     return invalid("the minimum draft acceptance must be between 0 and 1");
@@ -46,12 +49,27 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
       return make_error(ErrorCode::kCorruptData, "the plan's MTP program does not take the main program's hidden state");
     }
   }
+  int32_t normed = -1;
+  if (extra_passes > 0) {
+    // The next pass reads the MTP program's normed output: the input of its output head, a
+    // whole value as wide as the hidden state it takes.
+    const plan::Program& q = m.mtp;
+    const auto head = compactable_head_op(q);
+    const int64_t width = q.values[static_cast<size_t>(q.hidden_value)].width;
+    if (!head || q.ops[*head].inputs[0].col != 0 || q.ops[*head].inputs[0].cols != width ||
+        q.values[static_cast<size_t>(q.ops[*head].inputs[0].value)].width != width) {
+      return make_error(ErrorCode::kUnsupported, "the plan's MTP program has no normed output row to draft from again: use --draft 1");
+    }
+    normed = q.ops[*head].inputs[0].value;
+  }
   const uint32_t max_blocks = static_cast<uint32_t>((context + options.block_tokens - 1) / options.block_tokens);
   const uint64_t blocks = options.kv_blocks ? options.kv_blocks : uint64_t{options.max_batch} * max_blocks;
   if (blocks * options.block_tokens > UINT32_MAX) return make_error(ErrorCode::kOutOfRange, "KV pool exceeds 2^32 rows");
   std::unique_ptr<BatchExecutor> e(new BatchExecutor(model, options, static_cast<uint32_t>(blocks)));
   e->max_rows_ = max_rows;
   e->max_blocks_ = max_blocks;
+  e->mtp_normed_value_ = normed;
+  e->trash_block_ = static_cast<uint32_t>(blocks);
   e->stage_ = model.stage();
   if (mtp && !(e->first_stage() && e->last_stage())) {
     return make_error(ErrorCode::kUnsupported, "MTP drafts need the whole model on one executor, not a pipeline stage");
@@ -64,6 +82,13 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
   R1VK_ASSIGN_OR_RETURN(e->arena_, ctx.create_buffer(sizes.arena, vk::MemoryUsage::kDeviceLocal, "activation arena"));
   if (mtp) {
     R1VK_ASSIGN_OR_RETURN(e->mtp_arena_, ctx.create_buffer(sizes.mtp_arena, vk::MemoryUsage::kDeviceLocal, "MTP activation arena"));
+  }
+  if (extra_passes > 0) {
+    R1VK_ASSIGN_OR_RETURN(e->mtp_arena2_, ctx.create_buffer(sizes.mtp_arena2, vk::MemoryUsage::kDeviceLocal,
+                                                            "second MTP activation arena"));
+    R1VK_ASSIGN_OR_RETURN(e->draft_hidden_, ctx.create_buffer(sizes.draft_hidden, vk::MemoryUsage::kDeviceLocal,
+                                                              "MTP pass hidden rows"));
+    e->accept_pipelines_ = std::make_unique<kernels::PipelineSet>(ctx);
   }
   // A stage holds only the cache layers its ops use; the others stay empty buffers.
   const bool whole = e->first_stage() && e->last_stage();
@@ -108,8 +133,14 @@ Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const
   e->drafts_offset_ = e->draft_step_offset_ + align256(4 * kernels::step_words(0, samples, 0, 0));
   // Without MTP the step I/O ends with the head step of compacted prefill buckets instead.
   e->head_step_offset_ = e->mtp_tokens_offset_;
+  e->accept_entries_offset_ = e->drafts_offset_ + align256(uint64_t{samples} * 4);
+  e->pass_steps_offset_ = e->accept_entries_offset_ + align256(4 * (1 + 4 * uint64_t{options.max_batch}));
+  e->pass_step_bytes_ =
+      align256(4 * kernels::step_words(options.max_batch, options.max_batch, options.max_batch + 1, max_blocks));
+  e->pass_drafts_offset_ = e->pass_steps_offset_ + extra_passes * e->pass_step_bytes_;
+  e->pass_drafts_bytes_ = align256(uint64_t{options.max_batch} * 4);
   const uint64_t io_bytes =
-      mtp ? e->drafts_offset_ + align256(uint64_t{samples} * 4)
+      mtp ? e->pass_drafts_offset_ + extra_passes * e->pass_drafts_bytes_
           : e->head_step_offset_ + align256(4 * kernels::step_words(options.max_batch, options.max_batch, 0, 0));
   R1VK_ASSIGN_OR_RETURN(e->io_, ctx.create_buffer(io_bytes, vk::MemoryUsage::kHostVisible, "step I/O"));
   // Without kept logits, steps of more rows than samples (prefill chunks) run the output head
@@ -149,7 +180,7 @@ ProgramBuffers BatchExecutor::program_buffers(VkDeviceAddress arena) const {
   b.scratch = scratch_.address();
   b.scratch_size = scratch_.size();
   b.block_tokens = pool_.block_tokens();
-  b.pool_rows = static_cast<uint32_t>(pool_.total() * pool_.block_tokens());
+  b.pool_rows = static_cast<uint32_t>((pool_.total() + (mtp_normed_value_ >= 0 ? 1 : 0)) * pool_.block_tokens());
   return b;
 }
 
@@ -217,13 +248,64 @@ Status BatchExecutor::record_mtp(Bucket& bucket, vk::CommandBuffer& cmd) {
   ProgramBuffers b = program_buffers(mtp_arena_.address());
   b.external_value = q.hidden_value;
   b.external_base = arena_.address() + hidden.offset;
+  b.keep_value = mtp_normed_value_;
   const kernels::StepView step{io_.address(), bucket.rows};
   R1VK_TRY(record_program(model_, ProgramId::kMtp, b, step, cmd, options_.profile ? &bucket.mtp_timestamps : nullptr));
   const plan::Value& logits = q.values[static_cast<size_t>(q.logits_value)];
   const kernels::ActView lv = act_view(q, {q.logits_value, 0, logits.width}, mtp_arena_.address());
   const kernels::StepView draft_step{io_.address() + draft_step_offset_, bucket.rows};
-  return model_.attention().record_sample(cmd, lv, io_.address() + drafts_offset_, 0, draft_step,
-                                          std::min(bucket.rows, max_samples_), /*greedy_only=*/true);
+  R1VK_TRY(model_.attention().record_sample(cmd, lv, io_.address() + drafts_offset_, 0, draft_step,
+                                            std::min(bucket.rows, max_samples_), /*greedy_only=*/true));
+  return options_.draft_tokens > 1 ? record_extra_passes(cmd) : ok_status();
+}
+
+// Drafts 2..N (docs/speculative.md, "Several drafts"): the accept kernel finds each sampled
+// entry's last accepted row and gathers the first pass's normed output row and draft there into
+// one row per entry; pass d then runs the MTP program on those rows at the position after the
+// accepted prefix + d (positions the next step rewrites, in blocks reserved for them, else in the
+// trash block), from the previous pass's normed output and draft, and its greedy sampler writes
+// the entry's next draft and the next pass's token. Passes alternate between the two MTP arenas.
+Status BatchExecutor::record_extra_passes(vk::CommandBuffer& cmd) {
+  const plan::Program& q = model_.manifest().mtp;
+  const plan::Value& normed = q.values[static_cast<size_t>(mtp_normed_value_)];
+  const plan::Value& tokens = q.values[static_cast<size_t>(q.tokens_value)];
+  const plan::Value& logits = q.values[static_cast<size_t>(q.logits_value)];
+  const uint32_t passes = options_.draft_tokens - 1, entries = options_.max_batch;
+  cmd.compute_barrier();
+  kernels::DraftAcceptArgs a;
+  a.step = io_.address();
+  a.fed = io_.address() + tokens_offset_;
+  a.sampled = io_.address() + sampled_offset_;
+  a.drafts = io_.address() + drafts_offset_;
+  a.entries = io_.address() + accept_entries_offset_;
+  a.hidden = mtp_arena_.address() + normed.offset;
+  a.hidden_out = draft_hidden_.address();
+  a.tokens_out = mtp_arena2_.address() + tokens.offset;
+  a.passes = io_.address() + pass_steps_offset_;
+  a.pass_words = static_cast<uint32_t>(pass_step_bytes_ / 4);
+  a.n_passes = passes;
+  a.hidden_stride = static_cast<uint32_t>(normed.width);
+  a.cols = static_cast<uint32_t>(normed.width);
+  a.trash_slot = options_.max_batch;
+  a.max_entries = entries;
+  R1VK_TRY(kernels::record_draft_accept(cmd, *accept_pipelines_, a));
+  for (uint32_t d = 0; d < passes; ++d) {
+    cmd.compute_barrier();
+    const vk::Buffer& arena = d % 2 == 0 ? mtp_arena2_ : mtp_arena_;
+    const vk::Buffer& other = d % 2 == 0 ? mtp_arena_ : mtp_arena2_;
+    ProgramBuffers b = program_buffers(arena.address());
+    b.external_value = q.hidden_value;
+    b.external_base = d == 0 ? draft_hidden_.address() : other.address() + normed.offset;
+    const bool last = d + 1 == passes;
+    b.keep_value = last ? -1 : mtp_normed_value_;
+    const kernels::StepView step{io_.address() + pass_steps_offset_ + d * pass_step_bytes_, entries};
+    R1VK_TRY(record_program(model_, ProgramId::kMtp, b, step, cmd));
+    const kernels::ActView lv = act_view(q, {q.logits_value, 0, logits.width}, arena.address());
+    const VkDeviceAddress next_tokens = last ? 0 : other.address() + tokens.offset;
+    R1VK_TRY(model_.attention().record_sample(cmd, lv, io_.address() + pass_drafts_offset_ + d * pass_drafts_bytes_, next_tokens,
+                                              step, entries, /*greedy_only=*/true));
+  }
+  return ok_status();
 }
 
 Result<BatchExecutor::Sequence*> BatchExecutor::live(SeqId seq) {
@@ -310,7 +392,7 @@ Result<SeqId> BatchExecutor::fork_sequence(SeqId parent, int64_t prefix_len) {
   c.cacheable = p->cacheable;
   if (prefix_len == ppos) {
     c.last_sampled = p->last_sampled;
-    c.draft = p->draft;
+    c.drafts = p->drafts;
     c.rng_counter = p->rng_counter;
     c.acceptance = p->acceptance;
     c.paused = p->paused;
@@ -366,7 +448,7 @@ Status BatchExecutor::rewind(SeqId seq, int64_t position) {
   s->block_hashes.resize(std::min(s->block_hashes.size(), static_cast<size_t>(position / bt)));
   s->tokens.resize(static_cast<size_t>(position));
   s->last_sampled = -1;
-  s->draft = -1;
+  s->drafts.clear();
   return ok_status();
 }
 
@@ -462,19 +544,41 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
   }
   // Drafts to verify, in entry order while the step's rows and the free blocks allow: a draft is
   // an optimisation, never a reason for a step to fail.
-  std::vector<bool> verify(entries.size(), false);
+  // A sequence verifies as many of its drafts as fit (a prefix: each draft continues the ones
+  // before it).
+  const auto blocks_for = [bt](int64_t positions) { return static_cast<size_t>((positions + bt - 1) / bt); };
+  std::vector<uint32_t> verify(entries.size(), 0);
   if (mtp) {
     for (size_t i = 0; i < entries.size(); ++i) {
       const Entry& e = entries[i];
       const Sequence& s = seqs_[e.seq];
       const int64_t pos = static_cast<int64_t>(s.tokens.size());
-      if (!e.speculate || !e.tokens.empty() || !e.sample || s.draft < 0) continue;
-      if (pos + 2 > context_length() || rows + 1 > max_rows_) continue;
-      const size_t extra = static_cast<size_t>((pos + 2 + bt - 1) / bt - (pos + 1 + bt - 1) / bt);
-      if (new_blocks + extra > pool_.available()) continue;
-      verify[i] = true;
-      rows += 1;
-      new_blocks += extra;
+      if (!e.speculate || !e.tokens.empty() || !e.sample || s.drafts.empty()) continue;
+      int64_t n = std::min<int64_t>({static_cast<int64_t>(s.drafts.size()), context_length() - pos - 1,
+                                     static_cast<int64_t>(max_rows_ - rows)});
+      for (; n > 0; --n) {
+        const size_t extra = blocks_for(pos + 1 + n) - blocks_for(pos + 1);
+        if (new_blocks + extra > pool_.available()) continue;
+        verify[i] = static_cast<uint32_t>(n);
+        rows += static_cast<uint64_t>(n);
+        new_blocks += extra;
+        break;
+      }
+    }
+  }
+  // Several drafts: the extra MTP passes write the cache rows after a sampled entry's last row
+  // (up to draft_tokens - 1 of them when every draft stands). Blocks for them are taken where
+  // free (and released after the step); a pass row without one lands in the trash block.
+  std::vector<size_t> pass_blocks(entries.size(), 0);
+  if (options_.draft_tokens > 1) {
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const Entry& e = entries[i];
+      if (!e.sample) continue;
+      const int64_t pos = static_cast<int64_t>(seqs_[e.seq].tokens.size());
+      const int64_t end = pos + (e.tokens.empty() ? 1 + verify[i] : static_cast<int64_t>(e.tokens.size()));
+      const size_t want = blocks_for(std::min<int64_t>(end + options_.draft_tokens - 1, context_length()));
+      pass_blocks[i] = std::min(want - std::min(want, blocks_for(end)), pool_.available() - new_blocks);
+      new_blocks += pass_blocks[i];
     }
   }
 
@@ -486,6 +590,7 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
   std::vector<uint32_t> table(size_t{options_.max_batch} * max_blocks_, 0);
   std::vector<int32_t> tokens;
   std::vector<int32_t> next_tokens;  // MTP: per row the token after it (0 where the sampler writes it)
+  std::vector<uint32_t> accept_entries{0};  // several drafts: mtp_accept.comp's entry records
   pending_entries_.clear();
   for (size_t slot = 0; slot < entries.size(); ++slot) {
     const Entry& e = entries[slot];
@@ -494,28 +599,35 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
     PendingEntry pe;
     pe.seq = e.seq;
     pe.sample = e.sample;
-    pe.speculative = verify[slot];
-    if (pe.speculative) {
-      pe.tokens = {s.last_sampled, s.draft};
+    pe.drafts = verify[slot];
+    if (pe.drafts > 0) {
+      pe.tokens = {s.last_sampled};
+      pe.tokens.insert(pe.tokens.end(), s.drafts.begin(), s.drafts.begin() + pe.drafts);
     } else if (e.tokens.empty()) {
       pe.tokens = {s.last_sampled};
     } else {
       pe.tokens.assign(e.tokens.begin(), e.tokens.end());
     }
     const int64_t k = static_cast<int64_t>(pe.tokens.size());
-    while (s.blocks.size() < static_cast<size_t>((pos + k + bt - 1) / bt)) {
+    while (s.blocks.size() < blocks_for(pos + k) + pass_blocks[slot]) {
       R1VK_ASSIGN_OR_RETURN(uint32_t b, pool_.allocate());  // cannot fail: counted above
       s.blocks.push_back(b);
+    }
+    pe.limit = std::min<int64_t>(static_cast<int64_t>(s.blocks.size()) * bt, context_length());
+    if (options_.draft_tokens > 1 && e.sample) {
+      accept_entries.insert(accept_entries.end(), {static_cast<uint32_t>(samples.size()), pe.drafts,
+                                                   static_cast<uint32_t>(pe.limit), static_cast<uint32_t>(slot)});
+      ++accept_entries[0];
     }
     std::copy(s.blocks.begin(), s.blocks.end(), table.begin() + static_cast<std::ptrdiff_t>(slot * max_blocks_));
     for (int64_t i = 0; i < k; ++i) {
       step_rows.push_back({static_cast<uint32_t>(pos + i), static_cast<uint32_t>(slot)});
-      const bool sampled_row = i + 1 == k ? e.sample : pe.speculative;
+      const bool sampled_row = i + 1 == k ? e.sample : pe.drafts > 0;
       next_tokens.push_back(sampled_row || i + 1 == k ? 0 : pe.tokens[static_cast<size_t>(i + 1)]);
       if (sampled_row) {
-        // A verified draft's second row draws with the counter the next step would have used:
-        // the token after an accepted draft is then the one plain decoding samples there.
-        const uint32_t counter = s.rng_counter + (pe.speculative ? static_cast<uint32_t>(i) : 0u);
+        // Row i of a verification draws with the counter plain decoding's i-th next step uses:
+        // the token after accepted drafts is then the one plain decoding samples there.
+        const uint32_t counter = s.rng_counter + (pe.drafts > 0 ? static_cast<uint32_t>(i) : 0u);
         samples.push_back({static_cast<uint32_t>(step_rows.size() - 1), counter, e.sampling.temperature, e.sampling.top_p,
                            e.sampling.top_k, e.sampling.seed});
       }
@@ -534,6 +646,22 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
     for (const kernels::StepSample& sm : samples) drafts.push_back({sm.row, 0, 0.0f, 1.0f, 0, 0});
     const auto draft_words = kernels::encode_step({}, drafts, {}, 0, 0, max_samples_);
     std::memcpy(io + draft_step_offset_, draft_words.data(), draft_words.size() * 4);
+  }
+  if (options_.draft_tokens > 1) {
+    // The extra passes' steps: one row per sampled entry (mtp_accept.comp writes the rows),
+    // sample i greedy at row i, the step's block table plus the trash slot's row.
+    std::memcpy(io + accept_entries_offset_, accept_entries.data(), accept_entries.size() * 4);
+    const uint32_t m = accept_entries[0];
+    std::vector<kernels::StepRow> pass_rows(m);
+    std::vector<kernels::StepSample> pass_samples(m);
+    for (uint32_t i = 0; i < m; ++i) pass_samples[i] = {i, 0, 0.0f, 1.0f, 0, 0};
+    std::vector<uint32_t> pass_table(table);
+    pass_table.resize(table.size() + max_blocks_, trash_block_);
+    const auto pass_words =
+        kernels::encode_step(pass_rows, pass_samples, pass_table, max_blocks_, options_.max_batch, options_.max_batch);
+    for (uint32_t d = 0; d + 1 < options_.draft_tokens; ++d) {
+      std::memcpy(io + pass_steps_offset_ + d * pass_step_bytes_, pass_words.data(), pass_words.size() * 4);
+    }
   }
   if (head_op_) {
     // The head step of compacted buckets: one row per sample, sample i reading row i.
@@ -604,56 +732,68 @@ Result<std::vector<int32_t>> BatchExecutor::finish(std::vector<float>* logits) {
   std::vector<int32_t> sampled(max_samples_), drafts(mtp ? max_samples_ : 0);
   std::memcpy(sampled.data(), io_.mapped().data() + sampled_offset_, sampled.size() * 4);
   if (mtp) std::memcpy(drafts.data(), io_.mapped().data() + drafts_offset_, drafts.size() * 4);
+  // Several drafts: pass d's draft for the i-th sampled entry.
+  const uint32_t passes = mtp ? options_.draft_tokens - 1 : 0;
+  std::vector<int32_t> pass_drafts(size_t{passes} * options_.max_batch);
+  for (uint32_t d = 0; d < passes; ++d) {
+    std::memcpy(pass_drafts.data() + size_t{d} * options_.max_batch, io_.mapped().data() + pass_drafts_offset_ + d * pass_drafts_bytes_,
+                size_t{options_.max_batch} * 4);
+  }
+  const uint32_t bt = pool_.block_tokens();
   std::vector<int32_t> out;
   emitted_.assign(pending_entries_.size(), {});
-  size_t next = 0;
+  size_t next = 0, sampled_entry = 0;
   for (size_t i = 0; i < pending_entries_.size(); ++i) {
     const PendingEntry& pe = pending_entries_[i];
     Sequence& s = seqs_[pe.seq];
+    // The drafts after the token sampled at sample j: the first MTP pass's there, then the extra
+    // passes' (a pass whose row had no cache block of its own ran in the trash block: its draft
+    // and the ones after it are dropped).
+    const auto drafts_after = [&](size_t j) {
+      std::vector<int32_t> d{drafts[j]};
+      const int64_t pos = static_cast<int64_t>(s.tokens.size());
+      for (uint32_t p = 0; p < passes && pos + p < pe.limit; ++p) d.push_back(pass_drafts[size_t{p} * options_.max_batch + sampled_entry]);
+      return d;
+    };
     // The counter counts sampled tokens only: a prompt chunk that samples nothing leaves it, so
     // a seeded sequence draws the same tokens however its prompt was cut into chunks (the
     // server's cut depends on what else runs).
     if (pe.sample) ++s.rng_counter;
-    if (pe.speculative) {
-      // Rows: [last sampled, draft]. The draft stands when the token sampled from the first row
-      // is the draft; then the second row's sample is the token after it. With a greedy
-      // drafter (q one-hot on the draft) this is speculative rejection sampling (Leviathan et
-      // al. 2023, Chen et al. 2023): the draft is accepted with probability p(draft) =
-      // min(1, p/q), and a rejected one leaves the first row's sample, which is distributed as
-      // p with the draft's mass removed and renormalised = norm(max(0, p - q)).
-      const int32_t target = sampled[next], after = sampled[next + 1];
-      ++draft_stats_.proposed;
-      const bool accepted = pe.tokens[1] == target;
-      s.acceptance += ((accepted ? 1.0f : 0.0f) - s.acceptance) / 8.0f;
-      if (accepted) {
-        ++draft_stats_.accepted;
-        ++s.rng_counter;  // two tokens emitted: as two plain steps
-        s.tokens.insert(s.tokens.end(), pe.tokens.begin(), pe.tokens.end());
-        s.last_sampled = after;
-        s.draft = drafts[next + 1];
-        emitted_[i] = {target, after};
-      } else {
-        // Drop the draft's cache row: it was written this step, so its block is private and
-        // unpublished; a block taken only for it goes back to the pool.
-        s.tokens.push_back(pe.tokens[0]);
-        const size_t keep = (s.tokens.size() + pool_.block_tokens() - 1) / pool_.block_tokens();
-        for (size_t b = keep; b < s.blocks.size(); ++b) pool_.release(s.blocks[b]);
-        s.blocks.resize(keep);
-        s.last_sampled = target;
-        s.draft = drafts[next];
-        emitted_[i] = {target};
+    if (pe.drafts > 0) {
+      // Rows: [last sampled, d_1 .. d_n]; row i's sample t_i is the main model's token after
+      // d_i. d_1 stands when t_0 = d_1, d_2 then when t_1 = d_2, and so on up to the first that
+      // differs. With a greedy drafter (q one-hot on each draft) this is speculative rejection
+      // sampling (Leviathan et al. 2023, Chen et al. 2023) applied draft by draft: d_i is
+      // accepted with probability p_i(d_i) = min(1, p/q), and at the first rejection t_{i-1} is
+      // a draw from p_i with d_i's mass removed and renormalised = norm(max(0, p - q)); every
+      // t_i drew with the counter plain decoding uses for that token, so the text is the same.
+      const uint32_t n = pe.drafts;
+      uint32_t a = 0;
+      while (a < n && pe.tokens[a + 1] == sampled[next + a]) ++a;
+      draft_stats_.proposed += n;
+      draft_stats_.accepted += a;
+      for (uint32_t j = 0; j < std::min(a + 1, n); ++j) {
+        s.acceptance += ((j < a ? 1.0f : 0.0f) - s.acceptance) / 8.0f;
+        ++draft_stats_.proposed_at[j];
+        if (j < a) ++draft_stats_.accepted_at[j];
       }
+      s.rng_counter += a;  // 1 + a tokens emitted: as 1 + a plain steps
+      s.tokens.insert(s.tokens.end(), pe.tokens.begin(), pe.tokens.begin() + a + 1);
+      emitted_[i].assign(sampled.begin() + static_cast<std::ptrdiff_t>(next), sampled.begin() + static_cast<std::ptrdiff_t>(next + a + 1));
+      s.last_sampled = sampled[next + a];
+      s.drafts = drafts_after(next + a);
       if (options_.draft_min_acceptance > 0.0f && s.acceptance < options_.draft_min_acceptance) {
         ++draft_stats_.pauses;
         s.paused = options_.draft_retry_steps;
-        s.draft = -1;
+        s.drafts.clear();
       }
-      next += 2;
+      next += n + 1;
     } else {
       s.tokens.insert(s.tokens.end(), pe.tokens.begin(), pe.tokens.end());
       s.last_sampled = pe.sample ? sampled[next] : -1;
       if (!last_stage()) s.last_sampled = -1;  // sampled on the last stage
-      s.draft = pe.sample && pending_mtp_ && s.paused == 0 ? drafts[next] : -1;
+      s.drafts.clear();
+      if (pe.sample && pending_mtp_ && s.paused == 0) s.drafts = drafts_after(next);
       if (pe.sample) {
         emitted_[i] = {s.last_sampled};
         ++next;
@@ -664,6 +804,13 @@ Result<std::vector<int32_t>> BatchExecutor::finish(std::vector<float>* logits) {
         s.acceptance = options_.draft_min_acceptance;
       }
     }
+    if (pe.sample) ++sampled_entry;
+    // Drop the rejected drafts' cache rows and the blocks taken for the extra MTP passes: they
+    // were written this step, so those blocks are private and unpublished; the next step
+    // rewrites the rows past the sequence's position before anything reads them.
+    const size_t keep = (s.tokens.size() + bt - 1) / bt;
+    for (size_t b = keep; b < s.blocks.size(); ++b) pool_.release(s.blocks[b]);
+    if (keep < s.blocks.size()) s.blocks.resize(keep);
     out.push_back(s.last_sampled);
     publish_full_blocks(s);
   }

@@ -10,6 +10,7 @@
 // second row of its entry (speculative decoding, docs/speculative.md).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -20,6 +21,7 @@
 #include "exec/block_pool.h"
 #include "exec/model.h"
 #include "exec/program_recorder.h"
+#include "kernels/pipeline_set.h"
 #include "vulkan/buffer.h"
 #include "vulkan/command_buffer.h"
 #include "vulkan/query_pool.h"
@@ -33,6 +35,8 @@ struct Sampling {
   uint32_t seed = 0;
 };
 
+inline constexpr uint32_t kMaxDraftTokens = 8;
+
 struct BatchOptions {
   uint32_t max_batch = 1;      // entries (sequences) per step, 1..the plan's prefill chunk
   uint32_t block_tokens = 32;  // positions per KV block
@@ -40,9 +44,12 @@ struct BatchOptions {
   uint32_t kv_blocks = 0;
   bool keep_logits = false;    // copy every row's logits back to the host
   bool profile = false;        // timestamp every op of the main program of every step (bench)
-  // MTP draft tokens per step (speculative decoding): 0 off; 1 records the plan's MTP program
-  // after the main program in every bucket, so each step also drafts the token after each
-  // sampled one (needs a plan with an MTP program). More than 1 is not implemented.
+  // MTP draft tokens per step (speculative decoding): 0 off; N >= 1 records the plan's MTP
+  // program after the main program in every bucket, so each step also drafts the token after
+  // each sampled one (needs a plan with an MTP program); N > 1 then runs the MTP program N - 1
+  // more times on one row per sampled entry, each from the last pass's output and draft (MTP
+  // applied to its own output, as SGLang does), so a sequence holds N drafts and a step can
+  // verify them all (1 + N rows). At most kMaxDraftTokens, and 1 + N must fit the step's rows.
   uint32_t draft_tokens = 0;
   // Automatic off (with draft_tokens): a sequence whose running acceptance, an exponential
   // average of its last drafts' outcomes (weight 1/8 for the newest), falls below
@@ -63,6 +70,11 @@ struct DraftStats {
   uint64_t accepted = 0;  // drafts equal to the token the main model sampled at their place
   uint64_t pauses = 0;    // times a sequence stopped drafting for low acceptance
   uint64_t plain_steps = 0;  // steps run without the MTP program (every sequence paused)
+  // Per draft position j (0: a sequence's first draft): drafts verified there (all before them
+  // stood) and accepted, so accepted_at[j] / proposed_at[j] is the acceptance at depth j + 1
+  // given the drafts before it stood.
+  std::array<uint64_t, kMaxDraftTokens> proposed_at{};
+  std::array<uint64_t, kMaxDraftTokens> accepted_at{};
 };
 
 using SeqId = uint32_t;
@@ -74,12 +86,13 @@ struct StepEntry {
   Sampling sampling;
   bool sample = true;  // sample a next token from this entry's last row
   // With draft_tokens > 0: when the entry continues from its sampled token (tokens empty) and
-  // the sequence holds an MTP draft, feed [sampled, draft] and verify the draft: it is
-  // accepted when it equals the token sampled from the first row, and then the step emits two
-  // tokens (the second sampled from the second row with the RNG counter of the next token);
-  // a rejected draft's cache row is dropped. The tokens are those plain decoding samples with
-  // the same seed, greedy or not. Entries without a draft, at the context's last slot, or that
-  // do not fit the step's rows or free blocks run as usual.
+  // the sequence holds MTP drafts d_1..d_n, feed [sampled, d_1, .., d_n] and verify them: row i
+  // is sampled with the RNG counter of the i-th next token, and d_i stands when it equals the
+  // token sampled from row i - 1 and every draft before it stood; the step emits the tokens
+  // sampled from the rows up to the first rejected draft's (1 + accepted tokens), and the
+  // rejected rows' cache is dropped. The tokens are those plain decoding samples with the same
+  // seed, greedy or not. Fewer drafts are verified where the context's end, the step's rows or
+  // the free blocks do not hold them all; entries without a draft run as usual.
   bool speculate = false;
 };
 
@@ -166,7 +179,8 @@ class BatchExecutor : public SequenceExecutor {
   Result<std::vector<int32_t>> finish(std::vector<float>* logits = nullptr) override;
   bool pending() const override { return pending_ != 0; }
   // The tokens each entry of the last finished step emitted, in order: none when it did not
-  // sample; its sampled token; or, after a verified draft, the draft and then the sampled token.
+  // sample; its sampled token; or, after verified drafts, the accepted drafts and then the token
+  // sampled after the last of them.
   // The last one is what finish() returned for the entry.
   const std::vector<std::vector<int32_t>>& emitted() const override { return emitted_; }
   bool mtp() const override { return options_.draft_tokens > 0; }
@@ -198,7 +212,7 @@ class BatchExecutor : public SequenceExecutor {
     std::vector<int32_t> tokens;        // every token in the cache, in order
     std::vector<uint64_t> block_hashes; // chain hash after each published full block
     int32_t last_sampled = -1;
-    int32_t draft = -1;                 // MTP's guess of the token after last_sampled (-1: none)
+    std::vector<int32_t> drafts;        // MTP's guesses of the tokens after last_sampled (none: empty)
     uint32_t rng_counter = 0;
     bool cacheable = true;              // false after seek_for_benchmark: contents unknown
     float acceptance = 1.0f;            // running draft acceptance (BatchOptions::draft_min_acceptance)
@@ -215,7 +229,8 @@ class BatchExecutor : public SequenceExecutor {
     SeqId seq = 0;
     std::vector<int32_t> tokens;  // fed this step
     bool sample = false;
-    bool speculative = false;     // tokens = [sampled, draft]: two samples to verify
+    uint32_t drafts = 0;          // > 0: tokens = [sampled, drafts...], every row sampled
+    int64_t limit = 0;            // draft_tokens > 1: positions below this had cache blocks
   };
 
   BatchExecutor(Model& model, const BatchOptions& options, uint32_t blocks)
@@ -224,6 +239,8 @@ class BatchExecutor : public SequenceExecutor {
   ProgramBuffers program_buffers(VkDeviceAddress arena) const;
   Status record(Bucket& bucket, vk::CommandBuffer& cmd, bool with_mtp, const vk::TimestampQueryPool* timestamps);
   Status record_mtp(Bucket& bucket, vk::CommandBuffer& cmd);
+  // draft_tokens > 1: the accept kernel and the MTP passes after the first (one row per entry).
+  Status record_extra_passes(vk::CommandBuffer& cmd);
   Result<Sequence*> live(SeqId seq);
   Result<const Sequence*> live(SeqId seq) const;
   // Copies every layer's rows of block `from` to block `to` (one submit, waited).
@@ -243,6 +260,16 @@ class BatchExecutor : public SequenceExecutor {
   // which the sampler writes), the draft sampler's step (greedy samples at the main samples'
   // rows) and its tokens.
   uint64_t mtp_tokens_offset_ = 0, draft_step_offset_ = 0, drafts_offset_ = 0;
+  // draft_tokens > 1: the accept kernel's entry records, the extra passes' steps (one block-table
+  // row more: the trash slot) and their drafts; the MTP program's normed output value (the next
+  // pass's hidden input); a second MTP arena (passes alternate) and the gathered hidden rows.
+  uint64_t accept_entries_offset_ = 0, pass_steps_offset_ = 0, pass_step_bytes_ = 0, pass_drafts_offset_ = 0,
+           pass_drafts_bytes_ = 0;
+  int32_t mtp_normed_value_ = -1;
+  uint32_t trash_block_ = 0;  // a KV block past the pool's: the extra passes' rows with no block of their own
+  vk::Buffer mtp_arena2_;
+  vk::Buffer draft_hidden_;
+  std::unique_ptr<kernels::PipelineSet> accept_pipelines_;
   std::optional<size_t> head_op_;  // set: buckets of more rows than max_batch compact the head
   vk::Buffer head_rows_;           // [max_batch, head input cols] f32 (ProgramBuffers::head_rows)
   vk::Buffer arena_;

@@ -14,7 +14,9 @@ namespace r1vk::exec {
 struct ExecutorBuffers {
   uint64_t arena = 0;
   uint64_t mtp_arena = 0;       // 0: no MTP drafts
-  uint64_t kv_layer = 0;        // one cache layer's block pool
+  uint64_t mtp_arena2 = 0;      // the second MTP arena of extra draft passes (draft_tokens > 1); 0: none
+  uint64_t draft_hidden = 0;    // the extra passes' hidden rows, one per sequence; 0: none
+  uint64_t kv_layer = 0;        // one cache layer's block pool (plus the trash block of extra draft passes)
   uint64_t kv_layers = 0;       // cache layers of the plan (a pipeline stage allocates its own only)
   uint64_t scratch = 0;         // kernel scratch of the largest bucket need
   uint64_t sample_scratch = 0;  // 0: not the last stage

@@ -274,7 +274,7 @@ Status record_program(Model& m, ProgramId id, const ProgramBuffers& b, const ker
   }
   const size_t end = std::min(range.end, ops.size());
   const plan::Program& p = program_of(m, id);
-  const int32_t keep[] = {p.hidden_value, p.logits_value, p.tokens_value};
+  const int32_t keep[] = {p.hidden_value, p.logits_value, p.tokens_value, b.keep_value};
   NormFusion fusion;
   if (b.fuse_norms) {
     fusion = plan_norm_fusion(p, range, static_cast<uint64_t>(std::max<int64_t>(1, m.manifest().memory.prefill_chunk)), keep,

@@ -38,6 +38,9 @@ struct ProgramBuffers {
   // refs to value `external_value` (>= 0) resolve to external_base + the value's columns.
   int32_t external_value = -1;
   VkDeviceAddress external_base = 0;
+  // A value read after the program (the MTP program's normed output, the next MTP pass's input)
+  // that an RMSNorm writing it must not be folded away for; -1: none.
+  int32_t keep_value = -1;
   // Fold RMSNorms into the linear ops that read them (exec/norm_fusion.h).
   bool fuse_norms = true;
 };

@@ -10,8 +10,8 @@ Result<std::unique_ptr<Session>> Session::create(Model& model, const SessionOpti
   bo.keep_logits = options.keep_logits;
   bo.profile = options.profile;
   const bool mtp_default = !model.manifest().mtp.ops.empty() && !options.keep_logits && !options.profile;
-  if (options.draft_tokens < -1) return make_error(ErrorCode::kInvalidArgument, "draft tokens must be -1 (default), 0 or 1");
-  // A verifying step has two rows: step()'s logits would no longer be one row per token.
+  if (options.draft_tokens < -1) return make_error(ErrorCode::kInvalidArgument, "draft tokens must be -1 (default), 0 (off) or a count of drafts per step");
+  // A verifying step has 1 + drafts rows: step()'s logits would no longer be one row per token.
   if (options.keep_logits && options.draft_tokens > 0) {
     return make_error(ErrorCode::kInvalidArgument, "a session keeping logits cannot verify MTP drafts");
   }

@@ -19,8 +19,9 @@ struct SessionOptions {
   bool keep_logits = false;  // copy every row's logits back to the host (logits, ppl)
   bool profile = false;      // timestamp every op of every step (bench)
   // MTP speculative decoding (BatchOptions::draft_tokens): -1 on (1 draft per step) when the
-  // plan has an MTP program and neither keep_logits nor profile is set, else off; 0 off; 1 on
-  // (an error without an MTP program or with keep_logits). The output is the same either way:
+  // plan has an MTP program and neither keep_logits nor profile is set, else off; 0 off; N >= 1
+  // on with N drafts per step, at most kMaxDraftTokens (an error without an MTP program or with
+  // keep_logits). The output is the same either way:
   // greedy, or sampled with the same seed (speculative rejection sampling, docs/speculative.md).
   int draft_tokens = -1;
   // Automatic off at low acceptance (BatchOptions::draft_min_acceptance); < 0: its default.

@@ -108,7 +108,7 @@ TEST_CASE("a batch verifies MTP drafts for every session: greedy tokens equal th
                                              {{"user", "What is 271828 + 314159?"}}, {{"user", "What is 999 + 1?"}}};
   r1vk_session_options bad;
   r1vk_session_options_init(&bad);
-  bad.draft_tokens = 2;
+  bad.draft_tokens = 9;  // more than the 8 drafts per step allowed
   r1vk_batch* refused = nullptr;
   CHECK(r1vk_batch_create_with_options(l.model, 4, &bad, &refused) == R1VK_ERROR_INVALID_ARGUMENT);
   CHECK(refused == nullptr);

@@ -287,8 +287,12 @@ TEST_CASE("MTP speculative decoding is on by default, can be turned off, and cha
   r1vk_session_destroy(off);
 
   r1vk_session* bad = nullptr;
-  o.draft_tokens = 2;
+  o.draft_tokens = 9;  // more than the 8 drafts per step allowed
   CHECK(r1vk_session_create_with_options(l.model, &o, &bad) == R1VK_ERROR_INVALID_ARGUMENT);
+  o.draft_tokens = 2;  // two drafts per step: the MTP layer applied to its own output
+  CAPI_OK(r1vk_session_create_with_options(l.model, &o, &bad));
+  r1vk_session_destroy(bad);
+  bad = nullptr;
   o.draft_tokens = 1;
   o.struct_size = 0;
   CHECK(r1vk_session_create_with_options(l.model, &o, &bad) == R1VK_ERROR_INVALID_ARGUMENT);

@@ -1,8 +1,8 @@
 // MTP speculative decoding (BatchOptions::draft_tokens, docs/speculative.md): greedy output with
-// the MTP draft verified in every step must be the output without it, token for token, on the
-// trained demo model (its held-out problems) and on the random-weight tiny-r1 preset (low
-// acceptance: most drafts are rejected, so the rollback path runs all the time), including
-// rejected drafts at a paged-KV block boundary and at the last slot of the context.
+// the MTP drafts (1, 2 or 3 per step) verified in every step must be the output without them,
+// token for token, on the trained demo model (its held-out problems) and on the random-weight
+// tiny-r1 preset (low acceptance: most drafts are rejected, so the rollback path runs all the
+// time), including rejected drafts at a paged-KV block boundary and at the last slot of the context.
 #include <doctest/doctest.h>
 
 #include <array>
@@ -63,6 +63,15 @@ TEST_CASE("greedy decoding with MTP drafts equals decoding without on the demo m
     R1VK_REQUIRE_OK(spec);
     REQUIRE(!(*plain)->speculative());
     REQUIRE((*spec)->speculative());
+    // Two and three drafts per step: the MTP layer applied to its own output.
+    std::unique_ptr<exec::Session> deeper[2];
+    for (int n = 2; n <= 3; ++n) {
+      exec::SessionOptions so;
+      so.draft_tokens = n;
+      auto s = exec::Session::create(*plan.model, so);
+      R1VK_REQUIRE_OK(s);
+      deeper[n - 2] = std::move(s).value();
+    }
     size_t tokens = 0;
     for (const api::Problem& p : *problems) {
       CAPTURE(p.question);
@@ -73,6 +82,7 @@ TEST_CASE("greedy decoding with MTP drafts equals decoding without on the demo m
       const auto want = generate_tokens(**plain, tokenizer, prompt, chat->eos_id(), 200);
       const auto got = generate_tokens(**spec, tokenizer, prompt, chat->eos_id(), 200);
       CHECK(got == want);
+      for (auto& s : deeper) CHECK(generate_tokens(*s, tokenizer, prompt, chat->eos_id(), 200) == want);
       tokens += want.size();
     }
     const exec::DraftStats d = (*spec)->draft_stats();
@@ -83,6 +93,18 @@ TEST_CASE("greedy decoding with MTP drafts equals decoding without on the demo m
     CHECK(d.proposed > tokens / 3);
     CHECK(acceptance > 0.9);  // the trainer measured 99.8 %
     CHECK((*spec)->submits() < (*plain)->submits() * 3 / 4);
+    for (int n = 2; n <= 3; ++n) {
+      const exec::Session& s = *deeper[n - 2];
+      const exec::DraftStats dn = s.draft_stats();
+      std::printf("demo %s, %d drafts per step: identical; %u submits;", format, n, s.submits());
+      for (int j = 0; j < n; ++j) {
+        std::printf(" draft %d accepted %llu of %llu", j + 1, static_cast<unsigned long long>(dn.accepted_at[static_cast<size_t>(j)]),
+                    static_cast<unsigned long long>(dn.proposed_at[static_cast<size_t>(j)]));
+      }
+      std::printf("\n");
+      CHECK(dn.proposed_at[1] > 0);  // the second draft was verified
+      CHECK(s.submits() < (*spec)->submits());  // more tokens per step than with one draft
+    }
   }
   CHECK(test::validation_errors() == 0);
 }
@@ -102,7 +124,8 @@ std::unique_ptr<testing::TempPlanPath> compile_preset(const std::string& dir, co
 // MTP) the positions of the drafts that were rejected.
 struct Run {
   std::vector<int32_t> tokens;
-  std::set<int64_t> rejected_at;  // position of the rejected draft's row
+  std::set<int64_t> rejected_at;  // position of the first rejected draft's row
+  bool dropped_across_blocks = false;  // rejected rows dropped on both sides of a block boundary
   uint64_t proposed = 0;
 };
 
@@ -131,7 +154,13 @@ Run run_to_context_end(exec::Model& model, uint32_t draft, uint32_t block_tokens
     const auto& emitted = (*ex)->emitted().front();
     REQUIRE(!emitted.empty());
     REQUIRE(emitted.back() == t->front());
-    if ((*ex)->draft_stats().proposed > proposed && (*ex)->draft_stats().accepted == accepted) r.rejected_at.insert(pos + 1);
+    // Drafts verified n, accepted a < n: rows pos + 1 + a .. pos + n were dropped.
+    const uint64_t n = (*ex)->draft_stats().proposed - proposed, a = (*ex)->draft_stats().accepted - accepted;
+    if (a < n) {
+      const int64_t dropped = pos + 1 + static_cast<int64_t>(a), end = pos + 1 + static_cast<int64_t>(n);
+      r.rejected_at.insert(dropped);
+      if (dropped / block_tokens != (end - 1) / block_tokens) r.dropped_across_blocks = true;
+    }
     r.tokens.insert(r.tokens.end(), emitted.begin(), emitted.end());
     REQUIRE(*(*ex)->position(*seq) == pos + static_cast<int64_t>(emitted.size()));
   }
@@ -142,6 +171,9 @@ Run run_to_context_end(exec::Model& model, uint32_t draft, uint32_t block_tokens
 }
 
 TEST_CASE("greedy MTP decoding on the tiny-r1 preset equals plain decoding in every weight format, rejected drafts included") {
+  // 1, 2 and 3 drafts per step; with several, the rejected rows of one step may span a block
+  // boundary (the block after it taken for them alone), and the extra MTP passes' rows past the
+  // context's end or past the blocks reserved for them run in the trash block.
   for (bool fp8 : {true, false}) {
     const std::string label = std::string("spec_tiny-r1") + (fp8 ? "-fp8" : "");
     CAPTURE(label);
@@ -159,27 +191,43 @@ TEST_CASE("greedy MTP decoding on the tiny-r1 preset equals plain decoding in ev
       // draft alone, released on rejection) included. Prompts until a draft was rejected at a
       // block's first slot, inside a block, and at the context's last slot.
       constexpr uint32_t kBlock = 4;
+      constexpr uint32_t kMaxDrafts = 3;
       const int64_t last = (*model)->context_length() - 1;
-      bool at_block_start = false, inside_block = false, at_last_slot = false;
-      uint64_t proposed = 0;
-      for (int32_t seed = 0; seed < 12 && !(at_block_start && inside_block && at_last_slot); ++seed) {
+      bool at_block_start[kMaxDrafts] = {}, inside_block[kMaxDrafts] = {}, at_last_slot[kMaxDrafts] = {};
+      bool across_blocks[kMaxDrafts] = {};
+      uint64_t proposed[kMaxDrafts] = {};
+      const auto all_seen = [&] {
+        for (uint32_t n = 0; n < kMaxDrafts; ++n) {
+          if (!(at_block_start[n] && inside_block[n] && at_last_slot[n] && (n == 0 || across_blocks[n]))) return false;
+        }
+        return true;
+      };
+      for (int32_t seed = 0; seed < 12 && !all_seen(); ++seed) {
         CAPTURE(seed);
         std::vector<int32_t> prompt = {0};
         for (int32_t i = 1; i < 5 + seed % 4; ++i) prompt.push_back((seed * 37 + i * 101) % 600 + 6);
         const Run want = run_to_context_end(**model, 0, kBlock, prompt);
-        const Run got = run_to_context_end(**model, 1, kBlock, prompt);
-        CHECK(got.tokens == want.tokens);
-        proposed += got.proposed;
-        for (int64_t p : got.rejected_at) {
-          if (p % kBlock == 0) at_block_start = true;
-          else inside_block = true;
-          if (p == last) at_last_slot = true;
+        for (uint32_t n = 0; n < kMaxDrafts; ++n) {
+          CAPTURE(n + 1);
+          const Run got = run_to_context_end(**model, n + 1, kBlock, prompt);
+          CHECK(got.tokens == want.tokens);
+          proposed[n] += got.proposed;
+          across_blocks[n] = across_blocks[n] || got.dropped_across_blocks;
+          for (int64_t p : got.rejected_at) {
+            if (p % kBlock == 0) at_block_start[n] = true;
+            else inside_block[n] = true;
+            if (p == last) at_last_slot[n] = true;
+          }
         }
       }
-      CHECK(proposed > 0);
-      CHECK(at_block_start);
-      CHECK(inside_block);
-      CHECK(at_last_slot);
+      for (uint32_t n = 0; n < kMaxDrafts; ++n) {
+        CAPTURE(n + 1);
+        CHECK(proposed[n] > 0);
+        CHECK(at_block_start[n]);
+        CHECK(inside_block[n]);
+        CHECK(at_last_slot[n]);
+        if (n > 0) CHECK(across_blocks[n]);
+      }
     }
   }
   CHECK(test::validation_errors() == 0);
@@ -211,14 +259,15 @@ double chi_square_critical_001(double df) {
   return df * std::pow(1.0 - a + 3.0902 * std::sqrt(a), 3.0);
 }
 
-TEST_CASE("sampling with MTP drafts draws the tokens plain sampling draws (chi-square over seeds)") {
-  // The demo model (its MTP drafts mostly agree with the main model), sampled hot enough that
-  // drafts are often rejected: both the accepted branch and the residual distribution run.
-  // Tokens at the same place over seeds, with and without MTP, must come from one distribution.
+// The demo model (its MTP drafts mostly agree with the main model), sampled hot enough that
+// drafts are often rejected: both the accepted branch and the residual distribution run.
+// Tokens at the same place over seeds, with and without MTP, must come from one distribution.
+void check_sampling_distribution(uint32_t drafts) {
+  CAPTURE(drafts);
   testing::DemoPlan plan = testing::load_demo_plan("f16", 256, 32);
   exec::Model* model = plan.model.get();
   exec::BatchOptions off, on;
-  on.draft_tokens = 1;
+  on.draft_tokens = drafts;
   on.draft_min_acceptance = 0.0f;  // every draft verified, however many are rejected
   auto plain = exec::BatchExecutor::create(*model, off);
   auto spec = exec::BatchExecutor::create(*model, on);
@@ -262,19 +311,31 @@ TEST_CASE("sampling with MTP drafts draws the tokens plain sampling draws (chi-s
   }
   const exec::DraftStats d = (*spec)->draft_stats();
   const double critical = chi_square_critical_001(std::max(1, categories - 1));
-  std::printf("sampling T=%.1f: %d of %d seeds identical with MTP; chi-square %.1f over %d categories (0.1%% critical %.1f); "
-              "%llu of %llu drafts accepted\n",
-              static_cast<double>(kTemperature), identical, kSeeds, chi2, categories, critical, static_cast<unsigned long long>(d.accepted),
-              static_cast<unsigned long long>(d.proposed));
+  std::printf("sampling T=%.1f, %u draft(s) per step: %d of %d seeds identical with MTP; chi-square %.1f over %d categories "
+              "(0.1%% critical %.1f); %llu of %llu drafts accepted (second draft: %llu of %llu)\n",
+              static_cast<double>(kTemperature), drafts, identical, kSeeds, chi2, categories, critical,
+              static_cast<unsigned long long>(d.accepted), static_cast<unsigned long long>(d.proposed),
+              static_cast<unsigned long long>(d.accepted_at[1]), static_cast<unsigned long long>(d.proposed_at[1]));
   CHECK(categories >= 5);
   CHECK(chi2 < critical);
   CHECK(d.accepted > 100);
   CHECK(d.proposed - d.accepted > 100);
+  if (drafts > 1) CHECK(d.proposed_at[1] - d.accepted_at[1] > 20);  // second drafts rejected too
   // Same seed, same text: a draft is accepted exactly when plain sampling draws it, and the token
   // after it uses the counter plain sampling's next step uses (rounding between the one- and
   // two-row kernels may move a draw that lands on a boundary, hence not all).
   CHECK(identical >= kSeeds * 95 / 100);
   CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("sampling with MTP drafts draws the tokens plain sampling draws (chi-square over seeds)") {
+  check_sampling_distribution(1);
+}
+
+TEST_CASE("sampling with two MTP drafts per step draws the tokens plain sampling draws (chi-square over seeds)") {
+  // The rejection rule applied draft by draft: the second draft is verified only after the
+  // first stood, against the token drawn with the next token's counter.
+  check_sampling_distribution(2);
 }
 
 TEST_CASE("RMSNorms fold into the linears that alone read them, and only those") {
@@ -393,6 +454,94 @@ TEST_CASE("MTP options are checked") {
   CHECK(!exec::Session::create(**model, so).ok());
   so.draft_tokens = -2;
   CHECK(!exec::Session::create(**model, so).ok());
+  CHECK(test::validation_errors() == 0);
+}
+
+// Greedy tokens of `prompts` decoded together on one executor (every sequence one entry a step,
+// the first prompt fed in two chunks beside the others' decode), `count` tokens each.
+std::vector<std::vector<int32_t>> decode_together(exec::Model& model, uint32_t drafts, uint32_t block_tokens,
+                                                  const std::vector<std::vector<int32_t>>& prompts, size_t count,
+                                                  exec::DraftStats* stats) {
+  exec::BatchOptions bo;
+  bo.max_batch = static_cast<uint32_t>(prompts.size());
+  bo.block_tokens = block_tokens;
+  bo.draft_tokens = drafts;
+  bo.draft_min_acceptance = 0.0f;
+  auto ex = exec::BatchExecutor::create(model, bo);
+  R1VK_REQUIRE_OK(ex);
+  std::vector<exec::SeqId> seqs;
+  std::vector<std::vector<int32_t>> out(prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    auto seq = (*ex)->add_sequence();
+    R1VK_REQUIRE_OK(seq);
+    seqs.push_back(*seq);
+  }
+  // Step 0: every prompt but the first's second half; the first then finishes its prompt while
+  // the others decode (a sampled prompt chunk beside verifying entries).
+  const size_t half = prompts[0].size() / 2;
+  std::vector<exec::BatchExecutor::Entry> entries(prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    entries[i] = {seqs[i], i == 0 ? std::span(prompts[0]).first(half) : std::span(prompts[i]), {}, i != 0, true};
+  }
+  bool all_done = false;
+  for (int step = 0; !all_done; ++step) {
+    auto stepped = (*ex)->step(entries);  // R1VK_REQUIRE_OK evaluates its argument twice
+    R1VK_REQUIRE_OK(stepped);
+    all_done = true;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      const auto& e = (*ex)->emitted()[i];
+      out[i].insert(out[i].end(), e.begin(), e.end());
+      if (i == 0 && step == 0) {
+        entries[0].tokens = std::span(prompts[0]).subspan(half);
+        entries[0].sample = true;
+      } else {
+        entries[i].tokens = {};
+      }
+      if (out[i].size() < count) all_done = false;
+    }
+  }
+  if (stats) *stats = (*ex)->draft_stats();
+  for (auto& o : out) o.resize(count);
+  for (exec::SeqId s : seqs) REQUIRE((*ex)->free_sequence(s).ok());
+  CHECK((*ex)->free_blocks() == (*ex)->total_blocks());
+  return out;
+}
+
+TEST_CASE("several drafts per step for every sequence of a batch give plain decoding's tokens") {
+  testing::DemoPlan plan = testing::load_demo_plan("q4", 256, 64);  // 64-row steps: the three prompts in one
+  const std::vector<std::vector<int32_t>> prompts = {
+      {0, 2, 266, 263, 38, 58, 59, 55, 56, 267, 38, 62, 61, 57, 69, 3, 4, 16},  // "What is 4512 + 873?"
+      {0, 2, 266, 263, 38, 61, 58, 267, 38, 57, 3, 4, 16},
+      {0, 2, 266, 263, 38, 59, 59, 59, 267, 39, 56, 3, 4, 16}};
+  const auto want = decode_together(*plan.model, 0, 8, prompts, 40, nullptr);
+  for (uint32_t drafts : {1u, 2u, 3u}) {
+    CAPTURE(drafts);
+    exec::DraftStats d;
+    CHECK(decode_together(*plan.model, drafts, 8, prompts, 40, &d) == want);
+    std::printf("batch of 3, %u draft(s) per step: %llu of %llu drafts accepted\n", drafts,
+                static_cast<unsigned long long>(d.accepted), static_cast<unsigned long long>(d.proposed));
+    CHECK(d.proposed_at[drafts - 1] > 0);
+  }
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("draft counts beyond the limit or the step's rows are refused") {
+  testing::TempDir dir;
+  testing::generate(dir.path(), testing::preset("tiny-r1"));
+  const auto path = compile_preset(dir.str(), "f16", "spec_limits");  // prefill chunk 8
+  auto plan = plan::LoadedPlan::open(path->str());
+  R1VK_REQUIRE_OK(plan);
+  auto model = exec::Model::load(test::context(), std::move(plan).value());
+  R1VK_REQUIRE_OK(model);
+  exec::BatchOptions bo;
+  bo.draft_tokens = exec::kMaxDraftTokens;  // 1 + 8 rows exceed the 8-row step
+  auto ex = exec::BatchExecutor::create(**model, bo);
+  REQUIRE(!ex.ok());
+  CHECK(ex.error().message().find("at most 7") != std::string::npos);
+  bo.draft_tokens = 7;
+  CHECK(exec::BatchExecutor::create(**model, bo).ok());
+  bo.draft_tokens = exec::kMaxDraftTokens + 1;
+  CHECK(!exec::BatchExecutor::create(**model, bo).ok());
   CHECK(test::validation_errors() == 0);
 }
 

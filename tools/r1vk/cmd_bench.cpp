@@ -49,6 +49,7 @@ struct BenchArgs {
   std::string save_expert_counts;
   int64_t mtp_decode = 128;  // greedy tokens decoded with and without MTP drafts (0: skip)
   float mtp_min_acceptance = 0.3f;  // the automatic-off run's threshold (BatchOptions::draft_min_acceptance)
+  uint32_t mtp_draft = 1;  // drafts per step of the MTP runs
   std::vector<std::string> mtp_questions = {"What is 4512 + 873?", "What is 31415 - 92653?", "What is 271828 + 314159?",
                                             "What is 9000 - 1?"};
 };
@@ -116,7 +117,7 @@ MtpPrompts mtp_prompts(const plan::Manifest& m, const std::vector<std::string>& 
 // warm-up: other jobs on a shared machine only ever add time): tokens/s, time per step, draft
 // acceptance, and what a step that verifies a draft costs over a plain one, which is the
 // acceptance MTP needs to pay off.
-Status bench_mtp(exec::Model& model, const MtpPrompts& prompts, int64_t tokens, float min_acceptance) {
+Status bench_mtp(exec::Model& model, const MtpPrompts& prompts, int64_t tokens, float min_acceptance, uint32_t draft) {
   if (model.manifest().mtp.ops.empty()) {
     std::printf("MTP: the plan has no MTP program (no speculative decoding)\n");
     return ok_status();
@@ -131,7 +132,7 @@ Status bench_mtp(exec::Model& model, const MtpPrompts& prompts, int64_t tokens, 
   std::unique_ptr<exec::Session> sessions[kVariants];
   for (int v = 0; v < kVariants; ++v) {
     exec::SessionOptions so;
-    so.draft_tokens = v > 0 ? 1 : 0;
+    so.draft_tokens = v > 0 ? static_cast<int>(draft) : 0;
     so.draft_min_acceptance = v == 2 ? min_acceptance : 0.0f;
     R1VK_ASSIGN_OR_RETURN(sessions[v], exec::Session::create(model, so));
   }
@@ -163,8 +164,15 @@ Status bench_mtp(exec::Model& model, const MtpPrompts& prompts, int64_t tokens, 
       produced[v] = static_cast<int64_t>(got.size() - prompts.prompts.size());
       out[v] = std::move(got);
       const exec::DraftStats after = s->draft_stats();
-      drafts[v] = {after.proposed - before.proposed, after.accepted - before.accepted, after.pauses - before.pauses,
-                   after.plain_steps - before.plain_steps};
+      drafts[v] = {};
+      drafts[v].proposed = after.proposed - before.proposed;
+      drafts[v].accepted = after.accepted - before.accepted;
+      drafts[v].pauses = after.pauses - before.pauses;
+      drafts[v].plain_steps = after.plain_steps - before.plain_steps;
+      for (size_t j = 0; j < after.proposed_at.size(); ++j) {
+        drafts[v].proposed_at[j] = after.proposed_at[j] - before.proposed_at[j];
+        drafts[v].accepted_at[j] = after.accepted_at[j] - before.accepted_at[j];
+      }
     }
   }
   double tps[kVariants], step_s[kVariants];
@@ -175,14 +183,24 @@ Status bench_mtp(exec::Model& model, const MtpPrompts& prompts, int64_t tokens, 
   auto rate = [](const exec::DraftStats& d) {
     return d.proposed ? static_cast<double>(d.accepted) / static_cast<double>(d.proposed) : 0.0;
   };
-  std::printf("MTP speculative decoding (greedy, %lld tokens after %zu %s prompt(s), best of %d runs after a warm-up): %.2f tokens/s "
-              "without, %.2f with (%.2fx); %llu of %llu drafts accepted (%.1f%%); output %s\n",
-              static_cast<long long>(produced[0]), prompts.prompts.size(), prompts.eos >= 0 ? "chat" : "random", kRounds - 1, tps[0],
-              tps[1], tps[1] / tps[0], static_cast<unsigned long long>(drafts[1].accepted),
+  std::printf("MTP speculative decoding (greedy, %u draft(s) per step, %lld tokens after %zu %s prompt(s), best of %d runs after "
+              "a warm-up): %.2f tokens/s without, %.2f with (%.2fx); %llu of %llu drafts accepted (%.1f%%); output %s\n",
+              draft, static_cast<long long>(produced[0]), prompts.prompts.size(), prompts.eos >= 0 ? "chat" : "random", kRounds - 1,
+              tps[0], tps[1], tps[1] / tps[0], static_cast<unsigned long long>(drafts[1].accepted),
               static_cast<unsigned long long>(drafts[1].proposed), 100.0 * rate(drafts[1]),
               out[0] == out[1] ? "identical" : "DIFFERS");
-  // An MTP step emits 1 + (draft accepted) tokens for step1 / step0 the time of a plain step:
-  // it pays off when the acceptance exceeds step1 / step0 - 1.
+  if (draft > 1) {
+    // Depth j's acceptance given the drafts before it stood (the MTP layer on its own output).
+    std::printf("    acceptance by draft position (given the ones before stood):");
+    for (uint32_t j = 0; j < draft; ++j) {
+      const uint64_t p = drafts[1].proposed_at[j], acc = drafts[1].accepted_at[j];
+      std::printf(" %u: %llu of %llu (%.1f%%)", j + 1, static_cast<unsigned long long>(acc), static_cast<unsigned long long>(p),
+                  p ? 100.0 * static_cast<double>(acc) / static_cast<double>(p) : 0.0);
+    }
+    std::printf("\n");
+  }
+  // An MTP step emits 1 + (drafts accepted) tokens for step1 / step0 the time of a plain step:
+  // with one draft it pays off when the acceptance exceeds step1 / step0 - 1.
   std::printf("    a step takes %.2f ms without MTP and %.2f ms with (%.2f tokens per step): a rejected draft costs "
               "%.2f ms; MTP pays off above %.0f%% acceptance\n",
               1e3 * step_s[0], 1e3 * step_s[1], static_cast<double>(produced[1]) / std::max(1u, steps[1]),
@@ -329,12 +347,12 @@ void print_op_times(const plan::Manifest& m, const std::vector<double>& times, s
 // decode steps; the last one's timestamps, which with MTP is a verify step (2 rows) followed by
 // the MTP program on both rows. The profiled steps are slower than unprofiled ones (a timestamp
 // after each op); the split between ops is what this shows.
-Status profile_mtp(exec::Model& model, const std::vector<int32_t>& prompt) {
+Status profile_mtp(exec::Model& model, const std::vector<int32_t>& prompt, uint32_t drafts) {
   const plan::Manifest& m = model.manifest();
   for (uint32_t draft = 0; draft < 2; ++draft) {
     exec::BatchOptions bo;
     bo.profile = true;
-    bo.draft_tokens = draft;
+    bo.draft_tokens = draft ? drafts : 0;
     R1VK_ASSIGN_OR_RETURN(auto ex, exec::BatchExecutor::create(model, bo));
     R1VK_ASSIGN_OR_RETURN(exec::SeqId seq, ex->add_sequence());
     exec::BatchExecutor::Entry e;
@@ -345,11 +363,19 @@ Status profile_mtp(exec::Model& model, const std::vector<int32_t>& prompt) {
     e.speculate = draft > 0;
     for (int i = 0; i < 4; ++i) R1VK_TRY(ex->step({&e, 1}));
     R1VK_ASSIGN_OR_RETURN(auto times, ex->op_times_ns());
-    std::printf(draft ? "    MTP verify step (2 rows), main program by op: " : "    plain decode step by op: ");
+    if (draft) {
+      std::printf("    MTP verify step (%u rows), main program by op: ", 1 + drafts);
+    } else {
+      std::printf("    plain decode step by op: ");
+    }
     print_op_times(m, times, 0);
     if (draft) {
       R1VK_ASSIGN_OR_RETURN(auto mtp_times, ex->mtp_op_times_ns());
-      std::printf("    then the MTP program on both rows: ");
+      if (drafts > 1) {
+        std::printf("    then the first MTP pass on those rows (%u more passes of one row follow): ", drafts - 1);
+      } else {
+        std::printf("    then the MTP program on both rows: ");
+      }
       print_program_op_times(m.mtp, mtp_times, 0);
     }
   }
@@ -594,8 +620,8 @@ Status run_bench(const BenchArgs& a) {
   print_op_times(m, times, 0);
   if (a.mtp_decode > 0) {
     const MtpPrompts mp = mtp_prompts(m, a.mtp_questions, prompt);
-    R1VK_TRY(bench_mtp(model, mp, a.mtp_decode, a.mtp_min_acceptance));
-    if (!m.mtp.ops.empty()) R1VK_TRY(profile_mtp(model, mp.prompts.front()));
+    R1VK_TRY(bench_mtp(model, mp, a.mtp_decode, a.mtp_min_acceptance, a.mtp_draft));
+    if (!m.mtp.ops.empty()) R1VK_TRY(profile_mtp(model, mp.prompts.front(), a.mtp_draft));
   }
   if (ctx->validation_errors() != 0) {
     return make_error(ErrorCode::kInternal, std::to_string(ctx->validation_errors()) + " Vulkan validation error(s)");
@@ -643,6 +669,11 @@ void add_bench_command(CLI::App& app, CommandFn& selected) {
                   "Threshold of the --mtp-decode run with automatic off (run/chat's --mtp-min-acceptance)")
       ->capture_default_str()
       ->check(CLI::Range(0.0f, 1.0f));
+  sub->add_option("--draft", a->mtp_draft,
+                  "MTP drafts per step of the --mtp-decode runs with MTP (run/chat's --draft); with more than 1 it also "
+                  "prints the acceptance at each draft position")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 8));
   sub->add_option("--mtp-prompt", a->mtp_questions,
                   "User messages the MTP measurement decodes after, in the chat template, when the plan has a "
                   "tokenizer (repeat for several; default: four of the demo model's arithmetic questions); without "

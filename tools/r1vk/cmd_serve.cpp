@@ -146,6 +146,12 @@ Status run_serve(const ServeArgs& a) {
     return make_error(ErrorCode::kInvalidArgument, "--draft-max-batch must be in 0..256 (or -1: by device type)");
   }
   R1VK_TRY(serve::check_generation_options(a.temperature, a.top_p, 1));
+  if (a.draft.session_draft_tokens() > 1) {
+    // The engine schedules and cuts (max_tokens, stop strings) a verifying decode as two rows.
+    return make_error(ErrorCode::kUnsupported, "r1vk serve verifies one MTP draft per sequence and step: --draft " +
+                                                   std::to_string(a.draft.draft) +
+                                                   " is not implemented there (use --draft 1; run, chat, bench and the C API take N > 1)");
+  }
   if (a.pipeline.active() && a.draft.session_draft_tokens() > 0) {
     return make_error(ErrorCode::kInvalidArgument, "--draft does not apply to a pipeline (--devices/--pipeline): MTP runs on one executor");
   }
