@@ -22,6 +22,8 @@ bad() {  # expected message, flags...
 bad 'temperature must be a finite number >= 0 \(0: greedy\), got nan' --temperature nan
 bad 'temperature must be a finite number >= 0 \(0: greedy\), got inf' --temperature inf
 bad 'temperature must be a finite number >= 0 \(0: greedy\), got -1' --temperature -1
+bad 'mtp-min-acceptance: must be in \[0, 1\], got nan' --mtp-min-acceptance nan
+bad 'mtp-min-acceptance: must be in \[0, 1\], got 1.5' --mtp-min-acceptance 1.5
 bad 'top_p must be in \(0, 1\] \(1: off\), got 0' --top-p 0
 bad 'top_p must be in \(0, 1\] \(1: off\), got 1.5' --top-p 1.5
 bad 'top_p must be in \(0, 1\] \(1: off\), got nan' --top-p nan
@@ -33,17 +35,17 @@ bad 'max_tokens must be at least 1, got 0' -n 0
 for cmd in run chat; do
   help=$("$r1vk" $cmd --help 2>&1)
   for spelling in '--temperature,--temp' '-s,--seed' '-n,--max-tokens,--n-predict' '-m,--model' '-c,--ctx,--ctx-size'; do
-    echo "$help" | grep -qF -- "$spelling" || fail "$cmd --help does not list $spelling: $help"
+    grep -qF -- "$spelling" <<<"$help" || fail "$cmd --help does not list $spelling: $help"
   done
 done
 for cmd in ppl eval logits bench info tokenize compile bench-tokenizer; do
-  "$r1vk" $cmd --help 2>&1 | grep -qF -- '-m,--model' || fail "$cmd --help does not list -m,--model"
+  grep -qF -- '-m,--model' <<<"$("$r1vk" $cmd --help 2>&1)" || fail "$cmd --help does not list -m,--model"
 done
 for cmd in ppl eval logits compile; do
-  "$r1vk" $cmd --help 2>&1 | grep -qF -- '-c,--ctx,--ctx-size' || fail "$cmd --help does not list -c,--ctx,--ctx-size"
+  grep -qF -- '-c,--ctx,--ctx-size' <<<"$("$r1vk" $cmd --help 2>&1)" || fail "$cmd --help does not list -c,--ctx,--ctx-size"
 done
-"$r1vk" eval --help 2>&1 | grep -qF -- '-n,--max-tokens,--n-predict' || fail "eval --help does not list -n"
-"$r1vk" gen-checkpoint --help 2>&1 | grep -qF -- '-s,--seed' || fail "gen-checkpoint --help does not list -s"
+grep -qF -- '-n,--max-tokens,--n-predict' <<<"$("$r1vk" eval --help 2>&1)" || fail "eval --help does not list -n"
+grep -qF -- '-s,--seed' <<<"$("$r1vk" gen-checkpoint --help 2>&1)" || fail "gen-checkpoint --help does not list -s"
 events() { grep -v '"type":"done"' | sed 's/"generation_tokens_per_second":[^,}]*//'; }
 long=$("$r1vk" run "$demo" -p "What is 12 + 30?" --temperature 0.8 --seed 7 --max-tokens 12 --ctx 128 --json 2>&1 | events)
 short=$("$r1vk" run -m "$demo" -p "What is 12 + 30?" --temp 0.8 -s 7 -n 12 -c 128 --json 2>&1 | events)
@@ -56,7 +58,7 @@ expect_exit 0 'tokens scored' "$r1vk" ppl -m "$demo" --file "$demo/README.md" -c
 for cmd in run chat eval; do
   help=$("$r1vk" $cmd --help 2>&1)
   for flag in '--no-mtp' '--draft'; do
-    echo "$help" | grep -qF -- "$flag" || fail "$cmd --help does not list $flag"
+    grep -qF -- "$flag" <<<"$help" || fail "$cmd --help does not list $flag"
   done
 done
 for t in 0 0.8; do
@@ -67,7 +69,7 @@ done
 expect_exit 0 '"mtp_drafts_accepted":[1-9]' "$r1vk" run "$demo" -p "What is 4512 + 873?" --temperature 0 --ctx 128 --json
 expect_exit 0 '"mtp_drafts":0,' "$r1vk" run "$demo" -p "What is 4512 + 873?" --temperature 0 --ctx 128 --json --no-mtp
 expect_exit 0 '"mtp_drafts":0,' "$r1vk" run "$demo" -p "What is 4512 + 873?" --temperature 0 --ctx 128 --json --draft 0
-expect_exit 2 'draft' "$r1vk" run "$demo" -p hi --draft 2
+expect_exit 2 'draft' "$r1vk" run "$demo" -p hi --draft 9
 
 # --- Raw text follows tokenizer_config.json: the demo's (like R1's) says add_bos_token: true.
 plain=$("$r1vk" tokenize "$demo" --text "What is 2 + 3?") || fail "tokenize: $plain"
@@ -78,7 +80,7 @@ expect_exit 0 "^0,$plain\$" "$r1vk" tokenize "$demo" --text "What is 2 + 3?" --s
 expect_exit 0 '^0,19923$' "$r1vk" tokenize "$tokenizers/deepseek_r1" --text "Hello" --special
 qwen=$("$r1vk" tokenize "$tokenizers/qwen3" --text "Hello") || fail "qwen3 tokenize: $qwen"
 expect_exit 0 "^$qwen\$" "$r1vk" tokenize "$tokenizers/qwen3" --text "Hello" --special
-"$r1vk" run --help 2>&1 | grep -q 'add_bos_token' || fail "run --help does not say --raw follows add_bos_token"
+grep -q 'add_bos_token' <<<"$("$r1vk" run --help 2>&1)" || fail "run --help does not say --raw follows add_bos_token"
 
 # --- A vocabulary padded past the tokenizer (tiny-qwen2: more logits rows than token ids):
 # sampling never picks a padding id, so generation never stops on one, whatever the seed.

@@ -37,7 +37,7 @@ expect_exit 0 'tokens scored in 1 window' "$r1vk" ppl "$demo" --file "$text" --w
 expect_exit 0 'perplexity [0-9.]+' "$r1vk" ppl "$demo" --file "$text" --weights f16 --ctx 256
 expect_exit 0 '4 window' "$r1vk" ppl "$demo" --file "$text" --weights f16 --ctx 64
 out=$("$r1vk" ppl "$demo" --file "$text" --weights f16 --ctx 256 --kl-ref "$demo" --ref-weights f16 2>&1) || fail "self KL: $out"
-echo "$out" | grep -q 'mean 0, p99 0, max 0 nats; top-1 agreement 100.00%' || fail "self KL is not exactly 0: $out"
+grep -q 'mean 0, p99 0, max 0 nats; top-1 agreement 100.00%' <<<"$out" || fail "self KL is not exactly 0: $out"
 out=$("$r1vk" ppl "$demo" --file "$text" --weights q4 --ctx 256 --kl-ref "$demo" --ref-weights f16 --json 2>&1) || fail "q4 KL: $out"
 [ "$(echo "$out" | wc -l)" -eq 1 ] || fail "--json printed more than one line: $out"
 kl=$(json_number kl_mean "$out")

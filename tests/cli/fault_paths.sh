@@ -29,7 +29,7 @@ for site in alloc submit wait; do
       break
     fi
     [ "$code" -eq 1 ] || fail "R1VK_FAULT=$site:$n: exit $code (crash or hang): $out"
-    echo "$out" | grep -qE 'out of device memory: needed|VK_ERROR_DEVICE_LOST' ||
+    grep -qE 'out of device memory: needed|VK_ERROR_DEVICE_LOST' <<<"$out" ||
       fail "R1VK_FAULT=$site:$n: unclear message: $out"
   done
   [ "$finished" -eq 1 ] || fail "R1VK_FAULT=$site: no sampled call was past the end of the run"
@@ -40,7 +40,7 @@ done
 out=$(ulimit -f 64; trap '' XFSZ; "$r1vk" compile "$demo" -o "$work/small.r1vk" --ctx 128 2>&1)
 code=$?
 [ "$code" -eq 1 ] || fail "compile over the file size limit: exit $code: $out"
-echo "$out" | grep -qE 'writing .*small\.r1vk\.partial\.[0-9.]+: File too large' || fail "unclear write error: $out"
+grep -qE 'writing .*small\.r1vk\.partial\.[0-9.]+: File too large' <<<"$out" || fail "unclear write error: $out"
 [ ! -e "$work/small.r1vk" ] && [ -z "$(find "$work" -maxdepth 1 -name 'small.r1vk.partial*')" ] || fail "a failed compile left a plan behind"
 
 # SIGINT / SIGTERM while compiling: the process ends by the signal and removes its partial plan.

@@ -31,7 +31,7 @@ ppl_single=$("$r1vk" ppl "$demo" --file "$text" --ctx 128 --json 2>/dev/null | r
 # Without MTP drafts (a pipeline has none; the answers are the same either way, the draft counts not).
 eval_single=$("$r1vk" eval "$demo" --problems "$demo/heldout.jsonl" --limit 4 --json --no-mtp 2>/dev/null | results) ||
   fail "eval on one device"
-echo "$eval_single" | grep -q '"total":4' || fail "eval on one device: $eval_single"
+grep -q '"total":4' <<<"$eval_single" || fail "eval on one device: $eval_single"
 
 # Unbound: Open MPI pins each rank to one core by default, and lavapipe needs them all.
 launchers=("devices")
@@ -49,11 +49,11 @@ for how in "${launchers[@]}"; do
     fail "eval ($how): $(cat "$work/eval.err")"
   [ "$got" = "$eval_single" ] || fail "eval ($how) differs from one device: '$got' vs '$eval_single'"
   out=$(printf 'What is 1234 + 5678?\n/exit\n' | run chat "$demo" --temperature 0 --hide-reasoning 2>&1) || fail "chat ($how): $out"
-  echo "$out" | grep -q '6912' || fail "chat ($how) did not answer 6912: $out"
+  grep -q '6912' <<<"$out" || fail "chat ($how) did not answer 6912: $out"
   # bench: a batch of 4 without and with 2 micro-batches; every stage is busy part of the time.
   out=$(run bench "$demo" --batch 1,4 --decode 3 2>&1) || fail "bench ($how): $out"
-  echo "$out" | grep -qE '^ +4 +2 .*busy [0-9]+% \| [0-9]+%; 512$' || fail "bench ($how): no micro-batched row: $out"
-  echo "$out" | grep -qE '^ +4 +1 .*busy [0-9]+% \| [0-9]+%; 512$' || fail "bench ($how): no row without micro-batches: $out"
+  grep -qE '^ +4 +2 .*busy [0-9]+% \| [0-9]+%; 512$' <<<"$out" || fail "bench ($how): no micro-batched row: $out"
+  grep -qE '^ +4 +1 .*busy [0-9]+% \| [0-9]+%; 512$' <<<"$out" || fail "bench ($how): no row without micro-batches: $out"
 done
 # --micro-batches needs a pipeline, as --split does.
 expect_exit 2 '--micro-batches: needs --devices or --pipeline' "$r1vk" bench "$demo" --micro-batches 2

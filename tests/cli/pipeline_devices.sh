@@ -37,7 +37,7 @@ cmp -s "$work/tiny-r1.single.npy" "$work/tiny-r1.triple.npy" || fail "tiny-r1: t
 single=$("$r1vk" run "$demo" -p "What is 1234 + 5678?" --temperature 0 2>/dev/null) || fail "run on one device"
 dual=$("$r1vk" run "$demo" -p "What is 1234 + 5678?" --temperature 0 --devices 0,0 2>/dev/null) || fail "run on --devices 0,0"
 [ "$single" = "$dual" ] || fail "greedy text differs: '$single' vs '$dual'"
-echo "$dual" | grep -q '^6912$' || fail "the pipelined demo model did not answer 6912: $dual"
+grep -q '^6912$' <<<"$dual" || fail "the pipelined demo model did not answer 6912: $dual"
 single=$("$r1vk" run "$work/tiny-qwen2.r1vk" -p "hello" --raw --temperature 0 -n 24 2>/dev/null) || fail "run tiny-qwen2"
 dual=$("$r1vk" run "$work/tiny-qwen2.r1vk" -p "hello" --raw --temperature 0 -n 24 --devices 0,0 2>/dev/null) || fail "run tiny-qwen2 pipelined"
 [ "$single" = "$dual" ] || fail "tiny-qwen2 greedy text differs"

@@ -14,8 +14,8 @@ refused() {
   local pattern=$1; shift
   local out; out=$(timeout 120 "$@" 2>&1); local got=$?
   [ "$got" -eq 2 ] || fail "exit $got (want 2): $* -> $out"
-  echo "$out" | grep -qE -- "$pattern" || fail "no '$pattern' in: $* -> $out"
-  echo "$out" | grep -q 'listening' && fail "listened before refusing its flags: $* -> $out"
+  grep -qE -- "$pattern" <<<"$out" || fail "no '$pattern' in: $* -> $out"
+  grep -q 'listening' <<<"$out" && fail "listened before refusing its flags: $* -> $out"
   return 0
 }
 
@@ -34,7 +34,7 @@ if [ -n "$mpirun" ]; then
   # Every rank checks the same flags; the job ends non-zero (MPI_Abort after the message).
   out=$(timeout 120 "$mpirun" --oversubscribe --bind-to none -np 2 "${serve[@]}" --pipeline --split 1,2,3 2>&1) \
     && fail "mpirun -np 2 serve --pipeline --split 1,2,3 succeeded: $out"
-  echo "$out" | grep -q '3 ratios for 2 ranks' || fail "no '3 ratios for 2 ranks' in: $out"
-  echo "$out" | grep -q 'listening' && fail "listened before refusing its flags (MPI): $out"
+  grep -q '3 ratios for 2 ranks' <<<"$out" || fail "no '3 ratios for 2 ranks' in: $out"
+  grep -q 'listening' <<<"$out" && fail "listened before refusing its flags (MPI): $out"
 fi
 echo "serve pipeline flags: ok"

@@ -8,6 +8,7 @@
 // the tokens/s that projects to for a stated device and bus bandwidth (docs/offload.md). Behind a
 // pipeline (--devices/--pipeline), batched decode steps with per-stage figures (docs/pipeline.md).
 #include <algorithm>
+#include <filesystem>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -27,6 +28,7 @@
 #include "plan/decode_traffic.h"
 #include "offload_flags.h"
 #include "pipeline_setup.h"
+#include "import/gguf_import.h"
 #include "plan_source.h"
 #include "text/chat_format.h"
 #include "text/tokenizer.h"
@@ -551,6 +553,11 @@ Status run_bench(const BenchArgs& a) {
                                                        " positions; this benchmark needs " + std::to_string(ctx_needed) +
                                                        " (lower --long-context or --prompt, or recompile with a larger --ctx)");
   }
+  // A checkpoint's cached plan has the default context (cached_context_for): size the sessions'
+  // KV cache for what this benchmark needs, as a plan compiled for it would have been. A plan
+  // file keeps its own context.
+  std::error_code ec;
+  if (po.context == 0 && (std::filesystem::is_directory(a.model, ec) || is_gguf_file(a.model))) mo.context = ctx_needed;
   if (!a.batch.empty()) {
     exec::BatchOptions bo;
     bo.max_batch = static_cast<uint32_t>(*std::max_element(a.batch.begin(), a.batch.end()));
@@ -668,7 +675,7 @@ void add_bench_command(CLI::App& app, CommandFn& selected) {
   sub->add_option("--mtp-min-acceptance", a->mtp_min_acceptance,
                   "Threshold of the --mtp-decode run with automatic off (run/chat's --mtp-min-acceptance)")
       ->capture_default_str()
-      ->check(CLI::Range(0.0f, 1.0f));
+      ->check(unit_interval());
   sub->add_option("--draft", a->mtp_draft,
                   "MTP drafts per step of the --mtp-decode runs with MTP (run/chat's --draft); with more than 1 it also "
                   "prints the acceptance at each draft position")

@@ -1,5 +1,7 @@
 #include "common_flags.h"
 
+#include <cstdlib>
+
 namespace r1vk::cli {
 
 CLI::Option* add_model_option(CLI::App& sub, std::string& model, const std::string& help, const std::string& positional) {
@@ -48,7 +50,18 @@ void add_draft_options(CLI::App& sub, DraftFlags& f) {
                  "this, retrying every 64 steps: MTP pays off above the break-even acceptance `r1vk bench --mtp-decode` "
                  "prints (a verify step's time over a plain step's, minus 1); 0 = never stop")
       ->capture_default_str()
-      ->check(CLI::Range(0.0f, 1.0f));
+      ->check(unit_interval());
+}
+
+CLI::Validator unit_interval() {
+  return CLI::Validator(
+      [](const std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (end == text.c_str() || *end != '\0') return "must be a number in [0, 1], got " + text;
+        return v >= 0.0 && v <= 1.0 ? std::string() : "must be in [0, 1], got " + text;  // false for NaN
+      },
+      "FLOAT in [0, 1]");
 }
 
 }  // namespace r1vk::cli

@@ -54,4 +54,8 @@ struct DraftFlags {
 // --draft N, --no-mtp, --mtp-min-acceptance.
 void add_draft_options(CLI::App& sub, DraftFlags& flags);
 
+// A check for a fraction in [0, 1] that refuses NaN too (CLI::Range lets NaN through: every
+// comparison with it is false).
+CLI::Validator unit_interval();
+
 }  // namespace r1vk::cli
