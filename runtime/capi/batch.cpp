@@ -28,7 +28,7 @@ R1VK_EXPORT r1vk_status r1vk_batch_create_with_options(r1vk_model* model, uint32
     const bool plan_has_mtp = !model->state->model->manifest().mtp.ops.empty();
     bo.draft_tokens = options->draft_tokens < 0 ? (plan_has_mtp ? 1u : 0u) : static_cast<uint32_t>(options->draft_tokens);
     auto ex = r1vk::exec::BatchExecutor::create(*model->state->model, bo);
-    if (!ex.ok()) return call.finish(fail(ex.error()));
+    if (!ex.ok()) return fail(ex.error());
     state->executor = std::move(ex).value();
     auto handle = std::make_unique<r1vk_batch>();
     handle->state = std::move(state);
@@ -64,7 +64,7 @@ R1VK_EXPORT r1vk_status r1vk_batch_session_create(r1vk_batch* batch, r1vk_sessio
     DeviceCall call(*state->model->context);
     if (r1vk_status st = call.refuse_if_lost(); st != R1VK_OK) return st;
     auto session = r1vk::exec::Session::create_in(*state->model->model, batch->state->executor);
-    if (!session.ok()) return call.finish(fail(session.error()));
+    if (!session.ok()) return fail(session.error());
     state->session = std::move(session).value();
     return publish_session(std::move(state), out_session);
   });
@@ -95,7 +95,7 @@ R1VK_EXPORT r1vk_status r1vk_batch_step(r1vk_batch* batch, r1vk_session* const* 
     std::vector<int32_t> inputs;
     for (auto* m : members) inputs.push_back(m->last_token());
     auto tokens = r1vk::exec::Session::step_together(members, sampling);
-    if (!tokens.ok()) return call.finish(fail(tokens.error()));
+    if (!tokens.ok()) return fail(tokens.error());
     for (size_t i = 0; i < count; ++i) {
       sessions[i]->state->history.push_back(inputs[i]);
       out_tokens[i] = (*tokens)[i];

@@ -22,11 +22,9 @@ class DeviceCall {
   DeviceCall& operator=(const DeviceCall&) = delete;
 
   bool owns_lock() const { return lock_.owns_lock(); }
-  // R1VK_OK, or R1VK_ERROR_VULKAN (with its message) when an earlier call lost the device.
+  // R1VK_OK, or R1VK_ERROR_VULKAN (with its message) when an earlier call lost the device
+  // (vk::Context::lost(): the context records VK_ERROR_DEVICE_LOST from its submits and waits).
   r1vk_status refuse_if_lost() const;
-  // Returns `status`; when the call failed because the device was lost (the last error names
-  // VK_ERROR_DEVICE_LOST), the context is marked lost first.
-  r1vk_status finish(r1vk_status status);
 
  private:
   ContextState& context_;

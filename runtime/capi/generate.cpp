@@ -100,7 +100,7 @@ R1VK_EXPORT r1vk_status r1vk_session_generate(r1vk_session* session, const r1vk_
     SessionState& s = *session->state;
     DeviceCall call(*s.model->context);
     if (r1vk_status st = call.refuse_if_lost(); st != R1VK_OK) return st;
-    return call.finish(generate(s, options, out_result));
+    return generate(s, options, out_result);
   });
 }
 
@@ -122,7 +122,7 @@ R1VK_EXPORT r1vk_status r1vk_session_submit_step(r1vk_session* session) {
     if (s.session->last_token() < 0) return fail(R1VK_ERROR_INVALID_ARGUMENT, "nothing to continue from: feed a prompt first");
     if (r1vk_status st = check_room(s, 1); st != R1VK_OK) return st;
     const int32_t input = s.session->last_token();
-    if (r1vk::Status r = s.session->submit_step(s.sampling); !r.ok()) return call.finish(fail(r.error()));
+    if (r1vk::Status r = s.session->submit_step(s.sampling); !r.ok()) return fail(r.error());
     s.pending = true;
     s.history.push_back(input);
     return R1VK_OK;
@@ -147,7 +147,7 @@ R1VK_EXPORT r1vk_status r1vk_session_poll(r1vk_session* session, int32_t* out_to
       if (!done.ok()) {
         s.pending = false;
         s.history.resize(static_cast<size_t>(s.session->position()));
-        return call.finish(fail(done.error()));
+        return fail(done.error());
       }
       if (!*done) return R1VK_OK;
       s.pending = false;

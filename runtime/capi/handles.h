@@ -26,9 +26,6 @@ struct ContextState {
   // Serialises every call that touches the device: Vulkan queues and r1vk's submit counter are
   // not thread-safe, and a host may drive several sessions from several threads.
   std::mutex mutex;
-  // Not empty once a call failed with VK_ERROR_DEVICE_LOST: that call's message. Guarded by
-  // `mutex`; see capi/device_call.h.
-  std::string lost;
 };
 
 struct ModelState {

@@ -61,7 +61,7 @@ r1vk_status load(r1vk_context* context, const char* path, const r1vk_model_optio
   DeviceCall call(*context->state);
   if (r1vk_status st = call.refuse_if_lost(); st != R1VK_OK) return st;
   auto model = exec::Model::load(*context->state->context, std::move(plan).value(), mo);
-  if (!model.ok()) return call.finish(fail(std::move(model).error().with_context(std::string("loading ") + path)));
+  if (!model.ok()) return fail(std::move(model).error().with_context(std::string("loading ") + path));
   state->model = std::move(model).value();
   // Never sample an id the tokenizer cannot decode (the padding rows of the vocabulary).
   state->model->attention().set_sample_vocab_limit(static_cast<uint32_t>(state->tokenizer->id_limit()));

@@ -95,7 +95,7 @@ R1VK_EXPORT r1vk_status r1vk_session_create_with_options(r1vk_model* model, cons
     r1vk::exec::SessionOptions so;
     so.draft_tokens = options->draft_tokens;
     auto session = r1vk::exec::Session::create(*model->state->model, so);
-    if (!session.ok()) return call.finish(fail(session.error()));
+    if (!session.ok()) return fail(session.error());
     state->session = std::move(session).value();
     return publish_session(std::move(state), out_session);
   });
@@ -165,7 +165,7 @@ R1VK_EXPORT r1vk_status r1vk_session_feed_tokens(r1vk_session* session, const in
     SessionState& s = *session->state;
     DeviceCall call(*s.model->context);
     if (r1vk_status st = call.refuse_if_lost(); st != R1VK_OK) return st;
-    const r1vk_status st = call.finish(feed(s, std::span<const int32_t>(tokens, count)));
+    const r1vk_status st = feed(s, std::span<const int32_t>(tokens, count));
     if (st == R1VK_OK) {
       // A prompt rendered by the caller may end by opening the reasoning ("<think>\n") as R1's
       // template does; the reply then starts inside it.
@@ -199,7 +199,7 @@ R1VK_EXPORT r1vk_status r1vk_session_feed_chat(r1vk_session* session, const r1vk
     std::vector<int32_t> tokens(ids->begin(), ids->end());
     DeviceCall call(*s.model->context);
     if (r1vk_status st = call.refuse_if_lost(); st != R1VK_OK) return st;
-    const r1vk_status st = call.finish(feed_reusing_prefix(s, tokens));
+    const r1vk_status st = feed_reusing_prefix(s, tokens);
     if (st == R1VK_OK) s.opened_think = true;
     return st;
   });
