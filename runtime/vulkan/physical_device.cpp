@@ -61,7 +61,7 @@ Result<size_t> select_device_index(std::span<const PhysicalDevice> devices, std:
   const int n = static_cast<int>(devices.size());
   if (*requested < 0 || *requested >= n)
     return make_error(ErrorCode::kInvalidArgument,
-                      "--device " + std::to_string(*requested) + " does not exist: " + std::to_string(n) +
+                      "Vulkan device " + std::to_string(*requested) + " does not exist: " + std::to_string(n) +
                           " Vulkan device(s) found" + (n > 0 ? " (valid: 0.." + std::to_string(n - 1) + ")" : "") +
                           "; run `r1vk devices` to list them");
   const auto idx = static_cast<size_t>(*requested);
