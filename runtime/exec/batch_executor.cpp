@@ -554,7 +554,7 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
       const Sequence& s = seqs_[e.seq];
       const int64_t pos = static_cast<int64_t>(s.tokens.size());
       if (!e.speculate || !e.tokens.empty() || !e.sample || s.drafts.empty()) continue;
-      int64_t n = std::min<int64_t>({static_cast<int64_t>(s.drafts.size()), context_length() - pos - 1,
+      int64_t n = std::min<int64_t>({static_cast<int64_t>(s.drafts.size()), int64_t{e.max_drafts}, context_length() - pos - 1,
                                      static_cast<int64_t>(max_rows_ - rows)});
       for (; n > 0; --n) {
         const size_t extra = blocks_for(pos + 1 + n) - blocks_for(pos + 1);

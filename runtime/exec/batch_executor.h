@@ -92,8 +92,13 @@ struct StepEntry {
   // sampled from the rows up to the first rejected draft's (1 + accepted tokens), and the
   // rejected rows' cache is dropped. The tokens are those plain decoding samples with the same
   // seed, greedy or not. Fewer drafts are verified where the context's end, the step's rows or
-  // the free blocks do not hold them all; entries without a draft run as usual.
+  // the free blocks do not hold them all, or max_drafts is smaller; entries without a draft run
+  // as usual.
   bool speculate = false;
+  // With speculate: verify at most this many of the sequence's drafts (1 + max_drafts rows), so
+  // a caller that wants only a few more tokens (the server's max_tokens) pays for no rows it
+  // would discard.
+  uint32_t max_drafts = kMaxDraftTokens;
 };
 
 // What a client of many sequences (Session) drives: BatchExecutor on one device, or a Pipeline

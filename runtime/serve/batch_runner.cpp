@@ -39,7 +39,8 @@ Result<std::vector<std::vector<int32_t>>> BatchRunner::step(std::span<const Step
     es[i].tokens = entries[i].tokens;
     es[i].sampling = entries[i].sampling;
     es[i].sample = entries[i].sample;
-    es[i].speculate = entries[i].speculate && steps_->mtp();
+    es[i].speculate = entries[i].drafts > 0 && steps_->mtp();
+    es[i].max_drafts = entries[i].drafts;
   }
   if (auto done = steps_->step(es, nullptr); !done.ok()) {
     if (steps_->pending() && stuck_.empty()) stuck_ = "a step did not finish: " + done.error().message();

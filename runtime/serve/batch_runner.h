@@ -3,7 +3,8 @@
 // prompt chunks mixed), over one paged KV pool. A new sequence reuses the cached full KV blocks
 // of an earlier prompt with the same leading tokens (prefix reuse), so a shared system prompt or
 // chat history is not prefilled again. With an executor created with MTP drafts
-// (BatchOptions::draft_tokens), decode entries that ask for it verify their sequence's draft.
+// (BatchOptions::draft_tokens), decode entries that ask for it verify up to as many of their
+// sequence's drafts as they ask (exec::StepEntry::max_drafts).
 // Behind a pipeline (exec/pipeline.h: stages on several devices or MPI ranks) a step is the
 // pipeline's step (without drafts); the block pool every stage agrees on is read from stage 0's
 // executor.
@@ -34,7 +35,7 @@ class BatchRunner final : public StepRunner {
   // The executor's row-count buckets (BatchExecutor::bucket_rows): powers of two below the
   // plan's chunk, then the chunk.
   uint32_t step_rows(uint32_t rows) const override;
-  bool drafts() const override { return steps_->mtp(); }
+  uint32_t draft_tokens() const override { return steps_->mtp() ? steps_->options().draft_tokens : 0; }
   exec::DraftStats draft_stats() const override { return steps_->draft_stats(); }
   Result<std::vector<std::vector<int32_t>>> step(std::span<const StepEntry> entries) override;
   // The device's loss (vk::Context::lost()), behind a pipeline any stage's device or rank

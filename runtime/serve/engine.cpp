@@ -129,7 +129,7 @@ void Engine::run_step(std::unique_lock<std::mutex>& lock) {
     StepEntry e;
     e.seq = p.sequence->seq;
     e.sampling = p.sequence->sampling;
-    e.speculate = p.speculate;
+    e.drafts = p.drafts;
     if (p.prefill_tokens > 0) {
       e.tokens = std::span<const int32_t>(p.sequence->prompt).subspan(p.sequence->prefilled, p.prefill_tokens);
       e.sample = p.sequence->prefilled + p.prefill_tokens == p.sequence->prompt.size();
@@ -154,8 +154,9 @@ void Engine::run_step(std::unique_lock<std::mutex>& lock) {
       s->prefilled += plan[i].prefill_tokens;
       if (!entries[i].sample) continue;
     }
-    // After an accepted MTP draft two tokens: the second is dropped when the first ends the
-    // request (end of sentence, a stop string, max_tokens); its sequence and KV blocks go then.
+    // After accepted MTP drafts several tokens: those after one that ends the request (end of
+    // sentence, a stop string, max_tokens, the context's end) are dropped, never streamed; its
+    // sequence and KV blocks go then.
     const std::vector<int32_t>& emitted = (*tokens)[i];
     for (size_t t = 0; t < emitted.size(); ++t) {
       if (!deliver(s, emitted[t], static_cast<int64_t>(emitted.size() - 1 - t))) break;

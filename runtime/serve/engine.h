@@ -1,6 +1,6 @@
 // The serving engine: owns the requests in flight, runs the loop thread that asks the Scheduler
 // for a step, runs it on the StepRunner, and turns each sampled token into text on the request's
-// stream (one token per sequence and step, or two after an accepted MTP draft). Clients (the HTTP
+// stream (one token per sequence and step, or 1 + a after a accepted MTP drafts). Clients (the HTTP
 // layer, tests) only submit requests and read or cancel their streams; the engine knows nothing
 // of HTTP.
 #pragma once

@@ -85,17 +85,25 @@ Result<std::vector<std::vector<int32_t>>> FakeStepRunner::step(std::span<const S
   }
   if (used_blocks_locked() + new_blocks > o_.total_blocks) return make_error(ErrorCode::kOutOfMemory, "fake runner: KV pool exhausted");
   // Drafts verified where the context and the free blocks allow, as the executor decides.
-  std::vector<bool> verify(entries.size(), false);
-  for (size_t i = 0; i < entries.size() && drafts(); ++i) {
+  std::vector<size_t> verify(entries.size(), 0);
+  for (size_t i = 0; i < entries.size() && draft_tokens() > 0; ++i) {
     const StepEntry& e = entries[i];
     const Seq& s = seqs_[e.seq];
-    if (!e.speculate || !e.tokens.empty() || !e.sample || s.draft < 0) continue;
-    const size_t after = s.cache.size() + 2;
-    const size_t extra = blocks(after) - blocks(after - 1);
-    if (static_cast<int64_t>(after) > o_.context_length || used_blocks_locked() + new_blocks + extra > o_.total_blocks) continue;
-    verify[i] = true;
-    new_blocks += extra;
-    ++rec.tokens;
+    if (e.drafts == 0 || !e.tokens.empty() || !e.sample) continue;
+    rec.asked += e.drafts;
+    const size_t pos = s.cache.size() + 1;  // after the sampled token's row
+    size_t n = std::min<size_t>(s.drafts.size(), o_.ignore_entry_drafts ? s.drafts.size() : e.drafts);
+    n = std::min<size_t>(n, static_cast<size_t>(std::max<int64_t>(o_.context_length - static_cast<int64_t>(pos), 0)));
+    for (; n > 0; --n) {
+      const size_t extra = blocks(pos + n) - blocks(pos);
+      if (used_blocks_locked() + new_blocks + extra <= o_.total_blocks) {
+        new_blocks += extra;
+        break;
+      }
+    }
+    verify[i] = n;
+    rec.verified += n;
+    rec.tokens += n;
   }
   std::vector<std::vector<int32_t>> out(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -108,21 +116,28 @@ Result<std::vector<std::vector<int32_t>>> FakeStepRunner::step(std::span<const S
     if (!entries[i].sample) continue;
     s.last = o_.next_token(s.cache);
     out[i] = {s.last};
-    if (verify[i]) {
-      ++rec.verified;
-      ++draft_stats_.proposed;
-      if (s.draft == s.last) {
-        ++rec.accepted;
-        ++draft_stats_.accepted;
-        s.cache.push_back(s.draft);
-        s.last = o_.next_token(s.cache);
-        out[i].push_back(s.last);
-      }
+    draft_stats_.proposed += verify[i];
+    // Draft d stands when it is the token sampled after the ones before it; the rows of the
+    // rejected ones leave the cache (nothing of them was kept here). Per depth, as the executor
+    // counts: the drafts up to the first rejected one.
+    for (size_t d = 0; d < verify[i]; ++d) {
+      ++draft_stats_.proposed_at[std::min<size_t>(d, exec::kMaxDraftTokens - 1)];
+      if (s.drafts[d] != s.last) break;
+      ++rec.accepted;
+      ++draft_stats_.accepted;
+      ++draft_stats_.accepted_at[std::min<size_t>(d, exec::kMaxDraftTokens - 1)];
+      s.cache.push_back(s.last);
+      s.last = o_.next_token(s.cache);
+      out[i].push_back(s.last);
     }
-    if (drafts()) {
+    s.drafts.clear();
+    if (draft_tokens() > 0) {
       std::vector<int32_t> history = s.cache;
       history.push_back(s.last);
-      s.draft = o_.draft_token(history);
+      for (uint32_t d = 0; d < o_.draft_tokens; ++d) {
+        s.drafts.push_back(o_.draft_token(history));
+        history.push_back(s.drafts.back());
+      }
     }
   }
   steps_.push_back(rec);

@@ -38,10 +38,18 @@ struct FakeStepRunnerOptions {
   std::vector<uint32_t> step_buckets;
   // The next token of a sequence from everything in its cache so far (prompt and generated).
   std::function<int32_t(const std::vector<int32_t>& history)> next_token;
-  // Set: the runner drafts as MTP does (drafts() is true). The guess for the token after
-  // `history` (the cache and then the sampled token); a decode entry with speculate verifies it
-  // as exec::BatchExecutor does: fed as a second row, accepted when next_token picks it.
+  // Set: the runner drafts as MTP does (draft_tokens() is `draft_tokens`). The guess for the
+  // token after `history` (the cache and then the sampled token); after each sampled token a
+  // sequence holds `draft_tokens` drafts, each guessed from the history and the drafts before it
+  // (MTP applied to its own output). A decode entry with drafts > 0 verifies them as
+  // exec::BatchExecutor does: up to entry.drafts of them (fewer where the context or the free
+  // blocks end), fed as rows after the sampled token; each stands while next_token picks it and
+  // every draft before it stood.
   std::function<int32_t(const std::vector<int32_t>& history)> draft_token;
+  uint32_t draft_tokens = 1;
+  // Set: a decode entry verifies every draft its sequence holds, however few it asked for (a
+  // runner that emits more tokens than a request wants, so the engine's cut is what tests see).
+  bool ignore_entry_drafts = false;
 };
 
 class FakeStepRunner final : public StepRunner {
@@ -58,7 +66,7 @@ class FakeStepRunner final : public StepRunner {
   uint32_t max_batch() const override { return o_.max_batch; }
   uint32_t max_step_tokens() const override { return o_.step_buckets.empty() ? 1u << 20 : o_.step_buckets.back(); }
   uint32_t step_rows(uint32_t rows) const override;
-  bool drafts() const override { return static_cast<bool>(o_.draft_token); }
+  uint32_t draft_tokens() const override { return o_.draft_token ? o_.draft_tokens : 0; }
   exec::DraftStats draft_stats() const override;
   Result<std::vector<std::vector<int32_t>>> step(std::span<const StepEntry> entries) override;
   std::string lost() const override;
@@ -67,8 +75,9 @@ class FakeStepRunner final : public StepRunner {
     size_t entries = 0;
     size_t prefill_entries = 0;
     size_t tokens = 0;     // rows fed, verified drafts included
+    size_t asked = 0;      // drafts the entries asked to verify (StepEntry::drafts)
     size_t verified = 0;   // drafts verified
-    size_t accepted = 0;   // of them accepted (the entry emitted two tokens)
+    size_t accepted = 0;   // of them accepted (each one more token emitted)
   };
   std::vector<StepRecord> steps() const;
   size_t live_sequences() const;
@@ -77,7 +86,7 @@ class FakeStepRunner final : public StepRunner {
   struct Seq {
     std::vector<int32_t> cache;
     int32_t last = -1;
-    int32_t draft = -1;  // the guess for the token after `last` (draft_token set)
+    std::vector<int32_t> drafts;  // the guesses for the tokens after `last` (draft_token set)
   };
   size_t used_blocks_locked() const;
 

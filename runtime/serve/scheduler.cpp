@@ -47,20 +47,22 @@ Result<std::vector<ScheduledSequence>> Scheduler::schedule(StepRunner& runner) {
       --budget;
     }
   }
-  // Drafts verified beside the decodes, one more row each, while the budget allows. A sequence
-  // with one token left gains nothing from a draft (its second token would be cut). A batch with
-  // more decodes than draft_max_decodes verifies none: there the extra rows cost more than the
-  // steps they save (header comment).
-  if (runner.drafts() && plan.size() <= options_.draft_max_decodes) {
+  // Drafts verified beside the decodes, a row each, while the budget allows. A sequence with k
+  // tokens left verifies at most k - 1: a step emits at most one token more than the drafts it
+  // verifies, and tokens past max_tokens would be cut (a sequence with one token left verifies
+  // none). A batch with more decodes than draft_max_decodes verifies none: there the extra rows
+  // cost more than the steps they save (header comment).
+  const uint32_t draft_tokens = runner.draft_tokens();
+  if (draft_tokens > 0 && plan.size() <= options_.draft_max_decodes) {
     for (ScheduledSequence& p : plan) {
-      if (budget == 0) break;
-      if (p.sequence->max_tokens - p.sequence->generated < 2) continue;
-      p.speculate = true;
-      --budget;
+      const int64_t left = p.sequence->max_tokens - p.sequence->generated;
+      const auto n = static_cast<uint32_t>(std::clamp<int64_t>(left - 1, 0, std::min(draft_tokens, budget)));
+      p.drafts = n;
+      budget -= n;
     }
   }
   uint32_t decodes = 0;  // rows of the decodes
-  for (const ScheduledSequence& p : plan) decodes += p.speculate ? 2 : 1;
+  for (const ScheduledSequence& p : plan) decodes += 1 + p.drafts;
   uint32_t wanted = 0;  // prompt tokens this step could feed
   for (Sequence* s : running_) {
     if (s->prefill_done()) continue;

@@ -6,10 +6,12 @@
 // sequence never runs out of blocks and nothing is ever preempted). The wait queue is bounded.
 // Prompt chunks are sized to the executor's row-count buckets where that costs little delay, so
 // a step is not padded to a much larger bucket (StepRunner::step_rows).
-// With MTP drafts (StepRunner::drafts) a decode that needs at least two more tokens also
-// verifies its draft: two rows of the step's budget, taken before prompt chunks (a verified
-// draft costs far less than the decode step it saves). Its second row stays inside the blocks
-// reserved for the sequence: the draft sits at most at position prompt + max_tokens - 1.
+// With N MTP drafts per sequence (StepRunner::draft_tokens) a decode that needs at least two
+// more tokens also verifies n = min(N, tokens left - 1) drafts: 1 + n rows of the step's
+// budget, taken before prompt chunks (a verified draft costs far less than the decode step it
+// saves). n never asks for a token past max_tokens, so the verified rows stay inside the blocks
+// reserved for the sequence and inside the context (max_tokens is capped at the context left
+// after the prompt): the last draft sits at most at position prompt + max_tokens - 2.
 // Drafts are verified only while at most `draft_max_decodes` sequences decode: a verify row is
 // nearly free where a step is bound by weight reads (small batches on a GPU), but costs a full
 // row of compute where it is not (a CPU device, or a batch already wide enough to be
@@ -35,11 +37,11 @@ struct SchedulerOptions {
 };
 
 // One entry of a planned step: which sequence and how many prompt tokens (0: one decode token,
-// with `speculate` verifying the sequence's MTP draft too).
+// with `drafts` > 0 verifying up to that many of the sequence's MTP drafts too).
 struct ScheduledSequence {
   Sequence* sequence = nullptr;
   size_t prefill_tokens = 0;
-  bool speculate = false;
+  uint32_t drafts = 0;
 };
 
 class Scheduler {

@@ -23,9 +23,10 @@ struct StepEntry {
   std::span<const int32_t> tokens;
   exec::Sampling sampling;
   bool sample = true;  // sample a next token from this entry's last row
-  // A decode entry (tokens empty) of a runner with drafts(): verify the sequence's MTP draft as
-  // a second row, so the step may emit two tokens (exec::StepEntry::speculate).
-  bool speculate = false;
+  // A decode entry (tokens empty) of a runner with draft_tokens(): verify up to this many of the
+  // sequence's MTP drafts as rows 2..1 + drafts, so the step may emit up to 1 + drafts tokens
+  // (exec::StepEntry::speculate and max_drafts). 0: a plain decode row.
+  uint32_t drafts = 0;
 };
 
 class StepRunner {
@@ -53,16 +54,18 @@ class StepRunner {
   // recorded for a few row counts pads a step to the smallest that holds it. Default: no padding.
   virtual uint32_t step_rows(uint32_t rows) const { return rows; }
 
-  // MTP speculative decoding: whether decode entries may verify a draft (StepEntry::speculate),
-  // and the drafts verified and accepted so far. Default: no drafts.
-  virtual bool drafts() const { return false; }
+  // MTP speculative decoding: the most drafts a decode entry may verify (StepEntry::drafts; the
+  // executor's BatchOptions::draft_tokens), and the drafts verified and accepted so far. A
+  // sequence may hold fewer drafts than this in a step (then fewer are verified). Default: 0, no
+  // drafts.
+  virtual uint32_t draft_tokens() const { return 0; }
   virtual exec::DraftStats draft_stats() const { return {}; }
 
   // Runs every entry in one step; returns per entry the tokens it emitted, in order: none where
-  // sample=false, else the sampled token, or two after an accepted draft (the draft, then the
-  // token sampled after it). The KV cache holds every emitted token but the last, as after
-  // plain steps. Fails without changing any sequence when the pool has too few free blocks for
-  // the step.
+  // sample=false, else the sampled token, or 1 + a after a accepted drafts (the drafts, then the
+  // token sampled after the last of them). The KV cache holds every emitted token but the last,
+  // as after plain steps. Fails without changing any sequence when the pool has too few free
+  // blocks for the step.
   virtual Result<std::vector<std::vector<int32_t>>> step(std::span<const StepEntry> entries) = 0;
 
   // Empty while the runner can run steps; else why it cannot run anything more: its device was

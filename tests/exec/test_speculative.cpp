@@ -458,10 +458,11 @@ TEST_CASE("MTP options are checked") {
 }
 
 // Greedy tokens of `prompts` decoded together on one executor (every sequence one entry a step,
-// the first prompt fed in two chunks beside the others' decode), `count` tokens each.
+// the first prompt fed in two chunks beside the others' decode, each entry verifying at most
+// `max_drafts` drafts), `count` tokens each.
 std::vector<std::vector<int32_t>> decode_together(exec::Model& model, uint32_t drafts, uint32_t block_tokens,
                                                   const std::vector<std::vector<int32_t>>& prompts, size_t count,
-                                                  exec::DraftStats* stats) {
+                                                  exec::DraftStats* stats, uint32_t max_drafts = exec::kMaxDraftTokens) {
   exec::BatchOptions bo;
   bo.max_batch = static_cast<uint32_t>(prompts.size());
   bo.block_tokens = block_tokens;
@@ -482,6 +483,7 @@ std::vector<std::vector<int32_t>> decode_together(exec::Model& model, uint32_t d
   std::vector<exec::BatchExecutor::Entry> entries(prompts.size());
   for (size_t i = 0; i < prompts.size(); ++i) {
     entries[i] = {seqs[i], i == 0 ? std::span(prompts[0]).first(half) : std::span(prompts[i]), {}, i != 0, true};
+    entries[i].max_drafts = max_drafts;
   }
   bool all_done = false;
   for (int step = 0; !all_done; ++step) {
@@ -522,6 +524,12 @@ TEST_CASE("several drafts per step for every sequence of a batch give plain deco
                 static_cast<unsigned long long>(d.accepted), static_cast<unsigned long long>(d.proposed));
     CHECK(d.proposed_at[drafts - 1] > 0);
   }
+  // An entry's max_drafts caps the drafts it verifies (the server's max_tokens): three drafts
+  // held, two verified, the same tokens.
+  exec::DraftStats capped;
+  CHECK(decode_together(*plan.model, 3, 8, prompts, 40, &capped, 2) == want);
+  CHECK(capped.proposed_at[1] > 0);
+  CHECK(capped.proposed_at[2] == 0);
   CHECK(test::validation_errors() == 0);
 }
 

@@ -3,13 +3,14 @@
 // tokens/s and p50/p99 time to first token per level.
 //
 // usage: node serve_load.mjs R1VK [--requests-per-client N] [--max-seconds S] [--levels 1,4,16] [--json] [--url BASE]
-//                            [--no-mtp | --compare-mtp]
+//                            [--no-mtp | --compare-mtp [--drafts N,N..]]
 //   Starts `R1VK serve --port 0` on 127.0.0.1 (the demo model, greedy) and stops it at the end.
 //   --no-mtp passes --no-mtp to the server (decoding without MTP drafts). --compare-mtp starts two
 //   servers, with MTP drafts and with --no-mtp, and runs each level on one right after the other
 //   (which goes first alternates by round), printing every run and the ratio of the two servers'
-//   best generated tokens/s per level (the machine's load hits both alike). --rounds N (default
-//   1, at most 10) repeats every level N times.
+//   best generated tokens/s per level (the machine's load hits both alike). With --drafts 1,2,3
+//   it starts one MTP server per draft count (`--draft N`) beside the --no-mtp one, and compares
+//   each with it. --rounds N (default 1, at most 10) repeats every level N times.
 import { metric, startServer, stopServer, waitReady } from "./serve_util.mjs";
 
 const args = process.argv.slice(2);
@@ -81,7 +82,9 @@ const compare = args.includes("--compare-mtp");
 const rounds = Math.max(1, Math.min(Number(opt("--rounds", "1")), 10));
 if (url && compare) throw new Error("--compare-mtp starts its own two servers: it does not take --url");
 const serverArgs = ["--max-batch", "16", "--temperature", "0"];
-const variants = compare ? [["mtp", []], ["no-mtp", ["--no-mtp"]]] : [[args.includes("--no-mtp") ? "no-mtp" : "", args.includes("--no-mtp") ? ["--no-mtp"] : []]];
+const draftCounts = opt("--drafts", null)?.split(",").map(Number).filter((n) => n >= 1 && n <= 8);
+const mtpVariants = draftCounts?.length ? draftCounts.map((n) => [`draft ${n}`, ["--draft", String(n)]]) : [["mtp", []]];
+const variants = compare ? [...mtpVariants, ["no-mtp", ["--no-mtp"]]] : [[args.includes("--no-mtp") ? "no-mtp" : "", args.includes("--no-mtp") ? ["--no-mtp"] : []]];
 const servers = [];
 const results = [];
 try {
@@ -111,9 +114,9 @@ try {
 if (args.includes("--json")) {
   console.log(JSON.stringify(results, null, 1));
 } else {
-  console.log(`${compare ? "server  " : ""}${rounds > 1 ? "round  " : ""}concurrency  requests  seconds  req/s   gen tok/s  TTFT p50 ms  TTFT p99 ms`);
+  console.log(`${compare ? "server   " : ""}${rounds > 1 ? "round  " : ""}concurrency  requests  seconds  req/s   gen tok/s  TTFT p50 ms  TTFT p99 ms`);
   for (const r of results) {
-    console.log(`${compare ? r.server.padEnd(8) : ""}${rounds > 1 ? String(r.round).padStart(5) + "  " : ""}${String(r.concurrency).padStart(11)}  ${String(r.requests).padStart(8)}  ${r.seconds.toFixed(1).padStart(7)}  ` +
+    console.log(`${compare ? r.server.padEnd(9) : ""}${rounds > 1 ? String(r.round).padStart(5) + "  " : ""}${String(r.concurrency).padStart(11)}  ${String(r.requests).padStart(8)}  ${r.seconds.toFixed(1).padStart(7)}  ` +
       `${r.requests_per_s.toFixed(2).padStart(5)}  ${r.tokens_per_s.toFixed(1).padStart(9)}  ${r.ttft_p50_ms.toFixed(0).padStart(11)}  ${r.ttft_p99_ms.toFixed(0).padStart(11)}`);
   }
   // Per server and level the best round (the one other jobs on the machine disturbed least).
@@ -124,7 +127,10 @@ if (args.includes("--json")) {
   }
   if (compare) {
     for (const c of levels) {
-      console.log(`concurrency ${c}: MTP ${best("mtp", c).toFixed(1)} tok/s, --no-mtp ${best("no-mtp", c).toFixed(1)}: ${(best("mtp", c) / best("no-mtp", c)).toFixed(2)}x`);
+      for (const [name] of mtpVariants) {
+        console.log(`concurrency ${c}: ${name === "mtp" ? "MTP" : name} ${best(name, c).toFixed(1)} tok/s, --no-mtp ${best("no-mtp", c).toFixed(1)}: ` +
+          `${(best(name, c) / best("no-mtp", c)).toFixed(2)}x`);
+      }
     }
   }
 }

@@ -146,12 +146,6 @@ Status run_serve(const ServeArgs& a) {
     return make_error(ErrorCode::kInvalidArgument, "--draft-max-batch must be in 0..256 (or -1: by device type)");
   }
   R1VK_TRY(serve::check_generation_options(a.temperature, a.top_p, 1));
-  if (a.draft.session_draft_tokens() > 1) {
-    // The engine schedules and cuts (max_tokens, stop strings) a verifying decode as two rows.
-    return make_error(ErrorCode::kUnsupported, "r1vk serve verifies one MTP draft per sequence and step: --draft " +
-                                                   std::to_string(a.draft.draft) +
-                                                   " is not implemented there (use --draft 1; run, chat, bench and the C API take N > 1)");
-  }
   if (a.pipeline.active() && a.draft.session_draft_tokens() > 0) {
     return make_error(ErrorCode::kInvalidArgument, "--draft does not apply to a pipeline (--devices/--pipeline): MTP runs on one executor");
   }
@@ -160,6 +154,7 @@ Status run_serve(const ServeArgs& a) {
   po.context = a.context;
   exec::BatchOptions bo;
   bo.max_batch = a.max_batch;
+  bo.draft_min_acceptance = a.draft.min_acceptance;
   // Signals are blocked before MPI starts its threads, so that only our thread takes them.
   ShutdownSignal shutdown;
   // Under mpirun --pipeline, ranks > 0 only execute their stage: no HTTP server; rank 0's
@@ -261,9 +256,11 @@ Status run_serve(const ServeArgs& a) {
                         m.device_memory_in_use = allocator.bytes_in_use();
                         m.host_visible_memory_allocated = allocator.host_bytes_allocated();
                       }});
-  std::printf("r1vk serve: ready: model \"%s\", context %lld tokens, up to %u sequences at once, MTP drafts %s%s%s\n",
-              so.model_id.c_str(), static_cast<long long>(model.context_length()), a.max_batch, bo.draft_tokens ? "on" : "off",
-              bo.draft_tokens ? (" while at most " + std::to_string(eo.scheduler.draft_max_decodes) + " sequences decode").c_str() : "",
+  const std::string drafts = bo.draft_tokens == 0 ? "off"
+                                                   : "on (" + std::to_string(bo.draft_tokens) + " per sequence and step) while at most " +
+                                                         std::to_string(eo.scheduler.draft_max_decodes) + " sequences decode";
+  std::printf("r1vk serve: ready: model \"%s\", context %lld tokens, up to %u sequences at once, MTP drafts %s%s\n",
+              so.model_id.c_str(), static_cast<long long>(model.context_length()), a.max_batch, drafts.c_str(),
               chat.ok() ? "" : " (no R1 chat format in this tokenizer: /v1/completions only)");
   std::fflush(stdout);
 
