@@ -14,7 +14,7 @@ build=${1:-$root/build}
 out_dir=$root/gpu-bundle
 bundle=$(mktemp -d)/gpu-bundle
 trap 'rm -rf "$(dirname "$bundle")"' EXIT
-tests=(vulkan_tests attention_kernel_tests linear_kernel_tests exec_tests)
+tests=(vulkan_tests attention_kernel_tests linear_kernel_tests exec_tests offload_tests)
 
 [ -x "$build/r1vk" ] || { echo "gpu-bundle: $build/r1vk not found: run scripts/build.sh first" >&2; exit 1; }
 rm -rf "$out_dir"

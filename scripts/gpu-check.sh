@@ -61,12 +61,16 @@ echo >>"$summary"
 echo "| test | result | seconds |" >>"$summary"
 echo "|---|---|---|" >>"$summary"
 failed_tests=0
-tests=(vulkan_tests attention_kernel_tests linear_kernel_tests exec_tests)
+# offload_tests: only the expert cache's cases, whose swap copies run on the GPU's separate
+# transfer queue (vulkan_tests checks that queue's ordering; its log names the queue used).
+tests=(vulkan_tests attention_kernel_tests linear_kernel_tests exec_tests offload_tests)
 [ "${R1VK_GPU_CHECK_TESTS:-1}" = 0 ] && tests=()
 for t in "${tests[@]}"; do
   t0=$(date +%s)
+  args=()
+  [ "$t" = offload_tests ] && args=("--test-case=*expert cache*")
   R1VK_VALIDATION=1 R1VK_TEST_DATA=$root/tests/data R1VK_SOURCE_DIR=$root \
-    timeout 240 "$bundle/bin/$t" >"$out/test_$t.log" 2>&1
+    timeout 240 "$bundle/bin/$t" "${args[@]}" >"$out/test_$t.log" 2>&1
   rc=$?
   result=passed
   [ $rc -eq 0 ] || { result="FAILED (exit $rc)"; failed_tests=$((failed_tests + 1)); }
@@ -74,6 +78,8 @@ for t in "${tests[@]}"; do
   log "$t: $result"
 done
 echo >>"$summary"
+queue=$(grep -o "swap copies go to .*" "$out/test_vulkan_tests.log" 2>/dev/null | head -1)
+[ -n "$queue" ] && { echo "- expert cache $queue" >>"$summary"; echo >>"$summary"; log "expert cache $queue"; }
 
 # 2. Kernels: copy bandwidth, GEMV per format at 4096x14336, GEMM, MLA decode attention, sampling.
 rows=4096 cols=14336 gemm_tokens=512 gemm_rows=4096 gemm_cols=4096 ctx=4096 iters=20

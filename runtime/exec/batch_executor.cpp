@@ -215,6 +215,7 @@ Status BatchExecutor::record(Bucket& bucket, vk::CommandBuffer& cmd, bool with_m
   if (!last_stage()) {
     cmd.copy_buffer(arena_.handle(), hidden_offset_, stage_io_.handle(), 0, hidden_bytes);
     cmd.compute_barrier();
+    R1VK_TRY(model_.record_step_end(cmd));
     return cmd.end();
   }
   model_.attention().set_sample_scratch(sample_scratch_.address());
@@ -231,6 +232,9 @@ Status BatchExecutor::record(Bucket& bucket, vk::CommandBuffer& cmd, bool with_m
     cmd.copy_buffer(arena_.handle(), logits.offset, readback_.handle(), 0, uint64_t{bucket.rows} * logits.width * 4);
   }
   cmd.compute_barrier();
+  // Last: the expert cache's snapshot of the use counters this step left, for the host to read
+  // once the step has finished (no submit or wait of its own).
+  R1VK_TRY(model_.record_step_end(cmd));
   return cmd.end();
 }
 
@@ -582,8 +586,8 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
     }
   }
 
-  // The expert cache's round is submitted before the step, which reads the expert tables it
-  // leaves; here, so that a failure changes no sequence.
+  // The expert cache's round (when the placement changes) is submitted before the step, which
+  // reads the expert tables it leaves; here, so that a failure changes no sequence.
   R1VK_TRY(model_.before_step());
   std::vector<kernels::StepRow> step_rows;
   std::vector<kernels::StepSample> samples;
@@ -688,6 +692,7 @@ Status BatchExecutor::submit(std::span<const Entry> entries) {
     run_mtp = std::any_of(entries.begin(), entries.end(), [&](const Entry& e) { return seqs_[e.seq].paused == 0; });
   }
   R1VK_ASSIGN_OR_RETURN(pending_, model_.context().submit(run_mtp || !mtp ? bucket->cmd : bucket->plain_cmd));
+  model_.step_submitted(pending_);
   pending_mtp_ = run_mtp;
   if (mtp && !run_mtp) ++draft_stats_.plain_steps;
   last_bucket_ = static_cast<size_t>(bucket - buckets_.data());

@@ -94,8 +94,9 @@ Result<std::unique_ptr<ExpertCache>> ExpertCache::create(vk::Context& ctx, kerne
   c->filling_.assign(options.slots, false);
   for (uint32_t first = 0; first < options.slots; first += c->slots_per_page_) {
     const uint32_t count = std::min(c->slots_per_page_, options.slots - first);
+    // Written by the swap copies on the transfer queue, read by the steps' kernels.
     R1VK_ASSIGN_OR_RETURN(auto page, ctx.create_buffer(uint64_t{count} * c->slot_bytes_, vk::MemoryUsage::kDeviceLocal,
-                                                       "expert cache slots " + std::to_string(first)));
+                                                       "expert cache slots " + std::to_string(first), /*transfer_shared=*/true));
     c->pages_.push_back(std::move(page));
   }
   // The first host experts in the load's ranking fill the slots. With in-step copies only
@@ -122,8 +123,34 @@ Result<std::unique_ptr<ExpertCache>> ExpertCache::create(vk::Context& ctx, kerne
     R1VK_TRY(cmd.end());
     R1VK_TRY(ctx.submit_and_wait(cmd));
   }
+  // Counters, then (in-step copies) the fill state's header and log.
+  const uint64_t log_bytes = options.in_step_copies ? sizeof(kernels::FillStateHeader) + uint64_t{c->ring_cap_} * 8 : 0;
+  R1VK_ASSIGN_OR_RETURN(c->step_snapshot_, ctx.create_buffer(std::max<uint64_t>(c->log_snapshot_offset() + log_bytes, 16),
+                                                             vk::MemoryUsage::kHostVisible, "expert cache counter snapshot"));
   c->on_device(c->in_effect_);
+  c->logged_.assign(n, false);
   return c;
+}
+
+Status ExpertCache::record_step_end(vk::CommandBuffer& cmd) const {
+  // After the step's atomics and fills (and the previous step's snapshot copy: write after write).
+  cmd.compute_barrier();
+  if (counter_bytes_) cmd.copy_buffer(counters_, 0, step_snapshot_.handle(), 0, counter_bytes_);
+  if (options_.in_step_copies) {
+    constexpr uint64_t kHeader = sizeof(kernels::FillStateHeader);
+    const uint64_t log_at = kHeader + uint64_t{ring_cap_} * sizeof(kernels::FillRingEntry);
+    cmd.copy_buffer(state_.handle(), 0, step_snapshot_.handle(), log_snapshot_offset(), kHeader);
+    cmd.copy_buffer(state_.handle(), log_at, step_snapshot_.handle(), log_snapshot_offset() + kHeader, uint64_t{ring_cap_} * 8);
+  }
+  host_read_barrier(cmd);
+  return ok_status();
+}
+
+void ExpertCache::step_submitted(uint64_t value) {
+  std::lock_guard lock(mu_);
+  last_step_ = value;
+  last_compute_ = std::max(last_compute_, value);
+  snapshot_unread_ = true;
 }
 
 uint32_t ExpertCache::free_reserve() const {
@@ -247,13 +274,14 @@ void ExpertCache::keep_free_reserve(const std::vector<std::pair<uint32_t, uint32
   }
 }
 
-void ExpertCache::adopt_log(const Round& r) {
+bool ExpertCache::adopt_log() {
   std::fill(logged_.begin(), logged_.end(), false);
-  logged_.resize(units_.size(), false);
-  if (!options_.in_step_copies) return;
-  const std::byte* base = r.snapshot.mapped().data() + log_snapshot_offset();
+  if (!options_.in_step_copies) return false;
+  const std::byte* base = step_snapshot_.mapped().data() + log_snapshot_offset();
   kernels::FillStateHeader h;
   std::memcpy(&h, base, sizeof h);
+  // The log runs from the last round that reset it, which the host only submits after reading
+  // every step before it: no entry is seen twice, none is missed.
   const uint32_t n = std::min(h.log_count, ring_cap_);
   for (uint32_t i = 0; i < n; ++i) {
     uint32_t e[2];
@@ -268,6 +296,7 @@ void ExpertCache::adopt_log(const Round& r) {
     slot_of_[u] = static_cast<int32_t>(s);
     occupant_[s] = static_cast<int32_t>(u);
   }
+  return h.log_count > 0;
 }
 
 Status ExpertCache::record_in_step_copy(vk::CommandBuffer& cmd, int program, size_t op, const kernels::ActView& ids,
@@ -295,9 +324,10 @@ Status ExpertCache::record_in_step_copy(vk::CommandBuffer& cmd, int program, siz
 
 ExpertCache::~ExpertCache() {
   // Command buffers and slots may still be in use by the device.
-  uint64_t last = copy_.value;
+  uint64_t last = 0;
   for (const Round& r : rounds_) last = std::max(last, r.value);
-  if (last) (void)ctx_.wait(last);
+  if (last) (void)ctx_.wait_unbounded(last);
+  if (copy_.value) (void)ctx_.wait_transfer(copy_.value);
 }
 
 VkDeviceAddress ExpertCache::slot_address(uint32_t slot) const {
@@ -344,54 +374,66 @@ ExpertCacheStats ExpertCache::stats() const {
   return s;
 }
 
-Status ExpertCache::retire_rounds(bool wait, uint64_t wait_below) {
+Status ExpertCache::read_step_snapshot(bool wait) {
+  if (!snapshot_unread_) return ok_status();
+  if (wait) {
+    ++stats_.host_waits;
+    R1VK_TRY(ctx_.wait(last_step_));
+  } else {
+    // The executor waited for its step before it submits the next, so this is normally true.
+    R1VK_ASSIGN_OR_RETURN(bool done, ctx_.is_complete(last_step_));
+    if (!done) return ok_status();
+  }
+  snapshot_unread_ = false;
+  R1VK_TRY(ctx_.allocator().invalidate(step_snapshot_.allocation(), 0, step_snapshot_.size()));
+  // Reused scratch: no allocation per step once the cache is running.
+  std::vector<uint32_t>& now = snapshot_;
+  now.resize(baseline_.size());
+  if (!now.empty()) std::memcpy(now.data(), step_snapshot_.mapped().data(), now.size() * 4);
+  if (adopt_log()) log_reset_ = true;
+  // Every step since the last read ran with the table the last round left (in_effect_): rounds
+  // are only submitted right after a read.
+  for (double& sc : score_) sc *= options_.decay;
+  for (size_t i = 0; i < units_.size(); ++i) {
+    const Unit& u = units_[i];
+    if (u.counter < 0) continue;
+    const auto w = static_cast<size_t>(u.counter);
+    const uint64_t d = now[w] >= baseline_[w] ? now[w] - baseline_[w] : now[w];
+    score_[i] += static_cast<double>(d);
+    if (u.unit.program != 0 || d == 0) continue;
+    stats_.uses += d;
+    stats_.bytes += d * u.unit.read_bytes;
+    op_uses_[u.unit.op] += d;
+    if (logged_[i]) {
+      // Copied into a slot by the step that first chose it in this interval: every use
+      // since read the slot, and the copy moved its bytes over the bus once.
+      stats_.slot_uses += d;
+      ++stats_.fills;
+      stats_.fill_bytes += u.unit.read_bytes;
+    } else if (!in_effect_[i]) {
+      stats_.host_bytes += d * u.unit.read_bytes;
+    } else if (u.resident) {
+      stats_.resident_uses += d;
+    } else {
+      stats_.slot_uses += d;
+    }
+  }
+  std::swap(baseline_, now);
+  // The logged experts are in slots in the device's table from their step on.
+  for (size_t i = 0; i < units_.size(); ++i)
+    if (logged_[i]) in_effect_[i] = true;
+  return ok_status();
+}
+
+Status ExpertCache::free_finished_rounds(bool wait) {
   while (!rounds_.empty()) {
     Round& r = rounds_.front();
-    if (wait || r.value < wait_below) {
+    if (wait) {
+      ++stats_.host_waits;
       R1VK_TRY(ctx_.wait(r.value));
     } else {
       R1VK_ASSIGN_OR_RETURN(bool done, ctx_.is_complete(r.value));
       if (!done) break;
-    }
-    R1VK_TRY(ctx_.allocator().invalidate(r.snapshot.allocation(), 0, r.snapshot.size()));
-    // Reused scratch: no allocation per step once the cache is running.
-    std::vector<uint32_t>& now = snapshot_;
-    now.resize(baseline_.size());
-    if (!now.empty()) std::memcpy(now.data(), r.snapshot.mapped().data(), now.size() * 4);
-    adopt_log(r);
-    // Uses since the previous round ran with the placement that round left (in_effect_).
-    for (double& s : score_) s *= options_.decay;
-    for (size_t i = 0; i < units_.size(); ++i) {
-      const Unit& u = units_[i];
-      if (u.counter < 0) continue;
-      const auto w = static_cast<size_t>(u.counter);
-      const uint64_t d = now[w] >= baseline_[w] ? now[w] - baseline_[w] : now[w];
-      score_[i] += static_cast<double>(d);
-      if (u.unit.program != 0 || d == 0) continue;
-      stats_.uses += d;
-      stats_.bytes += d * u.unit.read_bytes;
-      op_uses_[u.unit.op] += d;
-      if (logged_[i]) {
-        // Copied into a slot by the step that first chose it in this interval: every use
-        // since read the slot, and the copy moved its bytes over the bus once.
-        stats_.slot_uses += d;
-        ++stats_.fills;
-        stats_.fill_bytes += u.unit.read_bytes;
-      } else if (!in_effect_[i]) {
-        stats_.host_bytes += d * u.unit.read_bytes;
-      } else if (u.resident) {
-        stats_.resident_uses += d;
-      } else {
-        stats_.slot_uses += d;
-      }
-    }
-    std::swap(baseline_, now);
-    std::swap(in_effect_, r.on_device_after);  // the free round keeps a vector to refill
-    // The rounds submitted before the host saw the log did not know those experts were in slots.
-    for (size_t i = 0; i < units_.size(); ++i) {
-      if (!logged_[i]) continue;
-      in_effect_[i] = true;
-      for (Round& later : rounds_) later.on_device_after[i] = true;
     }
     r.value = 0;
     free_rounds_.push_back(std::move(r));
@@ -409,6 +451,8 @@ void ExpertCache::install_finished_copy() {
     table_writes_.emplace_back(u, slot_addresses(u, s));
   }
   copy_.installs.clear();
+  // The round that points the entries at the slots waits (on the device) for the copy.
+  install_wait_ = std::max(install_wait_, copy_.value);
   copy_.value = 0;
 }
 
@@ -467,85 +511,88 @@ Status ExpertCache::submit_round(const std::vector<std::pair<uint32_t, uint32_t>
     keep_free_reserve(swaps);
     lend_free_slots();
   }
-  Round r;
-  if (!free_rounds_.empty()) {
-    r = std::move(free_rounds_.back());
-    free_rounds_.pop_back();
-    R1VK_TRY(r.cmd.reset());
-  } else {
-    R1VK_ASSIGN_OR_RETURN(r.cmd, ctx_.create_command_buffer());
-    // Counters, then (in-step copies) the fill state's header and log.
-    const uint64_t log_bytes = options_.in_step_copies ? sizeof(kernels::FillStateHeader) + uint64_t{ring_cap_} * 8 : 0;
-    R1VK_ASSIGN_OR_RETURN(r.snapshot, ctx_.create_buffer(std::max<uint64_t>(log_snapshot_offset() + log_bytes, 16),
-                                                         vk::MemoryUsage::kHostVisible, "expert cache counter snapshot"));
-  }
-  R1VK_TRY(r.cmd.begin());
-  // After the earlier steps: their counter atomics are complete and their table reads done.
-  r.cmd.compute_barrier();
-  if (counter_bytes_) r.cmd.copy_buffer(counters_, 0, r.snapshot.handle(), 0, counter_bytes_);
-  if (options_.in_step_copies) {
-    constexpr uint64_t kHeader = sizeof(kernels::FillStateHeader);
-    const uint64_t log_at = kHeader + uint64_t{ring_cap_} * sizeof(kernels::FillRingEntry);
-    r.cmd.copy_buffer(state_.handle(), 0, r.snapshot.handle(), log_snapshot_offset(), kHeader);
-    r.cmd.copy_buffer(state_.handle(), log_at, r.snapshot.handle(), log_snapshot_offset() + kHeader, uint64_t{ring_cap_} * 8);
-    // The writes below come after those reads (the log count and ring share the state).
-    r.cmd.compute_barrier();
-    for (const auto& [i, v] : flag_writes_) vkCmdUpdateBuffer(r.cmd.handle(), flags_.handle(), uint64_t{i} * 4, 4, &v);
-    for (uint32_t slot : ring_appends_) {
-      const kernels::FillRingEntry e{slot_address(slot), slot, 0};
-      vkCmdUpdateBuffer(r.cmd.handle(), state_.handle(), kHeader + uint64_t{ring_tail_ % ring_cap_} * sizeof e, sizeof e, &e);
-      ++ring_tail_;
+  const bool writes = !table_writes_.empty() || !flag_writes_.empty() || !ring_appends_.empty() || log_reset_;
+  if (writes) {
+    Round r;
+    if (!free_rounds_.empty()) {
+      r = std::move(free_rounds_.back());
+      free_rounds_.pop_back();
+      R1VK_TRY(r.cmd.reset());
+    } else {
+      R1VK_ASSIGN_OR_RETURN(r.cmd, ctx_.create_command_buffer());
     }
-    // tail (word 1) and log_count (word 2): the claims since this round log from 0.
-    const uint32_t tail_and_log[2] = {ring_tail_, 0};
-    vkCmdUpdateBuffer(r.cmd.handle(), state_.handle(), 4, sizeof tail_and_log, tail_and_log);
-    flag_writes_.clear();
-    ring_appends_.clear();
+    R1VK_TRY(r.cmd.begin());
+    // After the earlier steps: their table reads and the snapshot copy of the fill state done.
+    r.cmd.compute_barrier();
+    if (options_.in_step_copies) {
+      constexpr uint64_t kHeader = sizeof(kernels::FillStateHeader);
+      for (const auto& [i, v] : flag_writes_) vkCmdUpdateBuffer(r.cmd.handle(), flags_.handle(), uint64_t{i} * 4, 4, &v);
+      for (uint32_t slot : ring_appends_) {
+        const kernels::FillRingEntry e{slot_address(slot), slot, 0};
+        vkCmdUpdateBuffer(r.cmd.handle(), state_.handle(), kHeader + uint64_t{ring_tail_ % ring_cap_} * sizeof e, sizeof e, &e);
+        ++ring_tail_;
+      }
+      // tail (word 1) and log_count (word 2): the claims since this round log from 0.
+      const uint32_t tail_and_log[2] = {ring_tail_, 0};
+      vkCmdUpdateBuffer(r.cmd.handle(), state_.handle(), 4, sizeof tail_and_log, tail_and_log);
+      flag_writes_.clear();
+      ring_appends_.clear();
+      log_reset_ = false;
+    }
+    for (const auto& [u, a] : table_writes_) record_table_write(r.cmd, u, a);
+    // The later steps read the new table.
+    r.cmd.compute_barrier();
+    R1VK_TRY(r.cmd.end());
+    // A round that installs a finished copy's experts waits for the copy on the device (the
+    // host saw it complete; the semaphore makes its writes visible to this queue's later work).
+    R1VK_ASSIGN_OR_RETURN(r.value, ctx_.submit(r.cmd, install_wait_));
+    install_wait_ = 0;
+    last_compute_ = r.value;
+    table_writes_.clear();
+    rounds_.push_back(std::move(r));
+    ++stats_.rounds;
   }
-  for (const auto& [u, a] : table_writes_) record_table_write(r.cmd, u, a);
-  host_read_barrier(r.cmd);
-  // The later steps read the new table.
-  r.cmd.compute_barrier();
-  R1VK_TRY(r.cmd.end());
-  R1VK_ASSIGN_OR_RETURN(r.value, ctx_.submit(r.cmd));
-  table_writes_.clear();
-  on_device(r.on_device_after);  // reuses the free round's vector
-  rounds_.push_back(std::move(r));
-  ++stats_.rounds;
+  on_device(in_effect_);  // the placement of the steps from here on
   if (swaps.empty()) return ok_status();
 
-  // The copy: after this round (and so after every step that could read the victims' slots,
-  // its leading barrier orders it after all earlier submits); the host does not wait for it.
+  // The copy, on the transfer queue: it waits on the device for the latest compute submit (this
+  // round, or the last step: every step that could read a victim's slot came before it); the
+  // host does not wait for it.
   if (copy_.cmd.handle() == VK_NULL_HANDLE) {
-    R1VK_ASSIGN_OR_RETURN(copy_.cmd, ctx_.create_command_buffer());
+    R1VK_ASSIGN_OR_RETURN(copy_.cmd, ctx_.create_transfer_command_buffer());
   } else {
     R1VK_TRY(copy_.cmd.reset());
   }
   R1VK_TRY(copy_.cmd.begin());
-  copy_.cmd.compute_barrier();
   for (const auto& [u, s] : swaps) {
     record_fill(copy_.cmd, u, s);
     stats_.swap_bytes += units_[u].unit.read_bytes;
   }
   R1VK_TRY(copy_.cmd.end());
-  copy_.round = rounds_.back().value;
-  R1VK_ASSIGN_OR_RETURN(copy_.value, ctx_.submit(copy_.cmd));
+  R1VK_ASSIGN_OR_RETURN(copy_.value, ctx_.submit_transfer(copy_.cmd, last_compute_));
   copy_.installs = swaps;
   stats_.swaps += swaps.size();
+  ++stats_.copy_submits;
   return ok_status();
 }
 
 Status ExpertCache::before_step() {
   std::lock_guard lock(mu_);
-  R1VK_TRY(retire_rounds(false));
+  ++stats_.steps;
+  R1VK_TRY(read_step_snapshot(false));
+  R1VK_TRY(free_finished_rounds(false));
+  if (snapshot_unread_) {
+    // The last step is still running (another executor's): keep the placement, so its uses and
+    // the next step's are both accounted with it.
+    ++stats_.deferred;
+    if (copy_.value) ++stats_.overlapped;
+    return ok_status();
+  }
   if (copy_.value) {
-    R1VK_ASSIGN_OR_RETURN(bool done, ctx_.is_complete(copy_.value));
-    if (done) {
-      // The logs of the rounds up to the copy's come first: an expert an in-step copy placed
-      // meanwhile keeps that slot (install_finished_copy).
-      R1VK_TRY(retire_rounds(false, copy_.round + 1));
-      install_finished_copy();
-    }
+    R1VK_ASSIGN_OR_RETURN(bool done, ctx_.is_transfer_complete(copy_.value));
+    // The snapshot just read holds the logs of every step so far: an expert an in-step copy
+    // placed meanwhile keeps that slot (install_finished_copy).
+    if (done) install_finished_copy();
   }
   if (copy_.value) {
     swaps_.clear();
@@ -559,14 +606,15 @@ Status ExpertCache::before_step() {
 
 Status ExpertCache::flush() {
   std::lock_guard lock(mu_);
+  R1VK_TRY(read_step_snapshot(true));
   if (copy_.value) {
-    R1VK_TRY(ctx_.wait(copy_.value));
-    R1VK_TRY(retire_rounds(false, copy_.round + 1));
+    ++stats_.host_waits;
+    R1VK_TRY(ctx_.wait_transfer(copy_.value));
     install_finished_copy();
   }
   swaps_.clear();
   R1VK_TRY(submit_round(swaps_));
-  return retire_rounds(true);
+  return free_finished_rounds(true);
 }
 
 void ExpertCache::counters_reset() {

@@ -6,24 +6,29 @@
 //
 // The kernels never see the cache: they read each expert through its moe_experts op's address
 // table (kernels::ExpertAddresses), and a cached expert's entry points into its slot, an
-// uncached one's into host memory. Every table write is a command on the queue, ordered by
-// barriers between the steps that read the old table and those that read the new one, so a
+// uncached one's into host memory. Every table write is a command on the compute queue, ordered
+// by barriers between the steps that read the old table and those that read the new one, so a
 // step always sees one consistent placement and never waits on the host. A swap is
-//   1. evict: the victim's entry goes back to its host copy (a "round" submitted before a step);
-//   2. copy: the incoming expert's bytes go host -> the freed slot, a separate submit the host
-//      does not wait for; steps submitted meanwhile read the incoming expert from host memory
-//      and never touch the slot;
-//   3. install: once the host sees the copy complete (timeline value, polled), the next round
-//      points the incoming expert's entry at the slot.
-// Each round also snapshots the counters into host-visible memory; the host reads a snapshot
-// when its round has finished (one step later), never waiting for the device.
+//   1. evict: the victim's entry goes back to its host copy (a "round": a small submit before a
+//      step, only when the placement changes);
+//   2. copy: the incoming expert's bytes go host -> the freed slot, on the transfer queue
+//      (vk::Context::submit_transfer: a queue of its own when the device has a second family,
+//      else the compute queue), which waits on the device for the evicting round's timeline
+//      value and signals the transfer timeline; the host does not wait for it, and steps
+//      submitted meanwhile read the incoming expert from host memory and never touch the slot;
+//   3. install: once the host sees the copy complete (transfer timeline, polled), the next round
+//      points the incoming expert's entry at the slot; that round waits on the device for the
+//      copy's transfer value, so nothing reads the slot before the copy's writes.
+// Every step's command buffer ends with a copy of the counters into a host-visible snapshot
+// (record_step_end); the host reads it before the next step once the step has finished (its
+// timeline value, polled: the executor waited for it already), never waiting for the device.
 //
 // With in-step copies (ExpertCacheOptions::in_step_copies) a step also fills free slots itself:
 // each round hands the free slots to the device (a ring in device memory), and a kernel after
 // each router (kernels::ExpertFillKernels) copies the chosen host experts into them and points
 // their entries there before the expert GEMMs run; when the ring is empty the rest are read in
-// place. The kernel logs (unit, slot); the round after the step snapshots the log with the
-// counters and the host adopts those experts into the placement. A slot handed to the device
+// place. The kernel logs (unit, slot); the step's snapshot carries the log with the counters,
+// the host adopts those experts into the placement and the next round resets the log. A slot handed to the device
 // is the device's until the log says what became of it: the host never evicts, swaps into or
 // re-lends it meanwhile. Between steps it frees up to `free_reserve` slots by evicting the
 // coldest occupants when host experts have become hotter (the swap rule, without the copy).
@@ -68,7 +73,11 @@ struct ExpertCacheOptions {
 // Routed-expert reads since the load or the last reset (main program only, like
 // expert_traffic: the MTP layer runs only when speculating), by where each use read the expert.
 struct ExpertCacheStats {
-  uint64_t rounds = 0;        // rounds submitted (one before every step)
+  uint64_t steps = 0;         // steps submitted (before_step calls)
+  uint64_t rounds = 0;        // rounds submitted (before the steps where the placement changed)
+  uint64_t deferred = 0;      // steps submitted before the last one's snapshot could be read
+  uint64_t host_waits = 0;    // times the cache blocked on the device (flush only)
+  uint64_t copy_submits = 0;  // swap copies submitted to the transfer queue
   uint64_t swaps = 0;         // experts copied into a slot
   uint64_t swap_bytes = 0;    // bytes those copies moved host -> device
   uint64_t fills = 0;         // experts copied into a slot inside a step (in-step copies)
@@ -109,12 +118,20 @@ class ExpertCache {
                                                      const ExpertCacheOptions& options);
   ~ExpertCache();
 
-  // Between steps, before a step's submit: reads finished rounds' counter snapshots, installs a
-  // finished copy, picks the next swaps and submits a round (and the copy). Never waits for the
-  // device.
+  // Between steps, before a step's submit: reads the last step's counter snapshot when that
+  // step has finished, installs a finished copy, picks the next swaps and submits a round (and
+  // the copy) when the placement changes. Never waits for the device. When the last step has not
+  // finished (another executor's step still running), nothing changes: the next step runs with
+  // the same placement, so the uses of both are still accounted exactly.
   Status before_step();
-  // Waits for every round and copy, installs and accounts everything run so far (a last round
-  // with no swaps): stats() then covers every finished step. For reports and resets.
+  // After a step's submit, with its timeline value: its snapshot is the one to read next.
+  void step_submitted(uint64_t value);
+  // Recorded last in every step's command buffer: copies the counters (and, with in-step
+  // copies, the fill log) into the host-visible snapshot.
+  Status record_step_end(vk::CommandBuffer& cmd) const;
+  // Waits for the last step, every round and copy, installs and accounts everything run so far
+  // (a last round with no swaps): stats() then covers every step. For reports and resets; these
+  // are the cache's only host waits (ExpertCacheStats::host_waits).
   Status flush();
   // After the counters were zeroed (Model::reset_expert_counts, after flush()): zeroes the
   // stats and the counter baseline; the scores (the ranking) are kept.
@@ -137,14 +154,11 @@ class ExpertCache {
  private:
   struct Round {
     vk::CommandBuffer cmd;
-    vk::Buffer snapshot;  // host-visible copy of the counters when the round ran
-    uint64_t value = 0;   // timeline value; 0: free
-    std::vector<bool> on_device_after;  // per unit: read from device memory in steps after this round
+    uint64_t value = 0;  // compute timeline value; 0: free
   };
   struct Copy {
-    vk::CommandBuffer cmd;
-    uint64_t value = 0;  // 0: none in flight
-    uint64_t round = 0;  // timeline value of the round submitted just before it
+    vk::CommandBuffer cmd;  // from a transfer pool
+    uint64_t value = 0;     // transfer timeline value; 0: none in flight
     std::vector<std::pair<uint32_t, uint32_t>> installs;  // (unit, slot)
   };
 
@@ -169,8 +183,9 @@ class ExpertCache {
   // appends in the next round).
   void keep_free_reserve(const std::vector<std::pair<uint32_t, uint32_t>>& swaps);
   void lend_free_slots();
-  // The log of a retired round's snapshot: adopts its (unit, slot) pairs, marks them in `logged_`.
-  void adopt_log(const Round& r);
+  // The log in the step snapshot: adopts its (unit, slot) pairs, marks them in `logged_`.
+  // Returns whether it held any (a round must then reset it).
+  bool adopt_log();
   uint64_t log_snapshot_offset() const { return (counter_bytes_ + 15) / 16 * 16; }
   VkDeviceAddress slot_address(uint32_t slot) const;
   kernels::ExpertAddresses slot_addresses(uint32_t unit, uint32_t slot) const;
@@ -179,11 +194,13 @@ class ExpertCache {
   void record_table_write(vk::CommandBuffer& cmd, uint32_t unit, const kernels::ExpertAddresses& a) const;
   // Points the entries of a finished copy's experts at their slots (in the next round).
   void install_finished_copy();
-  // Reads the snapshots of finished rounds in order (all of them with `wait`).
-  // With `wait_below`, waits for the rounds submitted before that timeline value.
-  Status retire_rounds(bool wait, uint64_t wait_below = 0);
-  // Submits a round writing the pending table entries; with `swaps` ((unit, slot) pairs whose
-  // victims it evicts) it then starts their copy.
+  // Reads and accounts the last step's snapshot when that step has finished (with `wait`:
+  // waits for it).
+  Status read_step_snapshot(bool wait);
+  // Returns the command buffers of finished rounds to the free list (with `wait`: waits for all).
+  Status free_finished_rounds(bool wait);
+  // Submits a round writing the pending table entries, if there are any; with `swaps` ((unit,
+  // slot) pairs whose victims it evicts) it then starts their copy on the transfer queue.
   // Per unit: read from device memory with the current table (into out, resized).
   void on_device(std::vector<bool>& out) const;
   // The swaps of this round, hottest candidate into coldest slot (a reference to swaps_).
@@ -199,9 +216,9 @@ class ExpertCache {
   std::vector<int32_t> slot_of_;                // per unit: the slot its entry points to, or -1
   std::vector<int32_t> occupant_;               // per slot: the unit it serves, or -1
   std::vector<double> score_;
-  std::vector<uint32_t> baseline_;              // counters at the last retired round
-  std::vector<uint32_t> snapshot_;              // scratch: a round's counters, swapped with baseline_
-  std::vector<bool> in_effect_;                 // per unit: on the device in steps after the last retired round
+  std::vector<uint32_t> baseline_;              // counters at the last snapshot read
+  std::vector<uint32_t> snapshot_;              // scratch: a snapshot's counters, swapped with baseline_
+  std::vector<bool> in_effect_;                 // per unit: on the device in the table the last round left
   std::vector<std::pair<uint32_t, kernels::ExpertAddresses>> table_writes_;  // for the next round
   std::vector<uint32_t> candidates_, victims_;                 // choose_swaps scratch
   std::vector<std::pair<uint32_t, uint32_t>> swaps_;           // choose_swaps result
@@ -213,6 +230,12 @@ class ExpertCache {
   std::vector<Round> rounds_;  // submitted, oldest first
   std::vector<Round> free_rounds_;
   Copy copy_;
+  uint64_t install_wait_ = 0;  // transfer value the next round waits for (a finished copy's installs)
+  uint64_t last_compute_ = 0;  // the latest step or round submitted: a swap copy starts after it
+  vk::Buffer step_snapshot_;   // host-visible: counters, then (in-step copies) the fill log
+  uint64_t last_step_ = 0;     // timeline value of the last step submitted
+  bool snapshot_unread_ = false;  // that step's snapshot has not been accounted
+  bool log_reset_ = false;     // the fill log held entries: the next round zeroes its count
   std::map<size_t, uint64_t> op_uses_;  // per main-program op: uses (for tokens)
 
   // In-step copies (empty without them).
@@ -226,7 +249,7 @@ class ExpertCache {
   std::vector<bool> filling_;         // per slot: target of the swap copy in flight
   std::vector<std::pair<uint32_t, uint32_t>> flag_writes_;  // (fill index, value) for the next round
   std::vector<uint32_t> ring_appends_;                     // slots for the next round's ring
-  std::vector<bool> logged_;          // scratch: units a retired round's log adopted
+  std::vector<bool> logged_;          // scratch: units the last snapshot's log adopted
   ExpertCacheStats stats_;
   mutable std::mutex mu_;
 };

@@ -110,6 +110,12 @@ class Model {
   ExpertCache* expert_cache() const { return cache_.get(); }
   // Every executor calls this before submitting a step: the expert cache's round (never waits).
   Status before_step() { return cache_ ? cache_->before_step() : ok_status(); }
+  // ... and this with the step's timeline value once it is submitted.
+  void step_submitted(uint64_t value) {
+    if (cache_) cache_->step_submitted(value);
+  }
+  // Recorded last in every step's command buffer: the expert cache's counter snapshot.
+  Status record_step_end(vk::CommandBuffer& cmd) const { return cache_ ? cache_->record_step_end(cmd) : ok_status(); }
   // Recorded between the router and the GEMMs of the moe_experts op `op_index` of `program`:
   // the expert cache's in-step copy of the chosen host experts (ExpertCacheOptions::
   // in_step_copies); records nothing otherwise.

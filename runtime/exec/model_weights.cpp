@@ -67,7 +67,8 @@ Result<ModelWeights> ModelWeights::upload(vk::Context& ctx, const plan::LoadedPl
     const bool host = page_on_host[p];
     R1VK_ASSIGN_OR_RETURN(auto buf, ctx.create_buffer(std::max<uint64_t>(page_sizes[p], kTensorAlignment),
                                                       host ? vk::MemoryUsage::kHostResident : vk::MemoryUsage::kDeviceLocal,
-                                                      (host ? "host weights page " : "weights page ") + std::to_string(p)));
+                                                      (host ? "host weights page " : "weights page ") + std::to_string(p),
+                                                      /*transfer_shared=*/host));  // the expert cache's swap copies read host pages
     if (host && !buf.host_visible()) return make_error(ErrorCode::kUnsupported, "host weights page is not host-visible");
     (host ? w.host_bytes_ : w.device_bytes_) += buf.size();
     w.pages_.push_back(std::move(buf));

@@ -7,7 +7,7 @@
 namespace r1vk::vk {
 
 Result<Buffer> Buffer::create(const Device& device, Allocator& allocator, VkDeviceSize size, MemoryUsage usage,
-                              std::string name) {
+                              std::string name, bool transfer_shared) {
   if (size == 0) return make_error(ErrorCode::kInvalidArgument, "buffer " + name + ": size is zero");
   const uint64_t max_buffer = device.caps().max_buffer_size;
   if (max_buffer && size > max_buffer)
@@ -25,6 +25,12 @@ Result<Buffer> Buffer::create(const Device& device, Allocator& allocator, VkDevi
   info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT |
                VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT;
   info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+  const uint32_t families[2] = {device.queue_family(), device.transfer_queue_family()};
+  if (transfer_shared && device.separate_transfer_queue()) {
+    info.sharingMode = VK_SHARING_MODE_CONCURRENT;
+    info.queueFamilyIndexCount = 2;
+    info.pQueueFamilyIndices = families;
+  }
   const VkResult r = vkCreateBuffer(b.device_, &info, nullptr, &b.buffer_);
   if (r != VK_SUCCESS) return vk_error(r, "vkCreateBuffer").with_context("buffer " + b.name_);
 

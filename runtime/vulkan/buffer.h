@@ -16,8 +16,11 @@ namespace r1vk::vk {
 
 class Buffer {
  public:
+  // `transfer_shared`: the buffer is also used on the device's transfer queue (the expert
+  // cache's swap copies); when that queue's family differs from the compute one, the buffer is
+  // created VK_SHARING_MODE_CONCURRENT for both families, so neither needs ownership transfers.
   static Result<Buffer> create(const Device& device, Allocator& allocator, VkDeviceSize size, MemoryUsage usage,
-                               std::string name);
+                               std::string name, bool transfer_shared = false);
 
   Buffer() = default;
   Buffer(Buffer&& other) noexcept;

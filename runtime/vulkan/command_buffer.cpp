@@ -9,14 +9,16 @@
 
 namespace r1vk::vk {
 
-Result<CommandBuffer> CommandBuffer::create(const Device& device) {
+Result<CommandBuffer> CommandBuffer::create(const Device& device) { return create(device, device.queue_family()); }
+
+Result<CommandBuffer> CommandBuffer::create(const Device& device, uint32_t queue_family) {
   CommandBuffer cb;
   cb.device_ = device.handle();
   cb.push_descriptor_fn_ = device.push_descriptor_fn();
   VkCommandPoolCreateInfo pool_info{};
   pool_info.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
   pool_info.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-  pool_info.queueFamilyIndex = device.queue_family();
+  pool_info.queueFamilyIndex = queue_family;
   R1VK_VK_TRY(vkCreateCommandPool(cb.device_, &pool_info, nullptr, &cb.pool_));
   VkCommandBufferAllocateInfo alloc{};
   alloc.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;

@@ -25,6 +25,8 @@ struct BufferRange {
 class CommandBuffer {
  public:
   static Result<CommandBuffer> create(const Device& device);
+  // For the queue of `queue_family` (a transfer pool: Device::transfer_queue_family()).
+  static Result<CommandBuffer> create(const Device& device, uint32_t queue_family);
 
   CommandBuffer() = default;
   CommandBuffer(CommandBuffer&& other) noexcept;

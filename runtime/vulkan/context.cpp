@@ -76,6 +76,7 @@ Status Context::finish_create() {
     cache_path = options_.pipeline_cache_path.empty() ? default_pipeline_cache_path(caps()) : options_.pipeline_cache_path;
   R1VK_ASSIGN_OR_RETURN(cache_, PipelineCache::open(*device_, cache_path));
   R1VK_ASSIGN_OR_RETURN(timeline_, TimelineSemaphore::create(device_->handle()));
+  R1VK_ASSIGN_OR_RETURN(transfer_timeline_, TimelineSemaphore::create(device_->handle()));
   R1VK_ASSIGN_OR_RETURN(fence_, Fence::create(device_->handle()));
   return ok_status();
 }
@@ -85,8 +86,10 @@ Context::~Context() {
   // An adopted device is the host's: wait only for r1vk's own submits, not the whole device.
   if (device_->owned())
     (void)device_->wait_idle();
-  else if (timeline_.handle() != VK_NULL_HANDLE)
+  else if (timeline_.handle() != VK_NULL_HANDLE) {
     (void)timeline_.wait(next_value_, options_.submit_timeout_ns);
+    if (transfer_timeline_.handle() != VK_NULL_HANDLE) (void)transfer_timeline_.wait(next_transfer_value_, options_.submit_timeout_ns);
+  }
   // Keep the pipelines this process compiled for the next one (best effort: a cache that cannot
   // be written only costs the next start its compiles).
   if (Status saved = cache_.save(); !saved.ok()) {
@@ -94,17 +97,20 @@ Context::~Context() {
   }
 }
 
-Result<Buffer> Context::create_buffer(VkDeviceSize size, MemoryUsage usage, std::string name) {
-  return Buffer::create(*device_, *allocator_, size, usage, std::move(name));
+Result<Buffer> Context::create_buffer(VkDeviceSize size, MemoryUsage usage, std::string name, bool transfer_shared) {
+  return Buffer::create(*device_, *allocator_, size, usage, std::move(name), transfer_shared);
 }
 
-Result<uint64_t> Context::submit_with_fence(const CommandBuffer& cmd, VkFence fence) {
-  const uint64_t value = next_value_ + 1;
+namespace {
+
+// One vkQueueSubmit of `cmd` that signals `signal` = `signal_value` and, with `wait_value` > 0,
+// first waits (on the device) for `wait` to reach it at `wait_stage`.
+VkResult queue_submit(VkQueue queue, const CommandBuffer& cmd, VkFence fence, VkSemaphore signal, uint64_t signal_value,
+                      VkSemaphore wait, uint64_t wait_value, VkPipelineStageFlags wait_stage) {
   VkTimelineSemaphoreSubmitInfo timeline{};
   timeline.sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO;
   timeline.signalSemaphoreValueCount = 1;
-  timeline.pSignalSemaphoreValues = &value;
-  const VkSemaphore sem = timeline_.handle();
+  timeline.pSignalSemaphoreValues = &signal_value;
   const VkCommandBuffer handle = cmd.handle();
   VkSubmitInfo info{};
   info.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
@@ -112,17 +118,75 @@ Result<uint64_t> Context::submit_with_fence(const CommandBuffer& cmd, VkFence fe
   info.commandBufferCount = 1;
   info.pCommandBuffers = &handle;
   info.signalSemaphoreCount = 1;
-  info.pSignalSemaphores = &sem;
-  if (lock_queue_) lock_queue_();
+  info.pSignalSemaphores = &signal;
+  if (wait_value > 0) {
+    timeline.waitSemaphoreValueCount = 1;
+    timeline.pWaitSemaphoreValues = &wait_value;
+    info.waitSemaphoreCount = 1;
+    info.pWaitSemaphores = &wait;
+    info.pWaitDstStageMask = &wait_stage;
+  }
   VkResult r = fault::check(fault::Site::kSubmit);
-  if (r == VK_SUCCESS) r = vkQueueSubmit(device_->compute_queue(), 1, &info, fence);
+  if (r == VK_SUCCESS) r = vkQueueSubmit(queue, 1, &info, fence);
+  return r;
+}
+
+}  // namespace
+
+Result<uint64_t> Context::submit_with_fence(const CommandBuffer& cmd, VkFence fence, uint64_t wait_transfer) {
+  if (wait_transfer > next_transfer_value_)
+    return make_error(ErrorCode::kInternal, "a submit waits for transfer value " + std::to_string(wait_transfer) +
+                                                " that was never submitted");
+  const uint64_t value = next_value_ + 1;
+  if (lock_queue_) lock_queue_();
+  const VkResult r = queue_submit(device_->compute_queue(), cmd, fence, timeline_.handle(), value, transfer_timeline_.handle(),
+                                  wait_transfer, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT);
   if (unlock_queue_) unlock_queue_();
   if (r != VK_SUCCESS) return note_loss(vk_error(r, "vkQueueSubmit"), r).error();  // the call's name, not the variable's
   next_value_ = value;  // only a submitted value may be waited for
   return value;
 }
 
-Result<uint64_t> Context::submit(const CommandBuffer& cmd) { return submit_with_fence(cmd, VK_NULL_HANDLE); }
+Result<uint64_t> Context::submit(const CommandBuffer& cmd, uint64_t wait_transfer) {
+  return submit_with_fence(cmd, VK_NULL_HANDLE, wait_transfer);
+}
+
+Result<uint64_t> Context::submit_transfer(const CommandBuffer& cmd, uint64_t wait_compute) {
+  if (wait_compute > next_value_)
+    return make_error(ErrorCode::kInternal, "a transfer waits for compute value " + std::to_string(wait_compute) +
+                                                " that was never submitted");
+  const uint64_t value = next_transfer_value_ + 1;
+  // The host's lock guards its one queue, which is ours only when there is no separate one.
+  const bool shared_queue = !device_->separate_transfer_queue();
+  if (shared_queue && lock_queue_) lock_queue_();
+  const VkResult r = queue_submit(device_->transfer_queue(), cmd, VK_NULL_HANDLE, transfer_timeline_.handle(), value,
+                                  timeline_.handle(), wait_compute, VK_PIPELINE_STAGE_TRANSFER_BIT);
+  if (shared_queue && unlock_queue_) unlock_queue_();
+  if (r != VK_SUCCESS) return note_loss(vk_error(r, "vkQueueSubmit (transfer queue)"), r).error();
+  next_transfer_value_ = value;
+  return value;
+}
+
+Result<bool> Context::is_transfer_complete(uint64_t transfer_value) const {
+  VkResult r = VK_SUCCESS;
+  auto done = transfer_timeline_.value(&r);
+  if (!done.ok()) return note_loss(std::move(done).error(), r).error();
+  return *done >= transfer_value;
+}
+
+Status Context::wait_transfer(uint64_t transfer_value) const {
+  VkResult r = VK_SUCCESS;
+  Status st = transfer_timeline_.wait(transfer_value, options_.submit_timeout_ns, &r);
+  return note_loss(std::move(st), r);
+}
+
+std::string Context::transfer_queue_description() const {
+  if (device_->separate_transfer_queue())
+    return "a separate transfer queue (family " + std::to_string(device_->transfer_queue_family()) + ", compute family " +
+           std::to_string(device_->queue_family()) + ")";
+  return "the compute queue (family " + std::to_string(device_->queue_family()) +
+         ": no second queue family), in submissions of their own";
+}
 
 Status Context::note_loss(Status status, VkResult result) const {
   if (!status.ok() && result == VK_ERROR_DEVICE_LOST) {

@@ -1,6 +1,6 @@
 // Everything a caller needs to run kernels on one device, created in the right order and
 // destroyed in reverse: instance -> chosen physical device -> logical device -> allocator ->
-// pipeline cache, plus a timeline semaphore and fence for submits.
+// pipeline cache, plus timeline semaphores (compute and transfer submits) and a fence.
 #pragma once
 
 #include <cstdint>
@@ -80,11 +80,28 @@ class Context {
   const PipelineCache& pipeline_cache() const { return cache_; }
   size_t device_index() const { return device_index_; }
 
-  Result<Buffer> create_buffer(VkDeviceSize size, MemoryUsage usage, std::string name);
+  // `transfer_shared`: also used by submit_transfer's copies (Buffer::create).
+  Result<Buffer> create_buffer(VkDeviceSize size, MemoryUsage usage, std::string name, bool transfer_shared = false);
   Result<CommandBuffer> create_command_buffer() const { return CommandBuffer::create(*device_); }
+  // For submit_transfer: from a pool of the transfer queue's family. Transfer commands only (a
+  // transfer-only family runs no compute barriers); order with the semaphores of the submits.
+  Result<CommandBuffer> create_transfer_command_buffer() const {
+    return CommandBuffer::create(*device_, device_->transfer_queue_family());
+  }
 
   // Submits a recorded command buffer; returns the timeline value that marks its completion.
-  Result<uint64_t> submit(const CommandBuffer& cmd);
+  // With `wait_transfer` > 0 it starts only once the transfer timeline reached that value (the
+  // device waits, VkTimelineSemaphoreSubmitInfo; the host does not).
+  Result<uint64_t> submit(const CommandBuffer& cmd, uint64_t wait_transfer = 0);
+  // Submits a transfer command buffer on the transfer queue (Device::transfer_queue: a separate
+  // queue when the device has one, else the compute queue), to start once the compute timeline
+  // reached `wait_compute` (0: at once), and returns at once with the value the transfer
+  // timeline (a second semaphore) reaches when it finished. Never blocks on the device.
+  Result<uint64_t> submit_transfer(const CommandBuffer& cmd, uint64_t wait_compute);
+  Result<bool> is_transfer_complete(uint64_t transfer_value) const;
+  Status wait_transfer(uint64_t transfer_value) const;
+  // Which queue submit_transfer uses, in words (bench and log lines).
+  std::string transfer_queue_description() const;
   // Blocks until the submit that returned `timeline_value` finished, at most submit_timeout_ns()
   // (then a "timed out" error: the work is still running).
   Status wait(uint64_t timeline_value) const;
@@ -113,7 +130,7 @@ class Context {
  private:
   Context() = default;
   Status finish_create();
-  Result<uint64_t> submit_with_fence(const CommandBuffer& cmd, VkFence fence);
+  Result<uint64_t> submit_with_fence(const CommandBuffer& cmd, VkFence fence, uint64_t wait_transfer = 0);
   // Returns `status`; when it failed with `result` VK_ERROR_DEVICE_LOST, records it as lost() first.
   Status note_loss(Status status, VkResult result) const;
   std::function<void()> lock_queue_;
@@ -124,8 +141,10 @@ class Context {
   std::unique_ptr<Allocator> allocator_;
   PipelineCache cache_;
   TimelineSemaphore timeline_;
+  TimelineSemaphore transfer_timeline_;  // signalled by submit_transfer
   Fence fence_;
   uint64_t next_value_ = 0;
+  uint64_t next_transfer_value_ = 0;
   size_t device_index_ = 0;
   mutable std::mutex lost_mutex_;
   mutable std::string lost_;  // guarded by lost_mutex_; see lost()

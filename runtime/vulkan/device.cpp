@@ -1,12 +1,38 @@
 #include "vulkan/device.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "vulkan/vk_check.h"
 
 namespace r1vk::vk {
+namespace {
+
+// The family for copies beside the compute queue: one with transfer but neither compute nor
+// graphics first (a DMA engine that runs while the compute units work), else any other family
+// that can transfer (graphics and compute families can, spec "Queues"); `compute` when there is
+// no other family. R1VK_TRANSFER_QUEUE=compute forces the compute queue (to compare the paths).
+uint32_t pick_transfer_family(VkPhysicalDevice physical, uint32_t compute) {
+  if (const char* env = std::getenv("R1VK_TRANSFER_QUEUE"); env && std::string(env) == "compute") return compute;
+  uint32_t count = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(physical, &count, nullptr);
+  std::vector<VkQueueFamilyProperties> families(count);
+  vkGetPhysicalDeviceQueueFamilyProperties(physical, &count, families.data());
+  constexpr VkQueueFlags kCanTransfer = VK_QUEUE_TRANSFER_BIT | VK_QUEUE_COMPUTE_BIT | VK_QUEUE_GRAPHICS_BIT;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (uint32_t i = 0; i < count; ++i) {
+      const VkQueueFlags f = families[i].queueFlags;
+      if (i == compute || families[i].queueCount == 0 || !(f & kCanTransfer)) continue;
+      if (pass == 0 && (f & (VK_QUEUE_COMPUTE_BIT | VK_QUEUE_GRAPHICS_BIT))) continue;
+      return i;
+    }
+  }
+  return compute;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Device>> Device::create(const PhysicalDevice& physical, uint32_t instance_api_version) {
   const DeviceCaps& caps = physical.caps;
@@ -50,17 +76,21 @@ Result<std::unique_ptr<Device>> Device::create(const PhysicalDevice& physical, u
   if (caps.push_descriptor) extensions.push_back(VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
 
   const float priority = 1.0f;
-  VkDeviceQueueCreateInfo queue_info{};
-  queue_info.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO;
-  queue_info.queueFamilyIndex = caps.compute_queue_family;
-  queue_info.queueCount = 1;
-  queue_info.pQueuePriorities = &priority;
+  const uint32_t transfer_family = pick_transfer_family(physical.handle, caps.compute_queue_family);
+  VkDeviceQueueCreateInfo queue_infos[2]{};
+  for (VkDeviceQueueCreateInfo& q : queue_infos) {
+    q.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO;
+    q.queueCount = 1;
+    q.pQueuePriorities = &priority;
+  }
+  queue_infos[0].queueFamilyIndex = caps.compute_queue_family;
+  queue_infos[1].queueFamilyIndex = transfer_family;
 
   VkDeviceCreateInfo info{};
   info.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
   info.pNext = &feats;
-  info.queueCreateInfoCount = 1;
-  info.pQueueCreateInfos = &queue_info;
+  info.queueCreateInfoCount = transfer_family != caps.compute_queue_family ? 2 : 1;
+  info.pQueueCreateInfos = queue_infos;
   info.enabledExtensionCount = static_cast<uint32_t>(extensions.size());
   info.ppEnabledExtensionNames = extensions.data();
 
@@ -69,6 +99,8 @@ Result<std::unique_ptr<Device>> Device::create(const PhysicalDevice& physical, u
   dev->physical_ = physical.handle;
   dev->caps_ = caps;
   vkGetDeviceQueue(dev->device_, caps.compute_queue_family, 0, &dev->queue_);
+  dev->transfer_family_ = transfer_family;
+  vkGetDeviceQueue(dev->device_, transfer_family, 0, &dev->transfer_queue_);
   vkGetPhysicalDeviceMemoryProperties(physical.handle, &dev->memory_);
   if (caps.push_descriptor)
     dev->push_descriptor_fn_ = reinterpret_cast<PFN_vkCmdPushDescriptorSetKHR>(
@@ -89,6 +121,9 @@ Result<std::unique_ptr<Device>> Device::adopt(VkPhysicalDevice physical, VkDevic
   dev->device_ = device;
   dev->physical_ = physical;
   dev->queue_ = queue;
+  // The host gave r1vk one queue: copies share it.
+  dev->transfer_queue_ = queue;
+  dev->transfer_family_ = caps.compute_queue_family;
   dev->caps_ = caps;
   dev->owned_ = false;
   vkGetPhysicalDeviceMemoryProperties(physical, &dev->memory_);

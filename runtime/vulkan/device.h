@@ -1,6 +1,7 @@
-// Logical VkDevice (RAII) with one compute queue and the features r1vk kernels use: required ones
-// (16-bit storage, buffer device address, timeline semaphores, int64) plus every optional one the
-// device has (fp16/int8 arithmetic, 8-bit storage, subgroup size control, ...).
+// Logical VkDevice (RAII) with one compute queue, a transfer queue for copies that overlap the
+// compute work when the device has a second queue family, and the features r1vk kernels use:
+// required ones (16-bit storage, buffer device address, timeline semaphores, int64) plus every
+// optional one the device has (fp16/int8 arithmetic, 8-bit storage, subgroup size control, ...).
 #pragma once
 
 #include <vulkan/vulkan.h>
@@ -31,6 +32,13 @@ class Device {
   VkPhysicalDevice physical() const { return physical_; }
   VkQueue compute_queue() const { return queue_; }
   uint32_t queue_family() const { return caps_.compute_queue_family; }
+  // The queue for copies that should overlap compute work (the expert cache's swaps): queue 0 of
+  // a transfer-only family when the device has one (DMA engines on discrete GPUs), else of
+  // another family that can transfer; else the compute queue itself (lavapipe, integrated GPUs,
+  // adopted devices), and then transfer_queue_family() == queue_family().
+  VkQueue transfer_queue() const { return transfer_queue_; }
+  uint32_t transfer_queue_family() const { return transfer_family_; }
+  bool separate_transfer_queue() const { return transfer_family_ != caps_.compute_queue_family; }
   const DeviceCaps& caps() const { return caps_; }
   const VkPhysicalDeviceMemoryProperties& memory_properties() const { return memory_; }
 
@@ -44,6 +52,8 @@ class Device {
   VkDevice device_ = VK_NULL_HANDLE;
   VkPhysicalDevice physical_ = VK_NULL_HANDLE;
   VkQueue queue_ = VK_NULL_HANDLE;
+  VkQueue transfer_queue_ = VK_NULL_HANDLE;
+  uint32_t transfer_family_ = 0;
   bool owned_ = true;
   DeviceCaps caps_;
   VkPhysicalDeviceMemoryProperties memory_{};

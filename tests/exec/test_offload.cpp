@@ -273,9 +273,19 @@ TEST_CASE("the expert cache swaps experts during generation without changing tok
     const Generation got = generate(**m, 40);
     CHECK(got.tokens == want.tokens);
     CHECK(same_bits(got.logits, want.logits));
+    // The generate loop never blocked on a swap copy or a snapshot: the copies went to the
+    // transfer queue's timeline and the steps' own snapshots were read after the steps.
+    const exec::ExpertCacheStats running = cache->stats();
+    CHECK(running.host_waits == 0);
+    CHECK(running.copy_submits > 0);
+    CHECK(running.deferred == 0);
+    CHECK(running.steps == 2 + 40);  // the prompt in two chunks of 8, then 40 decode steps
+    // Rounds only where the placement changed; every other step went without a submit of its own.
+    CHECK(running.rounds < running.steps);
     REQUIRE(cache->flush().ok());
     const exec::ExpertCacheStats st = cache->stats();
     CHECK(st.swaps > 0);
+    CHECK(st.swaps >= st.copy_submits);
     CHECK(cache->occupants() != first);
     // Copies ran while later steps were submitted: those steps read the old placement.
     CHECK(st.overlapped > 0);
@@ -340,6 +350,11 @@ TEST_CASE("expert cache edge cases: no slots, more slots than experts, more slot
     CHECK(st.swaps == 0);
     CHECK(st.uses > 0);
     CHECK(st.hit_rate() == 1.0);
+    // Nothing ever moves, so no step needed a round: the counters came from the snapshots at
+    // the end of the steps' own command buffers, and still cover every routed row.
+    CHECK(st.rounds == 0);
+    CHECK(st.copy_submits == 0);
+    CHECK(st.tokens == 11 + 8);
   }
   SUBCASE("more slots than an explicit budget holds fail naming the cache") {
     exec::ModelOptions mo;

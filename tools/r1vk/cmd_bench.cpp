@@ -293,11 +293,16 @@ Status print_offload_traffic(exec::Model& model, double device_gbps, double bus_
                   100.0 * c.hit_rate(), c.uses ? 100.0 * static_cast<double>(c.slot_uses) / static_cast<double>(c.uses) : 0.0,
                   c.uses ? 100.0 * static_cast<double>(c.resident_uses) / static_cast<double>(c.uses) : 0.0, cache_host / kMiB,
                   cache_host, static_cast<double>(c.swaps) / tokens, swapped / kMiB, static_cast<unsigned long long>(c.overlapped),
-                  static_cast<unsigned long long>(c.rounds));
+                  static_cast<unsigned long long>(c.steps));
       if (cache->in_step_copies()) {
         std::printf("in-step copies: %.2f per token (%.3f MiB per token copied over the bus inside the steps)\n",
                     static_cast<double>(c.fills) / tokens, filled / kMiB);
       }
+      // Which queue the swap copies took, and how many steps needed a placement round (the rest
+      // went with no submit of the cache's own: their counters came from the step's snapshot).
+      std::printf("expert cache sync: %llu placement rounds for %llu steps, %llu swap copies on %s\n",
+                  static_cast<unsigned long long>(c.rounds), static_cast<unsigned long long>(c.steps),
+                  static_cast<unsigned long long>(c.copy_submits), model.context().transfer_queue_description().c_str());
       // The swap and in-step copies share the bus with the zero-copy reads.
       const auto bus = static_cast<uint64_t>(cache_host + swapped + filled);
       std::printf("projected decode with the expert cache: %.1f tokens/s (host reads, swap and in-step copies all over the "

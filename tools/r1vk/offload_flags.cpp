@@ -118,7 +118,8 @@ void add_offload_options(CLI::App& sub, OffloadFlags& f) {
   sub.add_option("--expert-cache", f.expert_cache,
                  "Device expert cache: N slots (each the size of one routed expert) or 'all', taken from the device "
                  "memory --gpu-memory leaves for routed experts; between steps the hottest host experts are copied "
-                 "into the slots asynchronously, following the routing (default: none, the placement is fixed at load)");
+                 "into the slots asynchronously (on a transfer queue when the device has one), following the routing "
+                 "(default: none, the placement is fixed at load)");
   sub.add_flag("--in-step-copies", f.in_step_copies,
                "With --expert-cache: a kernel after each router copies the step's chosen host experts into free "
                "slots before the expert GEMMs read them (the rest are read in place); between steps the coldest "
