@@ -45,9 +45,10 @@ extern "C" {
  * functions, flags or trailing struct fields. 1.1 added r1vk_version, r1vk_version_string and
  * R1VK_TOKENIZE_ADD_SPECIAL; 1.2 r1vk_session_options, r1vk_session_options_init,
  * r1vk_session_create_with_options and r1vk_session_draft_stats (MTP speculative decoding); 1.3
- * r1vk_batch_create_with_options (MTP drafts in batches, on by default from 1.3). */
+ * r1vk_batch_create_with_options (MTP drafts in batches, on by default from 1.3); 1.4
+ * r1vk_model_options.reserve_sessions and reserve_draft_tokens. */
 #define R1VK_API_VERSION_MAJOR 1
-#define R1VK_API_VERSION_MINOR 3
+#define R1VK_API_VERSION_MINOR 4
 #define R1VK_API_VERSION ((R1VK_API_VERSION_MAJOR << 16) | R1VK_API_VERSION_MINOR)
 
 /* The R1VK_API_VERSION the library was built with; compare the major part with your header's. */
@@ -178,6 +179,14 @@ typedef struct r1vk_model_options {
   /* Optional expert-counts file (r1vk bench --save-expert-counts) ranking routed experts
    * hot-first for the device-memory budget; NULL or "": by index. */
   const char* expert_counts_path;
+  /* Under a device-memory budget the load fills what the non-expert weights leave with routed
+   * experts, after keeping room for the sessions this host will create: `reserve_sessions`
+   * sessions (each r1vk_session_create, or one r1vk_batch_create of that many) verifying
+   * `reserve_draft_tokens` MTP drafts per step (-1: the default; see r1vk_session_options).
+   * 0 sessions = 1. Without a budget these change nothing. (API 1.4: a caller built against
+   * an older header passes a smaller struct_size and gets the defaults.) */
+  uint32_t reserve_sessions;
+  int32_t reserve_draft_tokens;
 } r1vk_model_options;
 
 R1VK_EXPORT void r1vk_model_options_init(r1vk_model_options* options);

@@ -25,8 +25,8 @@ R1VK_EXPORT r1vk_status r1vk_batch_create_with_options(r1vk_model* model, uint32
     r1vk::exec::BatchOptions bo;
     bo.max_batch = max_sessions;
     // MTP drafts as a single session's (exec::SessionOptions::draft_tokens): -1 on where the plan has them.
-    const bool plan_has_mtp = !model->state->model->manifest().mtp.ops.empty();
-    bo.draft_tokens = options->draft_tokens < 0 ? (plan_has_mtp ? 1u : 0u) : static_cast<uint32_t>(options->draft_tokens);
+    bo.draft_tokens = options->draft_tokens < 0 ? r1vk::exec::default_draft_tokens(*model->state->model)
+                                                : static_cast<uint32_t>(options->draft_tokens);
     auto ex = r1vk::exec::BatchExecutor::create(*model->state->model, bo);
     if (!ex.ok()) return fail(ex.error());
     state->executor = std::move(ex).value();

@@ -1,4 +1,6 @@
 // Models: loading a plan with progress and cancellation, info queries, tokenize/detokenize.
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 
@@ -6,6 +8,8 @@
 #include "capi/device_call.h"
 #include "capi/errors.h"
 #include "capi/handles.h"
+#include "exec/executor_memory.h"
+#include "exec/session.h"
 #include "plan/loaded_plan.h"
 
 namespace r1vk::capi {
@@ -54,6 +58,22 @@ r1vk_status load(r1vk_context* context, const char* path, const r1vk_model_optio
   exec::ModelOptions mo;
   mo.context = options ? options->context_length : 0;
   if (options && options->expert_counts_path) mo.expert_counts_path = options->expert_counts_path;
+  // Room for the sessions the host will create, as separate sessions or one batch, whichever
+  // takes more; draft options a session would refuse reserve one plain session (it reports them).
+  const uint64_t sessions = std::max<uint32_t>(1, options ? options->reserve_sessions : 1);
+  const int32_t drafts = options ? options->reserve_draft_tokens : -1;
+  mo.reserve = [sessions, drafts](const exec::Model& m) -> uint64_t {
+    exec::SessionOptions so;
+    so.draft_tokens = drafts;
+    if (!exec::Session::executor_options(m, so).ok()) so.draft_tokens = -1;
+    auto bo = exec::Session::executor_options(m, so);
+    if (!bo.ok()) return 0;
+    const uint64_t one = exec::executor_device_bytes(m, *bo);
+    exec::BatchOptions batch = *bo;
+    const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(m.manifest().memory.prefill_chunk, m.context_length()));
+    batch.max_batch = static_cast<uint32_t>(std::min<int64_t>(static_cast<int64_t>(sessions), rows));
+    return std::max(one * sessions, exec::executor_device_bytes(m, batch));
+  };
   mo.progress = [&](uint64_t done, uint64_t total) {
     progress.report(total ? static_cast<float>(static_cast<double>(done) / static_cast<double>(total)) : 1.0f, R1VK_LOAD_UPLOADING);
   };
@@ -83,6 +103,8 @@ R1VK_EXPORT void r1vk_model_options_init(r1vk_model_options* o) {
   if (!o) return;
   *o = r1vk_model_options{};
   o->struct_size = sizeof(*o);
+  o->reserve_sessions = 1;
+  o->reserve_draft_tokens = -1;
 }
 
 R1VK_EXPORT r1vk_status r1vk_model_load(r1vk_context* context, const char* path, const r1vk_model_options* options,
@@ -92,10 +114,22 @@ R1VK_EXPORT r1vk_status r1vk_model_load(r1vk_context* context, const char* path,
     *out_model = nullptr;
     R1VK_CAPI_REQUIRE(context);
     R1VK_CAPI_REQUIRE(path);
-    if (options && options->struct_size < sizeof(r1vk_model_options))
+    // The struct as it was before the reserve fields is still accepted (they take their defaults).
+    if (options && options->struct_size < offsetof(r1vk_model_options, reserve_sessions))
       return fail(R1VK_ERROR_INVALID_ARGUMENT, "r1vk_model_options.struct_size is too small: initialise it with r1vk_model_options_init");
-    if (options && options->context_length < 0) return fail(R1VK_ERROR_INVALID_ARGUMENT, "context_length must not be negative");
-    return load(context, path, options, out_model);
+    r1vk_model_options o;
+    r1vk_model_options_init(&o);
+    if (options) std::memcpy(&o, options, std::min<size_t>(options->struct_size, sizeof(o)));
+    if (o.context_length < 0) return fail(R1VK_ERROR_INVALID_ARGUMENT, "context_length must not be negative");
+    if (o.reserve_sessions > 4096) {
+      return fail(R1VK_ERROR_INVALID_ARGUMENT, "reserve_sessions " + std::to_string(o.reserve_sessions) + " is out of range (0..4096)");
+    }
+    if (o.reserve_draft_tokens < -1 || o.reserve_draft_tokens > static_cast<int32_t>(r1vk::exec::kMaxDraftTokens)) {
+      return fail(R1VK_ERROR_INVALID_ARGUMENT, "reserve_draft_tokens must be -1 (default), 0 (off) or 1.." +
+                                                   std::to_string(r1vk::exec::kMaxDraftTokens) + ", not " +
+                                                   std::to_string(o.reserve_draft_tokens));
+    }
+    return load(context, path, &o, out_model);
   });
 }
 

@@ -18,6 +18,11 @@ Error invalid(const std::string& what) { return Error(ErrorCode::kInvalidArgumen
 
 }  // namespace
 
+uint32_t default_draft_tokens(const Model& model) {
+  const int64_t rows = std::min<int64_t>(model.manifest().memory.prefill_chunk, model.context_length());
+  return !model.manifest().mtp.ops.empty() && rows >= 2 ? 1u : 0u;
+}
+
 Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const BatchOptions& options) {
   const plan::Manifest& m = model.manifest();
   const int64_t context = model.context_length();
@@ -453,6 +458,19 @@ Status BatchExecutor::rewind(SeqId seq, int64_t position) {
   s->tokens.resize(static_cast<size_t>(position));
   s->last_sampled = -1;
   s->drafts.clear();
+  // Back at the start the sequence draws as a new one: the same seed and prompt give the same
+  // tokens after a reset as in a fresh session.
+  if (position == 0) s->rng_counter = 0;
+  return ok_status();
+}
+
+Status BatchExecutor::unsample(SeqId seq, uint32_t tokens) {
+  if (pending_) return invalid("a submitted step has not finished");
+  R1VK_ASSIGN_OR_RETURN(Sequence * s, live(seq));
+  if (tokens > s->rng_counter) {
+    return invalid("cannot take back " + std::to_string(tokens) + " draws: the sequence drew " + std::to_string(s->rng_counter));
+  }
+  s->rng_counter -= tokens;
   return ok_status();
 }
 

@@ -37,6 +37,11 @@ struct Sampling {
 
 inline constexpr uint32_t kMaxDraftTokens = 8;
 
+// MTP drafts per step when none are asked for: 1 where the plan has an MTP program and its step
+// has room for a verified draft (1 + 1 rows; a plan compiled with --prefill-chunk 1 has not),
+// else 0. An explicit count beyond the step is refused by BatchExecutor::create instead.
+uint32_t default_draft_tokens(const Model& model);
+
 struct BatchOptions {
   uint32_t max_batch = 1;      // entries (sequences) per step, 1..the plan's prefill chunk
   uint32_t block_tokens = 32;  // positions per KV block
@@ -150,8 +155,13 @@ class BatchExecutor : public SequenceExecutor {
   // The token sampled for the sequence by its last step (-1: none; the next entry must feed tokens).
   Result<int32_t> last_token(SeqId seq) const override;
   // Moves back to `position` (<= the current one), keeping the cache before it; blocks past it
-  // are released, a shared block it writes into next is copied first. Clears the sampled token.
+  // are released, a shared block it writes into next is copied first. Clears the sampled token;
+  // at position 0 also the RNG counter (a reset sequence samples as a fresh one).
   Status rewind(SeqId seq, int64_t position) override;
+  // Takes back the RNG draws of the sequence's last `tokens` sampled tokens (at most those it
+  // drew): the tokens an accepted draft emitted that the caller drops unreturned, which plain
+  // decoding never drew, so the next sampled token draws with plain decoding's counter.
+  Status unsample(SeqId seq, uint32_t tokens);
   // Benchmarks only: moves to `position` as if that many tokens had been fed (blocks are taken
   // but hold whatever they held), with token 0 as the sampled token if there is none.
   Status seek_for_benchmark(SeqId seq, int64_t position) override;

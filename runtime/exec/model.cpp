@@ -100,7 +100,7 @@ Status Model::plan_memory(const ModelOptions& options, const std::vector<bool>& 
   MemoryLayout& l = layout_;
   // The default reserve is one Session's executor, which drafts with MTP where the plan has it.
   BatchOptions session_executor;
-  session_executor.draft_tokens = manifest().mtp.ops.empty() ? 0 : 1;
+  session_executor.draft_tokens = default_draft_tokens(*this);
   l.reserve = options.reserve ? options.reserve(*this) : executor_device_bytes(*this, session_executor);
   vk::Allocator& alloc = ctx_.allocator();
   l.budget = options.gpu_memory ? options.gpu_memory : alloc.budget_bytes();

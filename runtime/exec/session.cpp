@@ -2,21 +2,24 @@
 
 namespace r1vk::exec {
 
-Result<std::unique_ptr<Session>> Session::create(Model& model, const SessionOptions& options) {
-  std::unique_ptr<Session> s(new Session(model));
-  s->options_ = options;
+Result<BatchOptions> Session::executor_options(const Model& model, const SessionOptions& options) {
   BatchOptions bo;
   bo.max_batch = 1;
   bo.keep_logits = options.keep_logits;
   bo.profile = options.profile;
-  const bool mtp_default = !model.manifest().mtp.ops.empty() && !options.keep_logits && !options.profile;
   if (options.draft_tokens < -1) return make_error(ErrorCode::kInvalidArgument, "draft tokens must be -1 (default), 0 (off) or a count of drafts per step");
   // A verifying step has 1 + drafts rows: step()'s logits would no longer be one row per token.
   if (options.keep_logits && options.draft_tokens > 0) {
     return make_error(ErrorCode::kInvalidArgument, "a session keeping logits cannot verify MTP drafts");
   }
-  bo.draft_tokens = options.draft_tokens < 0 ? (mtp_default ? 1u : 0u) : static_cast<uint32_t>(options.draft_tokens);
+  const uint32_t by_default = options.keep_logits || options.profile ? 0u : default_draft_tokens(model);
+  bo.draft_tokens = options.draft_tokens < 0 ? by_default : static_cast<uint32_t>(options.draft_tokens);
   if (options.draft_min_acceptance >= 0.0f) bo.draft_min_acceptance = options.draft_min_acceptance;
+  return bo;
+}
+
+Result<std::unique_ptr<Session>> Session::create(Model& model, const SessionOptions& options) {
+  R1VK_ASSIGN_OR_RETURN(const BatchOptions bo, executor_options(model, options));
   R1VK_ASSIGN_OR_RETURN(auto exec, BatchExecutor::create(model, bo));
   return create_in(model, std::move(exec));
 }
@@ -60,7 +63,9 @@ Result<std::vector<int32_t>> Session::step_together(std::span<Session* const> se
   std::vector<size_t> stepped;  // sessions[] index of each entry
   for (size_t i = 0; i < sessions.size(); ++i) {
     Session* s = sessions[i];
+    R1VK_TRY(s->drop_queued_unless(sampling[i]));
     if (!s->queued_.empty()) continue;
+    s->step_sampling_ = sampling[i];
     R1VK_ASSIGN_OR_RETURN(int32_t sampled, ex.last_token(s->seq_));
     entries.push_back({s->seq_, {}, sampling[i], true, s->speculate_});
     if (sampled < 0) entries.back().tokens = std::span(&s->last_token_, 1);
@@ -89,6 +94,7 @@ Status Session::run(std::span<const int32_t> tokens, const Sampling& sampling, s
     e.speculate = speculate_;
   }
   R1VK_TRY(exec_->submit(std::span(&e, 1)));
+  step_sampling_ = sampling;
   submitted_ = true;
   if (!wait) return ok_status();
   return finish(logits);
@@ -109,6 +115,7 @@ Status Session::take_emitted(size_t entry) {
     // An accepted draft: return the draft now and the token after it on the next step().
     last_token_ = emitted.front();
     queued_.assign(emitted.begin() + 1, emitted.end());
+    queued_sampling_ = step_sampling_;
     position_ -= static_cast<int64_t>(queued_.size());
   }
   return ok_status();
@@ -117,8 +124,23 @@ Status Session::take_emitted(size_t entry) {
 Status Session::drop_queued() {
   if (queued_.empty()) return ok_status();
   R1VK_TRY(exec_->rewind(seq_, position_));
+  // Plain decoding drew only the tokens returned so far: the RNG counter goes back with the
+  // cache, or a later sampled token would differ from plain decoding's with the same seed.
+  // (Only a BatchExecutor verifies drafts, so only it queues tokens.)
+  if (auto* batch = dynamic_cast<BatchExecutor*>(exec_.get())) R1VK_TRY(batch->unsample(seq_, static_cast<uint32_t>(queued_.size())));
   queued_.clear();
   return ok_status();
+}
+
+namespace {
+bool same_sampling(const Sampling& a, const Sampling& b) {
+  return a.temperature == b.temperature && a.top_p == b.top_p && a.top_k == b.top_k && a.seed == b.seed;
+}
+}  // namespace
+
+Status Session::drop_queued_unless(const Sampling& sampling) {
+  if (queued_.empty() || same_sampling(sampling, queued_sampling_)) return ok_status();
+  return drop_queued();
 }
 
 Status Session::feed(std::span<const int32_t> tokens, const Sampling& sampling, std::vector<float>* logits) {
@@ -160,6 +182,7 @@ Status Session::feed(std::span<const int32_t> tokens, const Sampling& sampling, 
 Result<int32_t> Session::step(const Sampling& sampling, std::vector<float>* logits) {
   if (exec_->pending()) return make_error(ErrorCode::kInvalidArgument, "a submitted step has not been polled to completion");
   if (last_token_ < 0) return make_error(ErrorCode::kInvalidArgument, "nothing to continue from: feed a prompt first");
+  R1VK_TRY(drop_queued_unless(sampling));
   if (!queued_.empty()) return pop_queued();
   R1VK_TRY(run({}, sampling, logits, true));
   return last_token_;
@@ -175,6 +198,7 @@ int32_t Session::pop_queued() {
 Status Session::submit_step(const Sampling& sampling) {
   if (exec_->pending()) return make_error(ErrorCode::kInvalidArgument, "a submitted step has not been polled to completion");
   if (last_token_ < 0) return make_error(ErrorCode::kInvalidArgument, "nothing to continue from: feed a prompt first");
+  R1VK_TRY(drop_queued_unless(sampling));
   if (!queued_.empty()) {  // already computed: the step is done at once
     pop_queued();
     return ok_status();

@@ -31,6 +31,9 @@ struct SessionOptions {
 class Session {
  public:
   static Result<std::unique_ptr<Session>> create(Model& model, const SessionOptions& options = {});
+  // The executor create() makes for `options` (errors: the option checks of create()); a load
+  // under a device-memory budget reserves executor_device_bytes of it (exec::ModelOptions::reserve).
+  static Result<BatchOptions> executor_options(const Model& model, const SessionOptions& options);
   // A session that is one sequence of `executor` (created on `model`; for a Pipeline, its first
   // stage's model); the executor's keep_logits and profile options apply. The sequence is freed
   // when the session is destroyed.
@@ -60,7 +63,8 @@ class Session {
   // One decode step on the token sampled last: submit, wait, return the next sampled token.
   // With MTP a step verifies the MTP draft too; when it stands the step yields two
   // tokens, and the next call returns the second without a submit (position() and last_token()
-  // move one token per call either way).
+  // move one token per call either way). A call whose sampling differs from the step that drew
+  // the second token drops it and steps, so the tokens are those of decoding without MTP.
   Result<int32_t> step(const Sampling& sampling, std::vector<float>* logits = nullptr);
   // Whether steps verify MTP drafts, and the executor's counts of drafts verified and accepted.
   bool speculative() const { return speculate_; }
@@ -99,6 +103,9 @@ class Session {
   // Drops the tokens an accepted draft put ahead of what step() returned: the cache goes back
   // to position_, and the next step feeds last_token_ itself.
   Status drop_queued();
+  // Drops the queued tokens when `sampling` differs from the sampling they were drawn with: a
+  // token sampled ahead under the old settings is not what a plain step would return now.
+  Status drop_queued_unless(const Sampling& sampling);
   int32_t pop_queued();  // the next queued token becomes last_token_
 
   Model& model_;
@@ -111,6 +118,8 @@ class Session {
   bool submitted_ = false;  // this session's step is in flight (submit_step)
   bool speculate_ = false;  // the executor drafts with MTP and this session verifies its drafts
   std::vector<int32_t> queued_;  // emitted by the last step, not yet returned by step()
+  Sampling step_sampling_;       // the sampling of the step in flight or last finished
+  Sampling queued_sampling_;     // the sampling queued_ was drawn with
 };
 
 }  // namespace r1vk::exec

@@ -1,6 +1,7 @@
 #include "plan/manifest.h"
 
 #include <cmath>
+#include <set>
 #include <utility>
 
 namespace r1vk::plan {
@@ -242,6 +243,19 @@ Status validate_manifest(const Manifest& m) {
   if (m.main.ops.empty()) return make_error(ErrorCode::kCorruptData, "manifest.programs.main has no ops");
   R1VK_TRY(validate_program(m.main, m.tensors.size(), mp.arena_bytes, mp.prefill_chunk, "manifest.programs.main"));
   R1VK_TRY(validate_program(m.mtp, m.tensors.size(), mp.mtp_arena_bytes, mp.prefill_chunk, "manifest.programs.mtp"));
+  // The MTP program has KV cache layers of its own (after the main model's): one that stored
+  // into a main layer would overwrite the main model's cache rows whenever it drafts.
+  std::set<int64_t> main_layers;
+  for (const Op& o : m.main.ops)
+    if (auto it = o.ints.find("layer"); it != o.ints.end()) main_layers.insert(it->second);
+  for (size_t i = 0; i < m.mtp.ops.size(); ++i) {
+    const Op& o = m.mtp.ops[i];
+    if (auto it = o.ints.find("layer"); it != o.ints.end() && main_layers.count(it->second)) {
+      return make_error(ErrorCode::kCorruptData, "manifest.programs.mtp.ops[" + std::to_string(i) + "] (" + o.label +
+                                                     ") uses KV cache layer " + std::to_string(it->second) +
+                                                     ", which the main program uses");
+    }
+  }
   return ok_status();
 }
 

@@ -169,9 +169,12 @@ Result<Allocation> Allocator::allocate(const VkMemoryRequirements& req, MemoryUs
     const bool dedicated = size > block_size_;
     VkDeviceSize block = dedicated ? size : block_size_;
     // Under a budget, a shared block shrinks to what is left rather than failing an allocation
-    // that would fit.
-    if (device_class && budget_ && !dedicated && allocated_ < budget_)
-      block = std::max(size, std::min<VkDeviceSize>(block, budget_ - allocated_));
+    // that would fit; with nothing left it is the buffer's own size, so the error names what
+    // the buffer needs, not the allocator's block size.
+    if (device_class && budget_ && !dedicated) {
+      const VkDeviceSize left = allocated_ < budget_ ? budget_ - allocated_ : 0;
+      block = std::max(size, std::min<VkDeviceSize>(block, left));
+    }
     R1VK_ASSIGN_OR_RETURN(chosen, new_block(type, block, dedicated, device_class, what));
     offset = *take_range(*chosen, size, align);
   }

@@ -62,4 +62,23 @@ out=$(printf 'caf\351\nWhat is 3 + 3?\n' | "$r1vk" chat "$work/demo.r1vk" --temp
   fail "chat exited $? after a line that is not UTF-8: $out"
 grep -q 'not valid UTF-8.*(line ignored)' <<<"$out" || fail "chat did not name the bad line: $out"
 grep -q '^> 6$' <<<"$out" || fail "chat did not answer after the bad line: $out"
+# A --gpu-memory budget the experts fill still holds the session the command creates: its draft
+# count sizes its MTP buffers (the load reserved a one-draft session's, so --draft 2 failed).
+for d in 1 2 3; do
+  need=$("$r1vk" run "$work/demo.r1vk" -p hi --draft $d --gpu-memory 1 2>&1 | sed -n 's/.*at least \([0-9][0-9]*\) bytes.*/\1/p')
+  [ -n "$need" ] || fail "run --draft $d --gpu-memory 1 did not name the bytes it needs"
+  expect_exit 0 '^6$' "$r1vk" run "$work/demo.r1vk" -p "What is 3 + 3?" --temperature 0 --draft $d --gpu-memory "$need"
+done
+# bench under a budget: its MTP comparison's sessions are reserved too (they once failed the run).
+need=$("$r1vk" bench "$work/demo.r1vk" --prompt 8 --decode 2 --long-context 0 --mtp-decode 8 --gpu-memory 1 2>&1 |
+  sed -n 's/.*at least \([0-9][0-9]*\) bytes.*/\1/p')
+[ -n "$need" ] || fail "bench --gpu-memory 1 did not name the bytes it needs"
+expect_exit 0 'MTP speculative decoding.*output identical' "$r1vk" bench "$work/demo.r1vk" --prompt 8 --decode 2 \
+  --long-context 0 --mtp-decode 8 --gpu-memory "$need"
+# A plan whose step has one row has no room for a draft: MTP is off by default there (run, chat),
+# and only an explicit draft count is refused.
+expect_exit 0 'wrote' "$r1vk" compile "$demo" -o "$work/chunk1.r1vk" --weights q4 --ctx 128 --prefill-chunk 1
+expect_exit 0 '^6$' "$r1vk" run "$work/chunk1.r1vk" -p "What is 3 + 3?" --temperature 0
+expect_exit 0 '^> 6$' "$r1vk" chat "$work/chunk1.r1vk" --temperature 0 --hide-reasoning <<<"What is 3 + 3?"
+expect_exit 1 'at most 0 .*1-row step' "$r1vk" run "$work/chunk1.r1vk" -p hi --draft 2
 echo "model commands: ok"

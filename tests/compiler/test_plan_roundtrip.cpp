@@ -179,5 +179,35 @@ TEST_CASE("manifest validation rejects indices and sizes that do not fit") {
   CHECK(s.error().message().find("group size 7 is invalid for q8") != std::string::npos);
 }
 
+TEST_CASE("manifest validation rejects an MTP program that uses a KV cache layer of the main program") {
+  // Such a plan loads and runs, but every draft overwrites the main model's cache rows of that
+  // layer: silently wrong output after the first draft.
+  TempPlanPath path("validate_mtp");
+  CompileOptions opt;
+  opt.weights = "f16";
+  opt.max_context = 16;
+  opt.prefill_chunk = 4;
+  auto good = compile_plan(testing::compile_input(testing::tiny_deepseek_v3(), "tiny-v3", 3), opt, path.str());
+  REQUIRE(good.ok());
+  REQUIRE(!good->mtp.ops.empty());
+  CHECK(plan::validate_manifest(*good).ok());
+  int64_t main_layer = -1;
+  for (const plan::Op& o : good->main.ops)
+    if (o.ints.count("layer")) main_layer = o.ints.at("layer");
+  REQUIRE(main_layer >= 0);
+  size_t changed = 0;
+  plan::Manifest m = *good;
+  for (plan::Op& o : m.mtp.ops) {
+    if (!o.ints.count("layer")) continue;
+    CHECK(o.ints.at("layer") > main_layer);  // the MTP layer's cache comes after the main model's
+    o.ints["layer"] = 0;
+    ++changed;
+  }
+  REQUIRE(changed > 0);
+  auto s = plan::validate_manifest(m);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().message().find("uses KV cache layer 0, which the main program uses") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace r1vk

@@ -553,5 +553,103 @@ TEST_CASE("draft counts beyond the limit or the step's rows are refused") {
   CHECK(test::validation_errors() == 0);
 }
 
+
+// One sequence's tokens: the prompt fed greedily, `switch_at` greedy steps, then `after` steps
+// sampled with `later`. how 0: Session::step; 1: submit_step + poll; 2: Session::step_together;
+// 3: Session::step, with a sampled feed of three tokens at the switch (a chat's next message).
+std::vector<int32_t> decode_switching(exec::Model& model, int drafts, std::span<const int32_t> prompt, int switch_at, int after,
+                                      const exec::Sampling& later, int how) {
+  std::unique_ptr<exec::Session> session;
+  if (how == 2) {
+    exec::BatchOptions bo;
+    bo.max_batch = 2;
+    bo.draft_tokens = static_cast<uint32_t>(drafts);
+    auto ex = exec::BatchExecutor::create(model, bo);
+    R1VK_REQUIRE_OK(ex);
+    auto s = exec::Session::create_in(model, std::shared_ptr<exec::SequenceExecutor>(std::move(ex).value()));
+    R1VK_REQUIRE_OK(s);
+    session = std::move(s).value();
+  } else {
+    exec::SessionOptions so;
+    so.draft_tokens = drafts;
+    auto s = exec::Session::create(model, so);
+    R1VK_REQUIRE_OK(s);
+    session = std::move(s).value();
+  }
+  const exec::Sampling greedy;
+  REQUIRE(session->feed(prompt, greedy).ok());
+  std::vector<int32_t> out{session->last_token()};
+  for (int i = 0; i < switch_at + after; ++i) {
+    const exec::Sampling& sampling = i < switch_at ? greedy : later;
+    if (how == 3 && i == switch_at) {
+      const std::array<int32_t, 3> message = {3, 4, 16};
+      REQUIRE(session->feed(message, later).ok());
+    } else if (how == 0 || how == 3) {
+      auto t = session->step(sampling);
+      R1VK_REQUIRE_OK(t);
+    } else if (how == 1) {
+      REQUIRE(session->submit_step(sampling).ok());
+      for (;;) {
+        auto done = session->poll();
+        R1VK_REQUIRE_OK(done);
+        if (*done) break;
+      }
+    } else {
+      exec::Session* one = session.get();
+      auto t = exec::Session::step_together(std::span(&one, 1), std::span(&sampling, 1));
+      R1VK_REQUIRE_OK(t);
+    }
+    out.push_back(session->last_token());
+  }
+  return out;
+}
+
+TEST_CASE("a change of sampling between steps drops the token an accepted draft queued under the old sampling") {
+  // An accepted draft leaves the token after it queued; it was drawn with the sampling of the
+  // step that verified the draft. Returned after the caller switched to other settings (the C
+  // API's r1vk_session_set_sampling), it is a token plain decoding would not draw. Dropped, it
+  // must also give back its RNG draw, or every later sampled token differs from plain decoding's
+  // (also after a feed, which drops queued tokens too).
+  testing::DemoPlan plan = testing::load_demo_plan("q4", 256, 32);
+  const std::vector<int32_t> prompt = {0, 2, 266, 263, 38, 58, 59, 55, 56, 267, 38, 62, 61, 57, 69, 3, 4, 16};
+  exec::Sampling hot;
+  hot.temperature = 3.0f;
+  hot.top_p = 1.0f;
+  hot.seed = 3;
+  for (int switch_at = 1; switch_at <= 8; ++switch_at) {
+    CAPTURE(switch_at);
+    const auto want = decode_switching(*plan.model, 0, prompt, switch_at, 6, hot, 0);
+    const auto want_fed = decode_switching(*plan.model, 0, prompt, switch_at, 6, hot, 3);
+    for (int drafts = 1; drafts <= 2; ++drafts) {
+      CAPTURE(drafts);
+      for (int how = 0; how < 4; ++how) {
+        CAPTURE(how);
+        CHECK(decode_switching(*plan.model, drafts, prompt, switch_at, 6, hot, how) == (how == 3 ? want_fed : want));
+      }
+    }
+  }
+  // After a reset the same seed and prompt give a fresh session's tokens, with and without MTP.
+  for (int drafts = 0; drafts <= 1; ++drafts) {
+    CAPTURE(drafts);
+    exec::SessionOptions so;
+    so.draft_tokens = drafts;
+    auto s = exec::Session::create(*plan.model, so);
+    R1VK_REQUIRE_OK(s);
+    std::vector<int32_t> first, again;
+    for (auto* out : {&first, &again}) {
+      (*s)->reset();
+      REQUIRE((*s)->feed(prompt, hot).ok());
+      out->push_back((*s)->last_token());
+      for (int i = 0; i < 12; ++i) {
+        auto t = (*s)->step(hot);
+        R1VK_REQUIRE_OK(t);
+        out->push_back(*t);
+      }
+    }
+    CHECK(again == first);
+  }
+  CHECK(test::validation_errors() == 0);
+}
+
 }  // namespace
 }  // namespace r1vk

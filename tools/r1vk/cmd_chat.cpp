@@ -64,12 +64,12 @@ Status run_chat(const ChatArgs& a) {
   PlanSourceOptions po;
   po.weights = a.weights;
   po.context = a.context;
-  R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device, a.offload, {}, a.pipeline));
-  if (tm.pipeline && tm.pipeline->worker) return tm.pipeline->worker_status;  // an MPI rank > 0: served its stage
-  R1VK_ASSIGN_OR_RETURN(auto chat, text::R1ChatFormat::from_tokenizer(*tm.tokenizer));
   exec::SessionOptions so;
   so.draft_tokens = a.draft.session_draft_tokens();
   so.draft_min_acceptance = a.draft.min_acceptance;
+  R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device, a.offload, session_reserve(so), a.pipeline));
+  if (tm.pipeline && tm.pipeline->worker) return tm.pipeline->worker_status;  // an MPI rank > 0: served its stage
+  R1VK_ASSIGN_OR_RETURN(auto chat, text::R1ChatFormat::from_tokenizer(*tm.tokenizer));
   R1VK_ASSIGN_OR_RETURN(auto session, tm.session(so));
   std::signal(SIGINT, on_interrupt);
   const bool tty = isatty(STDOUT_FILENO) != 0;

@@ -45,7 +45,10 @@ Status run_run(const RunArgs& a) {
   PlanSourceOptions po;
   po.weights = a.weights;
   po.context = a.context;
-  R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device, a.offload, {}, a.pipeline));
+  exec::SessionOptions so;
+  so.draft_tokens = a.draft.session_draft_tokens();
+  so.draft_min_acceptance = a.draft.min_acceptance;
+  R1VK_ASSIGN_OR_RETURN(TextModel tm, open_text_model(a.model, po, a.device, a.offload, session_reserve(so), a.pipeline));
   if (tm.pipeline && tm.pipeline->worker) return tm.pipeline->worker_status;  // an MPI rank > 0: served its stage
   const text::Tokenizer& tokenizer = *tm.tokenizer;
   std::unique_ptr<exec::Session> session;
@@ -55,9 +58,6 @@ Status run_run(const RunArgs& a) {
     }
     R1VK_ASSIGN_OR_RETURN(session, tm.session());
   } else {
-    exec::SessionOptions so;
-    so.draft_tokens = a.draft.session_draft_tokens();
-    so.draft_min_acceptance = a.draft.min_acceptance;
     R1VK_ASSIGN_OR_RETURN(session, exec::Session::create(*tm.model, so));
   }
 

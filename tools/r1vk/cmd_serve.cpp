@@ -202,7 +202,7 @@ Status run_serve(const ServeArgs& a) {
   const int draft = a.draft.session_draft_tokens();
   const auto draft_tokens = [draft, &a](const exec::Model& m) {
     if (a.pipeline.active()) return 0u;
-    return draft < 0 ? (m.manifest().mtp.ops.empty() ? 0u : 1u) : static_cast<uint32_t>(draft);
+    return draft < 0 ? exec::default_draft_tokens(m) : static_cast<uint32_t>(draft);
   };
   auto tm = open_text_model(a.model, po, a.device, a.offload, [bo, draft_tokens](const exec::Model& m) {
     exec::BatchOptions sized = bo;

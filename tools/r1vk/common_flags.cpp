@@ -37,14 +37,14 @@ int DraftFlags::session_draft_tokens() const {
 }
 
 void add_draft_options(CLI::App& sub, DraftFlags& f) {
-  sub.add_option("--draft", f.draft,
+  auto* draft = sub.add_option("--draft", f.draft,
                  "MTP draft tokens per decode step (speculative decoding with the model's own multi-token-prediction "
                  "layer; on when the plan has one; the output is unchanged, greedy or sampled with the same seed); "
                  "0 = off; N > 1 drafts N tokens by applying the MTP layer to its own output, and a step verifies them all "
                  "(up to 1 + N tokens a step)")
       ->capture_default_str()
       ->check(CLI::Range(0, 8));
-  sub.add_flag("--no-mtp", f.no_mtp, "Decode without MTP drafts (same as --draft 0)");
+  sub.add_flag("--no-mtp", f.no_mtp, "Decode without MTP drafts (same as --draft 0)")->excludes(draft);
   sub.add_option("--mtp-min-acceptance", f.min_acceptance,
                  "Stop drafting while the running draft acceptance (an average over about the last 8 drafts) is below "
                  "this, retrying every 64 steps: MTP pays off above the break-even acceptance `r1vk bench --mtp-decode` "

@@ -2,6 +2,7 @@
 
 #include "base/progress_bar.h"
 #include "device_context.h"
+#include "exec/executor_memory.h"
 
 namespace r1vk::cli {
 
@@ -15,6 +16,13 @@ Result<std::unique_ptr<exec::Session>> TextModel::session(const exec::SessionOpt
     return make_error(ErrorCode::kInternal, "the pipeline was opened without the logits or profile its session asks for");
   }
   return exec::Session::create_in(pipeline->first(), pipeline->pipeline);
+}
+
+std::function<uint64_t(const exec::Model&)> session_reserve(const exec::SessionOptions& options) {
+  return [options](const exec::Model& m) -> uint64_t {
+    auto bo = exec::Session::executor_options(m, options);
+    return bo.ok() ? exec::executor_device_bytes(m, *bo) : 0;
+  };
 }
 
 namespace {

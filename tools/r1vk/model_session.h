@@ -37,6 +37,11 @@ struct TextModel {
 // executors (empty: one session), see exec::ModelOptions. With an active `pipeline`, the model is
 // split over its devices (device must be unset; offload flags are refused there), each stage a
 // BatchExecutor with `stage_options` (the same on every stage and MPI rank).
+// A `reserve` for open_text_model: the device bytes of the executor one session with `options`
+// creates (its draft count decides the MTP buffers), so a --gpu-memory budget that experts fill
+// still holds it. Options create() would refuse reserve nothing: create() reports them.
+std::function<uint64_t(const exec::Model&)> session_reserve(const exec::SessionOptions& options);
+
 Result<TextModel> open_text_model(const std::string& model, const PlanSourceOptions& options, std::optional<int> device,
                                   const OffloadFlags& offload = {},
                                   std::function<uint64_t(const exec::Model&)> reserve = {},

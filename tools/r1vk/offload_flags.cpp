@@ -101,8 +101,8 @@ Status OffloadFlags::apply(vk::ContextOptions& context, exec::ModelOptions& mode
   if (!expert_cache.empty()) {
     R1VK_ASSIGN_OR_RETURN(model.expert_cache_slots, parse_expert_cache_slots(expert_cache));
   }
-  if (in_step_copies && expert_cache.empty())
-    return make_error(ErrorCode::kInvalidArgument, "--in-step-copies needs an expert cache (--expert-cache N or all)");
+  if (in_step_copies && (expert_cache.empty() || model.expert_cache_slots == 0))
+    return make_error(ErrorCode::kInvalidArgument, "--in-step-copies needs an expert cache (--expert-cache N > 0 or all)");
   model.expert_cache.in_step_copies = in_step_copies;
   return ok_status();
 }
