@@ -35,6 +35,7 @@ layout(push_constant) uniform Params {
   uint hidden_stride;
   uint cols;
   uint trash_slot;
+  uint force_accept;  // testing only: draft number force_accept stands once the ones before it did; 0: never
 } p;
 
 void main() {
@@ -43,7 +44,7 @@ void main() {
   const uint s0 = p.entries.v[1 + 4 * i], n = p.entries.v[2 + 4 * i];
   const uint limit = p.entries.v[3 + 4 * i], slot = p.entries.v[4 + 4 * i];
   uint a = 0;
-  while (a < n && p.fed.v[step_sample_u(p.step, s0 + a + 1, 0)] == p.sampled.v[s0 + a]) ++a;
+  while (a < n && (p.fed.v[step_sample_u(p.step, s0 + a + 1, 0)] == p.sampled.v[s0 + a] || a + 1 == p.force_accept)) ++a;
   const uint row = step_sample_u(p.step, s0 + a, 0);
   for (uint c = gl_LocalInvocationID.x; c < p.cols; c += gl_WorkGroupSize.x)  // host: cols / WG < 65535
     p.hidden_out.v[i * p.cols + c] = p.hidden.v[row * p.hidden_stride + c];

@@ -2,7 +2,10 @@
 // Argmax of each sample's logits row (StepParams sample records), lowest index on ties, in two
 // passes: PARTIAL (one workgroup per chunk of `chunk` logits, writes (value, index) pairs to the
 // scratch) and FINAL (one workgroup over the pairs, writes the row max and argmax after them and,
-// when sampling is greedy (temperature <= 0), the token). NaN logits count as -inf.
+// when sampling is greedy (temperature <= 0), the token). NaN logits count as -inf. SINGLE (a
+// row of one chunk, groups == 1): one workgroup per sample reads the row as PARTIAL does and
+// writes what both passes write (the pair, the row max and argmax, the greedy token), so a small
+// vocabulary costs one dispatch instead of two.
 #include "common.glsl"
 #include "step.glsl"
 #include "rows_common.glsl"
@@ -27,8 +30,12 @@ void main() {
   const uint lid = gl_LocalInvocationID.x, WG = gl_WorkGroupSize.x;
   float v = uintBitsToFloat(0xff800000u);
   uint vi = 0xffffffffu;
-#ifdef PARTIAL
+#if defined(PARTIAL) || defined(SINGLE)
+#ifdef SINGLE
+  const uint si = flat_group_id(), g = 0;
+#else
   const uint si = flat_group_id() / p.groups, g = flat_group_id() % p.groups;  // one grid row per sample
+#endif
   if (si >= p.step.n_samples) return;
   const uint row = step_sample_u(p.step, si, 0) * p.stride;
   const uint end = min(p.vocab, (g + 1) * p.chunk);
@@ -68,10 +75,11 @@ void main() {
   }
   if (lid != 0) return;
   const uint sb = si * (2 * p.groups + 2);  // this sample's scratch
-#ifdef PARTIAL
+#if defined(PARTIAL) || defined(SINGLE)
   p.scratch.v[sb + 2 * g] = floatBitsToUint(best_v[0]);
   p.scratch.v[sb + 2 * g + 1] = best_i[0];
-#else
+#endif
+#ifndef PARTIAL
   p.scratch.v[sb + 2 * p.groups] = floatBitsToUint(best_v[0]);
   p.scratch.v[sb + 2 * p.groups + 1] = best_i[0];
   if (step_sample_f(p.step, si, 2) <= 0.0) {

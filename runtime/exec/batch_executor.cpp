@@ -297,6 +297,7 @@ Status BatchExecutor::record_extra_passes(vk::CommandBuffer& cmd) {
   a.cols = static_cast<uint32_t>(normed.width);
   a.trash_slot = options_.max_batch;
   a.max_entries = entries;
+  a.force_accept = options_.test_force_accept_draft;
   R1VK_TRY(kernels::record_draft_accept(cmd, *accept_pipelines_, a));
   for (uint32_t d = 0; d < passes; ++d) {
     cmd.compute_barrier();
@@ -792,7 +793,8 @@ Result<std::vector<int32_t>> BatchExecutor::finish(std::vector<float>* logits) {
       // t_i drew with the counter plain decoding uses for that token, so the text is the same.
       const uint32_t n = pe.drafts;
       uint32_t a = 0;
-      while (a < n && pe.tokens[a + 1] == sampled[next + a]) ++a;
+      const uint32_t forced = options_.test_force_accept_draft;  // testing only (BatchOptions)
+      while (a < n && (pe.tokens[a + 1] == sampled[next + a] || a + 1 == forced)) ++a;
       draft_stats_.proposed += n;
       draft_stats_.accepted += a;
       for (uint32_t j = 0; j < std::min(a + 1, n); ++j) {
@@ -802,7 +804,10 @@ Result<std::vector<int32_t>> BatchExecutor::finish(std::vector<float>* logits) {
       }
       s.rng_counter += a;  // 1 + a tokens emitted: as 1 + a plain steps
       s.tokens.insert(s.tokens.end(), pe.tokens.begin(), pe.tokens.begin() + a + 1);
-      emitted_[i].assign(sampled.begin() + static_cast<std::ptrdiff_t>(next), sampled.begin() + static_cast<std::ptrdiff_t>(next + a + 1));
+      // The accepted drafts (each equal to the token sampled before it, under the exact rule),
+      // then the token sampled after the last of them: the tokens the cache now holds.
+      emitted_[i].assign(pe.tokens.begin() + 1, pe.tokens.begin() + 1 + a);
+      emitted_[i].push_back(sampled[next + a]);
       s.last_sampled = sampled[next + a];
       s.drafts = drafts_after(next + a);
       if (options_.draft_min_acceptance > 0.0f && s.acceptance < options_.draft_min_acceptance) {

@@ -67,6 +67,11 @@ struct BatchOptions {
   // --mtp-decode` prints it: about 0.25-0.5 on lavapipe). 0: never off.
   float draft_min_acceptance = 0.3f;
   uint32_t draft_retry_steps = 64;
+  // Testing only, never set by r1vk: a deliberately wrong acceptance rule, so the sampling
+  // distribution test (tests/exec/test_speculative.cpp) can show that it detects one. With
+  // N > 0, draft N of a verifying step stands whenever every draft before it stood, whatever
+  // the main model sampled at its place (host and mtp_accept.comp alike). 0: the exact rule.
+  uint32_t test_force_accept_draft = 0;
 };
 
 // Speculative decoding counters since the executor was created.

@@ -92,4 +92,45 @@ NormFusion plan_norm_fusion(const plan::Program& p, OpRange range, uint64_t rows
   return f;
 }
 
+std::optional<EmbedNormFusion> plan_embed_norm_fusion(const plan::Program& p, OpRange range, uint64_t rows,
+                                                      std::span<const int32_t> keep, int32_t external) {
+  const size_t end = std::min(range.end, p.ops.size());
+  auto one_each = [](const plan::Op& op) { return op.inputs.size() == 1 && op.outputs.size() == 1 && op.weights.size() == 1; };
+  auto bytes = [&](int32_t value) { return value_bytes(p, value, rows); };
+  auto disjoint = [&](int32_t a, int32_t b) { return a == external || b == external || !bytes(a).overlaps(bytes(b)); };
+  for (size_t i = range.first; i + 1 < end; ++i) {
+    const plan::Op& embed = p.ops[i];
+    const plan::Op& norm = p.ops[i + 1];
+    if (embed.kind != OpKind::kEmbed || norm.kind != OpKind::kRmsNorm || !one_each(embed) || !one_each(norm)) continue;
+    const plan::ActRef tokens = embed.inputs[0], e = embed.outputs[0], y = norm.outputs[0];
+    if (e.value < 0 || y.value < 0 || tokens.value < 0 || e.col != 0 || e.cols != p.values[static_cast<size_t>(e.value)].width)
+      continue;
+    if (!same_window(norm.inputs[0], e) || std::find(keep.begin(), keep.end(), e.value) != keep.end()) continue;
+    // The fused kernel writes y while it reads the token ids: their bytes must differ.
+    if (y.value == e.value || !disjoint(y.value, tokens.value)) continue;
+    // Nothing but the norm reads the embedding (its bytes are never written now).
+    bool other_reader = false;
+    for (size_t j = 0; j < p.ops.size(); ++j) {
+      if (j == i + 1) continue;
+      for (const plan::ActRef& r : p.ops[j].inputs) other_reader = other_reader || r.value == e.value;
+    }
+    if (other_reader) continue;
+    EmbedNormFusion f{i, i + 1, std::nullopt};
+    if (i + 2 < end) {
+      const plan::Op& n2 = p.ops[i + 2];
+      if (n2.kind == OpKind::kRmsNorm && one_each(n2)) {
+        const plan::ActRef x2 = n2.inputs[0], y2 = n2.outputs[0];
+        const bool apart = y2.col + y2.cols <= y.col || y.col + y.cols <= y2.col;
+        // Run early: its input is written by neither op it now runs with, and it reads none of
+        // their outputs' bytes.
+        if (y2.value == y.value && apart && x2.value >= 0 && x2.value != e.value && x2.value != y.value &&
+            disjoint(x2.value, e.value) && disjoint(x2.value, y.value))
+          f.second = i + 2;
+      }
+    }
+    return f;
+  }
+  return std::nullopt;
+}
+
 }  // namespace r1vk::exec

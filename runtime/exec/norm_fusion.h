@@ -36,4 +36,22 @@ struct NormFusion {
 NormFusion plan_norm_fusion(const plan::Program& program, OpRange range, uint64_t rows, std::span<const int32_t> keep,
                             std::optional<size_t> head_op);
 
+// The MTP layer's input, [enorm(embed(t)), hnorm(h)] (MODEL_SPEC §3), as one dispatch
+// (kernels::LinearKernels::record_embed_norm) instead of an embedding and two RMSNorms: on a CPU
+// driver the MTP pass of a verifying step is ~25 dispatches of fixed cost each. The embedding op
+// `embed` writes a value that only the RMSNorm `norm` (the next op) reads, in full; that norm
+// then reads the embedding's rows as the kernel makes them. `second`, when set, is the op after
+// `norm`: an RMSNorm writing another window of norm's output value from an input that neither
+// `embed` nor `norm` writes, so it may run with them.
+struct EmbedNormFusion {
+  size_t embed = 0, norm = 0;
+  std::optional<size_t> second;
+};
+
+// The first such fusion of the program inside `range` (at most one per program: the MTP layer's
+// input), or nullopt. `rows` and `keep` as for plan_norm_fusion; `external` is a value read from
+// outside the arena (ProgramBuffers::external_value; -1 none), whose arena bytes alias nothing.
+std::optional<EmbedNormFusion> plan_embed_norm_fusion(const plan::Program& program, OpRange range, uint64_t rows,
+                                                      std::span<const int32_t> keep, int32_t external);
+
 }  // namespace r1vk::exec

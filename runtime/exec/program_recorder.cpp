@@ -35,7 +35,7 @@ Status need_refs(const Op& op, size_t inputs, size_t outputs, size_t weights) {
 }
 
 Status record_op(Model& m, ProgramId id, size_t index, const Op& op, const ProgramBuffers& b, const kernels::StepView& step,
-                 const NormFusion& fusion, vk::CommandBuffer& cmd) {
+                 const NormFusion& fusion, const std::optional<EmbedNormFusion>& embed_norm, vk::CommandBuffer& cmd) {
   const plan::Program& p = program_of(m, id);
   auto view = [&](const plan::ActRef& r) {
     if (r.value == b.external_value) {
@@ -50,6 +50,21 @@ Status record_op(Model& m, ProgramId id, size_t index, const Op& op, const Progr
   switch (op.kind) {
     case OpKind::kEmbed:
       R1VK_TRY(need_refs(op, 1, 1, 1));
+      if (embed_norm && embed_norm->embed == index) {
+        // The RMSNorm(s) after it in the same dispatch (norm_fusion.h, plan_embed_norm_fusion).
+        const Op& norm = p.ops[embed_norm->norm];
+        R1VK_ASSIGN_OR_RETURN(double eps, attr_real(norm, "eps"));
+        const kernels::InputNorm first{m.weights().view(static_cast<size_t>(norm.weights[0])).data, static_cast<float>(eps)};
+        kernels::SecondNorm second;
+        if (embed_norm->second) {
+          const Op& n2 = p.ops[*embed_norm->second];
+          R1VK_ASSIGN_OR_RETURN(double eps2, attr_real(n2, "eps"));
+          second = {view(n2.inputs[0]), view(n2.outputs[0]), m.weights().view(static_cast<size_t>(n2.weights[0])).data,
+                    static_cast<float>(eps2)};
+        }
+        return m.linear().record_embed_norm(cmd, weight(0), in(0), view(norm.outputs[0]),
+                                            attr_int_or(op, "zero_at_position0", 0) != 0, first, second, step);
+      }
       return m.linear().record_embed(cmd, weight(0), in(0), out(0), attr_int_or(op, "zero_at_position0", 0) != 0, step);
     case OpKind::kRmsNorm: {
       R1VK_TRY(need_refs(op, 1, 1, 1));
@@ -276,9 +291,19 @@ Status record_program(Model& m, ProgramId id, const ProgramBuffers& b, const ker
   const plan::Program& p = program_of(m, id);
   const int32_t keep[] = {p.hidden_value, p.logits_value, p.tokens_value, b.keep_value};
   NormFusion fusion;
+  std::optional<EmbedNormFusion> embed_norm;
   if (b.fuse_norms) {
-    fusion = plan_norm_fusion(p, range, static_cast<uint64_t>(std::max<int64_t>(1, m.manifest().memory.prefill_chunk)), keep,
-                              b.head_rows != 0 ? std::optional<size_t>(b.head_op) : std::nullopt);
+    const auto rows = static_cast<uint64_t>(std::max<int64_t>(1, m.manifest().memory.prefill_chunk));
+    fusion = plan_norm_fusion(p, range, rows, keep, b.head_rows != 0 ? std::optional<size_t>(b.head_op) : std::nullopt);
+    embed_norm = plan_embed_norm_fusion(p, range, rows, keep, b.external_value);
+    // Each RMSNorm is fused one way only (the embedding's norm is never folded into a linear
+    // when the fusion above takes it; this keeps that true whatever the plan).
+    if (embed_norm && (fusion.skip[embed_norm->norm] || (embed_norm->second && fusion.skip[*embed_norm->second])))
+      embed_norm.reset();
+    if (embed_norm) {
+      fusion.skip[embed_norm->norm] = true;
+      if (embed_norm->second) fusion.skip[*embed_norm->second] = true;
+    }
   } else {
     fusion.skip.assign(ops.size(), false);
     fusion.norm_of.assign(ops.size(), -1);
@@ -288,7 +313,7 @@ Status record_program(Model& m, ProgramId id, const ProgramBuffers& b, const ker
       if (timestamps) cmd.write_timestamp(*timestamps, static_cast<uint32_t>(i - range.first + 1));
       continue;
     }
-    auto s = record_op(m, id, i, ops[i], b, step, fusion, cmd);
+    auto s = record_op(m, id, i, ops[i], b, step, fusion, embed_norm, cmd);
     if (!s.ok()) return std::move(s).error().with_context("recording " + ops[i].label);
     cmd.compute_barrier();
     if (timestamps) cmd.write_timestamp(*timestamps, static_cast<uint32_t>(i - range.first + 1));

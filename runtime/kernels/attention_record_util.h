@@ -10,6 +10,7 @@
 
 #include "base/status.h"
 #include "kernels/pipeline_set.h"
+#include "kernels/reduction_variant.h"
 #include "kernels/views.h"
 #include "vulkan/command_buffer.h"
 #include "vulkan/kernel_variants.h"

@@ -10,7 +10,7 @@ namespace r1vk::kernels {
 namespace {
 struct AcceptParams {
   VkDeviceAddress step, fed, sampled, drafts, entries, hidden, hidden_out, tokens_out, passes;
-  uint32_t pass_words, n_passes, hidden_stride, cols, trash_slot;
+  uint32_t pass_words, n_passes, hidden_stride, cols, trash_slot, force_accept;
 };
 }  // namespace
 
@@ -23,7 +23,8 @@ Status record_draft_accept(vk::CommandBuffer& cmd, PipelineSet& pipelines, const
   const uint32_t wg = std::min<uint32_t>(64, pipelines.context().caps().max_workgroup_invocations);
   R1VK_TRY(detail::check_loop(k, (uint64_t{a.cols} + wg - 1) / wg));
   const AcceptParams p{a.step,       a.fed,     a.sampled,       a.drafts, a.entries,    a.hidden, a.hidden_out,
-                       a.tokens_out, a.passes,  a.pass_words,    a.n_passes, a.hidden_stride, a.cols, a.trash_slot};
+                       a.tokens_out, a.passes,  a.pass_words,    a.n_passes, a.hidden_stride, a.cols, a.trash_slot,
+                       a.force_accept};
   return detail::record(cmd, pipelines, k, {wg}, p, a.max_entries, k);
 }
 

@@ -28,6 +28,7 @@ struct DraftAcceptArgs {
   uint32_t cols = 0;
   uint32_t trash_slot = 0;         // the block-table row of the trash block
   uint32_t max_entries = 0;        // workgroups dispatched
+  uint32_t force_accept = 0;       // testing only (BatchOptions::test_force_accept_draft); 0: exact rule
 };
 
 // Records one dispatch of mtp_accept (one workgroup per entry). Errors: a zero address or size,

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/reduction_variant.h"
 #include "kernels/linear_bound.h"
 #include "vulkan/kernel_variants.h"
 
@@ -33,6 +34,14 @@ struct EmbedParams {
   VkDeviceAddress w_data, w_scales, ids, y, step;
   uint32_t rows, cols, ids_stride, y_stride, zero_at_position0;
 };
+
+// shaders/embed_norm.comp
+struct EmbedNormParams {
+  VkDeviceAddress w_data, w_scales, ids, y, step, norm_w, x2, y2, norm2_w;
+  uint32_t rows, cols, ids_stride, y_stride, zero_at_position0, x2_stride, y2_stride, cols2, flags;
+  float eps, eps2;
+};
+static_assert(sizeof(EmbedNormParams) <= 128);
 
 // shaders/moe_group.comp
 struct GroupParams {
@@ -117,6 +126,8 @@ Status dispatch_checked(vk::CommandBuffer& cmd, const vk::DeviceCaps& caps, cons
 }
 
 bool aligned16(uint64_t v) { return v % 16 == 0; }
+
+uint64_t caps_x(const vk::DeviceCaps& caps) { return caps.max_workgroup_count[0]; }
 
 }  // namespace
 
@@ -354,6 +365,55 @@ uint64_t LinearKernels::moe_grouped_scratch_bytes(uint32_t max_tokens, uint32_t 
   // u32 groups (offsets [experts + 1], job list [jobs], cursors [experts]).
   const uint64_t jobs = uint64_t{max_tokens} * top_k;
   return 4 * jobs * (3 * uint64_t{width} + hidden) + 4 * (2 * uint64_t{experts} + 1 + jobs);
+}
+
+Status LinearKernels::record_embed_norm(vk::CommandBuffer& cmd, const WeightView& table, const ActView& tokens,
+                                        const ActView& out, bool zero_at_position0, const InputNorm& norm,
+                                        const SecondNorm& second, const StepView& step) {
+  const char* op = "embed_norm";
+  R1VK_TRY(check_step(op, step));
+  R1VK_TRY(check_weight(op, table.format, table.rows, table.cols, table.group, table.data, table.scales, true));
+  R1VK_TRY(check_act(op, "output", out, table.cols));
+  if (tokens.addr == 0 || tokens.cols < 1) return fail(op, "token id view is invalid");
+  if (norm.weight == 0) return fail(op, "no RMSNorm weight");
+  const bool two = second.weight != 0;
+  if (two) {
+    if (second.in.cols == 0) return fail(op, "the second RMSNorm has zero columns");
+    R1VK_TRY(check_act(op, "second input", second.in, second.in.cols));
+    R1VK_TRY(check_act(op, "second output", second.out, second.in.cols));
+  }
+  // The workgroup and reduction of AttentionKernels::record_rmsnorm, so the sums match it.
+  const auto [variant, wg] = detail::reduction_variant(pipelines_, std::string("embed_norm_") + weight_format_name(table.format));
+  const uint64_t widest = std::max<uint64_t>(table.cols, two ? second.in.cols : 0);
+  if (2 * ((widest + wg - 1) / wg) + 16 >= vk::kLoopIterationLimit)
+    return make_error(ErrorCode::kOutOfRange, std::string(op) + ": rows of " + std::to_string(widest) + " columns are too long");
+  const EmbedNormParams params{table.data,
+                               table.scales,
+                               tokens.addr,
+                               out.addr,
+                               step.params,
+                               norm.weight,
+                               two ? second.in.addr : 0,
+                               two ? second.out.addr : 0,
+                               second.weight,
+                               table.rows,
+                               table.cols,
+                               tokens.row_stride,
+                               out.row_stride,
+                               zero_at_position0 ? 1u : 0u,
+                               two ? second.in.row_stride : 0,
+                               two ? second.out.row_stride : 0,
+                               two ? second.in.cols : 0,
+                               two ? 1u : 0u,
+                               norm.eps,
+                               second.eps};
+  R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* p,
+                        pipelines_.get(variant, {wg, 0, 0, shader_group(table.format, table.group)}, sizeof params));
+  cmd.bind(*p);
+  cmd.push_constants(*p, bytes_of(params));
+  const uint64_t groups = step.max_tokens;  // one workgroup per row, a flat (x, y) grid
+  const uint64_t x = std::min<uint64_t>(groups, caps_x(pipelines_.context().caps()));
+  return dispatch_checked(cmd, pipelines_.context().caps(), op, x, (groups + x - 1) / x, 1);
 }
 
 Status LinearKernels::record_moe_grouped(vk::CommandBuffer& cmd, const MoeExpertsArgs& a, const StepView& step) {

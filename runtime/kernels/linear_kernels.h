@@ -51,6 +51,14 @@ struct InputNorm {
   float eps = 0.0f;
 };
 
+// An RMSNorm of another activation recorded in the same dispatch as record_embed_norm's:
+// out[t, :] = in[t, :] / sqrt(mean(in[t, :]^2) + eps) * weight (f32 [in.cols]), rows t < n_tokens.
+struct SecondNorm {
+  ActView in, out;  // in.cols == out.cols
+  VkDeviceAddress weight = 0;  // 0: none
+  float eps = 0.0f;
+};
+
 class LinearKernels {
  public:
   explicit LinearKernels(PipelineSet& pipelines);
@@ -72,6 +80,13 @@ class LinearKernels {
   // host or the sampler, which both check them, so this only guards memory).
   Status record_embed(vk::CommandBuffer& cmd, const WeightView& table, const ActView& tokens, const ActView& out,
                       bool zero_at_position0, const StepView& step);
+
+  // record_embed followed by an RMSNorm of the embedded rows (norm.weight: f32 [table.cols],
+  // required) and, with second.weight, another row RMSNorm, in one dispatch (shaders/
+  // embed_norm.comp): the MTP layer's enorm(embed(t)) and hnorm(h) (exec/norm_fusion.h). The
+  // values are those of record_embed then AttentionKernels::record_rmsnorm, bit for bit.
+  Status record_embed_norm(vk::CommandBuffer& cmd, const WeightView& table, const ActView& tokens, const ActView& out,
+                           bool zero_at_position0, const InputNorm& norm, const SecondNorm& second, const StepView& step);
 
   // out[t] += sum_k weights[t, k] * down_e(silu(gate_e(in[t])) * up_e(in[t])), e = ids[t, k].
   Status record_moe_experts(vk::CommandBuffer& cmd, const MoeExpertsArgs& args, const StepView& step);

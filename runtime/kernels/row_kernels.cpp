@@ -10,6 +10,7 @@ using detail::check_loop;
 using detail::check_step;
 using detail::check_view;
 using detail::invalid;
+using detail::reduction_variant;
 
 namespace {
 
@@ -39,19 +40,6 @@ struct GqaStoreParams {
 constexpr uint32_t kElementwiseGroup = 64;
 
 uint32_t groups_for(uint32_t n) { return (n + kElementwiseGroup - 1) / kElementwiseGroup; }
-
-// The row-reduction variant of a kernel family ("rows_rmsnorm", "kv_store_mla") for this device.
-// CPU drivers with a fixed subgroup size get one subgroup per row (REDUCE_MODE 0): lavapipe runs
-// a 256-invocation workgroup as 32 SIMD batches that switch at each barrier, which for the demo
-// model's 128-column rows cost ~15 us CPU per row where the values need a few hundred adds.
-std::pair<std::string, uint32_t> reduction_variant(const PipelineSet& set, const std::string& family) {
-  const vk::DeviceCaps& caps = set.context().caps();
-  if (caps.type == VK_PHYSICAL_DEVICE_TYPE_CPU && caps.subgroup_size > 0 && caps.min_subgroup_size == caps.max_subgroup_size &&
-      vk::has_subgroup_reduce(caps))
-    return {family + "_sg1", caps.subgroup_size};
-  const vk::ReductionKernelChoice c = vk::choose_rmsnorm(caps);
-  return {family + (c.variant == "rmsnorm_sg" ? "_sg" : "_shared"), c.workgroup_size};
-}
 
 }  // namespace
 

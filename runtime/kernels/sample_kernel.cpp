@@ -2,8 +2,10 @@
 // hands the output head only the rows the sampler reads). Three dispatches, all recorded every
 // time because temperature, top_k and top_p are per-step values read on the device:
 // sample_argmax PARTIAL (chunks of the row) -> sample_argmax FINAL (row max and argmax; writes
-// the token when greedy) -> sample_draw (one workgroup; returns at once when greedy). Only the
-// first min(vocab limit, logits.cols) ids are candidates (set_sample_vocab_limit).
+// the token when greedy) -> sample_draw (one workgroup; returns at once when greedy). A row of
+// one chunk (vocabularies up to 4096) runs both argmax passes as one (sample_argmax SINGLE): on
+// a CPU driver every dispatch has a fixed cost (docs/speculative.md). greedy_only records no
+// draw pass. Only the first min(vocab limit, logits.cols) ids are candidates (set_sample_vocab_limit).
 #include <algorithm>
 #include <string>
 
@@ -78,9 +80,13 @@ Status AttentionKernels::record_sample(vk::CommandBuffer& cmd, const ActView& lo
   const VkDeviceAddress next = next_tokens ? next_tokens : out_token;
   const ArgmaxParams partial{logits.addr, sample_scratch_, out_token, next, step.params, logits.row_stride, V, kArgmaxChunk,
                              groups, has_next};
-  R1VK_TRY(detail::record(cmd, pipelines_, "sample_argmax_partial", {kArgmaxGroup}, partial, uint64_t{groups} * max_samples, k));
-  cmd.compute_barrier();
-  R1VK_TRY(detail::record(cmd, pipelines_, "sample_argmax_final", {kArgmaxGroup}, partial, max_samples, k));
+  if (groups == 1) {
+    R1VK_TRY(detail::record(cmd, pipelines_, "sample_argmax_single", {kArgmaxGroup}, partial, max_samples, k));
+  } else {
+    R1VK_TRY(detail::record(cmd, pipelines_, "sample_argmax_partial", {kArgmaxGroup}, partial, uint64_t{groups} * max_samples, k));
+    cmd.compute_barrier();
+    R1VK_TRY(detail::record(cmd, pipelines_, "sample_argmax_final", {kArgmaxGroup}, partial, max_samples, k));
+  }
   if (greedy_only) return ok_status();
   cmd.compute_barrier();
   const DrawParams draw{logits.addr, sample_scratch_, out_token, next, step.params, logits.row_stride, V, 2 * groups, has_next};

@@ -17,11 +17,13 @@
 #include <vector>
 
 #include "harness/kernel_harness.h"
+#include "kernels/attention_kernels.h"
 #include "kernels/linear_bound.h"
 #include "kernels/linear_kernels.h"
 #include "kernels/linear_variants.h"
 #include "kernels/pipeline_set.h"
 #include "plan/weight_format.h"
+#include "reference/reference_ops.h"
 #include "vulkan/kernel_variants.h"
 
 namespace r1vk {
@@ -36,6 +38,7 @@ using kernels::WeightView;
 struct Fixture {
   kernels::PipelineSet pipelines{test::context()};
   LinearKernels linear{pipelines};
+  kernels::AttentionKernels attention{pipelines};  // the unfused rmsnorm (embed_norm's test)
 };
 
 Fixture& fixture() {
@@ -336,6 +339,76 @@ TEST_CASE("embed: dequantised rows, zero row at position 0, out-of-range ids") {
       }
     }
   }
+  CHECK(test::validation_errors() == 0);
+}
+
+// The MTP input in one dispatch (shaders/embed_norm.comp): against the CPU reference (embedding
+// row of the unpacked table, then ref::rmsnorm; inversesqrt on the device: a few ULP, so
+// kTolF32Transcendental) and against the unfused kernels (record_embed, then record_rmsnorm
+// twice), which it must equal bit for bit: the recorder swaps one for the other and greedy
+// output must not change.
+TEST_CASE("embed_norm: embedding + its RMSNorm + a second row RMSNorm, equal to the unfused kernels") {
+  auto& ak = fixture().attention;
+  for (const FormatCase& fc : kFormats) {
+    CAPTURE(weight_format_name(fc.format));
+    CAPTURE(fc.group);
+    for (uint32_t dim : {128u, 70u, 7168u}) {
+      CAPTURE(dim);
+      const uint32_t vocab = 40, max_tokens = 6, n_tokens = 5, cat = 2 * dim + 3, h_stride = dim + 1;
+      const Packed table = make_weight(fc.format, vocab, dim, fc.group, 78 + dim);
+      const std::vector<int32_t> ids = {3, 39, -1, 0, 40, 17};
+      const auto h = test::random_floats(size_t{max_tokens} * h_stride, 5 + dim, -3, 3);
+      const auto we = test::random_floats(dim, 6 + dim, 0.5f, 1.5f), wh = test::random_floats(dim, 7 + dim, 0.5f, 1.5f);
+      const std::vector<float> y0(size_t{max_tokens} * cat, 7.0f);
+      for (uint32_t pos0 : {0u, 5u}) {
+        CAPTURE(pos0);
+        const vk::Buffer bids = upload(ids, "ids"), bh = upload(h, "h"), bwe = upload(we, "we"), bwh = upload(wh, "wh");
+        const vk::Buffer fused = upload(y0, "fused"), plain = upload(y0, "plain"), tmp = upload(y0, "embedded");
+        const vk::Buffer step = step_buffer(n_tokens, pos0);
+        const StepView sv{step.address(), max_tokens};
+        const ActView tokens{bids.address(), 1, 1};
+        // [enorm(embed) | 3 untouched columns | hnorm(h)] per row, as the MTP layer's concat.
+        auto left = [&](const vk::Buffer& b) { return ActView{b.address(), cat, dim}; };
+        auto right = [&](const vk::Buffer& b) { return ActView{b.address() + 4ull * (dim + 3), cat, dim}; };
+        const ActView hv{bh.address(), h_stride, dim};
+        run_ok([&](vk::CommandBuffer& cmd) {
+          return fixture().linear.record_embed_norm(cmd, table.view(), tokens, left(fused), true, {bwe.address(), 1e-6f},
+                                                    {hv, right(fused), bwh.address(), 2e-6f}, sv);
+        });
+        run_ok([&](vk::CommandBuffer& cmd) -> Status {
+          R1VK_TRY(fixture().linear.record_embed(cmd, table.view(), tokens, left(tmp), true, sv));
+          cmd.compute_barrier();
+          R1VK_TRY(ak.record_rmsnorm(cmd, left(tmp), bwe.address(), 1e-6f, left(plain), sv));
+          return ak.record_rmsnorm(cmd, hv, bwh.address(), 2e-6f, right(plain), sv);
+        });
+        const auto got = download(fused, y0.size());
+        std::vector<float> want = y0;
+        for (uint32_t t = 0; t < n_tokens; ++t) {
+          const bool zero = ids[t] < 0 || ids[t] >= int32_t(vocab) || pos0 + t == 0;
+          std::vector<float> e(dim, 0.0f);
+          if (!zero) std::copy_n(table.w.begin() + size_t(ids[t]) * dim, dim, e.begin());
+          ref::rmsnorm(e, we, 1e-6f, std::span(want).subspan(size_t{t} * cat, dim));
+          ref::rmsnorm(std::span(h).subspan(size_t{t} * h_stride, dim), wh, 2e-6f,
+                       std::span(want).subspan(size_t{t} * cat + dim + 3, dim));
+        }
+        check_close(got, want, test::kTolF32Transcendental);
+        const auto unfused = download(plain, y0.size());
+        CHECK(std::memcmp(got.data(), unfused.data(), got.size() * 4) == 0);
+      }
+    }
+  }
+  // Bad arguments are errors, not dispatches.
+  auto cmd = test::context().create_command_buffer();
+  REQUIRE(cmd.ok());
+  REQUIRE(cmd->begin(true).ok());
+  const Packed table = make_weight(WeightFormat::kF16, 4, 8, 0, 1);
+  const vk::Buffer b = upload(std::vector<float>(64, 0.0f), "b"), step = step_buffer(1, 0);
+  const ActView v{b.address(), 8, 8};
+  CHECK_FALSE(fixture().linear.record_embed_norm(*cmd, table.view(), v, v, false, {}, {}, {step.address(), 1}).ok());  // no weight
+  CHECK_FALSE(fixture()
+                  .linear.record_embed_norm(*cmd, table.view(), v, v, false, {b.address(), 1e-6f},
+                                            {v, ActView{b.address(), 8, 4}, b.address(), 1e-6f}, {step.address(), 1})
+                  .ok());  // second output narrower than its input
   CHECK(test::validation_errors() == 0);
 }
 

@@ -124,7 +124,7 @@ TEST_CASE("sampling frequencies match the defined distribution") {
 }
 
 TEST_CASE("greedy picks the lowest index among the maxima, from sample_row") {
-  for (uint32_t V : {1u, 129280u, 152064u}) {
+  for (uint32_t V : {1u, 300u, 4096u, 4097u, 129280u, 152064u}) {  // one chunk (one pass), two, many
     CAPTURE(V);
     const uint32_t rows = 3, stride = V + 16;
     auto l = test::random_floats(size_t{rows} * stride, 91 + V, -5, 5);
