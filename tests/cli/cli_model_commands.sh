@@ -80,5 +80,5 @@ expect_exit 0 'MTP speculative decoding.*output identical' "$r1vk" bench "$work/
 expect_exit 0 'wrote' "$r1vk" compile "$demo" -o "$work/chunk1.r1vk" --weights q4 --ctx 128 --prefill-chunk 1
 expect_exit 0 '^6$' "$r1vk" run "$work/chunk1.r1vk" -p "What is 3 + 3?" --temperature 0
 expect_exit 0 '^> 6$' "$r1vk" chat "$work/chunk1.r1vk" --temperature 0 --hide-reasoning <<<"What is 3 + 3?"
-expect_exit 1 'at most 0 .*1-row step' "$r1vk" run "$work/chunk1.r1vk" -p hi --draft 2
+expect_exit 2 'at most 0 .*1-row step' "$r1vk" run "$work/chunk1.r1vk" -p hi --draft 2
 echo "model commands: ok"

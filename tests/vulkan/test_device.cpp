@@ -138,7 +138,7 @@ TEST_CASE("device choice prefers discrete > integrated > virtual > CPU and skips
   CHECK_FALSE(vk::default_device_index(std::span<const vk::PhysicalDevice>{}).ok());
 }
 
-TEST_CASE("--device out of range is a clear usage error") {
+TEST_CASE("a device index out of range is a clear usage error") {
   vk::ContextOptions options;
   options.validation = true;
   options.disk_pipeline_cache = false;
@@ -147,7 +147,7 @@ TEST_CASE("--device out of range is a clear usage error") {
     auto ctx = vk::Context::create(options);
     REQUIRE_FALSE(ctx.ok());
     CHECK(ctx.error().code() == ErrorCode::kInvalidArgument);
-    CHECK(ctx.error().message().find("--device " + std::to_string(bad) + " does not exist") != std::string::npos);
+    CHECK(ctx.error().message().find("Vulkan device " + std::to_string(bad) + " does not exist") != std::string::npos);
   }
 }
 
