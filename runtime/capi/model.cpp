@@ -70,8 +70,7 @@ r1vk_status load(r1vk_context* context, const char* path, const r1vk_model_optio
     if (!bo.ok()) return 0;
     const uint64_t one = exec::executor_device_bytes(m, *bo);
     exec::BatchOptions batch = *bo;
-    const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(m.manifest().memory.prefill_chunk, m.context_length()));
-    batch.max_batch = static_cast<uint32_t>(std::min<int64_t>(static_cast<int64_t>(sessions), rows));
+    batch.max_batch = static_cast<uint32_t>(std::min<uint64_t>(sessions, exec::step_rows(m)));
     return std::max(one * sessions, exec::executor_device_bytes(m, batch));
   };
   mo.progress = [&](uint64_t done, uint64_t total) {

@@ -19,14 +19,13 @@ Error invalid(const std::string& what) { return Error(ErrorCode::kInvalidArgumen
 }  // namespace
 
 uint32_t default_draft_tokens(const Model& model) {
-  const int64_t rows = std::min<int64_t>(model.manifest().memory.prefill_chunk, model.context_length());
-  return !model.manifest().mtp.ops.empty() && rows >= 2 ? 1u : 0u;
+  return !model.manifest().mtp.ops.empty() && step_rows(model) >= 2 ? 1u : 0u;
 }
 
 Result<std::unique_ptr<BatchExecutor>> BatchExecutor::create(Model& model, const BatchOptions& options) {
   const plan::Manifest& m = model.manifest();
   const int64_t context = model.context_length();
-  const uint32_t max_rows = static_cast<uint32_t>(std::max<int64_t>(1, std::min<int64_t>(m.memory.prefill_chunk, context)));
+  const uint32_t max_rows = step_rows(model);
   if (options.max_batch == 0 || options.max_batch > max_rows) {
     return invalid("max batch " + std::to_string(options.max_batch) + " must be between 1 and the plan's " +
                    std::to_string(max_rows) + "-row step (its prefill chunk)");

@@ -11,10 +11,14 @@ uint64_t buffer_bytes(uint64_t size) { return (std::max<uint64_t>(size, 16) + 25
 
 }  // namespace
 
+uint32_t step_rows(const Model& model) {
+  return static_cast<uint32_t>(std::max<int64_t>(1, std::min<int64_t>(model.manifest().memory.prefill_chunk, model.context_length())));
+}
+
 ExecutorBuffers executor_buffers(const Model& model, const BatchOptions& options) {
   const plan::Manifest& m = model.manifest();
   const int64_t context = model.context_length();
-  const uint32_t max_rows = static_cast<uint32_t>(std::max<int64_t>(1, std::min<int64_t>(m.memory.prefill_chunk, context)));
+  const uint32_t max_rows = step_rows(model);
   const uint32_t block_tokens = std::max<uint32_t>(options.block_tokens, 1);
   const uint64_t max_blocks = (static_cast<uint64_t>(context) + block_tokens - 1) / block_tokens;
   const uint64_t blocks = options.kv_blocks ? options.kv_blocks : uint64_t{options.max_batch} * max_blocks;

@@ -24,6 +24,10 @@ struct ExecutorBuffers {
 };
 ExecutorBuffers executor_buffers(const Model& model, const BatchOptions& options);
 
+// Rows one step of an executor on `model` holds: the plan's prefill chunk, at most the context,
+// at least 1 (a batch's sequences and a sequence's verified drafts share them).
+uint32_t step_rows(const Model& model);
+
 // Device-class bytes BatchExecutor::create(model, options) allocates: the KV block pool (every
 // cache layer), the activation arena, kernel and sampler scratch; each buffer rounded up to 256
 // bytes plus 256 of alignment. A buffer the executor gains must be added here too
