@@ -57,6 +57,7 @@ Result<std::unique_ptr<Allocator>> Allocator::create(const Device& device, const
   a->block_size_ = max_alloc ? std::min<uint64_t>(options.block_size, max_alloc) : options.block_size;
   if (a->block_size_ == 0) return make_error(ErrorCode::kInvalidArgument, "allocator block size must be positive");
   a->budget_ = options.budget_bytes;
+  a->directory_.enable_texel_views(device.handle(), device.caps().max_texel_buffer_elements);
   return a;
 }
 

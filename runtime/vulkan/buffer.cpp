@@ -22,8 +22,10 @@ Result<Buffer> Buffer::create(const Device& device, Allocator& allocator, VkDevi
   VkBufferCreateInfo info{};
   info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
   info.size = size;
+  // Uniform texel: the descriptor-bound matrix kernels read x through a texel view on CPU drivers
+  // (BufferDirectory::texel_view).
   info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT |
-               VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT;
+               VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
   info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   const uint32_t families[2] = {device.queue_family(), device.transfer_queue_family()};
   if (transfer_shared && device.separate_transfer_queue()) {

@@ -78,9 +78,10 @@ void CommandBuffer::push_constants(const ComputePipeline& pipeline, std::span<co
                      bytes.data());
 }
 
-void CommandBuffer::push_storage_buffers(const ComputePipeline& pipeline, std::span<const BufferRange> ranges) {
+void CommandBuffer::push_storage_buffers(const ComputePipeline& pipeline, std::span<const BufferRange> ranges,
+                                         std::span<const VkBufferView> texel_views) {
   std::vector<VkDescriptorBufferInfo> infos(ranges.size());
-  std::vector<VkWriteDescriptorSet> writes(ranges.size());
+  std::vector<VkWriteDescriptorSet> writes(ranges.size() + texel_views.size());
   for (size_t i = 0; i < ranges.size(); ++i) {
     infos[i] = {ranges[i].buffer, ranges[i].offset, ranges[i].size};
     writes[i] = {};
@@ -89,6 +90,15 @@ void CommandBuffer::push_storage_buffers(const ComputePipeline& pipeline, std::s
     writes[i].descriptorCount = 1;
     writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     writes[i].pBufferInfo = &infos[i];
+  }
+  for (size_t j = 0; j < texel_views.size(); ++j) {
+    VkWriteDescriptorSet& w = writes[ranges.size() + j];
+    w = {};
+    w.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
+    w.dstBinding = static_cast<uint32_t>(ranges.size() + j);
+    w.descriptorCount = 1;
+    w.descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+    w.pTexelBufferView = &texel_views[j];
   }
   push_descriptor_fn_(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout(), 0, static_cast<uint32_t>(writes.size()),
                       writes.data());

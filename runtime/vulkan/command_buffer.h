@@ -44,8 +44,10 @@ class CommandBuffer {
   void bind(const ComputePipeline& pipeline);
   // Push constants for the bound pipeline; `bytes` must fit the pipeline's declared range.
   void push_constants(const ComputePipeline& pipeline, std::span<const std::byte> bytes);
-  // Binds ranges[i] to binding i of the bound descriptor-using pipeline (VK_KHR_push_descriptor).
-  void push_storage_buffers(const ComputePipeline& pipeline, std::span<const BufferRange> ranges);
+  // Binds ranges[i] to binding i of the bound descriptor-using pipeline (VK_KHR_push_descriptor),
+  // then texel_views[j] to binding ranges.size() + j (uniform texel buffers).
+  void push_storage_buffers(const ComputePipeline& pipeline, std::span<const BufferRange> ranges,
+                            std::span<const VkBufferView> texel_views = {});
   void dispatch(uint32_t x, uint32_t y = 1, uint32_t z = 1);
   // Orders earlier shader/transfer writes before later shader/transfer reads and writes.
   void compute_barrier();

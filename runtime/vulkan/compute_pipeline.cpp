@@ -24,16 +24,17 @@ Result<ComputePipeline> ComputePipeline::create(const Device& device, const Pipe
   p.push_size_ = desc.push_constant_size;
   p.name_ = desc.name;
 
-  if (desc.storage_bindings) {
+  if (desc.storage_bindings + desc.texel_bindings > 0) {
     if (!device.push_descriptor_fn())
       return make_error(ErrorCode::kUnsupported, where + ": descriptor bindings need VK_KHR_push_descriptor");
-    std::vector<VkDescriptorSetLayoutBinding> bindings(desc.storage_bindings);
-    for (uint32_t i = 0; i < desc.storage_bindings; ++i)
-      bindings[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+    std::vector<VkDescriptorSetLayoutBinding> bindings(desc.storage_bindings + desc.texel_bindings);
+    for (uint32_t i = 0; i < bindings.size(); ++i)
+      bindings[i] = {i, i < desc.storage_bindings ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER : VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+                     1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
     VkDescriptorSetLayoutCreateInfo set_info{};
     set_info.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO;
     set_info.flags = VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR;
-    set_info.bindingCount = desc.storage_bindings;
+    set_info.bindingCount = static_cast<uint32_t>(bindings.size());
     set_info.pBindings = bindings.data();
     const VkResult sr = vkCreateDescriptorSetLayout(p.device_, &set_info, nullptr, &p.set_layout_);
     if (sr != VK_SUCCESS) return vk_error(sr, "vkCreateDescriptorSetLayout").with_context(where);

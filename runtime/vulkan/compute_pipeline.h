@@ -23,8 +23,11 @@ struct ComputePipelineDesc {
   uint32_t push_constant_size = 0;
   uint32_t required_subgroup_size = 0;  // 0: driver's choice; else needs subgroupSizeControl
   // > 0: set 0 holds this many storage buffers (bindings 0..n-1), pushed per dispatch with
-  // VK_KHR_push_descriptor. Only the descriptor-bound GEMV uses it (docs/decisions.md D3).
+  // VK_KHR_push_descriptor (descriptor-bound kernels on CPU drivers, docs/decisions.md D3).
   uint32_t storage_bindings = 0;
+  // Then this many uniform texel buffers (bindings n..n+t-1), pushed the same way: on llvmpipe a
+  // texel fetch is a gather, not the per-lane loop of a storage-buffer load (docs/linear_kernels.md).
+  uint32_t texel_bindings = 0;
 };
 
 class ComputePipeline {

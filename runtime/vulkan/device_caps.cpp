@@ -112,6 +112,7 @@ Result<DeviceCaps> probe_device_caps(VkPhysicalDevice device, uint32_t instance_
   caps.shader_int16 = feats.features.shaderInt16;
   caps.shader_int64 = feats.features.shaderInt64;
   caps.max_storage_buffer_range = lim.maxStorageBufferRange;
+  caps.max_texel_buffer_elements = lim.maxTexelBufferElements;
   caps.non_coherent_atom_size = lim.nonCoherentAtomSize;
   caps.min_storage_buffer_offset_alignment = lim.minStorageBufferOffsetAlignment;
   caps.max_compute_shared_memory_size = lim.maxComputeSharedMemorySize;

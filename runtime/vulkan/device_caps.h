@@ -60,6 +60,7 @@ struct DeviceCaps {
 
   // Limits.
   uint64_t max_storage_buffer_range = 0;
+  uint64_t max_texel_buffer_elements = 0;  // texels one buffer view may span
   uint64_t max_memory_allocation_size = 0;
   uint64_t max_buffer_size = 0;  // maintenance4; 0 when unknown
   uint64_t non_coherent_atom_size = 0;
