@@ -78,7 +78,13 @@ void main() {
   if (g >= p.records / HB) return;  // grid padding
   const uint blocks = p.heads / HB;
   const uint s = g % p.n_splits, tb = g / p.n_splits;
-  const uint h0 = (tb % blocks) * HB, t = tb / blocks;
+  const uint h0 = (tb % blocks) * HB, tz = tb / blocks;
+  // llvmpipe hands each thread one contiguous range of workgroups, and a causal row's cost grows
+  // with its position: with rows in order, the thread holding the last rows did 3/4 of a full
+  // chunk's work. Rows in bit-reversed order (when the row count is a power of two) give every
+  // range the same mix of early and late rows, and of live rows when the step holds fewer.
+  const uint rows = p.records / (p.heads * p.n_splits);
+  const uint t = (rows > 1 && (rows & (rows - 1)) == 0) ? bitfieldReverse(tz) >> (32 - findMSB(rows)) : tz;
   if (t >= p.step.n_tokens) return;  // uniform per workgroup
   const uint n_keys = min(step_pos(p.step, t) + 1, p.max_context);
   const uint seq = step_seq(p.step, t);

@@ -10,8 +10,11 @@
 //   otherwise    GPUs: a workgroup owns ROWS rows, its lanes stride over the column chunks and
 //                each (row, token) sum is reduced with workgroup_sum (REDUCE_MODE, reduce.glsl).
 //
-// Grid: x = blocks of rows within a head, y = head (linear_heads; 1 otherwise), z = blocks of
-// TOKENS tokens. Row h*rows + r of the packed tensor is head h's row r, so per-head weights need
+// Grid: x = blocks of TOKENS tokens (or jobs), y = head (linear_heads; 1 otherwise) or expert
+// (grouped MoE), z = blocks of rows within a head. Rows go slowest because llvmpipe hands each
+// thread one contiguous range of workgroups (z slowest): row blocks cost the same, while token
+// blocks past a short prompt, or past a grouped expert's jobs, are empty; with tokens slowest one
+// thread got the work and the other the empty blocks. Row h*rows + r of the packed tensor is head h's row r, so per-head weights need
 // no offsets of their own; head h reads x columns from h * x_head_stride + x_offset.
 //
 // MOE (routed experts; TOKENS == 1; weights from the expert table, ids from the router):
@@ -57,7 +60,12 @@ layout(buffer_reference, std430, buffer_reference_align = 8) readonly buffer U64
 layout(push_constant) uniform Params {
   uint64_t w_data;    // MOE: the expert table (4 addresses per expert)
   uint64_t w_scales;
+#ifdef BOUND
+  uint norm_offset;  // flags & 4: norm_w's first element in the norm texel view (x is bound too)
+  uint x_unused;
+#else
   F32In x;
+#endif
   F32Out y;
   F32In bias;
   StepParams step;
@@ -82,30 +90,45 @@ layout(push_constant) uniform Params {
 const uint ACC = ROWS * TOKENS;
 
 #if defined(BOUND) || defined(BOUND_X)
-// x bound as a storage buffer (binding 2 after W's two, or 0 when only x is bound: grouped MoE,
-// whose experts stay device addresses), its range starting at or before p.x's first element
-// (p.x_offset counts the difference; p.x itself is unused).
+// x through a uniform texel buffer: an R32G32B32A32_SFLOAT view of x's whole buffer (binding 2
+// after W's two, or 0 when only x is bound: grouped MoE, whose experts stay device addresses);
+// p.x_offset counts x's first element from the view's start, p.x itself is unused. On llvmpipe a
+// texel fetch is a gather (one index for every lane here), where a storage-buffer or device-address
+// load is a loop over the lanes: 1.4x for the f16 GEMM (docs/linear_kernels.md).
 #ifdef BOUND
 const uint X_BINDING = 2;
 #else
 const uint X_BINDING = 0;
 #endif
-layout(set = 0, binding = X_BINDING, std430) readonly buffer XF32 { float x_f32[]; };
-layout(set = 0, binding = X_BINDING, std430) readonly buffer XV2 { u64vec2 x_v2[]; };
-#define X_AT(i) x_f32[i]
-#define X_V2(i) x_v2[i]
-#else
-#define X_AT(i) p.x.v[i]
-#define X_V2(i) U64x2In(p.x).v[i]
+layout(set = 0, binding = X_BINDING) uniform samplerBuffer x_tex;
+#define X_AT(i) texelFetch(x_tex, int((i) >> 2))[(i) & 3u]
+#ifdef BOUND
+// The fused RMSNorm's weight through a texel view too (binding 3; x's view again when unused):
+// read once per chunk for every token of the invocation, it cost as much as x did.
+layout(set = 0, binding = 3) uniform samplerBuffer n_tex;
+#define N_AT(i) texelFetch(n_tex, int((p.norm_offset + (i)) >> 2))[(p.norm_offset + (i)) & 3u]
+vec4 load_n4(uint c) {
+  if ((p.norm_offset & 3u) == 0) return texelFetch(n_tex, int((p.norm_offset + c) >> 2));  // c % 4 == 0
+  return vec4(N_AT(c), N_AT(c + 1), N_AT(c + 2), N_AT(c + 3));
+}
 #endif
-
 vec4 load_x4(uint i) {
-  if (X_VEC != 0) return uintBitsToFloat(words(X_V2(i / 4)));
+  if (X_VEC != 0) return texelFetch(x_tex, int(i >> 2));  // the host set X_VEC only where i % 4 == 0
   return vec4(X_AT(i), X_AT(i + 1), X_AT(i + 2), X_AT(i + 3));
 }
+#else
+#define X_AT(i) p.x.v[i]
+vec4 load_x4(uint i) {
+  if (X_VEC != 0) return uintBitsToFloat(words(U64x2In(p.x).v[i / 4]));
+  return vec4(X_AT(i), X_AT(i + 1), X_AT(i + 2), X_AT(i + 3));
+}
+#endif
 
+#ifndef BOUND
 // Norm weights of columns c..c+3 (fused RMSNorm input).
-vec4 load_n4(uint c) { return vec4(p.norm_w.v[c], p.norm_w.v[c + 1], p.norm_w.v[c + 2], p.norm_w.v[c + 3]); }
+#define N_AT(i) p.norm_w.v[i]
+vec4 load_n4(uint c) { return vec4(N_AT(c), N_AT(c + 1), N_AT(c + 2), N_AT(c + 3)); }
+#endif
 
 // inversesqrt(mean(x[xb, 0..cols)^2) + eps): the fused RMSNorm's row scale.
 float norm_scale(uint xb) {
@@ -166,7 +189,7 @@ void accumulate(WeightRef w, uint wrow[ROWS], uint xb[TOKENS], inout float acc[A
   for (uint c = nv * CHUNK + first; c < w.cols; c += stride) {
     float wv[ROWS];
     for (uint i = 0; i < ROWS; ++i) wv[i] = weight_at(w, wrow[i], c, GROUP);
-    const float nv1 = normed ? p.norm_w.v[c] : 1.0;
+    const float nv1 = normed ? N_AT(c) : 1.0;
     for (uint t = 0; t < TOKENS; ++t) {
       const float xv = X_AT(xb[t] + c) * nv1;
       for (uint i = 0; i < ROWS; ++i) acc[i * TOKENS + t] = fma(wv[i], xv, acc[i * TOKENS + t]);
@@ -191,9 +214,9 @@ void block(uint t0, uint group_expert, uint group_begin, uint group_count) {
   uint wrow[ROWS];
   for (uint i = 0; i < ROWS; ++i) {
 #ifdef SHAPE_LANES
-    r[i] = gl_WorkGroupID.x * (gl_WorkGroupSize.x * ROWS) + i * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+    r[i] = gl_WorkGroupID.z * (gl_WorkGroupSize.x * ROWS) + i * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
 #else
-    r[i] = gl_WorkGroupID.x * ROWS + i;
+    r[i] = gl_WorkGroupID.z * ROWS + i;
 #endif
     wrow[i] = head * p.rows + min(r[i], p.rows - 1);  // clamp: loads stay in bounds, stores are guarded
   }
@@ -288,12 +311,12 @@ void block(uint t0, uint group_expert, uint group_begin, uint group_count) {
 void main() {
 #if MOE >= 3
   // Grid y = expert; its jobs are groups[offsets[e] .. offsets[e + 1]) (moe_group.comp), taken
-  // TOKENS at a time, grid-stride over z so any job count is covered.
+  // TOKENS at a time, grid-stride over x so any job count is covered.
   const uint e = gl_WorkGroupID.y;
   const uint begin = p.groups.v[e];
   const uint count = p.groups.v[e + 1] - begin;
-  for (uint t0 = gl_WorkGroupID.z * TOKENS; t0 < count; t0 += gl_NumWorkGroups.z * TOKENS) block(t0, e, begin, count);
+  for (uint t0 = gl_WorkGroupID.x * TOKENS; t0 < count; t0 += gl_NumWorkGroups.x * TOKENS) block(t0, e, begin, count);
 #else
-  block(gl_WorkGroupID.z * TOKENS, 0, 0, 0);
+  block(gl_WorkGroupID.x * TOKENS, 0, 0, 0);
 #endif
 }

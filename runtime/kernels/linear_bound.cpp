@@ -26,18 +26,9 @@ std::optional<RowBytes> row_bytes(WeightFormat f, uint32_t cols, uint32_t group)
 
 }  // namespace
 
-std::optional<BoundX> plan_bound_x(const vk::BufferSpan& x, uint64_t elements, uint64_t max_range, uint64_t offset_alignment) {
-  if (x.buffer == VK_NULL_HANDLE || elements == 0) return std::nullopt;
-  const uint64_t align = std::max<uint64_t>(offset_alignment, 4);
-  const uint64_t start = x.offset / align * align;
-  const uint64_t skip = x.offset - start;
-  if (skip % 4 != 0 || 4 * elements > x.size || skip + 4 * elements > max_range) return std::nullopt;
-  return BoundX{{x.buffer, start, skip + 4 * elements}, static_cast<uint32_t>(skip / 4)};
-}
-
 std::optional<BoundLinearPlan> plan_bound_linear(const BoundLinearInput& in) {
   if (in.rows == 0 || in.heads == 0 || in.cols == 0 || in.max_range == 0) return std::nullopt;
-  if (in.data.buffer == VK_NULL_HANDLE || in.x.buffer == VK_NULL_HANDLE) return std::nullopt;
+  if (in.data.buffer == VK_NULL_HANDLE) return std::nullopt;
   const bool q = in.format == WeightFormat::kQ8 || in.format == WeightFormat::kQ4;
   if (q && in.group == 0) return std::nullopt;
   const auto rb = row_bytes(in.format, in.cols, q ? in.group : 0);
@@ -47,10 +38,6 @@ std::optional<BoundLinearPlan> plan_bound_linear(const BoundLinearInput& in) {
   const uint64_t align = std::max<uint64_t>(in.offset_alignment, 4);
 
   BoundLinearPlan plan;
-  const auto x = plan_bound_x(in.x, in.x_elements, in.max_range, in.offset_alignment);
-  if (!x) return std::nullopt;
-  plan.x = x->range;
-  plan.x_skip = x->skip;
 
   const uint64_t all_rows = uint64_t{in.rows} * in.heads;
   auto scale_bytes = [&](uint64_t r0, uint64_t n) {  // scale bytes of rows [r0, r0 + n)

@@ -140,7 +140,7 @@ struct LinearKernels::Dispatch {
   uint32_t jobs = 1;  // max rows of x (tokens, or token x expert jobs)
   bool moe = false;      // one job per invocation (per-job expert GEMVs)
   uint32_t repeat = 1;   // times the kernel may run the column loop per invocation
-  bool grouped = false;  // grouped MoE: z covers an expert's jobs by grid stride (see below)
+  bool grouped = false;  // grouped MoE: grid x covers an expert's jobs by grid stride (see below)
   bool weight_vec = false;
   bool x_vec = false;
   // Plain linear / linear_heads: the weight and x, for the descriptor-bound twin.
@@ -167,16 +167,16 @@ Status LinearKernels::record_matrix(vk::CommandBuffer& cmd, const char* op, cons
   if (const std::string problem = linear_shape_problem(s, caps); !problem.empty())
     return fail(op, "shape " + s.shape + ": " + problem);
   uint64_t iterations = linear_loop_iterations(s, d.format, cols);
-  // Grouped MoE: jobs per expert average jobs / experts, so z gets twice that many blocks (not
+  // Grouped MoE: jobs per expert average jobs / experts, so x gets twice that many blocks (not
   // one per token: most of experts x max_tokens workgroups would find no work) and the shader's
   // grid-stride loop covers an expert with more jobs; worst case one expert has all of them.
-  uint64_t z_blocks = (uint64_t{d.jobs} + s.tokens - 1) / s.tokens;
+  uint64_t token_blocks = (uint64_t{d.jobs} + s.tokens - 1) / s.tokens;
   uint64_t repeat = d.repeat;
   if (d.grouped) {
     const uint64_t all_jobs = uint64_t{d.jobs} * d.params.top_k;
     const uint64_t per_expert = (all_jobs + d.params.experts - 1) / d.params.experts;
-    z_blocks = std::min(z_blocks, std::max<uint64_t>(1, 2 * ((per_expert + s.tokens - 1) / s.tokens)));
-    repeat = (all_jobs + z_blocks * s.tokens - 1) / (z_blocks * s.tokens);
+    token_blocks = std::min(token_blocks, std::max<uint64_t>(1, 2 * ((per_expert + s.tokens - 1) / s.tokens)));
+    repeat = (all_jobs + token_blocks * s.tokens - 1) / (token_blocks * s.tokens);
   }
   iterations *= repeat;
   if (iterations >= vk::kLoopIterationLimit)
@@ -188,28 +188,30 @@ Status LinearKernels::record_matrix(vk::CommandBuffer& cmd, const char* op, cons
                                       d.weight_vec ? 1u : 0u, d.x_vec ? 1u : 0u};
   if (d.grouped && d.x_rows > 0 && (bound_override_ ? *bound_override_ : moe_bound_x_preferred(caps, s)) &&
       caps.push_descriptor) {
-    const auto span = pipelines_.context().allocator().directory().find(d.x.addr);
-    const uint64_t range = std::min<uint64_t>(caps.max_storage_buffer_range, bound_range_limit_.value_or(UINT64_MAX));
-    const auto bx = span ? plan_bound_x(*span, (d.x_rows - 1) * d.params.x_stride + d.params.cols, range,
-                                        caps.min_storage_buffer_offset_alignment)
-                         : std::nullopt;
-    if (bx && s.lanes()) {
+    const auto tx = x_texels(d.x.addr, (d.x_rows - 1) * d.params.x_stride + d.params.x_offset + d.params.cols);
+    if (tx && s.lanes()) {
+      std::vector<uint32_t> bx_spec = spec;
+      bx_spec[5] = tx->element % 4 == 0 ? bx_spec[5] : 0u;  // vec4 fetches need x on a texel boundary
       R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* p,
-                            pipelines_.get(std::string(op) + "_lanes_bx_" + weight_format_name(d.format), spec,
-                                           sizeof(LinearParams), 1));
+                            pipelines_.get(std::string(op) + "_lanes_bx_" + weight_format_name(d.format), bx_spec,
+                                           sizeof(LinearParams), 0, 1));
       LinearParams params = d.params;
       params.step = step.params;
-      params.x_offset += bx->skip;
+      params.x_offset += static_cast<uint32_t>(tx->element);
       cmd.bind(*p);
-      cmd.push_storage_buffers(*p, std::span<const vk::BufferRange>(&bx->range, 1));
+      cmd.push_storage_buffers(*p, {}, std::span<const VkBufferView>(&tx->view, 1));
       cmd.push_constants(*p, bytes_of(params));
       ++bound_dispatches_;
-      return dispatch_checked(cmd, caps, op, (uint64_t{d.params.rows} + s.rows_per_workgroup() - 1) / s.rows_per_workgroup(),
-                              d.heads, z_blocks);
+      return dispatch_checked(cmd, caps, op, token_blocks, d.heads,
+                              (uint64_t{d.params.rows} + s.rows_per_workgroup() - 1) / s.rows_per_workgroup());
     }
   }
   if (d.weight && (bound_override_ ? *bound_override_ : linear_bound_preferred(caps, s, d.format, d.jobs))) {
-    if (auto plan = bound_plan(d); plan) return record_bound(cmd, d, s, spec, *plan, z_blocks, step);
+    const uint64_t x_elements = uint64_t{d.jobs - 1} * d.params.x_stride + uint64_t{d.heads - 1} * d.params.x_head_stride +
+                                d.params.x_offset + d.params.cols;
+    const bool norm_ok = !(d.params.flags & 4u) || x_texels(d.params.norm_w, d.params.cols).has_value();
+    if (auto plan = bound_plan(d); plan && norm_ok)
+      if (auto tx = x_texels(d.x.addr, x_elements); tx) return record_bound(cmd, d, s, spec, *plan, *tx, token_blocks, step);
   }
   R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* p, pipelines_.get(name, spec, sizeof(LinearParams)));
   LinearParams params = d.params;
@@ -217,8 +219,15 @@ Status LinearKernels::record_matrix(vk::CommandBuffer& cmd, const char* op, cons
   cmd.bind(*p);
   cmd.push_constants(*p, bytes_of(params));
   const uint64_t rows_per_head = d.params.rows;
-  return dispatch_checked(cmd, caps, op, (rows_per_head + s.rows_per_workgroup() - 1) / s.rows_per_workgroup(), d.heads,
-                          z_blocks);
+  return dispatch_checked(cmd, caps, op, token_blocks, d.heads,
+                          (rows_per_head + s.rows_per_workgroup() - 1) / s.rows_per_workgroup());
+}
+
+std::optional<vk::TexelSpan> LinearKernels::x_texels(VkDeviceAddress x, uint64_t elements) const {
+  auto span = pipelines_.context().allocator().directory().texel_view(x);
+  // x_offset is a 32-bit element index into the view.
+  if (!span || span->elements < elements || span->element + elements > UINT32_MAX) return std::nullopt;
+  return span;
 }
 
 std::optional<BoundLinearPlan> LinearKernels::bound_plan(const Dispatch& d) const {
@@ -226,8 +235,7 @@ std::optional<BoundLinearPlan> LinearKernels::bound_plan(const Dispatch& d) cons
   if (!ctx.caps().push_descriptor || !linear_bound_format(d.format)) return std::nullopt;
   const vk::BufferDirectory& dir = ctx.allocator().directory();
   const auto data = dir.find(d.weight->data);
-  const auto x = dir.find(d.x.addr);
-  if (!data || !x) return std::nullopt;
+  if (!data) return std::nullopt;
   BoundLinearInput in;
   in.format = d.format;
   in.rows = d.params.rows;
@@ -240,36 +248,46 @@ std::optional<BoundLinearPlan> LinearKernels::bound_plan(const Dispatch& d) cons
     if (!scales) return std::nullopt;
     in.scales = *scales;
   }
-  in.x = *x;
-  in.x_elements = uint64_t{d.jobs - 1} * d.params.x_stride + uint64_t{d.heads - 1} * d.params.x_head_stride +
-                  d.params.x_offset + d.params.cols;
   in.max_range = std::min<uint64_t>(ctx.caps().max_storage_buffer_range, bound_range_limit_.value_or(UINT64_MAX));
   in.offset_alignment = ctx.caps().min_storage_buffer_offset_alignment;
   return plan_bound_linear(in);
 }
 
 Status LinearKernels::record_bound(vk::CommandBuffer& cmd, const Dispatch& d, const LinearShape& s,
-                                   const std::vector<uint32_t>& spec, const BoundLinearPlan& plan, uint64_t z_blocks,
-                                   const StepView& step) {
+                                   const std::vector<uint32_t>& spec, const BoundLinearPlan& plan,
+                                   const vk::TexelSpan& x, uint64_t token_blocks, const StepView& step) {
   const char* op = "linear";
   const vk::DeviceCaps& caps = pipelines_.context().caps();
-  R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* p,
-                        pipelines_.get(linear_variant_name("linear", s, d.format, true), spec, sizeof(LinearParams), 3));
+  std::vector<uint32_t> bound_spec = spec;
+  bound_spec[5] = x.element % 4 == 0 ? bound_spec[5] : 0u;  // vec4 fetches need x on a texel boundary
+  // The fused RMSNorm's weight is the second texel binding (x's view again when there is none);
+  // the shader reads its element offset from the x field, unused when x is bound.
+  VkBufferView views[2] = {x.view, x.view};
+  uint64_t norm_element = 0;
+  if (d.params.flags & 4u) {
+    auto n = x_texels(d.params.norm_w, d.params.cols);
+    if (!n) return make_error(ErrorCode::kInternal, "linear: the fused norm weight has no texel view");
+    views[1] = n->view;
+    norm_element = n->element;
+  }
+  R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* p, pipelines_.get(linear_variant_name("linear", s, d.format, true),
+                                                                     bound_spec, sizeof(LinearParams), 2, 2));
   cmd.bind(*p);
   for (const BoundSlice& slice : plan.slices) {
     LinearParams params = d.params;
     params.step = step.params;
-    params.x_offset += plan.x_skip;
+    params.x_offset += static_cast<uint32_t>(x.element);
+    params.x = norm_element;
     if (plan.slices.size() > 1) {  // row slices (one head): rows and outputs of this slice
       params.rows = slice.rows;
       params.y += 4ull * slice.row0;
       if (params.bias) params.bias += 4ull * slice.row0;
     }
-    const vk::BufferRange ranges[3] = {slice.data, slice.scales, plan.x};
-    cmd.push_storage_buffers(*p, ranges);
+    const vk::BufferRange ranges[2] = {slice.data, slice.scales};
+    cmd.push_storage_buffers(*p, ranges, views);
     cmd.push_constants(*p, bytes_of(params));
-    R1VK_TRY(dispatch_checked(cmd, caps, op, (uint64_t{params.rows} + s.rows_per_workgroup() - 1) / s.rows_per_workgroup(),
-                              d.heads, z_blocks));
+    R1VK_TRY(dispatch_checked(cmd, caps, op, token_blocks, d.heads,
+                              (uint64_t{params.rows} + s.rows_per_workgroup() - 1) / s.rows_per_workgroup()));
     ++bound_dispatches_;
   }
   return ok_status();

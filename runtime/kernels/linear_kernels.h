@@ -105,8 +105,9 @@ class LinearKernels {
   // Forces one shader shape for linear / linear_heads / moe_experts (tests and benchmarks sweep
   // shapes); std::nullopt restores the per-device choice (linear_variants.h).
   void set_shape_override(std::optional<LinearShape> shape) { override_ = std::move(shape); }
-  // Whether record_linear / record_linear_heads bind W and x as storage buffers (the
-  // descriptor-bound twin, linear_bound.h) where they can: nullopt = the device's choice
+  // Whether record_linear / record_linear_heads bind W as storage buffers and x as a texel view
+  // (the descriptor-bound twin, linear_bound.h), and the grouped MoE GEMMs x as a texel view, where
+  // they can: nullopt = the device's choice
   // (linear_bound_preferred), false = never, true = whenever the buffers allow it (tests).
   void set_bound_override(std::optional<bool> bound) { bound_override_ = bound; }
   // Tests: bind at most this many bytes per binding (below maxStorageBufferRange), so small
@@ -121,8 +122,10 @@ class LinearKernels {
   struct Dispatch;
   Status record_matrix(vk::CommandBuffer& cmd, const char* op, const Dispatch& d, const StepView& step);
   std::optional<BoundLinearPlan> bound_plan(const Dispatch& d) const;
+  // The texel view holding x when `elements` f32 values from x fit it and its 32-bit offsets.
+  std::optional<vk::TexelSpan> x_texels(VkDeviceAddress x, uint64_t elements) const;
   Status record_bound(vk::CommandBuffer& cmd, const Dispatch& d, const LinearShape& s, const std::vector<uint32_t>& spec,
-                      const BoundLinearPlan& plan, uint64_t z_blocks, const StepView& step);
+                      const BoundLinearPlan& plan, const vk::TexelSpan& x, uint64_t token_blocks, const StepView& step);
   Status record_moe_grouped(vk::CommandBuffer& cmd, const MoeExpertsArgs& a, const StepView& step);
 
   PipelineSet& pipelines_;

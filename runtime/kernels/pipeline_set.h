@@ -17,9 +17,11 @@ class PipelineSet {
  public:
   explicit PipelineSet(vk::Context& ctx) : ctx_(ctx) {}
 
-  // storage_bindings > 0: the variant binds that many storage buffers by push descriptors.
+  // storage_bindings > 0: the variant binds that many storage buffers by push descriptors, then
+  // texel_bindings uniform texel buffers.
   Result<const vk::ComputePipeline*> get(const std::string& variant, const std::vector<uint32_t>& spec_constants,
-                                         uint32_t push_constant_size, uint32_t storage_bindings = 0);
+                                         uint32_t push_constant_size, uint32_t storage_bindings = 0,
+                                         uint32_t texel_bindings = 0);
   vk::Context& context() const { return ctx_; }
 
  private:

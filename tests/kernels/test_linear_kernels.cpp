@@ -220,7 +220,7 @@ TEST_CASE("linear: the descriptor-bound twin slices weights larger than one bind
 }
 
 TEST_CASE("linear bound plan: slices, aligned offsets, refusals") {
-  const VkBuffer wbuf = reinterpret_cast<VkBuffer>(uintptr_t{0x10}), xbuf = reinterpret_cast<VkBuffer>(uintptr_t{0x20});
+  const VkBuffer wbuf = reinterpret_cast<VkBuffer>(uintptr_t{0x10});
   kernels::BoundLinearInput in;
   in.format = WeightFormat::kQ4;
   in.rows = 1000;
@@ -228,16 +228,11 @@ TEST_CASE("linear bound plan: slices, aligned offsets, refusals") {
   in.group = 32;
   in.data = {wbuf, 256, 1000 * 1024};
   in.scales = {wbuf, 256 + 1000 * 1024, 1000 * 128};
-  in.x = {xbuf, 4 * 3, 4 * 2048 * 8};
-  in.x_elements = 2048 * 8;
   in.max_range = 1 << 20;
   in.offset_alignment = 16;
   auto plan = kernels::plan_bound_linear(in);
   REQUIRE(plan);
   CHECK(plan->slices.size() == 1);
-  CHECK(plan->x.offset == 0);
-  CHECK(plan->x_skip == 3);
-  CHECK(plan->x.size == 4 * 2048 * 8 + 12);
   CHECK(plan->slices[0].scales.offset == 256 + 1000 * 1024);
   in.max_range = 300 * 1024;  // 300 rows of q4 data: slices of 256 rows (whole 128-row blocks)
   plan = kernels::plan_bound_linear(in);
@@ -258,7 +253,7 @@ TEST_CASE("linear bound plan: slices, aligned offsets, refusals") {
   in.format = WeightFormat::kQ4K;  // block formats have no bound twin
   CHECK_FALSE(kernels::plan_bound_linear(in));
   in.format = WeightFormat::kQ4;
-  in.x_elements = 2048 * 9;  // past the x buffer
+  in.scales.size = 999 * 128;  // scales past their buffer
   CHECK_FALSE(kernels::plan_bound_linear(in));
 }
 
