@@ -34,6 +34,11 @@
 // linear); the sum of squares runs in each invocation (SHAPE_LANES) or as a workgroup sum, and
 // the row scale multiplies the finished dot product (the sum is linear in x, offsets and mins
 // included), so the rounding differs from the two-kernel path only in the last bits.
+//
+// Fused SwiGLU input (flags & 8, MOE 0 and 2): x rows are [gate | up], 2 * cols wide, and the op
+// multiplies W with silu(gate) * up (MODEL_SPEC's SwiGLU, the formula of rows_swiglu.comp and
+// moe_swiglu.comp) computed as it reads x: the activation row never goes through memory, and the
+// SwiGLU op before a down projection is not a dispatch of its own (exec/norm_fusion.h).
 #include "common.glsl"
 #include "step.glsl"
 
@@ -77,7 +82,7 @@ layout(push_constant) uniform Params {
   uint x_head_stride;
   uint x_offset;
   uint y_stride;
-  uint flags;  // 1: add bias, 2: accumulate into y, 4: RMSNorm the input (norm_w, norm_eps)
+  uint flags;  // 1: add bias, 2: accumulate into y, 4: RMSNorm the input (norm_w, norm_eps), 8: SwiGLU input
   uint top_k;
   uint experts;
   uint ids_stride;
@@ -124,6 +129,9 @@ vec4 load_x4(uint i) {
 }
 #endif
 
+// silu(gate) * up for the four columns at x element i (fused SwiGLU input: up is cols further).
+vec4 swiglu4(vec4 g, uint i) { return g / (1.0 + exp(-g)) * load_x4(i + p.cols); }
+
 #ifndef BOUND
 // Norm weights of columns c..c+3 (fused RMSNorm input).
 #define N_AT(i) p.norm_w.v[i]
@@ -157,6 +165,7 @@ void accumulate(WeightRef w, uint wrow[ROWS], uint xb[TOKENS], inout float acc[A
 #endif
   const uint nv = WEIGHT_VEC != 0 ? w.cols / CHUNK : 0;
   const bool normed = MOE == 0 && (p.flags & 4u) != 0;
+  const bool glu = (MOE == 0 || MOE == 2) && (p.flags & 8u) != 0;
   for (uint c = first; c < nv; c += stride) {  // host keeps the trip count < 65535
     const uint c0 = c * CHUNK;
     Chunk ch[ROWS];
@@ -174,8 +183,13 @@ void accumulate(WeightRef w, uint wrow[ROWS], uint xb[TOKENS], inout float acc[A
         nh = load_n4(c0 + 8 * j + 4);
       }
       for (uint t = 0; t < TOKENS; ++t) {
-        const vec4 xl = load_x4(xb[t] + c0 + 8 * j) * nl;
-        const vec4 xh = load_x4(xb[t] + c0 + 8 * j + 4) * nh;
+        vec4 xl = load_x4(xb[t] + c0 + 8 * j), xh = load_x4(xb[t] + c0 + 8 * j + 4);
+        if (glu) {
+          xl = swiglu4(xl, xb[t] + c0 + 8 * j);
+          xh = swiglu4(xh, xb[t] + c0 + 8 * j + 4);
+        }
+        xl *= nl;
+        xh *= nh;
         if (CHUNK_XSUM) xsum[t] += dot(xl + xh, vec4(1.0));
         for (uint i = 0; i < ROWS; ++i) part[i * TOKENS + t] += dot(lo[i], xl) + dot(hi[i], xh);
       }
@@ -191,7 +205,9 @@ void accumulate(WeightRef w, uint wrow[ROWS], uint xb[TOKENS], inout float acc[A
     for (uint i = 0; i < ROWS; ++i) wv[i] = weight_at(w, wrow[i], c, GROUP);
     const float nv1 = normed ? N_AT(c) : 1.0;
     for (uint t = 0; t < TOKENS; ++t) {
-      const float xv = X_AT(xb[t] + c) * nv1;
+      float xv = X_AT(xb[t] + c);
+      if (glu) xv = xv / (1.0 + exp(-xv)) * X_AT(xb[t] + c + p.cols);
+      xv *= nv1;
       for (uint i = 0; i < ROWS; ++i) acc[i * TOKENS + t] = fma(wv[i], xv, acc[i * TOKENS + t]);
     }
   }

@@ -41,53 +41,70 @@ bool reads_own_output(const plan::Op& op) {
 
 size_t NormFusion::fused() const { return static_cast<size_t>(std::count(skip.begin(), skip.end(), true)); }
 
+namespace {
+
+// The linear ops that read op i's output y (one input x, one output) and could read x in its
+// place (the conditions of plan_norm_fusion, norm_fusion.h), or nullopt.
+std::optional<std::vector<size_t>> foldable_readers(const plan::Program& p, size_t i, size_t end, uint64_t rows,
+                                                    std::span<const int32_t> keep, std::optional<size_t> head_op) {
+  const plan::Op& op_i = p.ops[i];
+  const plan::ActRef x = op_i.inputs[0], y = op_i.outputs[0];
+  if (x.value < 0 || y.value < 0 || std::find(keep.begin(), keep.end(), y.value) != keep.end()) return std::nullopt;
+  const Bytes xb = value_bytes(p, x.value, rows), yb = value_bytes(p, y.value, rows);
+  if (xb.overlaps(yb)) return std::nullopt;
+  std::vector<size_t> readers;
+  bool ok = true, x_written = false;
+  for (size_t j = i + 1; j < p.ops.size() && ok; ++j) {
+    const plan::Op& op = p.ops[j];
+    const bool reads_y = std::any_of(op.inputs.begin(), op.inputs.end(),
+                                     [&](const plan::ActRef& r) { return value_bytes(p, r.value, rows).overlaps(yb); });
+    bool writes_y = false, partial_y = false;
+    for (const plan::ActRef& r : op.outputs) {
+      const Bytes rb = value_bytes(p, r.value, rows);
+      if (rb.overlaps(xb)) x_written = true;
+      if (rb.overlaps(yb)) {
+        writes_y = true;
+        // Another value in y's bytes: the arena planner reuses only bytes whose value is dead,
+        // so y's life ended. y's own value: a full rewrite of the window ends it too.
+        if (r.value == y.value && (!same_window(r, y) || reads_own_output(op))) partial_y = true;
+      }
+    }
+    if (reads_y) {
+      ok = op.kind == OpKind::kLinear && op.inputs.size() == 1 && same_window(op.inputs[0], y) && j < end && !x_written &&
+           (!head_op || *head_op != j) && !(writes_y && reads_own_output(op));
+      readers.push_back(j);
+    }
+    if (writes_y) {
+      // A partial write of y's value, or an op that reads what it overwrites, is not worth
+      // proving safe.
+      if (partial_y) ok = false;
+      break;
+    }
+  }
+  if (!ok || readers.empty()) return std::nullopt;
+  return readers;
+}
+
+}  // namespace
+
 NormFusion plan_norm_fusion(const plan::Program& p, OpRange range, uint64_t rows, std::span<const int32_t> keep,
                             std::optional<size_t> head_op) {
   const size_t n = p.ops.size();
   NormFusion f;
   f.skip.assign(n, false);
   f.norm_of.assign(n, -1);
+  f.swiglu_of.assign(n, -1);
   const size_t end = std::min(range.end, n);
   for (size_t i = range.first; i < end; ++i) {
-    const plan::Op& norm = p.ops[i];
-    if (norm.kind != OpKind::kRmsNorm || norm.inputs.size() != 1 || norm.outputs.size() != 1 || norm.weights.size() != 1)
-      continue;
-    const plan::ActRef x = norm.inputs[0], y = norm.outputs[0];
-    if (x.value < 0 || y.value < 0 || std::find(keep.begin(), keep.end(), y.value) != keep.end()) continue;
-    const Bytes xb = value_bytes(p, x.value, rows), yb = value_bytes(p, y.value, rows);
-    if (xb.overlaps(yb)) continue;
-    std::vector<size_t> readers;
-    bool ok = true, x_written = false;
-    for (size_t j = i + 1; j < n && ok; ++j) {
-      const plan::Op& op = p.ops[j];
-      const bool reads_y = std::any_of(op.inputs.begin(), op.inputs.end(),
-                                       [&](const plan::ActRef& r) { return value_bytes(p, r.value, rows).overlaps(yb); });
-      bool writes_y = false, partial_y = false;
-      for (const plan::ActRef& r : op.outputs) {
-        const Bytes rb = value_bytes(p, r.value, rows);
-        if (rb.overlaps(xb)) x_written = true;
-        if (rb.overlaps(yb)) {
-          writes_y = true;
-          // Another value in y's bytes: the arena planner reuses only bytes whose value is dead,
-          // so y's life ended. y's own value: a full rewrite of the window ends it too.
-          if (r.value == y.value && (!same_window(r, y) || reads_own_output(op))) partial_y = true;
-        }
-      }
-      if (reads_y) {
-        ok = op.kind == OpKind::kLinear && op.inputs.size() == 1 && same_window(op.inputs[0], y) && j < end &&
-             !x_written && (!head_op || *head_op != j) && !(writes_y && reads_own_output(op));
-        readers.push_back(j);
-      }
-      if (writes_y) {
-        // A partial write of y's value, or an op that reads what it overwrites, is not worth
-        // proving safe.
-        if (partial_y) ok = false;
-        break;
-      }
-    }
-    if (!ok || readers.empty()) continue;
+    const plan::Op& op = p.ops[i];
+    const bool norm = op.kind == OpKind::kRmsNorm && op.weights.size() == 1;
+    const bool swiglu = op.kind == OpKind::kSwiGlu && op.weights.empty();
+    if ((!norm && !swiglu) || op.inputs.size() != 1 || op.outputs.size() != 1) continue;
+    if (swiglu && op.inputs[0].cols != 2 * op.outputs[0].cols) continue;
+    const auto readers = foldable_readers(p, i, end, rows, keep, head_op);
+    if (!readers) continue;
     f.skip[i] = true;
-    for (size_t j : readers) f.norm_of[j] = static_cast<int64_t>(i);
+    for (size_t j : *readers) (norm ? f.norm_of : f.swiglu_of)[j] = static_cast<int64_t>(i);
   }
   return f;
 }

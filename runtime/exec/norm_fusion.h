@@ -1,5 +1,5 @@
-// Which RMSNorm ops of a program the recorder folds into the linear ops that read their output
-// (kernels::InputNorm): on a CPU driver every dispatch has a fixed cost (docs/speculative.md
+// Which RMSNorm and SwiGLU ops of a program the recorder folds into the linear ops that read
+// their output (kernels::InputNorm, record_linear_swiglu): on a CPU driver every dispatch has a fixed cost (docs/speculative.md
 // measures ~40-75 us on lavapipe), and an RMSNorm whose output only feeds linears (attn_norm ->
 // q_a and kv_a, q_a_norm -> q_b, a dense FFN's norm -> gate_up, the MTP norm -> its head) is a dispatch the
 // linears can do while reading their input. The analysis is conservative: anything it cannot prove keeps the
@@ -17,9 +17,10 @@
 namespace r1vk::exec {
 
 struct NormFusion {
-  std::vector<bool> skip;         // per op: an RMSNorm not recorded (its readers normalise)
+  std::vector<bool> skip;         // per op: an RMSNorm or SwiGLU not recorded (its readers apply it)
   std::vector<int64_t> norm_of;   // per op: the RMSNorm a linear applies to its input, or -1
-  size_t fused() const;           // RMSNorm ops folded
+  std::vector<int64_t> swiglu_of; // per op: the SwiGLU a linear applies to its input, or -1
+  size_t fused() const;           // RMSNorm and SwiGLU ops folded
 };
 
 // An RMSNorm op i (one input x, one output y, its weight) is folded when:
@@ -33,6 +34,9 @@ struct NormFusion {
 // (the arena planner reuses a value's bytes only after its last reader).
 // `rows` is the arena's rows per value (the plan's prefill chunk). Ops outside `range` are
 // never folded.
+// A SwiGLU op (input [gate | up], output half as wide: the dense MLP's and the shared experts'
+// activation before their down projection) is folded on the same conditions: its readers
+// compute silu(gate) * up as they read (kernels::LinearKernels::record_linear_swiglu).
 NormFusion plan_norm_fusion(const plan::Program& program, OpRange range, uint64_t rows, std::span<const int32_t> keep,
                             std::optional<size_t> head_op);
 

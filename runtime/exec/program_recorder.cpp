@@ -90,6 +90,11 @@ Status record_op(Model& m, ProgramId id, size_t index, const Op& op, const Progr
                                                         static_cast<float>(eps)};
         return m.linear().record_linear(cmd, weight(0), bias, view(norm.inputs[0]), out(0), acc != 0, step, in_norm);
       }
+      if (const int64_t g = fusion.swiglu_of[index]; g >= 0) {
+        // The SwiGLU this linear folds in: read its [gate | up] input.
+        return m.linear().record_linear_swiglu(cmd, weight(0), bias, view(p.ops[static_cast<size_t>(g)].inputs[0]), out(0),
+                                               acc != 0, step);
+      }
       return m.linear().record_linear(cmd, weight(0), bias, in(0), out(0), acc != 0, step);
     }
     case OpKind::kLinearHeads: {
@@ -307,6 +312,7 @@ Status record_program(Model& m, ProgramId id, const ProgramBuffers& b, const ker
   } else {
     fusion.skip.assign(ops.size(), false);
     fusion.norm_of.assign(ops.size(), -1);
+    fusion.swiglu_of.assign(ops.size(), -1);
   }
   for (size_t i = range.first; i < end; ++i) {
     if (fusion.skip[i]) {  // folded into its readers; the profile shows it as taking no time

@@ -207,8 +207,9 @@ Status LinearKernels::record_matrix(vk::CommandBuffer& cmd, const char* op, cons
     }
   }
   if (d.weight && (bound_override_ ? *bound_override_ : linear_bound_preferred(caps, s, d.format, d.jobs))) {
+    // A SwiGLU input (flags & 8) reads the up half, cols past the gate half.
     const uint64_t x_elements = uint64_t{d.jobs - 1} * d.params.x_stride + uint64_t{d.heads - 1} * d.params.x_head_stride +
-                                d.params.x_offset + d.params.cols;
+                                d.params.x_offset + uint64_t{d.params.cols} * ((d.params.flags & 8u) != 0 ? 2 : 1);
     const bool norm_ok = !(d.params.flags & 4u) || x_texels(d.params.norm_w, d.params.cols).has_value();
     if (auto plan = bound_plan(d); plan && norm_ok)
       if (auto tx = x_texels(d.x.addr, x_elements); tx) return record_bound(cmd, d, s, spec, *plan, *tx, token_blocks, step);
@@ -316,6 +317,27 @@ Status LinearKernels::record_linear(vk::CommandBuffer& cmd, const WeightView& w,
   return record_matrix(cmd, op, d, step);
 }
 
+Status LinearKernels::record_linear_swiglu(vk::CommandBuffer& cmd, const WeightView& w, VkDeviceAddress bias,
+                                           const ActView& gate_up, const ActView& out, bool accumulate, const StepView& step) {
+  const char* op = "linear";
+  R1VK_TRY(check_step(op, step));
+  R1VK_TRY(check_weight(op, w.format, w.rows, w.cols, w.group, w.data, w.scales, true));
+  R1VK_TRY(check_act(op, "gate|up input", gate_up, 2 * w.cols));
+  R1VK_TRY(check_act(op, "output", out, w.rows));
+  Dispatch d;
+  d.format = w.format;
+  d.group = w.group;
+  d.jobs = step.max_tokens;
+  d.weight_vec = linear_rows_aligned(w.format, w.cols) && aligned16(w.data);
+  // The up half starts w.cols after the gate half: vec4 loads need it aligned as well.
+  d.x_vec = aligned16(gate_up.addr) && gate_up.row_stride % 4 == 0 && w.cols % 4 == 0;
+  d.params = LinearParams{w.data, w.scales, gate_up.addr, out.addr, bias, 0, 0, 0, w.rows, w.cols, gate_up.row_stride, 0, 0,
+                          out.row_stride, (bias ? 1u : 0u) | (accumulate ? 2u : 0u) | 8u, 0, 0, 0, 0, 0.0f, 0, 0};
+  d.weight = &w;
+  d.x = gate_up;
+  return record_matrix(cmd, op, d, step);
+}
+
 Status LinearKernels::record_linear_heads(vk::CommandBuffer& cmd, const WeightView& w, uint32_t heads,
                                           const ActView& in, uint32_t in_head_stride, uint32_t in_offset,
                                           const ActView& out, const StepView& step) {
@@ -366,8 +388,8 @@ Status LinearKernels::record_embed(vk::CommandBuffer& cmd, const WeightView& tab
 }
 
 uint64_t LinearKernels::moe_scratch_bytes(uint32_t max_tokens, uint32_t top_k, uint32_t width) {
-  // gate|up outputs [jobs, 2 * width], then the SwiGLU activations [jobs, width].
-  return uint64_t{4} * max_tokens * top_k * 3 * width;
+  // gate|up outputs [jobs, 2 * width] (the down GEMV applies the SwiGLU as it reads them).
+  return uint64_t{4} * max_tokens * top_k * 2 * width;
 }
 
 bool LinearKernels::moe_grouped_path(uint32_t max_tokens, uint32_t top_k, uint32_t experts) {
@@ -522,7 +544,6 @@ Status LinearKernels::record_moe_experts(vk::CommandBuffer& cmd, const MoeExpert
   if (a.scratch_size != 0 && a.scratch_size < moe_scratch_bytes(step.max_tokens, a.top_k, a.width))
     return fail(op, "scratch of " + std::to_string(a.scratch_size) + " bytes is too small");
   const VkDeviceAddress gu = a.scratch;
-  const VkDeviceAddress act = a.scratch + 4 * jobs * 2 * a.width;
 
   // 1. gate|up: one job per (token, chosen expert), rows [2 * width] of scratch.
   Dispatch d;
@@ -539,25 +560,17 @@ Status LinearKernels::record_moe_experts(vk::CommandBuffer& cmd, const MoeExpert
   R1VK_TRY(record_matrix(cmd, "moe_gu", d, step));
   cmd.compute_barrier();
 
-  // 2. SwiGLU into the activation rows.
-  const vk::DeviceCaps& caps = pipelines_.context().caps();
-  const uint32_t wg = std::min<uint32_t>(64, caps.max_workgroup_invocations);
-  const SwigluParams sp{gu, act, step.params, a.width, a.top_k};
-  R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* p, pipelines_.get("moe_swiglu", {wg}, sizeof sp));
-  cmd.bind(*p);
-  cmd.push_constants(*p, bytes_of(sp));
-  R1VK_TRY(dispatch_checked(cmd, caps, op, 1, 1, jobs));
-  cmd.compute_barrier();
-
-  // 3. down, weighted by the routing weights, summed over k and added to out.
+  // 2. down of silu(gate) * up (the SwiGLU computed as the kernel reads the gate|up rows: flag
+  // 8, no dispatch of its own), weighted by the routing weights, summed over k, added to out.
   Dispatch down = d;
   down.format = a.down_format.value_or(a.format);
   down.group = a.down_group.value_or(a.group);
   down.jobs = step.max_tokens;
   down.weight_vec = linear_rows_aligned(down.format, a.width);
-  down.x_vec = aligned16(act) && a.width % 4 == 0;
-  down.params = LinearParams{a.expert_table, 0, act, a.out.addr, 0, 0, a.ids.addr, a.weights.addr, a.hidden, a.width,
-                             a.width, 0, 0, a.out.row_stride, 0, a.top_k, a.experts, a.ids.row_stride, a.weights.row_stride, 0.0f, 0, 0};
+  down.x_vec = aligned16(gu) && a.width % 4 == 0;
+  down.params = LinearParams{a.expert_table, 0, gu, a.out.addr, 0, 0, a.ids.addr, a.weights.addr, a.hidden, a.width,
+                             2 * a.width, 0, 0, a.out.row_stride, 8u, a.top_k, a.experts, a.ids.row_stride, a.weights.row_stride,
+                             0.0f, 0, 0};
   return record_matrix(cmd, "moe_down", down, step);
 }
 

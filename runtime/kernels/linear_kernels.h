@@ -70,6 +70,12 @@ class LinearKernels {
   Status record_linear(vk::CommandBuffer& cmd, const WeightView& w, VkDeviceAddress bias, const ActView& in,
                        const ActView& out, bool accumulate, const StepView& step, const InputNorm& norm = {});
 
+  // record_linear of the SwiGLU of gate_up: in[t, c] = silu(g) * u with g = gate_up[t, c], u =
+  // gate_up[t, w.cols + c] (gate_up.cols == 2 * w.cols; MODEL_SPEC's SwiGLU, computed as the
+  // kernel reads x, so a down projection needs no swiglu dispatch before it).
+  Status record_linear_swiglu(vk::CommandBuffer& cmd, const WeightView& w, VkDeviceAddress bias, const ActView& gate_up,
+                              const ActView& out, bool accumulate, const StepView& step);
+
   // Per head h < heads, with R = w.rows / heads and C = w.cols:
   // out[t, h*R + r] = sum_c W[h*R + r, c] * in[t, h*in_head_stride + in_offset + c]
   Status record_linear_heads(vk::CommandBuffer& cmd, const WeightView& w, uint32_t heads, const ActView& in,

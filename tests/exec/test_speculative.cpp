@@ -390,7 +390,7 @@ TEST_CASE("sampling with two MTP drafts per step draws the tokens plain sampling
   check_sampling_distribution(2);
 }
 
-TEST_CASE("RMSNorms fold into the linears that alone read them, and only those") {
+TEST_CASE("RMSNorms and SwiGLUs fold into the linears that alone read them, and only those") {
   // The demo model: 4 layers (the first dense), MLA, MoE; then its MTP layer (docs/demo_model.md).
   testing::DemoPlan plan = testing::load_demo_plan("q4", 256, 32);
   const plan::Manifest& m = plan.model->manifest();
@@ -406,7 +406,11 @@ TEST_CASE("RMSNorms fold into the linears that alone read them, and only those")
   const exec::NormFusion main = exec::plan_norm_fusion(m.main, {}, rows, keep_main, std::nullopt);
   const auto fm = fused_labels(m.main, main);
   for (const std::string& l : fm) std::printf("main program: %s folded\n", l.c_str());
-  CHECK(main.fused() == 9);  // attn_norm and q_a_norm of 4 layers, the dense layer's ffn_norm
+  // attn_norm and q_a_norm of 4 layers, the dense layer's ffn_norm; the SwiGLUs before the dense
+  // down projection and the 3 shared experts' down projections.
+  CHECK(main.fused() == 13);
+  CHECK(fm.count("layers.0.mlp.swiglu") == 1);
+  CHECK(fm.count("layers.3.shared.swiglu") == 1);
   CHECK(fm.count("layers.0.attn_norm") == 1);
   CHECK(fm.count("layers.3.attn_norm") == 1);
   CHECK(fm.count("layers.0.ffn_norm") == 1);
@@ -418,14 +422,21 @@ TEST_CASE("RMSNorms fold into the linears that alone read them, and only those")
     if (main.norm_of[i] >= 0) {
       CHECK(op.kind == plan::OpKind::kLinear);
       CHECK(main.skip[static_cast<size_t>(main.norm_of[i])]);
+      CHECK(main.swiglu_of[i] < 0);
+    }
+    if (main.swiglu_of[i] >= 0) {
+      CHECK(op.kind == plan::OpKind::kLinear);
+      CHECK(m.main.ops[static_cast<size_t>(main.swiglu_of[i])].kind == plan::OpKind::kSwiGlu);
+      CHECK(main.skip[static_cast<size_t>(main.swiglu_of[i])]);
     }
   }
   const int32_t keep_mtp[] = {m.mtp.hidden_value, m.mtp.logits_value, m.mtp.tokens_value};
   const exec::NormFusion mtp = exec::plan_norm_fusion(m.mtp, {}, rows, keep_mtp, std::nullopt);
   const auto ft = fused_labels(m.mtp, mtp);
   for (const std::string& l : ft) std::printf("MTP program: %s folded\n", l.c_str());
-  CHECK(mtp.fused() == 3);
+  CHECK(mtp.fused() == 4);
   CHECK(ft.count("mtp.norm") == 1);
+  CHECK(ft.count("layers.4.shared.swiglu") == 1);
   CHECK(ft.count("layers.4.attn_norm") == 1);
   CHECK(ft.count("mtp.enorm") == 0);  // halves of one input: the linear reads the whole row
   // Keeping the MTP norm's output (a reader outside the program) keeps the norm; a range that
@@ -436,8 +447,15 @@ TEST_CASE("RMSNorms fold into the linears that alone read them, and only those")
   }
   REQUIRE(normed >= 0);
   const int32_t keep_more[] = {m.mtp.hidden_value, m.mtp.logits_value, normed};
-  CHECK(exec::plan_norm_fusion(m.mtp, {}, rows, keep_more, std::nullopt).fused() == 2);
-  CHECK(exec::plan_norm_fusion(m.mtp, {0, m.mtp.ops.size() - 1}, rows, keep_mtp, std::nullopt).fused() == 2);
+  CHECK(exec::plan_norm_fusion(m.mtp, {}, rows, keep_more, std::nullopt).fused() == 3);
+  CHECK(exec::plan_norm_fusion(m.mtp, {0, m.mtp.ops.size() - 1}, rows, keep_mtp, std::nullopt).fused() == 3);
+  // A range that ends between the SwiGLU and its down projection keeps the SwiGLU.
+  size_t shared_down = 0;
+  for (size_t i = 0; i < m.mtp.ops.size(); ++i) {
+    if (m.mtp.ops[i].label == "layers.4.shared.down") shared_down = i;
+  }
+  REQUIRE(shared_down > 0);
+  CHECK(exec::plan_norm_fusion(m.mtp, {0, shared_down}, rows, keep_mtp, std::nullopt).fused() == 2);
 
   // The MTP input in one dispatch (plan_embed_norm_fusion): embedding, enorm and hnorm.
   const auto input = exec::plan_embed_norm_fusion(m.mtp, {}, rows, keep_mtp, m.mtp.hidden_value);

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "harness/kernel_harness.h"
@@ -181,6 +182,74 @@ TEST_CASE("linear: every format, GEMV and GEMM, awkward shapes, all shader shape
   for (const FormatCase& fc : kFormats)
     for (const auto& shape : kShapes)
       for (const LinearCase& c : cases) check_linear(fc, c, shape);
+  CHECK(test::validation_errors() == 0);
+}
+
+// record_linear_swiglu: rows t < n_tokens of the output window get W (silu(gate) * up) (+ bias)
+// (+ previous) for x rows [gate | up] (2 * cols wide, in a wider window); the rest keeps its
+// value. The reference applies ref::swiglu first, as the unfused program does (its exp is the
+// host's: kTolF32Transcendental-sized differences on top of the GEMV's).
+void check_linear_swiglu(const FormatCase& fc, const LinearCase& c, const std::optional<LinearShape>& shape,
+                         std::optional<bool> bound) {
+  CAPTURE(weight_format_name(fc.format));
+  CAPTURE(fc.group);
+  CAPTURE(c.rows);
+  CAPTURE(c.cols);
+  CAPTURE(c.max_tokens);
+  CAPTURE(c.n_tokens);
+  CAPTURE((shape ? shape->shape : std::string("default")));
+  CAPTURE((bound ? (*bound ? "bound" : "device addresses") : "device's choice"));
+  const Packed w = make_weight(fc.format, c.rows, c.cols, fc.group, c.rows * 5 + c.cols);
+  const uint32_t in_stride = 2 * c.cols + c.in_pad, out_stride = c.rows + c.out_pad;
+  auto x = test::random_floats(size_t{c.max_tokens} * in_stride + c.in_shift, 7 + c.cols);
+  for (float& v : x) v *= 4.0f;  // gates over silu's curved range, not only its linear part
+  const auto y0 = test::random_floats(size_t{c.max_tokens} * out_stride + c.out_shift, 8 + c.rows);
+  const auto bias = test::random_floats(c.rows, 9 + c.rows);
+  const vk::Buffer bx = upload(x, "gate_up"), by = upload(y0, "y"), bb = upload(bias, "bias");
+  const vk::Buffer step = step_buffer(c.n_tokens, 0);
+  std::vector<float> want = y0, act(c.cols);
+  for (uint32_t t = 0; t < c.n_tokens; ++t) {
+    const auto row = std::span<const float>(x).subspan(c.in_shift + size_t{t} * in_stride, 2 * c.cols);
+    ref::swiglu(row.first(c.cols), row.subspan(c.cols), act);
+    for (uint32_t r = 0; r < c.rows; ++r) {
+      double sum = 0;
+      for (uint32_t k = 0; k < c.cols; ++k) sum += double(w.w[size_t{r} * c.cols + k]) * act[k];
+      if (c.bias) sum += bias[r];
+      float& o = want[c.out_shift + size_t{t} * out_stride + r];
+      o = static_cast<float>(c.accumulate ? o + sum : sum);
+    }
+  }
+  LinearKernels& lk = fixture().linear;
+  lk.set_shape_override(shape);
+  lk.set_bound_override(bound);
+  const ActView in{bx.address() + 4 * c.in_shift, in_stride, 2 * c.cols};
+  const ActView out{by.address() + 4 * c.out_shift, out_stride, c.rows};
+  run_ok([&](vk::CommandBuffer& cmd) {
+    return lk.record_linear_swiglu(cmd, w.view(), c.bias ? bb.address() : 0, in, out, c.accumulate,
+                                   StepView{step.address(), c.max_tokens});
+  });
+  lk.set_shape_override(std::nullopt);
+  lk.set_bound_override(std::nullopt);
+  const test::Tolerance gemv = tolerance(c.cols);
+  check_close(download(by, y0.size()), want, {gemv.nmse, 4 * gemv.max_abs});
+}
+
+// The SwiGLU folded into the down projection (exec/norm_fusion.h): every format and shader
+// shape, GEMV and GEMM, aligned rows (vec4 loads of both halves) and odd ones (the tail loop),
+// device addresses and the descriptor-bound twin.
+TEST_CASE("linear: SwiGLU input [gate | up] computed as the kernel reads it") {
+  const LinearCase cases[] = {
+      {64, 64, 1, 1, false, true, 0, 0, 0, 0},     // the demo model's down projection: accumulate into h
+      {37, 100, 1, 1, true, false, 3, 1, 2, 3},    // unaligned windows, tail columns, bias
+      {70, 264, 2, 2, false, true, 0, 4, 0, 0},    // an MTP verify step's 2 rows
+      {33, 129, 17, 11, true, false, 5, 2, 1, 0},  // GEMM, odd columns: the up half unaligned
+  };
+  for (const FormatCase& fc : kFormats)
+    for (const auto& shape : kShapes)
+      for (const LinearCase& c : cases) check_linear_swiglu(fc, c, shape, std::nullopt);
+  for (const FormatCase& fc : kFormats)
+    for (bool bound : {false, true})
+      for (const LinearCase& c : cases) check_linear_swiglu(fc, c, std::nullopt, bound);
   CHECK(test::validation_errors() == 0);
 }
 
