@@ -285,6 +285,9 @@ uint64_t program_scratch_bytes(const Model& m, ProgramId id, uint32_t max_tokens
   return need;
 }
 
+// Steps of at most this many rows fold RMSNorms and SwiGLUs into their readers (see below).
+constexpr uint32_t kMaxFusedRows = 16;
+
 Status record_program(Model& m, ProgramId id, const ProgramBuffers& b, const kernels::StepView& step, vk::CommandBuffer& cmd,
                       const vk::TimestampQueryPool* timestamps, OpRange range) {
   const auto& ops = program_of(m, id).ops;
@@ -297,7 +300,11 @@ Status record_program(Model& m, ProgramId id, const ProgramBuffers& b, const ker
   const int32_t keep[] = {p.hidden_value, p.logits_value, p.tokens_value, b.keep_value};
   NormFusion fusion;
   std::optional<EmbedNormFusion> embed_norm;
-  if (b.fuse_norms) {
+  // Folding saves a dispatch (~30 us on lavapipe) but makes a matrix kernel recompute the norm's
+  // sum of squares and the SwiGLU for every block of rows it runs: a win for decode and draft
+  // verification, a loss for prefill chunks (f16 v2-lite prefill of 512 tokens: linear ops 12 s
+  // unfolded, 16-20 s folded).
+  if (b.fuse_norms && step.max_tokens <= kMaxFusedRows) {
     const auto rows = static_cast<uint64_t>(std::max<int64_t>(1, m.manifest().memory.prefill_chunk));
     fusion = plan_norm_fusion(p, range, rows, keep, b.head_rows != 0 ? std::optional<size_t>(b.head_op) : std::nullopt);
     embed_norm = plan_embed_norm_fusion(p, range, rows, keep, b.external_value);
