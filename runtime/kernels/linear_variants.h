@@ -45,7 +45,7 @@ bool linear_bound_format(WeightFormat format);
 // Whether plain linear kernels of this shape prefer the descriptor-bound twin on `caps`: CPU
 // drivers with VK_KHR_push_descriptor running the lanes shape (measured in docs/linear_kernels.md).
 bool linear_bound_preferred(const vk::DeviceCaps& caps, const LinearShape& s, WeightFormat format, uint32_t max_tokens);
-// Whether the grouped MoE GEMMs of this shape prefer x bound as a storage buffer (every format).
+// Whether the grouped MoE GEMMs of this shape prefer x bound by push descriptor, as a texel view (every format).
 bool moe_bound_x_preferred(const vk::DeviceCaps& caps, const LinearShape& s);
 
 }  // namespace r1vk::kernels
