@@ -294,6 +294,17 @@ Status LinearKernels::record_bound(vk::CommandBuffer& cmd, const Dispatch& d, co
   return ok_status();
 }
 
+// The fields every plain (one weight, grid y = 1) linear dispatch shares.
+LinearKernels::Dispatch LinearKernels::plain_dispatch(const WeightView& w, const StepView& step) {
+  Dispatch d;
+  d.format = w.format;
+  d.group = w.group;
+  d.jobs = step.max_tokens;
+  d.weight_vec = linear_rows_aligned(w.format, w.cols) && aligned16(w.data);
+  d.weight = &w;
+  return d;
+}
+
 Status LinearKernels::record_linear(vk::CommandBuffer& cmd, const WeightView& w, VkDeviceAddress bias,
                                     const ActView& in, const ActView& out, bool accumulate, const StepView& step,
                                     const InputNorm& norm) {
@@ -302,17 +313,12 @@ Status LinearKernels::record_linear(vk::CommandBuffer& cmd, const WeightView& w,
   R1VK_TRY(check_weight(op, w.format, w.rows, w.cols, w.group, w.data, w.scales, true));
   R1VK_TRY(check_act(op, "input", in, w.cols));
   R1VK_TRY(check_act(op, "output", out, w.rows));
-  Dispatch d;
-  d.format = w.format;
-  d.group = w.group;
-  d.jobs = step.max_tokens;
-  d.weight_vec = linear_rows_aligned(w.format, w.cols) && aligned16(w.data);
+  Dispatch d = plain_dispatch(w, step);
   d.x_vec = aligned16(in.addr) && in.row_stride % 4 == 0;
   if (norm.weight != 0 && !(norm.eps > 0.0f)) return fail(op, "a fused RMSNorm needs a positive epsilon");
   d.params = LinearParams{w.data, w.scales, in.addr, out.addr, bias, 0, 0, 0, w.rows, w.cols, in.row_stride, 0, 0,
                           out.row_stride, (bias ? 1u : 0u) | (accumulate ? 2u : 0u) | (norm.weight ? 4u : 0u), 0, 0, 0, 0,
                           norm.eps, 0, norm.weight};
-  d.weight = &w;
   d.x = in;
   return record_matrix(cmd, op, d, step);
 }
@@ -324,16 +330,11 @@ Status LinearKernels::record_linear_swiglu(vk::CommandBuffer& cmd, const WeightV
   R1VK_TRY(check_weight(op, w.format, w.rows, w.cols, w.group, w.data, w.scales, true));
   R1VK_TRY(check_act(op, "gate|up input", gate_up, 2 * w.cols));
   R1VK_TRY(check_act(op, "output", out, w.rows));
-  Dispatch d;
-  d.format = w.format;
-  d.group = w.group;
-  d.jobs = step.max_tokens;
-  d.weight_vec = linear_rows_aligned(w.format, w.cols) && aligned16(w.data);
+  Dispatch d = plain_dispatch(w, step);
   // The up half starts w.cols after the gate half: vec4 loads need it aligned as well.
   d.x_vec = aligned16(gate_up.addr) && gate_up.row_stride % 4 == 0 && w.cols % 4 == 0;
   d.params = LinearParams{w.data, w.scales, gate_up.addr, out.addr, bias, 0, 0, 0, w.rows, w.cols, gate_up.row_stride, 0, 0,
                           out.row_stride, (bias ? 1u : 0u) | (accumulate ? 2u : 0u) | 8u, 0, 0, 0, 0, 0.0f, 0, 0};
-  d.weight = &w;
   d.x = gate_up;
   return record_matrix(cmd, op, d, step);
 }
