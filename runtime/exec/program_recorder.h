@@ -41,7 +41,8 @@ struct ProgramBuffers {
   // A value read after the program (the MTP program's normed output, the next MTP pass's input)
   // that an RMSNorm writing it must not be folded away for; -1: none.
   int32_t keep_value = -1;
-  // Fold RMSNorms into the linear ops that read them (exec/norm_fusion.h).
+  // Fold RMSNorms and SwiGLUs into the linear ops that read them (exec/norm_fusion.h), in steps
+  // of at most 16 rows (record_program: a GEMM would recompute them per block of rows).
   bool fuse_norms = true;
 };
 

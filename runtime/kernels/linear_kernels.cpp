@@ -190,11 +190,9 @@ Status LinearKernels::record_matrix(vk::CommandBuffer& cmd, const char* op, cons
       caps.push_descriptor) {
     const auto tx = x_texels(d.x.addr, (d.x_rows - 1) * d.params.x_stride + d.params.x_offset + d.params.cols);
     if (tx && s.lanes()) {
-      std::vector<uint32_t> bx_spec = spec;
-      bx_spec[5] = tx->element % 4 == 0 ? bx_spec[5] : 0u;  // vec4 fetches need x on a texel boundary
       R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* p,
-                            pipelines_.get(std::string(op) + "_lanes_bx_" + weight_format_name(d.format), bx_spec,
-                                           sizeof(LinearParams), 0, 1));
+                            pipelines_.get(std::string(op) + "_lanes_bx_" + weight_format_name(d.format),
+                                           texel_x_spec(spec, *tx), sizeof(LinearParams), 0, 1));
       LinearParams params = d.params;
       params.step = step.params;
       params.x_offset += static_cast<uint32_t>(tx->element);
@@ -210,9 +208,10 @@ Status LinearKernels::record_matrix(vk::CommandBuffer& cmd, const char* op, cons
     // A SwiGLU input (flags & 8) reads the up half, cols past the gate half.
     const uint64_t x_elements = uint64_t{d.jobs - 1} * d.params.x_stride + uint64_t{d.heads - 1} * d.params.x_head_stride +
                                 d.params.x_offset + uint64_t{d.params.cols} * ((d.params.flags & 8u) != 0 ? 2 : 1);
-    const bool norm_ok = !(d.params.flags & 4u) || x_texels(d.params.norm_w, d.params.cols).has_value();
-    if (auto plan = bound_plan(d); plan && norm_ok)
-      if (auto tx = x_texels(d.x.addr, x_elements); tx) return record_bound(cmd, d, s, spec, *plan, *tx, token_blocks, step);
+    // The fused RMSNorm's weight is the second texel binding (x's view again when there is none).
+    const auto tx = x_texels(d.x.addr, x_elements);
+    const auto tn = (d.params.flags & 4u) != 0 ? x_texels(d.params.norm_w, d.params.cols) : tx;
+    if (auto plan = bound_plan(d); plan && tx && tn) return record_bound(cmd, d, s, spec, *plan, *tx, *tn, token_blocks, step);
   }
   R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* p, pipelines_.get(name, spec, sizeof(LinearParams)));
   LinearParams params = d.params;
@@ -222,6 +221,12 @@ Status LinearKernels::record_matrix(vk::CommandBuffer& cmd, const char* op, cons
   const uint64_t rows_per_head = d.params.rows;
   return dispatch_checked(cmd, caps, op, token_blocks, d.heads,
                           (rows_per_head + s.rows_per_workgroup() - 1) / s.rows_per_workgroup());
+}
+
+// vec4 fetches (X_VEC, spec constant 5) need x to start on a texel boundary of its view.
+std::vector<uint32_t> LinearKernels::texel_x_spec(std::vector<uint32_t> spec, const vk::TexelSpan& x) {
+  if (x.element % 4 != 0) spec[5] = 0;
+  return spec;
 }
 
 std::optional<vk::TexelSpan> LinearKernels::x_texels(VkDeviceAddress x, uint64_t elements) const {
@@ -256,29 +261,19 @@ std::optional<BoundLinearPlan> LinearKernels::bound_plan(const Dispatch& d) cons
 
 Status LinearKernels::record_bound(vk::CommandBuffer& cmd, const Dispatch& d, const LinearShape& s,
                                    const std::vector<uint32_t>& spec, const BoundLinearPlan& plan,
-                                   const vk::TexelSpan& x, uint64_t token_blocks, const StepView& step) {
+                                   const vk::TexelSpan& x, const vk::TexelSpan& norm, uint64_t token_blocks,
+                                   const StepView& step) {
   const char* op = "linear";
   const vk::DeviceCaps& caps = pipelines_.context().caps();
-  std::vector<uint32_t> bound_spec = spec;
-  bound_spec[5] = x.element % 4 == 0 ? bound_spec[5] : 0u;  // vec4 fetches need x on a texel boundary
-  // The fused RMSNorm's weight is the second texel binding (x's view again when there is none);
-  // the shader reads its element offset from the x field, unused when x is bound.
-  VkBufferView views[2] = {x.view, x.view};
-  uint64_t norm_element = 0;
-  if (d.params.flags & 4u) {
-    auto n = x_texels(d.params.norm_w, d.params.cols);
-    if (!n) return make_error(ErrorCode::kInternal, "linear: the fused norm weight has no texel view");
-    views[1] = n->view;
-    norm_element = n->element;
-  }
+  const VkBufferView views[2] = {x.view, norm.view};
   R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* p, pipelines_.get(linear_variant_name("linear", s, d.format, true),
-                                                                     bound_spec, sizeof(LinearParams), 2, 2));
+                                                                     texel_x_spec(spec, x), sizeof(LinearParams), 2, 2));
   cmd.bind(*p);
   for (const BoundSlice& slice : plan.slices) {
     LinearParams params = d.params;
     params.step = step.params;
     params.x_offset += static_cast<uint32_t>(x.element);
-    params.x = norm_element;
+    params.x = (d.params.flags & 4u) != 0 ? norm.element : 0;  // the shader's norm_offset (x itself is bound)
     if (plan.slices.size() > 1) {  // row slices (one head): rows and outputs of this slice
       params.rows = slice.rows;
       params.y += 4ull * slice.row0;

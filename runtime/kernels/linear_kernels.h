@@ -131,8 +131,11 @@ class LinearKernels {
   std::optional<BoundLinearPlan> bound_plan(const Dispatch& d) const;
   // The texel view holding x when `elements` f32 values from x fit it and its 32-bit offsets.
   std::optional<vk::TexelSpan> x_texels(VkDeviceAddress x, uint64_t elements) const;
+  static std::vector<uint32_t> texel_x_spec(std::vector<uint32_t> spec, const vk::TexelSpan& x);
+  // `norm`: the fused RMSNorm weight's texels (flags & 4), else x's again (bound, never read).
   Status record_bound(vk::CommandBuffer& cmd, const Dispatch& d, const LinearShape& s, const std::vector<uint32_t>& spec,
-                      const BoundLinearPlan& plan, const vk::TexelSpan& x, uint64_t token_blocks, const StepView& step);
+                      const BoundLinearPlan& plan, const vk::TexelSpan& x, const vk::TexelSpan& norm,
+                      uint64_t token_blocks, const StepView& step);
   Status record_moe_grouped(vk::CommandBuffer& cmd, const MoeExpertsArgs& a, const StepView& step);
 
   PipelineSet& pipelines_;

@@ -204,6 +204,29 @@ TEST_CASE("the allocator sub-allocates blocks, aligns, reuses freed ranges and r
   CHECK(test::validation_errors() == 0);
 }
 
+TEST_CASE("texel views: one per buffer, element offsets from the buffer's start, gone with the buffer") {
+  vk::Context& ctx = context();
+  vk::BufferDirectory& dir = ctx.allocator().directory();
+  auto buf = ctx.create_buffer(1000, vk::MemoryUsage::kDeviceLocal, "texels");
+  REQUIRE(buf.ok());
+  const VkDeviceAddress a = buf->address();
+  const auto at0 = dir.texel_view(a);
+  REQUIRE(at0);
+  CHECK(at0->view != VK_NULL_HANDLE);
+  CHECK(at0->element == 0);
+  CHECK(at0->elements == 1000 / 16 * 4);  // whole 16-byte texels only: 62 texels of the 1000 bytes
+  const auto at20 = dir.texel_view(a + 20);
+  REQUIRE(at20);
+  CHECK(at20->view == at0->view);  // the same view, another element
+  CHECK(at20->element == 5);
+  CHECK(at20->elements == 62 * 4 - 5);
+  CHECK_FALSE(dir.texel_view(a + 2));        // not a whole f32
+  CHECK_FALSE(dir.texel_view(a + 62 * 16));  // in the buffer's tail past the last whole texel
+  *buf = vk::Buffer();  // destroys the view with the buffer: the layer reports a leaked view otherwise
+  CHECK_FALSE(dir.texel_view(a));
+  CHECK(test::validation_errors() == 0);
+}
+
 TEST_CASE("upload and download round-trip through mapping and through staging") {
   std::vector<uint32_t> data(100003);
   std::iota(data.begin(), data.end(), 7u);
