@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: builds r1vk, runs every CTest suite on the default Vulkan device
 # (lavapipe when there is no GPU) with the Khronos validation layer on, then rebuilds the
-# file-format readers and the server with ASan+UBSan and runs their bad-input suites, the
-# server's tests and a 30 s soak of an ASan `r1vk serve`, then fuzzes every parser
-# for a short smoke time (scripts/fuzz.sh; R1VK_FUZZ_SECONDS per target, default 20).
+# checkpoint import readers with ASan+UBSan and runs their bad-input suite, then fuzzes every
+# parser for a short smoke time (scripts/fuzz.sh; R1VK_FUZZ_SECONDS per target, default 20).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/build.sh"

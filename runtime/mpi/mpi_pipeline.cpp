@@ -150,7 +150,12 @@ void finalize_world() {
 }
 
 void abort_world(int code) {
+  // Say so ourselves: Open MPI's own "MPI_ABORT was invoked" text goes through its help
+  // system, which under --enable-recovery can fail to print (ORTE show_help unpack errors).
+  int rank = -1;
+  if (world_initialized()) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   std::fflush(stdout);
+  std::fprintf(stderr, "r1vk: pipeline rank %d aborts the MPI job (exit code %d)\n", rank, code);
   std::fflush(stderr);
   MPI_Abort(MPI_COMM_WORLD, code);
   std::_Exit(code);  // MPI_Abort does not return; in case it does

@@ -29,7 +29,8 @@ Result<World> init_world();
 bool world_initialized();
 // Ends MPI cleanly (MPI_Finalize) when every rank finished; after an error, abort_world instead.
 void finalize_world();
-// Ends every rank of the job with `code` (MPI_Abort).
+// Ends every rank of the job with `code` (MPI_Abort), after printing
+// "r1vk: pipeline rank R aborts the MPI job (exit code C)" to stderr.
 [[noreturn]] void abort_world(int code);
 
 // Every rank's value, in rank order (MPI_Allgather; collective).

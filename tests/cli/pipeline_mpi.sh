@@ -82,7 +82,9 @@ for recovery in "" "--enable-recovery"; do
   grep -qE 'rank 1' "$log" || fail "no message names rank 1 ($recovery): $(cat "$log")"
   if [ -n "$recovery" ]; then
     grep -q 'pipeline rank 1 lost' "$log" || fail "the watchdog did not name rank 1: $(cat "$log")"
-    grep -q 'MPI_ABORT was invoked' "$log" || fail "the job was not aborted: $(cat "$log")"
+    # r1vk's own line, not Open MPI's "MPI_ABORT was invoked": that help text is lost when
+    # ORTE's show_help fails to unpack, as it sometimes does after a rank died.
+    grep -q 'aborts the MPI job' "$log" || fail "the job was not aborted: $(cat "$log")"
   fi
 done
 echo "pipeline mpi: ok"
