@@ -80,12 +80,13 @@ foreach(_fmt f32 f16 q8 q4 fp8 q8_0 q4_k q6_k)
     r1vk_shader_variant(${_op}_sg_${_fmt}     linear.comp FORMAT=${_fid} MOE=${_moe} REDUCE_MODE=1)
     r1vk_shader_variant(${_op}_shared_${_fmt} linear.comp FORMAT=${_fid} MOE=${_moe} REDUCE_MODE=2)
   endforeach()
-  # Grouped MoE GEMMs with x bound as a storage buffer, experts still device addresses.
+  # Grouped MoE GEMMs with x bound as a uniform texel buffer, experts still device addresses.
   r1vk_shader_variant(moe_group_gu_lanes_bx_${_fmt}   linear.comp FORMAT=${_fid} MOE=3 SHAPE_LANES BOUND_X)
   r1vk_shader_variant(moe_group_down_lanes_bx_${_fmt} linear.comp FORMAT=${_fid} MOE=4 SHAPE_LANES BOUND_X)
   if(_fid LESS 5)
-    # Descriptor-bound twin of the plain lanes kernel: W, its scales and x bound as storage
-    # buffers (push descriptors), cheaper loads on lavapipe (docs/decisions.md D3).
+    # Descriptor-bound twin of the plain lanes kernel: W and its scales bound as storage buffers,
+    # x and a fused norm weight as uniform texel buffers (push descriptors), cheaper loads on
+    # lavapipe (docs/decisions.md D3).
     r1vk_shader_variant(linear_lanes_bound_${_fmt} linear.comp FORMAT=${_fid} MOE=0 SHAPE_LANES BOUND)
   endif()
   r1vk_shader_variant(embed_${_fmt} embed.comp FORMAT=${_fid})
