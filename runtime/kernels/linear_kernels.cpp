@@ -163,7 +163,9 @@ LinearShape LinearKernels::shape_for(WeightFormat format, uint32_t cols, uint32_
 Status LinearKernels::record_matrix(vk::CommandBuffer& cmd, const char* op, const Dispatch& d, const StepView& step) {
   const vk::DeviceCaps& caps = pipelines_.context().caps();
   const uint32_t cols = d.params.cols;
-  const LinearShape s = shape_for(d.format, cols, d.jobs, d.moe);
+  // A shape the caller forced (bench-kernels --shape-rows) is kept as given.
+  const LinearShape chosen = shape_for(d.format, cols, d.jobs, d.moe);
+  const LinearShape s = override_ ? chosen : fit_linear_rows(chosen, d.params.rows);
   if (const std::string problem = linear_shape_problem(s, caps); !problem.empty())
     return fail(op, "shape " + s.shape + ": " + problem);
   uint64_t iterations = linear_loop_iterations(s, d.format, cols);

@@ -56,6 +56,12 @@ LinearShape choose_linear_shape(const vk::DeviceCaps& caps, WeightFormat format,
   return {sg ? "sg" : "shared", wg, 4, gemm ? std::min<uint32_t>(max_tokens, 4) : 1u};
 }
 
+LinearShape fit_linear_rows(LinearShape s, uint32_t rows) {
+  if (!s.lanes()) return s;
+  while (s.rows > 1 && uint64_t{s.rows / 2} * s.workgroup >= rows) s.rows /= 2;
+  return s;
+}
+
 std::string linear_shape_problem(const LinearShape& s, const vk::DeviceCaps& caps) {
   if (s.workgroup == 0 || s.rows == 0 || s.tokens == 0) return "workgroup, rows and tokens must be positive";
   if (s.workgroup > caps.max_workgroup_invocations) return "workgroup size exceeds maxComputeWorkGroupInvocations";

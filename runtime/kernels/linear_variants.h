@@ -34,6 +34,11 @@ uint64_t linear_loop_iterations(const LinearShape& s, WeightFormat format, uint3
 // would need too many loop iterations per invocation.
 LinearShape choose_linear_shape(const vk::DeviceCaps& caps, WeightFormat format, uint32_t cols, uint32_t max_tokens,
                                 bool moe);
+// `s` with no more rows per lane than a matrix of `rows` rows (per head or per expert) needs:
+// the lanes shape halves ROWS while half as many still cover `rows` in one workgroup, so a small
+// matrix (MLA's per-head absorbed projections: 16-64 rows in small models) does not compute
+// clamped copies of its last row in the idle rows of a lane. Other shapes are returned as given.
+LinearShape fit_linear_rows(LinearShape s, uint32_t rows);
 // Empty when `s` can run on `caps`, else why not.
 std::string linear_shape_problem(const LinearShape& s, const vk::DeviceCaps& caps);
 

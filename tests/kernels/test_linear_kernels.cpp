@@ -613,6 +613,16 @@ TEST_CASE("linear shape chooser: lanes on CPU drivers, reductions on GPUs, loop-
   CHECK_FALSE(longrow.lanes());
   CHECK(kernels::linear_loop_iterations(longrow, WeightFormat::kF16, 70001) < vk::kLoopIterationLimit);
 
+  // Small matrices keep no more rows per lane than one workgroup needs (f16 GEMV: 8 per lane).
+  const LinearShape f16 = kernels::choose_linear_shape(cpu, WeightFormat::kF16, 64, 1, false);
+  CHECK(kernels::fit_linear_rows(f16, 4096).rows == f16.rows);
+  CHECK(kernels::fit_linear_rows(f16, 64).rows == 8);  // 8 lanes x 8 rows: exactly one workgroup
+  CHECK(kernels::fit_linear_rows(f16, 16).rows == 2);  // MLA's per-head value rows of a small model
+  CHECK(kernels::fit_linear_rows(f16, 17).rows == 4);  // covers 17 rows with one workgroup
+  CHECK(kernels::fit_linear_rows(f16, 1).rows == 1);
+  CHECK(kernels::fit_linear_rows(gemv, 64).rows == 8);  // q4: 16 -> 8
+  CHECK(kernels::fit_linear_rows(LinearShape{"sg", 64, 4, 1}, 1).rows == 4);  // GPU shapes as given
+
   vk::DeviceCaps gpu = cpu;
   gpu.type = VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
   gpu.min_subgroup_size = 32;
