@@ -20,6 +20,7 @@
 #include "base/progress_bar.h"
 #include "command.h"
 #include "common_flags.h"
+#include "cpu_driver_threads.h"
 #include "device_context.h"
 #include "exec/batch_executor.h"
 #include "exec/executor_memory.h"
@@ -594,8 +595,10 @@ Status run_bench(const BenchArgs& a) {
       return bytes;
     };
   }
+  const std::string cpu_threads = choose_cpu_driver_threads(plan.manifest());  // as run/chat/serve choose
   R1VK_ASSIGN_OR_RETURN(auto ctx, open_device(a.device, co.allocator.budget_bytes));
   std::printf("device: %s\n", ctx->caps().name.c_str());
+  if (ctx->caps().type == VK_PHYSICAL_DEVICE_TYPE_CPU) std::printf("cpu driver threads: %s\n", cpu_threads.c_str());
   ProgressBar bar("loading", 0);
   mo.progress = [&bar](uint64_t done, uint64_t total) { bar.update(done, total); };
   auto loaded = exec::Model::load(*ctx, std::move(plan), mo);

@@ -1,6 +1,7 @@
 #include "model_session.h"
 
 #include "base/progress_bar.h"
+#include "cpu_driver_threads.h"
 #include "device_context.h"
 #include "exec/executor_memory.h"
 
@@ -66,6 +67,7 @@ Result<TextModel> open_text_model(const std::string& model, const PlanSourceOpti
   R1VK_ASSIGN_OR_RETURN(plan::LoadedPlan plan, open_model(model, options));
   R1VK_ASSIGN_OR_RETURN(t.tokenizer, plan_tokenizer(plan, model));
   mo.reserve = std::move(reserve);
+  (void)choose_cpu_driver_threads(plan.manifest());
   R1VK_ASSIGN_OR_RETURN(t.context, open_device(device, co.allocator.budget_bytes));
   ProgressBar bar("loading", 0);
   mo.progress = [&bar](uint64_t done, uint64_t total) { bar.update(done, total); };
