@@ -253,6 +253,78 @@ TEST_CASE("linear: SwiGLU input [gate | up] computed as the kernel reads it") {
   CHECK(test::validation_errors() == 0);
 }
 
+// record_linear with an InputNorm (exec folds an RMSNorm into the linears that read it): rows
+// t < n_tokens of the output window get W rmsnorm(x_t) (+ bias) (+ previous), the norm's weight
+// `norm_shift` floats into its buffer (a texel view's element offset that is not a whole texel
+// when not a multiple of 4). The reference normalises first, as the unfused program does.
+void check_linear_norm(const FormatCase& fc, const LinearCase& c, uint32_t norm_shift,
+                       const std::optional<LinearShape>& shape, std::optional<bool> bound) {
+  CAPTURE(weight_format_name(fc.format));
+  CAPTURE(fc.group);
+  CAPTURE(c.rows);
+  CAPTURE(c.cols);
+  CAPTURE(c.max_tokens);
+  CAPTURE(c.n_tokens);
+  CAPTURE(c.in_shift);
+  CAPTURE(norm_shift);
+  CAPTURE((shape ? shape->shape : std::string("default")));
+  CAPTURE((bound ? (*bound ? "bound" : "device addresses") : "device's choice"));
+  const Packed w = make_weight(fc.format, c.rows, c.cols, fc.group, c.rows * 3 + c.cols);
+  const uint32_t in_stride = c.cols + c.in_pad, out_stride = c.rows + c.out_pad;
+  const auto x = test::random_floats(size_t{c.max_tokens} * in_stride + c.in_shift, 11 + c.cols, -3, 3);
+  const auto nw = test::random_floats(size_t{c.cols} + norm_shift, 12 + c.cols, 0.5f, 1.5f);
+  const auto y0 = test::random_floats(size_t{c.max_tokens} * out_stride + c.out_shift, 13 + c.rows);
+  const auto bias = test::random_floats(c.rows, 14 + c.rows);
+  const vk::Buffer bx = upload(x, "x"), bn = upload(nw, "norm_w"), by = upload(y0, "y"), bb = upload(bias, "bias");
+  const vk::Buffer step = step_buffer(c.n_tokens, 0);
+  const float eps = 1e-6f;
+  std::vector<float> want = y0, normed(c.cols);
+  for (uint32_t t = 0; t < c.n_tokens; ++t) {
+    ref::rmsnorm(std::span(x).subspan(c.in_shift + size_t{t} * in_stride, c.cols),
+                 std::span(nw).subspan(norm_shift, c.cols), eps, normed);
+    for (uint32_t r = 0; r < c.rows; ++r) {
+      double sum = 0;
+      for (uint32_t k = 0; k < c.cols; ++k) sum += double(w.w[size_t{r} * c.cols + k]) * normed[k];
+      if (c.bias) sum += bias[r];
+      float& o = want[c.out_shift + size_t{t} * out_stride + r];
+      o = static_cast<float>(c.accumulate ? o + sum : sum);
+    }
+  }
+  LinearKernels& lk = fixture().linear;
+  lk.set_shape_override(shape);
+  lk.set_bound_override(bound);
+  const ActView in{bx.address() + 4 * c.in_shift, in_stride, c.cols};
+  const ActView out{by.address() + 4 * c.out_shift, out_stride, c.rows};
+  run_ok([&](vk::CommandBuffer& cmd) {
+    return lk.record_linear(cmd, w.view(), c.bias ? bb.address() : 0, in, out, c.accumulate,
+                            StepView{step.address(), c.max_tokens}, {bn.address() + 4ull * norm_shift, eps});
+  });
+  lk.set_shape_override(std::nullopt);
+  lk.set_bound_override(std::nullopt);
+  const test::Tolerance gemv = tolerance(c.cols);
+  check_close(download(by, y0.size()), want, {gemv.nmse, 4 * gemv.max_abs});
+}
+
+// The RMSNorm folded into the linears that read it (exec/norm_fusion.h): every format and shader
+// shape, GEMV and GEMM, device addresses and the descriptor-bound twin (norm weight as a texel
+// view), the norm weight on a texel boundary and off it.
+TEST_CASE("linear: fused RMSNorm input, the norm weight at any element offset") {
+  const LinearCase cases[] = {
+      {64, 64, 1, 1, false, false, 0, 0, 0, 0},    // aligned GEMV (vec4 norm weight fetches)
+      {37, 100, 1, 1, true, false, 3, 1, 2, 3},    // unaligned windows, tail columns, bias
+      {70, 264, 2, 2, false, true, 0, 4, 0, 0},    // an MTP verify step's 2 rows, accumulate
+      {33, 129, 17, 11, true, false, 5, 2, 1, 0},  // GEMM, odd columns
+  };
+  for (const FormatCase& fc : kFormats)
+    for (uint32_t norm_shift : {0u, 1u, 3u, 4u}) {
+      for (const auto& shape : kShapes)
+        for (const LinearCase& c : cases) check_linear_norm(fc, c, norm_shift, shape, std::nullopt);
+      for (bool bound : {false, true})
+        for (const LinearCase& c : cases) check_linear_norm(fc, c, norm_shift, std::nullopt, bound);
+    }
+  CHECK(test::validation_errors() == 0);
+}
+
 TEST_CASE("linear: the descriptor-bound twin against device addresses, 1..512 rows of x, odd shapes") {
   // Needs VK_KHR_push_descriptor (lavapipe has it); without it `bound` falls back to the
   // device-address kernel and the cases still hold.
@@ -333,6 +405,10 @@ TEST_CASE("linear: very long rows (the per-invocation loop limit)") {
                                FormatCase{WeightFormat::kFp8, 128}}) {
     check_linear(fc, {3, 70000, 1, 1, true, false, 0, 0, 0, 0}, std::nullopt);
     check_linear(fc, {2, 70001, 2, 2, false, true, 0, 0, 0, 0}, std::nullopt);
+    // A fused RMSNorm's sum of squares is a loop over all 70000 columns of its own: lanes would
+    // stop it at 65535 columns and scale by a wrong norm, so the chooser must fall back here too.
+    for (std::optional<bool> bound : {std::optional<bool>(), std::optional<bool>(false), std::optional<bool>(true)})
+      check_linear_norm(fc, {3, 70000, 2, 2, true, false, 0, 0, 0, 0}, 0, std::nullopt, bound);
   }
   CHECK(test::validation_errors() == 0);
 }
@@ -612,6 +688,9 @@ TEST_CASE("linear shape chooser: lanes on CPU drivers, reductions on GPUs, loop-
   const LinearShape longrow = kernels::choose_linear_shape(cpu, WeightFormat::kF16, 70001, 1, false);
   CHECK_FALSE(longrow.lanes());
   CHECK(kernels::linear_loop_iterations(longrow, WeightFormat::kF16, 70001) < vk::kLoopIterationLimit);
+  // Aligned f16 rows run in chunks of 8, but a fused RMSNorm's sum of squares goes column by column.
+  CHECK(kernels::choose_linear_shape(cpu, WeightFormat::kF16, 70000, 1, false).lanes());
+  CHECK_FALSE(kernels::choose_linear_shape(cpu, WeightFormat::kF16, 70000, 1, false, true).lanes());
 
   vk::DeviceCaps gpu = cpu;
   gpu.type = VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
