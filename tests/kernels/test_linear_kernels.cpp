@@ -360,6 +360,32 @@ TEST_CASE("linear: the descriptor-bound twin slices weights larger than one bind
   CHECK(test::validation_errors() == 0);
 }
 
+TEST_CASE("linear: x or the norm weight past maxTexelBufferElements falls back to device addresses") {
+  // The texel views of x and of a fused norm's weight span at most maxTexelBufferElements texels
+  // of their buffer (2^27 on lavapipe): shrunk here to 64 texels (256 floats) for buffers created
+  // meanwhile (check_* make and free their own), x or the weight past them must take the
+  // device-address kernel, with the same results.
+  vk::Context& ctx = test::context();
+  vk::BufferDirectory& dir = ctx.allocator().directory();
+  if (!ctx.caps().push_descriptor || ctx.caps().max_texel_buffer_elements == 0) return;
+  LinearKernels& lk = fixture().linear;
+  const FormatCase f16{WeightFormat::kF16, 0};
+  struct Restore {  // the device's limit again, also when a REQUIRE ends the case early
+    vk::Context& ctx;
+    ~Restore() { ctx.allocator().directory().enable_texel_views(ctx.device().handle(), ctx.caps().max_texel_buffer_elements); }
+  } restore{ctx};
+  dir.enable_texel_views(ctx.device().handle(), 64);
+  const uint64_t before = lk.bound_dispatches();
+  check_linear(f16, {37, 100, 1, 1, true, false, 0, 8, 0, 0}, std::nullopt, true);  // inside: bound
+  CHECK(lk.bound_dispatches() - before == 1);
+  check_linear(f16, {37, 100, 1, 1, true, false, 0, 300, 0, 0}, std::nullopt, true);  // x starts past the view
+  check_linear(f16, {37, 100, 1, 1, true, false, 0, 200, 0, 0}, std::nullopt, true);  // x ends past it
+  check_linear(f16, {33, 60, 5, 5, false, true, 0, 4, 0, 0}, std::nullopt, true);     // its last rows end past it
+  check_linear_norm(f16, {37, 100, 1, 1, true, false, 0, 8, 0, 0}, 300, std::nullopt, true);  // the norm weight past it
+  CHECK(lk.bound_dispatches() - before == 1);
+  CHECK(test::validation_errors() == 0);
+}
+
 TEST_CASE("linear bound plan: slices, aligned offsets, refusals") {
   const VkBuffer wbuf = reinterpret_cast<VkBuffer>(uintptr_t{0x10});
   kernels::BoundLinearInput in;
