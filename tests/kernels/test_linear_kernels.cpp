@@ -594,11 +594,14 @@ TEST_CASE("moe_experts: routed experts read ids and weights from device buffers"
   const uint32_t experts = 6, top_k = 2, width = 40, hidden = 72;
   for (const FormatCase& fc : kFormats) {
     for (const auto& shape : {kShapes[0], kShapes[1], kShapes[2], std::optional<LinearShape>(LinearShape{"sg", 64, 2, 1})}) {
-      for (uint32_t max_tokens : {1u, 4u, 5u}) {
+      // x_shift 3: the grouped GEMMs' x off a texel boundary, rows not whole texels (scalar fetches).
+      for (auto [max_tokens, x_shift] : {std::pair{1u, 0u}, std::pair{4u, 0u}, std::pair{5u, 0u}, std::pair{5u, 3u}}) {
         const bool grouped = max_tokens == 5;  // prefill path: jobs grouped by expert
+        const uint32_t in_stride = hidden + x_shift;
         CAPTURE(weight_format_name(fc.format));
         CAPTURE(max_tokens);
         CAPTURE(grouped);
+        CAPTURE(x_shift);
         std::vector<Packed> gate_up, down;
         std::vector<uint64_t> table;
         for (uint32_t e = 0; e < experts; ++e) {
@@ -609,7 +612,7 @@ TEST_CASE("moe_experts: routed experts read ids and weights from device buffers"
           table.insert(table.end(), {gu.data.address(), gu.view().scales, dn.data.address(), dn.view().scales});
         }
         const uint32_t n_tokens = max_tokens == 1 ? 1 : grouped ? max_tokens : max_tokens - 1;
-        const auto x = test::random_floats(size_t{max_tokens} * hidden, 31);
+        const auto x = test::random_floats(size_t{max_tokens} * in_stride + x_shift, 31);
         // Token 2 has an out-of-range id (it contributes nothing); expert 4 serves every token, more
         // jobs than the grouped grid has blocks for one expert with one token per invocation, so
         // the grid-stride loop runs.
@@ -631,8 +634,8 @@ TEST_CASE("moe_experts: routed experts read ids and weights from device buffers"
             for (uint32_t i = 0; i < width; ++i) {
               double g = 0, u = 0;
               for (uint32_t c = 0; c < hidden; ++c) {
-                g += double(gate_up[e].w[size_t{i} * hidden + c]) * x[size_t{t} * hidden + c];
-                u += double(gate_up[e].w[size_t{width + i} * hidden + c]) * x[size_t{t} * hidden + c];
+                g += double(gate_up[e].w[size_t{i} * hidden + c]) * x[x_shift + size_t{t} * in_stride + c];
+                u += double(gate_up[e].w[size_t{width + i} * hidden + c]) * x[x_shift + size_t{t} * in_stride + c];
               }
               act[i] = silu(static_cast<float>(g)) * static_cast<float>(u);
             }
@@ -650,7 +653,7 @@ TEST_CASE("moe_experts: routed experts read ids and weights from device buffers"
         a.width = width;
         a.hidden = hidden;
         a.group = static_cast<uint32_t>(fc.group);
-        a.in = {bx.address(), hidden, hidden};
+        a.in = {bx.address() + 4ull * x_shift, in_stride, hidden};
         a.ids = {bi.address(), top_k, top_k};
         a.weights = {bw.address(), top_k, top_k};
         a.out = {by.address(), hidden, hidden};
