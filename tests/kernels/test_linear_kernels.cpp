@@ -678,6 +678,28 @@ TEST_CASE("moe_experts: routed experts read ids and weights from device buffers"
   CHECK(test::validation_errors() == 0);
 }
 
+TEST_CASE("linear: a row grid past maxComputeWorkGroupCount[2] is an error, not a dispatch") {
+  // Row blocks run on grid z (linear.comp): with one row per workgroup, one row more than z allows.
+  const vk::DeviceCaps& caps = test::context().caps();
+  const uint32_t rows = caps.max_workgroup_count[2] + 1, cols = 4;
+  if (caps.max_workgroup_count[2] > (1u << 20)) return;  // a weight of that many rows is too big here
+  const LinearShape one_row{vk::has_subgroup_reduce(caps) ? "sg" : "shared", 64, 1, 1};
+  REQUIRE(kernels::linear_shape_problem(one_row, caps).empty());
+  const Packed w = make_weight(WeightFormat::kF32, rows, cols, 0, 2);
+  const vk::Buffer bx = upload(std::vector<float>(cols, 1.0f), "x"), by = upload(std::vector<float>(rows), "y");
+  const vk::Buffer step = step_buffer(1, 0);
+  LinearKernels& lk = fixture().linear;
+  lk.set_shape_override(one_row);
+  const Status st = test::run([&](vk::CommandBuffer& cmd) {
+    return lk.record_linear(cmd, w.view(), 0, ActView{bx.address(), cols, cols}, ActView{by.address(), rows, rows}, false,
+                            StepView{step.address(), 1});
+  });
+  lk.set_shape_override(std::nullopt);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().message().find("exceeds the device's workgroup counts") != std::string::npos);
+  CHECK(test::validation_errors() == 0);
+}
+
 TEST_CASE("matrix kernels reject bad views with errors") {
   const Packed w = make_weight(WeightFormat::kQ4, 8, 64, 32, 1);
   const vk::Buffer bx = upload(std::vector<float>(64), "x"), by = upload(std::vector<float>(8), "y"), step = step_buffer(1, 0);
