@@ -151,24 +151,26 @@ struct LinearKernels::Dispatch {
 
 LinearKernels::LinearKernels(PipelineSet& pipelines) : pipelines_(pipelines) {}
 
-LinearShape LinearKernels::shape_for(WeightFormat format, uint32_t cols, uint32_t max_tokens, bool moe) const {
+LinearShape LinearKernels::shape_for(WeightFormat format, uint32_t cols, uint32_t max_tokens, bool moe, bool normed) const {
   if (override_) {
     LinearShape s = *override_;
     if (moe || max_tokens <= 1) s.tokens = 1;
     return s;
   }
-  return choose_linear_shape(pipelines_.context().caps(), format, cols, max_tokens, moe);
+  return choose_linear_shape(pipelines_.context().caps(), format, cols, max_tokens, moe, normed);
 }
 
 Status LinearKernels::record_matrix(vk::CommandBuffer& cmd, const char* op, const Dispatch& d, const StepView& step) {
   const vk::DeviceCaps& caps = pipelines_.context().caps();
   const uint32_t cols = d.params.cols;
+  // A fused RMSNorm (flags 4) adds a loop over the columns (norm_scale) that counts as well.
+  const bool normed = !d.moe && (d.params.flags & 4u) != 0;
   // A shape the caller forced (bench-kernels --shape-rows) is kept as given.
-  const LinearShape chosen = shape_for(d.format, cols, d.jobs, d.moe);
+  const LinearShape chosen = shape_for(d.format, cols, d.jobs, d.moe, normed);
   const LinearShape s = override_ ? chosen : fit_linear_rows(chosen, d.params.rows);
   if (const std::string problem = linear_shape_problem(s, caps); !problem.empty())
     return fail(op, "shape " + s.shape + ": " + problem);
-  uint64_t iterations = linear_loop_iterations(s, d.format, cols);
+  uint64_t iterations = linear_loop_iterations(s, d.format, cols, normed);
   // Grouped MoE: jobs per expert average jobs / experts, so x gets twice that many blocks (not
   // one per token: most of experts x max_tokens workgroups would find no work) and the shader's
   // grid-stride loop covers an expert with more jobs; worst case one expert has all of them.
@@ -206,7 +208,8 @@ Status LinearKernels::record_matrix(vk::CommandBuffer& cmd, const char* op, cons
                               (uint64_t{d.params.rows} + s.rows_per_workgroup() - 1) / s.rows_per_workgroup());
     }
   }
-  if (d.weight && (bound_override_ ? *bound_override_ : linear_bound_preferred(caps, s, d.format, d.jobs))) {
+  // The bound twin exists for the lanes shape only (a reduction shape falls back from lanes for long rows).
+  if (d.weight && s.lanes() && (bound_override_ ? *bound_override_ : linear_bound_preferred(caps, s, d.format, d.jobs))) {
     // A SwiGLU input (flags & 8) reads the up half, cols past the gate half.
     const uint64_t x_elements = uint64_t{d.jobs - 1} * d.params.x_stride + uint64_t{d.heads - 1} * d.params.x_head_stride +
                                 d.params.x_offset + uint64_t{d.params.cols} * ((d.params.flags & 8u) != 0 ? 2 : 1);

@@ -122,7 +122,7 @@ class LinearKernels {
   // Dispatches recorded with the descriptor-bound twin so far (tests check the path is taken).
   uint64_t bound_dispatches() const { return bound_dispatches_; }
   // The shape record_linear would use for this weight and token count.
-  LinearShape shape_for(WeightFormat format, uint32_t cols, uint32_t max_tokens, bool moe) const;
+  LinearShape shape_for(WeightFormat format, uint32_t cols, uint32_t max_tokens, bool moe, bool normed = false) const;
 
  private:
   struct Dispatch;

@@ -24,17 +24,19 @@ bool linear_rows_aligned(WeightFormat format, uint32_t cols) {
   return false;
 }
 
-uint64_t linear_loop_iterations(const LinearShape& s, WeightFormat format, uint32_t cols) {
+uint64_t linear_loop_iterations(const LinearShape& s, WeightFormat format, uint32_t cols, bool normed) {
   const uint32_t chunk = linear_chunk(format);
   const bool aligned = linear_rows_aligned(format, cols);
   const uint64_t vec = aligned ? cols / chunk : 0;
   const uint64_t tail = aligned ? cols % chunk : cols;
   const uint64_t step = s.lanes() ? 1 : s.workgroup;
-  return (vec + step - 1) / step + (tail + step - 1) / step;
+  const uint64_t matrix = (vec + step - 1) / step + (tail + step - 1) / step;
+  // linear.comp's norm_scale: one column per iteration and lane (lanes), a loop of its own.
+  return normed ? std::max<uint64_t>(matrix, (cols + step - 1) / step) : matrix;
 }
 
 LinearShape choose_linear_shape(const vk::DeviceCaps& caps, WeightFormat format, uint32_t cols, uint32_t max_tokens,
-                                bool moe) {
+                                bool moe, bool normed) {
   const bool fixed_subgroup = caps.subgroup_size > 0 && caps.min_subgroup_size == caps.max_subgroup_size;
   const bool gemm = !moe && max_tokens > 1;
   if (caps.type == VK_PHYSICAL_DEVICE_TYPE_CPU && fixed_subgroup) {
@@ -48,7 +50,7 @@ LinearShape choose_linear_shape(const vk::DeviceCaps& caps, WeightFormat format,
     const bool wide = gemm && format == WeightFormat::kF16 && caps.push_descriptor;
     const uint32_t rows = gemm ? (wide ? 4u : 8u) : (quant ? 16u : 8u);
     LinearShape s{"lanes", caps.subgroup_size, rows, gemm ? std::min<uint32_t>(max_tokens, wide ? 8u : 4u) : 1u};
-    if (linear_loop_iterations(s, format, cols) < vk::kLoopIterationLimit) return s;
+    if (linear_loop_iterations(s, format, cols, normed) < vk::kLoopIterationLimit) return s;
   }
   uint32_t wg = 128;
   while (wg > caps.max_workgroup_invocations) wg /= 2;

@@ -26,14 +26,15 @@ struct LinearShape {
 uint32_t linear_chunk(WeightFormat format);
 // Whether rows of `cols` weights allow the 16-byte chunk loads (weight_decode.glsl WEIGHT_VEC).
 bool linear_rows_aligned(WeightFormat format, uint32_t cols);
-// Loop iterations one invocation runs for a row of `cols` columns (kept below 65535).
-uint64_t linear_loop_iterations(const LinearShape& s, WeightFormat format, uint32_t cols);
+// Loop iterations one invocation runs for a row of `cols` columns (kept below 65535). `normed`:
+// with a fused RMSNorm (InputNorm), whose sum of squares is a loop over the columns of its own.
+uint64_t linear_loop_iterations(const LinearShape& s, WeightFormat format, uint32_t cols, bool normed = false);
 
 // The shape for a weight of `cols` columns applied to up to `max_tokens` rows of x; `moe`
 // kernels take one token per invocation. Falls back from lanes to a reduction shape when a row
-// would need too many loop iterations per invocation.
+// would need too many loop iterations per invocation (`normed`: counting a fused RMSNorm's).
 LinearShape choose_linear_shape(const vk::DeviceCaps& caps, WeightFormat format, uint32_t cols, uint32_t max_tokens,
-                                bool moe);
+                                bool moe, bool normed = false);
 // `s` with no more rows per lane than a matrix of `rows` rows (per head or per expert) needs:
 // the lanes shape halves ROWS while half as many still cover `rows` in one workgroup, so a small
 // matrix (MLA's per-head absorbed projections: 16-64 rows in small models) does not compute

@@ -253,6 +253,78 @@ TEST_CASE("linear: SwiGLU input [gate | up] computed as the kernel reads it") {
   CHECK(test::validation_errors() == 0);
 }
 
+// record_linear with an InputNorm (exec folds an RMSNorm into the linears that read it): rows
+// t < n_tokens of the output window get W rmsnorm(x_t) (+ bias) (+ previous), the norm's weight
+// `norm_shift` floats into its buffer (a texel view's element offset that is not a whole texel
+// when not a multiple of 4). The reference normalises first, as the unfused program does.
+void check_linear_norm(const FormatCase& fc, const LinearCase& c, uint32_t norm_shift,
+                       const std::optional<LinearShape>& shape, std::optional<bool> bound) {
+  CAPTURE(weight_format_name(fc.format));
+  CAPTURE(fc.group);
+  CAPTURE(c.rows);
+  CAPTURE(c.cols);
+  CAPTURE(c.max_tokens);
+  CAPTURE(c.n_tokens);
+  CAPTURE(c.in_shift);
+  CAPTURE(norm_shift);
+  CAPTURE((shape ? shape->shape : std::string("default")));
+  CAPTURE((bound ? (*bound ? "bound" : "device addresses") : "device's choice"));
+  const Packed w = make_weight(fc.format, c.rows, c.cols, fc.group, c.rows * 3 + c.cols);
+  const uint32_t in_stride = c.cols + c.in_pad, out_stride = c.rows + c.out_pad;
+  const auto x = test::random_floats(size_t{c.max_tokens} * in_stride + c.in_shift, 11 + c.cols, -3, 3);
+  const auto nw = test::random_floats(size_t{c.cols} + norm_shift, 12 + c.cols, 0.5f, 1.5f);
+  const auto y0 = test::random_floats(size_t{c.max_tokens} * out_stride + c.out_shift, 13 + c.rows);
+  const auto bias = test::random_floats(c.rows, 14 + c.rows);
+  const vk::Buffer bx = upload(x, "x"), bn = upload(nw, "norm_w"), by = upload(y0, "y"), bb = upload(bias, "bias");
+  const vk::Buffer step = step_buffer(c.n_tokens, 0);
+  const float eps = 1e-6f;
+  std::vector<float> want = y0, normed(c.cols);
+  for (uint32_t t = 0; t < c.n_tokens; ++t) {
+    ref::rmsnorm(std::span(x).subspan(c.in_shift + size_t{t} * in_stride, c.cols),
+                 std::span(nw).subspan(norm_shift, c.cols), eps, normed);
+    for (uint32_t r = 0; r < c.rows; ++r) {
+      double sum = 0;
+      for (uint32_t k = 0; k < c.cols; ++k) sum += double(w.w[size_t{r} * c.cols + k]) * normed[k];
+      if (c.bias) sum += bias[r];
+      float& o = want[c.out_shift + size_t{t} * out_stride + r];
+      o = static_cast<float>(c.accumulate ? o + sum : sum);
+    }
+  }
+  LinearKernels& lk = fixture().linear;
+  lk.set_shape_override(shape);
+  lk.set_bound_override(bound);
+  const ActView in{bx.address() + 4 * c.in_shift, in_stride, c.cols};
+  const ActView out{by.address() + 4 * c.out_shift, out_stride, c.rows};
+  run_ok([&](vk::CommandBuffer& cmd) {
+    return lk.record_linear(cmd, w.view(), c.bias ? bb.address() : 0, in, out, c.accumulate,
+                            StepView{step.address(), c.max_tokens}, {bn.address() + 4ull * norm_shift, eps});
+  });
+  lk.set_shape_override(std::nullopt);
+  lk.set_bound_override(std::nullopt);
+  const test::Tolerance gemv = tolerance(c.cols);
+  check_close(download(by, y0.size()), want, {gemv.nmse, 4 * gemv.max_abs});
+}
+
+// The RMSNorm folded into the linears that read it (exec/norm_fusion.h): every format and shader
+// shape, GEMV and GEMM, device addresses and the descriptor-bound twin (norm weight as a texel
+// view), the norm weight on a texel boundary and off it.
+TEST_CASE("linear: fused RMSNorm input, the norm weight at any element offset") {
+  const LinearCase cases[] = {
+      {64, 64, 1, 1, false, false, 0, 0, 0, 0},    // aligned GEMV (vec4 norm weight fetches)
+      {37, 100, 1, 1, true, false, 3, 1, 2, 3},    // unaligned windows, tail columns, bias
+      {70, 264, 2, 2, false, true, 0, 4, 0, 0},    // an MTP verify step's 2 rows, accumulate
+      {33, 129, 17, 11, true, false, 5, 2, 1, 0},  // GEMM, odd columns
+  };
+  for (const FormatCase& fc : kFormats)
+    for (uint32_t norm_shift : {0u, 1u, 3u, 4u}) {
+      for (const auto& shape : kShapes)
+        for (const LinearCase& c : cases) check_linear_norm(fc, c, norm_shift, shape, std::nullopt);
+      for (bool bound : {false, true})
+        for (const LinearCase& c : cases) check_linear_norm(fc, c, norm_shift, std::nullopt, bound);
+    }
+  CHECK(test::validation_errors() == 0);
+}
+
 TEST_CASE("linear: the descriptor-bound twin against device addresses, 1..512 rows of x, odd shapes") {
   // Needs VK_KHR_push_descriptor (lavapipe has it); without it `bound` falls back to the
   // device-address kernel and the cases still hold.
@@ -285,6 +357,32 @@ TEST_CASE("linear: the descriptor-bound twin slices weights larger than one bind
     if (test::context().caps().push_descriptor) CHECK(lk.bound_dispatches() - before == 3 + 3);
   }
   lk.set_bound_range_limit(std::nullopt);
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("linear: x or the norm weight past maxTexelBufferElements falls back to device addresses") {
+  // The texel views of x and of a fused norm's weight span at most maxTexelBufferElements texels
+  // of their buffer (2^27 on lavapipe): shrunk here to 64 texels (256 floats) for buffers created
+  // meanwhile (check_* make and free their own), x or the weight past them must take the
+  // device-address kernel, with the same results.
+  vk::Context& ctx = test::context();
+  vk::BufferDirectory& dir = ctx.allocator().directory();
+  if (!ctx.caps().push_descriptor || ctx.caps().max_texel_buffer_elements == 0) return;
+  LinearKernels& lk = fixture().linear;
+  const FormatCase f16{WeightFormat::kF16, 0};
+  struct Restore {  // the device's limit again, also when a REQUIRE ends the case early
+    vk::Context& ctx;
+    ~Restore() { ctx.allocator().directory().enable_texel_views(ctx.device().handle(), ctx.caps().max_texel_buffer_elements); }
+  } restore{ctx};
+  dir.enable_texel_views(ctx.device().handle(), 64);
+  const uint64_t before = lk.bound_dispatches();
+  check_linear(f16, {37, 100, 1, 1, true, false, 0, 8, 0, 0}, std::nullopt, true);  // inside: bound
+  CHECK(lk.bound_dispatches() - before == 1);
+  check_linear(f16, {37, 100, 1, 1, true, false, 0, 300, 0, 0}, std::nullopt, true);  // x starts past the view
+  check_linear(f16, {37, 100, 1, 1, true, false, 0, 200, 0, 0}, std::nullopt, true);  // x ends past it
+  check_linear(f16, {33, 60, 5, 5, false, true, 0, 4, 0, 0}, std::nullopt, true);     // its last rows end past it
+  check_linear_norm(f16, {37, 100, 1, 1, true, false, 0, 8, 0, 0}, 300, std::nullopt, true);  // the norm weight past it
+  CHECK(lk.bound_dispatches() - before == 1);
   CHECK(test::validation_errors() == 0);
 }
 
@@ -333,6 +431,10 @@ TEST_CASE("linear: very long rows (the per-invocation loop limit)") {
                                FormatCase{WeightFormat::kFp8, 128}}) {
     check_linear(fc, {3, 70000, 1, 1, true, false, 0, 0, 0, 0}, std::nullopt);
     check_linear(fc, {2, 70001, 2, 2, false, true, 0, 0, 0, 0}, std::nullopt);
+    // A fused RMSNorm's sum of squares is a loop over all 70000 columns of its own: lanes would
+    // stop it at 65535 columns and scale by a wrong norm, so the chooser must fall back here too.
+    for (std::optional<bool> bound : {std::optional<bool>(), std::optional<bool>(false), std::optional<bool>(true)})
+      check_linear_norm(fc, {3, 70000, 2, 2, true, false, 0, 0, 0, 0}, 0, std::nullopt, bound);
   }
   CHECK(test::validation_errors() == 0);
 }
@@ -492,11 +594,14 @@ TEST_CASE("moe_experts: routed experts read ids and weights from device buffers"
   const uint32_t experts = 6, top_k = 2, width = 40, hidden = 72;
   for (const FormatCase& fc : kFormats) {
     for (const auto& shape : {kShapes[0], kShapes[1], kShapes[2], std::optional<LinearShape>(LinearShape{"sg", 64, 2, 1})}) {
-      for (uint32_t max_tokens : {1u, 4u, 5u}) {
+      // x_shift 3: the grouped GEMMs' x off a texel boundary, rows not whole texels (scalar fetches).
+      for (auto [max_tokens, x_shift] : {std::pair{1u, 0u}, std::pair{4u, 0u}, std::pair{5u, 0u}, std::pair{5u, 3u}}) {
         const bool grouped = max_tokens == 5;  // prefill path: jobs grouped by expert
+        const uint32_t in_stride = hidden + x_shift;
         CAPTURE(weight_format_name(fc.format));
         CAPTURE(max_tokens);
         CAPTURE(grouped);
+        CAPTURE(x_shift);
         std::vector<Packed> gate_up, down;
         std::vector<uint64_t> table;
         for (uint32_t e = 0; e < experts; ++e) {
@@ -507,7 +612,7 @@ TEST_CASE("moe_experts: routed experts read ids and weights from device buffers"
           table.insert(table.end(), {gu.data.address(), gu.view().scales, dn.data.address(), dn.view().scales});
         }
         const uint32_t n_tokens = max_tokens == 1 ? 1 : grouped ? max_tokens : max_tokens - 1;
-        const auto x = test::random_floats(size_t{max_tokens} * hidden, 31);
+        const auto x = test::random_floats(size_t{max_tokens} * in_stride + x_shift, 31);
         // Token 2 has an out-of-range id (it contributes nothing); expert 4 serves every token, more
         // jobs than the grouped grid has blocks for one expert with one token per invocation, so
         // the grid-stride loop runs.
@@ -529,8 +634,8 @@ TEST_CASE("moe_experts: routed experts read ids and weights from device buffers"
             for (uint32_t i = 0; i < width; ++i) {
               double g = 0, u = 0;
               for (uint32_t c = 0; c < hidden; ++c) {
-                g += double(gate_up[e].w[size_t{i} * hidden + c]) * x[size_t{t} * hidden + c];
-                u += double(gate_up[e].w[size_t{width + i} * hidden + c]) * x[size_t{t} * hidden + c];
+                g += double(gate_up[e].w[size_t{i} * hidden + c]) * x[x_shift + size_t{t} * in_stride + c];
+                u += double(gate_up[e].w[size_t{width + i} * hidden + c]) * x[x_shift + size_t{t} * in_stride + c];
               }
               act[i] = silu(static_cast<float>(g)) * static_cast<float>(u);
             }
@@ -548,7 +653,7 @@ TEST_CASE("moe_experts: routed experts read ids and weights from device buffers"
         a.width = width;
         a.hidden = hidden;
         a.group = static_cast<uint32_t>(fc.group);
-        a.in = {bx.address(), hidden, hidden};
+        a.in = {bx.address() + 4ull * x_shift, in_stride, hidden};
         a.ids = {bi.address(), top_k, top_k};
         a.weights = {bw.address(), top_k, top_k};
         a.out = {by.address(), hidden, hidden};
@@ -570,6 +675,28 @@ TEST_CASE("moe_experts: routed experts read ids and weights from device buffers"
       }
     }
   }
+  CHECK(test::validation_errors() == 0);
+}
+
+TEST_CASE("linear: a row grid past maxComputeWorkGroupCount[2] is an error, not a dispatch") {
+  // Row blocks run on grid z (linear.comp): with one row per workgroup, one row more than z allows.
+  const vk::DeviceCaps& caps = test::context().caps();
+  const uint32_t rows = caps.max_workgroup_count[2] + 1, cols = 4;
+  if (caps.max_workgroup_count[2] > (1u << 20)) return;  // a weight of that many rows is too big here
+  const LinearShape one_row{vk::has_subgroup_reduce(caps) ? "sg" : "shared", 64, 1, 1};
+  REQUIRE(kernels::linear_shape_problem(one_row, caps).empty());
+  const Packed w = make_weight(WeightFormat::kF32, rows, cols, 0, 2);
+  const vk::Buffer bx = upload(std::vector<float>(cols, 1.0f), "x"), by = upload(std::vector<float>(rows), "y");
+  const vk::Buffer step = step_buffer(1, 0);
+  LinearKernels& lk = fixture().linear;
+  lk.set_shape_override(one_row);
+  const Status st = test::run([&](vk::CommandBuffer& cmd) {
+    return lk.record_linear(cmd, w.view(), 0, ActView{bx.address(), cols, cols}, ActView{by.address(), rows, rows}, false,
+                            StepView{step.address(), 1});
+  });
+  lk.set_shape_override(std::nullopt);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().message().find("exceeds the device's workgroup counts") != std::string::npos);
   CHECK(test::validation_errors() == 0);
 }
 
@@ -612,6 +739,9 @@ TEST_CASE("linear shape chooser: lanes on CPU drivers, reductions on GPUs, loop-
   const LinearShape longrow = kernels::choose_linear_shape(cpu, WeightFormat::kF16, 70001, 1, false);
   CHECK_FALSE(longrow.lanes());
   CHECK(kernels::linear_loop_iterations(longrow, WeightFormat::kF16, 70001) < vk::kLoopIterationLimit);
+  // Aligned f16 rows run in chunks of 8, but a fused RMSNorm's sum of squares goes column by column.
+  CHECK(kernels::choose_linear_shape(cpu, WeightFormat::kF16, 70000, 1, false).lanes());
+  CHECK_FALSE(kernels::choose_linear_shape(cpu, WeightFormat::kF16, 70000, 1, false, true).lanes());
 
   // Small matrices keep no more rows per lane than one workgroup needs (f16 GEMV: 8 per lane).
   const LinearShape f16 = kernels::choose_linear_shape(cpu, WeightFormat::kF16, 64, 1, false);
