@@ -172,6 +172,16 @@ else
 fi
 echo >>"$summary"
 echo "MiB/token: weights one decode token reads (routed experts: top-k of n); % of roofline = decode tok/s at context 0 x MiB/token / copy bandwidth." >>"$summary"
+# MTP on the demo model (issue 15's target: tokens/s with drafts >= 1.5x without), from the demo
+# benches above (their default --mtp-decode run: greedy, 1 draft, the chat prompts).
+{
+  echo
+  echo "## MTP on the demo model (r1vk bench's --mtp-decode run)"
+  echo
+  for w in f16 q4; do
+    grep -h -e '^MTP speculative' -e 'a step takes' "$out/bench_demo_$w.log" 2>/dev/null | sed "s/^ */- $w: /"
+  done
+} >>"$summary"
 rm -rf "$models" "$out/cache"
 log "done in $(elapsed) s; $failed_tests test executable(s) failed"
 cat "$summary"
