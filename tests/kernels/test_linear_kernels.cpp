@@ -119,6 +119,36 @@ struct LinearCase {
   uint32_t in_pad, in_shift, out_pad, out_shift;  // window: extra row stride and column offset
 };
 
+// The reference output of a linear case: for rows t < n_tokens of the window, want[t, r] =
+// sum_k W[r, k] * act_t[k] (+ bias[r]) (+ its previous value), in double; act_t is the input row
+// after the op's input transform (none, a SwiGLU, an RMSNorm), from `input(t)`.
+template <typename Input>
+void reference_linear(const Packed& w, const LinearCase& c, uint32_t out_stride, std::span<const float> bias, Input input,
+                      std::vector<float>& want) {
+  for (uint32_t t = 0; t < c.n_tokens; ++t) {
+    const std::span<const float> act = input(t);
+    for (uint32_t r = 0; r < c.rows; ++r) {
+      double sum = 0;
+      for (uint32_t k = 0; k < c.cols; ++k) sum += double(w.w[size_t{r} * c.cols + k]) * act[k];
+      if (c.bias) sum += bias[r];
+      float& o = want[c.out_shift + size_t{t} * out_stride + r];
+      o = static_cast<float>(c.accumulate ? o + sum : sum);
+    }
+  }
+}
+
+// Runs `record(lk, cmd)` in one submission with the shader shape and the bound path forced as
+// given (nullopt: the device's choice), then gives the choice back to the device.
+template <typename Record>
+void run_forced(const std::optional<LinearShape>& shape, std::optional<bool> bound, Record record) {
+  LinearKernels& lk = fixture().linear;
+  lk.set_shape_override(shape);
+  lk.set_bound_override(bound);
+  run_ok([&](vk::CommandBuffer& cmd) { return record(lk, cmd); });
+  lk.set_shape_override(std::nullopt);
+  lk.set_bound_override(std::nullopt);
+}
+
 // Runs record_linear on one case and checks the whole output buffer: rows t < n_tokens in the
 // window get W x (+ bias) (+ previous), everything else keeps its previous value.
 // `bound`: force the descriptor-bound twin on or off (nullopt: the device's choice).
@@ -145,25 +175,13 @@ void check_linear(const FormatCase& fc, const LinearCase& c, const std::optional
   const vk::Buffer step = step_buffer(c.n_tokens, 0);
 
   std::vector<float> want = y0;
-  for (uint32_t t = 0; t < c.n_tokens; ++t) {
-    for (uint32_t r = 0; r < c.rows; ++r) {
-      double s = 0;
-      for (uint32_t k = 0; k < c.cols; ++k) s += double(w.w[size_t{r} * c.cols + k]) * x[c.in_shift + size_t{t} * in_stride + k];
-      if (c.bias) s += bias[r];
-      float& o = want[c.out_shift + size_t{t} * out_stride + r];
-      o = static_cast<float>(c.accumulate ? o + s : s);
-    }
-  }
-  LinearKernels& lk = fixture().linear;
-  lk.set_shape_override(shape);
-  lk.set_bound_override(bound);
+  reference_linear(w, c, out_stride, bias,
+                   [&](uint32_t t) { return std::span<const float>(x).subspan(c.in_shift + size_t{t} * in_stride, c.cols); }, want);
   const ActView in{bx.address() + 4 * c.in_shift, in_stride, c.cols};
   const ActView out{by.address() + 4 * c.out_shift, out_stride, c.rows};
-  run_ok([&](vk::CommandBuffer& cmd) {
+  run_forced(shape, bound, [&](LinearKernels& lk, vk::CommandBuffer& cmd) {
     return lk.record_linear(cmd, w.view(), c.bias ? bb.address() : 0, in, out, c.accumulate, StepView{step.address(), c.max_tokens});
   });
-  lk.set_shape_override(std::nullopt);
-  lk.set_bound_override(std::nullopt);
   check_close(download(by, y0.size()), want, tolerance(c.cols));
 }
 
@@ -208,28 +226,17 @@ void check_linear_swiglu(const FormatCase& fc, const LinearCase& c, const std::o
   const vk::Buffer bx = upload(x, "gate_up"), by = upload(y0, "y"), bb = upload(bias, "bias");
   const vk::Buffer step = step_buffer(c.n_tokens, 0);
   std::vector<float> want = y0, act(c.cols);
-  for (uint32_t t = 0; t < c.n_tokens; ++t) {
+  reference_linear(w, c, out_stride, bias, [&](uint32_t t) {
     const auto row = std::span<const float>(x).subspan(c.in_shift + size_t{t} * in_stride, 2 * c.cols);
     ref::swiglu(row.first(c.cols), row.subspan(c.cols), act);
-    for (uint32_t r = 0; r < c.rows; ++r) {
-      double sum = 0;
-      for (uint32_t k = 0; k < c.cols; ++k) sum += double(w.w[size_t{r} * c.cols + k]) * act[k];
-      if (c.bias) sum += bias[r];
-      float& o = want[c.out_shift + size_t{t} * out_stride + r];
-      o = static_cast<float>(c.accumulate ? o + sum : sum);
-    }
-  }
-  LinearKernels& lk = fixture().linear;
-  lk.set_shape_override(shape);
-  lk.set_bound_override(bound);
+    return std::span<const float>(act);
+  }, want);
   const ActView in{bx.address() + 4 * c.in_shift, in_stride, 2 * c.cols};
   const ActView out{by.address() + 4 * c.out_shift, out_stride, c.rows};
-  run_ok([&](vk::CommandBuffer& cmd) {
+  run_forced(shape, bound, [&](LinearKernels& lk, vk::CommandBuffer& cmd) {
     return lk.record_linear_swiglu(cmd, w.view(), c.bias ? bb.address() : 0, in, out, c.accumulate,
                                    StepView{step.address(), c.max_tokens});
   });
-  lk.set_shape_override(std::nullopt);
-  lk.set_bound_override(std::nullopt);
   const test::Tolerance gemv = tolerance(c.cols);
   check_close(download(by, y0.size()), want, {gemv.nmse, 4 * gemv.max_abs});
 }
@@ -279,28 +286,17 @@ void check_linear_norm(const FormatCase& fc, const LinearCase& c, uint32_t norm_
   const vk::Buffer step = step_buffer(c.n_tokens, 0);
   const float eps = 1e-6f;
   std::vector<float> want = y0, normed(c.cols);
-  for (uint32_t t = 0; t < c.n_tokens; ++t) {
+  reference_linear(w, c, out_stride, bias, [&](uint32_t t) {
     ref::rmsnorm(std::span(x).subspan(c.in_shift + size_t{t} * in_stride, c.cols),
                  std::span(nw).subspan(norm_shift, c.cols), eps, normed);
-    for (uint32_t r = 0; r < c.rows; ++r) {
-      double sum = 0;
-      for (uint32_t k = 0; k < c.cols; ++k) sum += double(w.w[size_t{r} * c.cols + k]) * normed[k];
-      if (c.bias) sum += bias[r];
-      float& o = want[c.out_shift + size_t{t} * out_stride + r];
-      o = static_cast<float>(c.accumulate ? o + sum : sum);
-    }
-  }
-  LinearKernels& lk = fixture().linear;
-  lk.set_shape_override(shape);
-  lk.set_bound_override(bound);
+    return std::span<const float>(normed);
+  }, want);
   const ActView in{bx.address() + 4 * c.in_shift, in_stride, c.cols};
   const ActView out{by.address() + 4 * c.out_shift, out_stride, c.rows};
-  run_ok([&](vk::CommandBuffer& cmd) {
+  run_forced(shape, bound, [&](LinearKernels& lk, vk::CommandBuffer& cmd) {
     return lk.record_linear(cmd, w.view(), c.bias ? bb.address() : 0, in, out, c.accumulate,
                             StepView{step.address(), c.max_tokens}, {bn.address() + 4ull * norm_shift, eps});
   });
-  lk.set_shape_override(std::nullopt);
-  lk.set_bound_override(std::nullopt);
   const test::Tolerance gemv = tolerance(c.cols);
   check_close(download(by, y0.size()), want, {gemv.nmse, 4 * gemv.max_abs});
 }
