@@ -294,8 +294,8 @@ Status LinearKernels::record_bound(vk::CommandBuffer& cmd, const Dispatch& d, co
   return ok_status();
 }
 
-// The fields every plain (one weight, grid y = 1) linear dispatch shares.
-LinearKernels::Dispatch LinearKernels::plain_dispatch(const WeightView& w, const StepView& step) {
+// The fields every dispatch of one weight matrix shares (linear, its SwiGLU twin, linear_heads).
+LinearKernels::Dispatch LinearKernels::weight_dispatch(const WeightView& w, const StepView& step) {
   Dispatch d;
   d.format = w.format;
   d.group = w.group;
@@ -313,7 +313,7 @@ Status LinearKernels::record_linear(vk::CommandBuffer& cmd, const WeightView& w,
   R1VK_TRY(check_weight(op, w.format, w.rows, w.cols, w.group, w.data, w.scales, true));
   R1VK_TRY(check_act(op, "input", in, w.cols));
   R1VK_TRY(check_act(op, "output", out, w.rows));
-  Dispatch d = plain_dispatch(w, step);
+  Dispatch d = weight_dispatch(w, step);
   d.x_vec = aligned16(in.addr) && in.row_stride % 4 == 0;
   if (norm.weight != 0 && !(norm.eps > 0.0f)) return fail(op, "a fused RMSNorm needs a positive epsilon");
   d.params = LinearParams{w.data, w.scales, in.addr, out.addr, bias, 0, 0, 0, w.rows, w.cols, in.row_stride, 0, 0,
@@ -330,7 +330,7 @@ Status LinearKernels::record_linear_swiglu(vk::CommandBuffer& cmd, const WeightV
   R1VK_TRY(check_weight(op, w.format, w.rows, w.cols, w.group, w.data, w.scales, true));
   R1VK_TRY(check_act(op, "gate|up input", gate_up, 2 * w.cols));
   R1VK_TRY(check_act(op, "output", out, w.rows));
-  Dispatch d = plain_dispatch(w, step);
+  Dispatch d = weight_dispatch(w, step);
   // The up half starts w.cols after the gate half: vec4 loads need it aligned as well.
   d.x_vec = aligned16(gate_up.addr) && gate_up.row_stride % 4 == 0 && w.cols % 4 == 0;
   d.params = LinearParams{w.data, w.scales, gate_up.addr, out.addr, bias, 0, 0, 0, w.rows, w.cols, gate_up.row_stride, 0, 0,
@@ -353,16 +353,11 @@ Status LinearKernels::record_linear_heads(vk::CommandBuffer& cmd, const WeightVi
     return fail("linear_heads", "head windows (stride " + std::to_string(in_head_stride) + ", offset " +
                                     std::to_string(in_offset) + ", " + std::to_string(w.cols) + " columns) exceed the input's " +
                                     std::to_string(in.cols) + " columns");
-  Dispatch d;
-  d.format = w.format;
-  d.group = w.group;
-  d.jobs = step.max_tokens;
+  Dispatch d = weight_dispatch(w, step);
   d.heads = heads;
-  d.weight_vec = linear_rows_aligned(w.format, w.cols) && aligned16(w.data);
   d.x_vec = aligned16(in.addr) && in.row_stride % 4 == 0 && in_head_stride % 4 == 0 && in_offset % 4 == 0;
   d.params = LinearParams{w.data, w.scales, in.addr, out.addr, 0, 0, 0, 0, w.rows / heads, w.cols, in.row_stride,
                           in_head_stride, in_offset, out.row_stride, 0, 0, 0, 0, 0, 0.0f, 0, 0};
-  d.weight = &w;
   d.x = in;
   return record_matrix(cmd, op, d, step);
 }

@@ -127,7 +127,7 @@ class LinearKernels {
  private:
   struct Dispatch;
   Status record_matrix(vk::CommandBuffer& cmd, const char* op, const Dispatch& d, const StepView& step);
-  static Dispatch plain_dispatch(const WeightView& w, const StepView& step);
+  static Dispatch weight_dispatch(const WeightView& w, const StepView& step);
   std::optional<BoundLinearPlan> bound_plan(const Dispatch& d) const;
   // The texel view holding x when `elements` f32 values from x fit it and its 32-bit offsets.
   std::optional<vk::TexelSpan> x_texels(VkDeviceAddress x, uint64_t elements) const;
