@@ -137,6 +137,22 @@ void reference_linear(const Packed& w, const LinearCase& c, uint32_t out_stride,
   }
 }
 
+// What a failing linear check prints: the format, the case's fields, the shape and the bound
+// path (a macro: doctest's CAPTURE lasts to the end of the enclosing scope).
+#define CAPTURE_LINEAR_CASE(fc, c, shape, bound)                                         \
+  CAPTURE(weight_format_name((fc).format));                                              \
+  CAPTURE((fc).group);                                                                   \
+  CAPTURE((c).rows);                                                                     \
+  CAPTURE((c).cols);                                                                     \
+  CAPTURE((c).max_tokens);                                                               \
+  CAPTURE((c).n_tokens);                                                                 \
+  CAPTURE((c).bias);                                                                     \
+  CAPTURE((c).accumulate);                                                               \
+  CAPTURE((c).in_shift);                                                                 \
+  CAPTURE((c).out_shift);                                                                \
+  CAPTURE(((shape) ? (shape)->shape : std::string("default")));                          \
+  CAPTURE(((bound) ? (*(bound) ? "bound" : "device addresses") : "device's choice"))
+
 // Runs `record(lk, cmd)` in one submission with the shader shape and the bound path forced as
 // given (nullopt: the device's choice), then gives the choice back to the device.
 template <typename Record>
@@ -154,18 +170,7 @@ void run_forced(const std::optional<LinearShape>& shape, std::optional<bool> bou
 // `bound`: force the descriptor-bound twin on or off (nullopt: the device's choice).
 void check_linear(const FormatCase& fc, const LinearCase& c, const std::optional<LinearShape>& shape,
                   std::optional<bool> bound = std::nullopt) {
-  CAPTURE(weight_format_name(fc.format));
-  CAPTURE(fc.group);
-  CAPTURE(c.rows);
-  CAPTURE(c.cols);
-  CAPTURE(c.max_tokens);
-  CAPTURE(c.n_tokens);
-  CAPTURE(c.bias);
-  CAPTURE(c.accumulate);
-  CAPTURE(c.in_shift);
-  CAPTURE(c.out_shift);
-  CAPTURE((shape ? shape->shape : std::string("default")));
-  CAPTURE((bound ? (*bound ? "bound" : "device addresses") : "device's choice"));
+  CAPTURE_LINEAR_CASE(fc, c, shape, bound);
   const Packed w = make_weight(fc.format, c.rows, c.cols, fc.group, c.rows * 7 + c.cols);
   const uint32_t in_stride = c.cols + c.in_pad, out_stride = c.rows + c.out_pad;
   const auto x = test::random_floats(size_t{c.max_tokens} * in_stride + c.in_shift, 3 + c.cols);
@@ -209,14 +214,7 @@ TEST_CASE("linear: every format, GEMV and GEMM, awkward shapes, all shader shape
 // host's: kTolF32Transcendental-sized differences on top of the GEMV's).
 void check_linear_swiglu(const FormatCase& fc, const LinearCase& c, const std::optional<LinearShape>& shape,
                          std::optional<bool> bound) {
-  CAPTURE(weight_format_name(fc.format));
-  CAPTURE(fc.group);
-  CAPTURE(c.rows);
-  CAPTURE(c.cols);
-  CAPTURE(c.max_tokens);
-  CAPTURE(c.n_tokens);
-  CAPTURE((shape ? shape->shape : std::string("default")));
-  CAPTURE((bound ? (*bound ? "bound" : "device addresses") : "device's choice"));
+  CAPTURE_LINEAR_CASE(fc, c, shape, bound);
   const Packed w = make_weight(fc.format, c.rows, c.cols, fc.group, c.rows * 5 + c.cols);
   const uint32_t in_stride = 2 * c.cols + c.in_pad, out_stride = c.rows + c.out_pad;
   auto x = test::random_floats(size_t{c.max_tokens} * in_stride + c.in_shift, 7 + c.cols);
@@ -266,16 +264,8 @@ TEST_CASE("linear: SwiGLU input [gate | up] computed as the kernel reads it") {
 // when not a multiple of 4). The reference normalises first, as the unfused program does.
 void check_linear_norm(const FormatCase& fc, const LinearCase& c, uint32_t norm_shift,
                        const std::optional<LinearShape>& shape, std::optional<bool> bound) {
-  CAPTURE(weight_format_name(fc.format));
-  CAPTURE(fc.group);
-  CAPTURE(c.rows);
-  CAPTURE(c.cols);
-  CAPTURE(c.max_tokens);
-  CAPTURE(c.n_tokens);
-  CAPTURE(c.in_shift);
+  CAPTURE_LINEAR_CASE(fc, c, shape, bound);
   CAPTURE(norm_shift);
-  CAPTURE((shape ? shape->shape : std::string("default")));
-  CAPTURE((bound ? (*bound ? "bound" : "device addresses") : "device's choice"));
   const Packed w = make_weight(fc.format, c.rows, c.cols, fc.group, c.rows * 3 + c.cols);
   const uint32_t in_stride = c.cols + c.in_pad, out_stride = c.rows + c.out_pad;
   const auto x = test::random_floats(size_t{c.max_tokens} * in_stride + c.in_shift, 11 + c.cols, -3, 3);
