@@ -53,6 +53,7 @@ struct BenchArgs {
   int64_t mtp_decode = 128;  // greedy tokens decoded with and without MTP drafts (0: skip)
   float mtp_min_acceptance = 0.3f;  // the automatic-off run's threshold (BatchOptions::draft_min_acceptance)
   uint32_t mtp_draft = 1;  // drafts per step of the MTP runs
+  bool each_op = false;  // also list every op of the prefill chunk and the decode step
   std::vector<std::string> mtp_questions = {"What is 4512 + 873?", "What is 31415 - 92653?", "What is 271828 + 314159?",
                                             "What is 9000 - 1?"};
 };
@@ -334,6 +335,17 @@ Status print_offload_traffic(exec::Model& model, double device_gbps, double bus_
 std::string op_group(const plan::Op& op) {
   if (op.label == "lm_head") return "lm_head";
   return plan::op_kind_name(op.kind);
+}
+
+// Every op of one step of `program` in program order: label, kind, ms, share of the step (--each-op).
+void print_each_op(const plan::Program& program, const std::vector<double>& times) {
+  double total = 0;
+  for (size_t i = 0; i < times.size() && i < program.ops.size(); ++i) total += times[i];
+  for (size_t i = 0; i < times.size() && i < program.ops.size(); ++i) {
+    const plan::Op& op = program.ops[i];
+    std::printf("    %4zu %-32s %-14s %9.3f ms %5.1f%%\n", i, op.label.c_str(), plan::op_kind_name(op.kind),
+                times[i] / 1e6, total > 0 ? 100.0 * times[i] / total : 0.0);
+  }
 }
 
 // Time per op kind of one step of `program` (timestamp queries), largest first; `limit` kinds (0: all).
@@ -640,6 +652,7 @@ Status run_bench(const BenchArgs& a) {
                 static_cast<long long>(last_rows), static_cast<long long>(a.prompt - last_rows),
                 static_cast<long long>(a.prompt - 1));
     print_op_times(m, chunk_times, 0);
+    if (a.each_op) print_each_op(m.main, chunk_times);
   }
 
   R1VK_TRY(model.reset_expert_counts());  // count decode's routing only
@@ -659,6 +672,7 @@ Status run_bench(const BenchArgs& a) {
   // Per op kind, from the last decode step (at the long context when one was timed).
   std::printf("decode step by op (timestamp queries, last step): ");
   print_op_times(m, times, 0);
+  if (a.each_op) print_each_op(m.main, times);
   if (a.mtp_decode > 0) {
     const MtpPrompts mp = mtp_prompts(m, a.mtp_questions, prompt);
     R1VK_TRY(bench_mtp(model, mp, a.mtp_decode, a.mtp_min_acceptance, a.mtp_draft));
@@ -710,6 +724,9 @@ void add_bench_command(CLI::App& app, CommandFn& selected) {
                   "Threshold of the --mtp-decode run with automatic off (run/chat's --mtp-min-acceptance)")
       ->capture_default_str()
       ->check(unit_interval());
+  sub->add_flag("--each-op", a->each_op,
+               "Also list every op of the profiled prefill chunk and decode step (label, kind, ms, share), not only "
+               "the sums per kind");
   sub->add_option("--draft", a->mtp_draft,
                   "MTP drafts per step of the --mtp-decode runs with MTP (run/chat's --draft); with more than 1 it also "
                   "prints the acceptance at each draft position")
