@@ -49,6 +49,7 @@ layout(constant_id = 2) const uint TOKENS = 1;    // tokens per invocation
 layout(constant_id = 3) const uint GROUP = 32;    // q8/q4/fp8 group
 layout(constant_id = 4) const uint WEIGHT_VEC = 0;  // 1: rows allow 16-byte chunk loads
 layout(constant_id = 5) const uint X_VEC = 0;       // 1: x rows allow vec4 loads
+layout(constant_id = 6) const uint INPUT_FLAGS = 12;  // the input transforms (flags 4, 8) this pipeline may apply
 
 #if defined(BOUND) && MOE != 0
 #error "the descriptor-bound twin is for plain linear (MOE 0)"
@@ -165,8 +166,8 @@ void accumulate(WeightRef w, uint wrow[ROWS], uint xb[TOKENS], inout float acc[A
   const uint first = gl_LocalInvocationID.x, stride = gl_WorkGroupSize.x;
 #endif
   const uint nv = WEIGHT_VEC != 0 ? w.cols / CHUNK : 0;
-  const bool normed = MOE == 0 && (p.flags & 4u) != 0;
-  const bool glu = (MOE == 0 || MOE == 2) && (p.flags & 8u) != 0;
+  const bool normed = MOE == 0 && (INPUT_FLAGS & 4u) != 0 && (p.flags & 4u) != 0;
+  const bool glu = (MOE == 0 || MOE == 2) && (INPUT_FLAGS & 8u) != 0 && (p.flags & 8u) != 0;
   for (uint c = first; c < nv; c += stride) {  // host keeps the trip count < 65535
     const uint c0 = c * CHUNK;
     Chunk ch[ROWS];
@@ -248,7 +249,7 @@ void block(uint t0, uint group_expert, uint group_begin, uint group_count) {
   uint xb[TOKENS];
   for (uint t = 0; t < TOKENS; ++t) xb[t] = min(t0 + t, jobs - 1) * p.x_stride + head * p.x_head_stride + p.x_offset;
   accumulate(w, wrow, xb, total);
-  if ((p.flags & 4u) != 0) {
+  if ((INPUT_FLAGS & 4u) != 0 && (p.flags & 4u) != 0) {
     for (uint t = 0; t < TOKENS; ++t) {
       const float scale = norm_scale(xb[t]);
       for (uint i = 0; i < ROWS; ++i) total[i * TOKENS + t] *= scale;

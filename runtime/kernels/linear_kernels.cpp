@@ -189,7 +189,7 @@ Status LinearKernels::record_matrix(vk::CommandBuffer& cmd, const char* op, cons
                                                   s.shape + "; CPU drivers stop at 65535");
   const std::string name = linear_variant_name(op, s, d.format);
   const std::vector<uint32_t> spec = {s.workgroup, s.rows, s.tokens, shader_group(d.format, d.group),
-                                      d.weight_vec ? 1u : 0u, d.x_vec ? 1u : 0u};
+                                      d.weight_vec ? 1u : 0u, d.x_vec ? 1u : 0u, d.params.flags & 12u};
   if (d.grouped && d.x_rows > 0 && (bound_override_ ? *bound_override_ : moe_bound_x_preferred(caps, s)) &&
       caps.push_descriptor) {
     const auto tx = x_texels(d.x.addr, (d.x_rows - 1) * d.params.x_stride + d.params.x_offset + d.params.cols);
