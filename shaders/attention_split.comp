@@ -19,6 +19,9 @@
 // those loads were ~40 % of the MLA time; KPL keys per invocation reuse each loaded query vec4.
 // The host keeps the shared tiles within 16 KiB (the Vulkan minimum).
 #include "common.glsl"
+#ifdef CACHE_TEXELS
+#extension GL_EXT_buffer_reference_uvec2 : require
+#endif
 #include "step.glsl"
 #include "rows_common.glsl"
 
@@ -61,6 +64,19 @@ shared vec4 s_sh4[HBV * gl_WorkGroupSize.x];
 shared vec4 p_sh4[HBV * TILE];
 
 #define NEG_INF uintBitsToFloat(0xff800000u)
+
+#ifdef CACHE_TEXELS
+// The cache through a uniform texel buffer (CPU drivers with push descriptors): an
+// R32G32B32A32_SFLOAT view of the cache's buffer whose texels are read as raw bits, 8 halves
+// each; p.cache then holds the cache's first half within the view (a multiple of 8), not an
+// address. On llvmpipe a texel fetch is one gather, where a device-address load is a loop over
+// the lanes with a branch per lane (docs/runtime.md). The host takes this variant only when
+// every key and value offset is a multiple of 8 halves (VEC4 rows).
+layout(set = 0, binding = 0) uniform samplerBuffer cache_tex;
+uvec4 cache8(uint half_index) { return floatBitsToUint(texelFetch(cache_tex, int((uvec2(p.cache).x + half_index) >> 3))); }
+vec4 halves_lo(uvec4 w) { return vec4(unpackHalf2x16(w.x), unpackHalf2x16(w.y)); }
+vec4 halves_hi(uvec4 w) { return vec4(unpackHalf2x16(w.z), unpackHalf2x16(w.w)); }
+#endif
 
 vec4 q4(uint b, uint i) { return q_sh4[(b * QMAX + i) / 4]; }
 float q1(uint b, uint i) {
@@ -129,6 +145,32 @@ void main() {
     for (uint x = 0; x < HB * KPL; ++x) score[x] = 0.0;
     uint rows[KPL];
     for (uint c = 0; c < KPL; ++c) rows[c] = key_row(seq, min(tile + lid + c * WG, k_end - 1)) * p.width;
+#ifdef CACHE_TEXELS
+    for (uint i = 0; i < p.na / 8; ++i) {
+      vec4 klo[KPL], khi[KPL];
+      for (uint c = 0; c < KPL; ++c) {
+        const uvec4 w = cache8(rows[c] + ka + 8 * i);
+        klo[c] = halves_lo(w);
+        khi[c] = halves_hi(w);
+      }
+      for (uint b = 0; b < HB; ++b) {
+        const vec4 qlo = q4(b, 8 * i), qhi = q4(b, 8 * i + 4);
+        for (uint c = 0; c < KPL; ++c) score[c * HB + b] += dot(qlo, klo[c]) + dot(qhi, khi[c]);
+      }
+    }
+    for (uint i = 0; i < p.nb / 8; ++i) {
+      vec4 klo[KPL], khi[KPL];
+      for (uint c = 0; c < KPL; ++c) {
+        const uvec4 w = cache8(rows[c] + p.kb_off + 8 * i);
+        klo[c] = halves_lo(w);
+        khi[c] = halves_hi(w);
+      }
+      for (uint b = 0; b < HB; ++b) {
+        const vec4 qlo = q4(b, p.na + 8 * i), qhi = q4(b, p.na + 8 * i + 4);
+        for (uint c = 0; c < KPL; ++c) score[c * HB + b] += dot(qlo, klo[c]) + dot(qhi, khi[c]);
+      }
+    }
+#else
     if (VEC4 != 0) {
       for (uint i = 0; i < p.na / 4; ++i) {
         vec4 kv[KPL];
@@ -164,6 +206,7 @@ void main() {
         }
       }
     }
+#endif
     for (uint b = 0; b < HB; ++b) {
       float own_max = NEG_INF;
       for (uint c = 0; c < KPL; ++c) {
@@ -209,7 +252,12 @@ void main() {
         const uint gi = lid + k * WG;
         if (VEC4 != 0) {
           if (4 * gi < p.dv) {
+#ifdef CACHE_TEXELS
+            const uvec4 w = cache8(row + 4 * (gi & ~1u));
+            const vec4 val = (gi & 1u) == 0 ? halves_lo(w) : halves_hi(w);
+#else
             const vec4 val = halves4(cache4.v[row / 4 + gi]);
+#endif
             for (uint b = 0; b < HB; ++b) acc[b * OWN + k] += pj[b / 4][b % 4] * val;
           }
         } else if (gi < p.dv) {

@@ -30,6 +30,8 @@ r1vk_shader_variant(kv_store_mla_sg        kv_store_mla.comp     REDUCE_MODE=1)
 r1vk_shader_variant(kv_store_mla_shared    kv_store_mla.comp     REDUCE_MODE=2)
 r1vk_shader_variant(kv_store_gqa           kv_store_gqa.comp)
 r1vk_shader_variant(attention_split        attention_split.comp)
+# The same with the cache read as texels (CPU drivers with push descriptors, record_attention).
+r1vk_shader_variant(attention_split_tex    attention_split.comp  CACHE_TEXELS)
 r1vk_shader_variant(attention_merge        attention_merge.comp)
 r1vk_shader_variant(moe_route              moe_route.comp)
 # In-step expert cache fill (runtime/kernels/expert_fill_kernels.h).

@@ -4,6 +4,8 @@
 #include "kernels/attention_kernels.h"
 
 #include <algorithm>
+#include <optional>
+#include <span>
 #include <string>
 
 #include "kernels/attention_record_util.h"
@@ -116,8 +118,28 @@ uint64_t scratch_bytes(uint32_t max_tokens, uint32_t heads, uint32_t dv, uint32_
   return uint64_t{max_tokens} * heads * n * (2 + uint64_t{dv}) * 4;
 }
 
+// The cache as a texel view for attention_split_tex: CPU drivers with push descriptors, where a
+// texel fetch is one gather of 8 halves and a device-address load a loop over the lanes. Every
+// offset the kernel reads at (key parts, values, row starts, the cache's own start) must be a
+// multiple of 8 halves, and the whole pool must lie in the view (maxTexelBufferElements) with
+// half indices below 2^32. nullopt: the device-address kernel runs.
+// `forced` (tests): true takes it on any device with push descriptors, false never.
+std::optional<vk::TexelSpan> cache_texels(vk::Context& ctx, const AttentionShape& s, bool vec4, std::optional<bool> forced) {
+  const vk::DeviceCaps& caps = ctx.caps();
+  const bool wanted = forced.value_or(caps.type == VK_PHYSICAL_DEVICE_TYPE_CPU);
+  if (!wanted || !caps.push_descriptor || !vec4) return std::nullopt;
+  if (s.na % 8 != 0 || s.nb % 8 != 0 || s.kb_off % 8 != 0 || s.v_off % 8 != 0 || s.dv % 8 != 0 ||
+      s.cache.width % 8 != 0 || s.kv_head_stride % 8 != 0)
+    return std::nullopt;
+  const auto span = ctx.allocator().directory().texel_view(s.cache.addr);
+  if (!span || span->element % 4 != 0) return std::nullopt;
+  const uint64_t halves = uint64_t{s.cache.pool_rows()} * s.cache.width;
+  if (2 * span->elements < halves || 2 * span->element + halves > UINT32_MAX) return std::nullopt;
+  return span;
+}
+
 Status record_attention(vk::CommandBuffer& cmd, PipelineSet& set, const AttentionShape& s, const StepView& step,
-                        const std::string& k) {
+                        const std::string& k, CacheTexels& texels) {
   R1VK_TRY(check_step(k, step));
   if (s.heads == 0 || s.na == 0 || s.dv == 0) return invalid(k, "heads and head dimensions must be positive");
   if (s.cache.addr == 0 || s.cache.width == 0 || s.cache.max_context == 0) return invalid(k, "no cache");
@@ -161,7 +183,19 @@ Status record_attention(vk::CommandBuffer& cmd, PipelineSet& set, const Attentio
                       split, n_splits, s.scale, s.out.row_stride, static_cast<uint32_t>(records),
                       s.cache.block_rows(), s.cache.pool_rows()};
   const std::vector<uint32_t> spec{wg, vec4 ? 1u : 0u, own_groups(s.dv, vec4, wg), qmax, direct ? 1u : 0u, hb, kKeysPerLane};
-  R1VK_TRY(detail::record(cmd, set, "attention_split", spec, p, records / hb, k));
+  if (const auto tex = cache_texels(set.context(), s, vec4, texels.forced)) {
+    ++texels.dispatches;
+    // The cache as texels: p.cache carries its first half within the view instead of an address.
+    SplitParams pt = p;
+    pt.cache = 2 * tex->element;
+    R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* pipe, set.get("attention_split_tex", spec, sizeof pt, 0, 1));
+    cmd.bind(*pipe);
+    cmd.push_storage_buffers(*pipe, {}, std::span<const VkBufferView>(&tex->view, 1));
+    cmd.push_constants(*pipe, detail::bytes_of(pt));
+    R1VK_TRY(detail::dispatch_groups(cmd, set.context().caps(), records / hb, k));
+  } else {
+    R1VK_TRY(detail::record(cmd, set, "attention_split", spec, p, records / hb, k));
+  }
   if (direct) return ok_status();
   cmd.compute_barrier();
   const MergeParams m{s.scratch, s.out.addr, step.params, s.heads, s.dv, split, n_splits,
@@ -214,7 +248,7 @@ Status AttentionKernels::record_mla_attention(vk::CommandBuffer& cmd, const MlaA
   s.cache = a.cache;
   s.scratch = a.scratch;
   s.split_len = a.split_len;
-  return record_attention(cmd, pipelines_, s, step, k);
+  return record_attention(cmd, pipelines_, s, step, k, texels_);
 }
 
 uint64_t AttentionKernels::mla_scratch_bytes(uint32_t max_tokens, uint32_t heads, uint32_t kv_lora_rank,
@@ -246,7 +280,7 @@ Status AttentionKernels::record_gqa_attention(vk::CommandBuffer& cmd, const GqaA
   s.cache = a.cache;
   s.scratch = a.scratch;
   s.split_len = a.split_len;
-  return record_attention(cmd, pipelines_, s, step, k);
+  return record_attention(cmd, pipelines_, s, step, k, texels_);
 }
 
 uint64_t AttentionKernels::gqa_scratch_bytes(uint32_t max_tokens, uint32_t heads, uint32_t head_dim, uint32_t max_context) {

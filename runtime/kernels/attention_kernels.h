@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "base/status.h"
 #include "kernels/pipeline_set.h"
@@ -76,6 +77,12 @@ struct RouteArgs {
 // its dispatches with barriers between its own passes only: the caller orders it against the
 // kernels before and after (a compute barrier between dependent kernels). Scratch-size functions
 // may return 0 (the context fits one split); the scratch address may then be 0.
+// The texel-cache choice of the attention kernels and how often it was taken.
+struct CacheTexels {
+  std::optional<bool> forced;
+  uint64_t dispatches = 0;
+};
+
 class AttentionKernels {
  public:
   explicit AttentionKernels(PipelineSet& pipelines);
@@ -146,8 +153,17 @@ class AttentionKernels {
   void set_sample_vocab_limit(uint32_t n) { sample_vocab_limit_ = n; }
   uint32_t sample_vocab_limit() const { return sample_vocab_limit_; }
 
+  // MLA and GQA attention read the KV cache as texels (8 halves per fetch, attention_split_tex)
+  // on CPU drivers with push descriptors when every offset is a multiple of 8 halves; otherwise
+  // through its device address. Tests force the choice (nullopt: the device's); a forced `true`
+  // still falls back where the device or the shape cannot.
+  void set_cache_texels_override(std::optional<bool> on) { texels_.forced = on; }
+  // Attention dispatches recorded with the cache as texels so far.
+  uint64_t cache_texel_dispatches() const { return texels_.dispatches; }
+
  private:
   PipelineSet& pipelines_;
+  CacheTexels texels_;
   VkDeviceAddress sample_scratch_ = 0;
   uint32_t sample_vocab_limit_ = 0;
 };

@@ -7,6 +7,7 @@
 // Head counts cover every head-block size (1, 2, 4, 8 heads per workgroup). The paged cache: rows
 // of several sequences at their own positions through a block table; the multi-sample sampler.
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include "attention_test_util.h"
@@ -348,9 +349,10 @@ TEST_CASE("gqa and mla attention over a paged cache: rows of different sequences
       }
       test::check_close(test::download_as<float>(bo, want.size()), want, kTolAttention);
     }
-    {  // MLA: 2 heads, latent 16, rope 4.
+    for (const uint32_t dr : {4u, 8u}) {  // MLA: 2 heads, latent 16, rope 4 (device addresses) or 8 (texels on CPU)
+      CAPTURE(dr);
       BufferPool bp;
-      const uint32_t heads = 2, c = 16, dr = 4, qhs = 8, qro = 4, width = c + dr;
+      const uint32_t heads = 2, c = 16, qro = 4, qhs = qro + dr, width = c + dr;
       const CacheData pool = make_pool(width, 93);
       const auto ql = test::random_floats(size_t{kMaxRows} * heads * c, 94);
       const auto q = test::random_floats(size_t{kMaxRows} * heads * qhs, 95);
@@ -386,6 +388,38 @@ TEST_CASE("gqa and mla attention over a paged cache: rows of different sequences
       test::check_close(test::download_as<float>(bo, want.size()), want, kTolAttention);
     }
   }
+  CHECK(test::validation_errors() == 0);
+}
+
+// The texel-cache kernel (attention_split_tex) and the device-address one against the same
+// reference: R1's latent and rope widths over prefill rows and a split decode, a paged cache
+// (above, with rope 8), and the choice itself: on a CPU driver with push descriptors the texel
+// kernel runs for these shapes, forced off it does not, and a shape with offsets that are not
+// multiples of 8 halves never takes it.
+TEST_CASE("attention reads the cache as texels on CPU drivers; both paths match the reference") {
+  kernels::AttentionKernels& ak = test::attention_kernels();
+  const vk::DeviceCaps& caps = test::context().caps();
+  const bool texel_device = caps.type == VK_PHYSICAL_DEVICE_TYPE_CPU && caps.push_descriptor;
+  for (const std::optional<bool> forced : {std::optional<bool>{}, std::optional<bool>{false}}) {
+    ak.set_cache_texels_override(forced);
+    for (const MlaCase& m : {MlaCase{16, 512, 64, 192, 128, 24, 21, 37, 64}, MlaCase{4, 512, 64, 192, 128, 1, 1, 2999, 3000},
+                             MlaCase{8, 64, 16, 48, 32, 9, 9, 0, 16}}) {
+      CAPTURE(forced.has_value());
+      CAPTURE(m.heads);
+      CAPTURE(m.pos0);
+      const uint64_t before = ak.cache_texel_dispatches();
+      const auto [got, want] = run_mla(m);
+      test::check_close(got, want, kTolAttention);
+      CHECK(ak.cache_texel_dispatches() - before == (texel_device && !forced ? 1u : 0u));
+    }
+  }
+  // Latent 12 (a multiple of 4, not of 8): the device-address kernel even when forced.
+  ak.set_cache_texels_override(true);
+  const uint64_t before = ak.cache_texel_dispatches();
+  const auto [got, want] = run_mla({2, 12, 4, 8, 4, 3, 3, 0, 8});
+  test::check_close(got, want, kTolAttention);
+  CHECK(ak.cache_texel_dispatches() == before);
+  ak.set_cache_texels_override(std::nullopt);
   CHECK(test::validation_errors() == 0);
 }
 
