@@ -18,6 +18,9 @@ expect_exit 0 'wrote .*\[5, 272\]' "$r1vk" logits "$work/demo.r1vk" --tokens 0,2
 head -c 6 "$work/l.npy" | grep -q NUMPY || fail "logits file is not .npy"
 [ "$(stat -c %s "$work/l.npy")" -eq $((128 + 5 * 272 * 4)) ] || fail "logits file has the wrong size"
 expect_exit 0 'queue submit\(s\) per step' "$r1vk" bench "$work/demo.r1vk" --prompt 32 --decode 4 --long-context 100
+# --each-op: every op of the profiled prefill chunk by its plan label (the last layer's attention among them).
+expect_exit 0 ' [0-9]+ layers\.3\.attn\.core +mla_attention +[0-9.]+ ms' "$r1vk" bench "$work/demo.r1vk" --prompt 32 --decode 2 \
+  --long-context 0 --mtp-decode 0 --each-op
 
 # Bad input: clear message, non-zero exit, never a crash.
 expect_exit 1 'does not exist' "$r1vk" run "$work/nope" -p hi
