@@ -57,10 +57,34 @@ void reference_head(const CacheData& cache, uint32_t width, uint32_t pos, const 
   }
 }
 
+// Where the cache sits in its buffer and what it holds (the texel-path tests): `lead` halves of
+// other data before it (a sub-allocation; the texel view starts at the buffer, not the cache), and
+// `zero_odd`: every odd half of the live rows +-0, so each 32-bit word of the cache is an f32
+// denormal whose flush to zero would lose the even half too.
+struct CacheLayout {
+  uint32_t lead = 0;
+  bool zero_odd = false;
+};
+
+// The cache buffer of `c` laid out as `l` says; its address is the buffer's plus cache_offset(l).
+std::vector<uint16_t> cache_buffer(const CacheData& c, const CacheLayout& l) {
+  std::vector<uint16_t> b(l.lead, f32_to_f16(30000.0f));
+  b.insert(b.end(), c.bits.begin(), c.bits.end());
+  return b;
+}
+uint64_t cache_offset(const CacheLayout& l) { return 2ull * l.lead; }
+
+void apply_layout(CacheData& c, uint32_t live_halves, const CacheLayout& l) {
+  if (!l.zero_odd) return;
+  for (size_t i = 1; i < live_halves; i += 2) c.bits[i] = (i / 2) % 2 ? 0x8000 : 0x0000;  // +0 and -0
+  for (size_t i = 0; i < c.bits.size(); ++i) c.values[i] = f16_to_f32(c.bits[i]);
+}
+
 struct MlaCase {
   uint32_t heads, c, dr, q_head_stride, q_rope_offset;
   uint32_t max_tokens, n_tokens, pos0, max_context;
   uint32_t split_len = 0;  // 0: the kernel's choice
+  CacheLayout layout{};
 };
 
 // Runs the kernel; returns (got, want) over the whole output buffer (rows past n_tokens keep 9).
@@ -70,13 +94,14 @@ std::pair<std::vector<float>, std::vector<float>> run_mla(const MlaCase& m, floa
   const uint32_t ql_cols = m.heads * m.c, ql_stride = ql_cols + 3, q_cols = m.heads * m.q_head_stride, q_stride = q_cols + 1;
   const uint32_t out_stride = ql_cols + 2;
   const double scale = 0.1352338;
-  const CacheData cache = make_cache(m.max_context, width, last, 61 + m.c);
+  CacheData cache = make_cache(m.max_context, width, last, 61 + m.c);
+  apply_layout(cache, (last + 1) * width, m.layout);
   const auto ql = test::random_floats(size_t{m.max_tokens} * ql_stride, 62 + m.heads);
   const auto q = test::random_floats(size_t{m.max_tokens} * q_stride, 63 + m.heads);
   std::vector<float> want(size_t{m.max_tokens} * out_stride, 9.0f);
   const auto& bql = pool.upload(ql, "q_latent");
   const auto& bq = pool.upload(q, "q");
-  const auto& bc = pool.upload(cache.bits, "cache");
+  const auto& bc = pool.upload(cache_buffer(cache, m.layout), "cache");
   const auto& bo = pool.upload(want, "out");
   const uint64_t scratch_bytes =
       m.split_len ? kernels::AttentionKernels::attention_scratch_bytes(m.max_tokens, m.heads, m.c, m.max_context, m.split_len)
@@ -92,7 +117,7 @@ std::pair<std::vector<float>, std::vector<float>> run_mla(const MlaCase& m, floa
   a.q_head_stride = m.q_head_stride;
   a.q_rope_offset = m.q_rope_offset;
   a.scale = static_cast<float>(scale) * scale_factor;
-  a.cache = {bc.address(), width, m.max_context};
+  a.cache = {bc.address() + cache_offset(m.layout), width, m.max_context};
   a.out = view(bo, ql_cols, out_stride);
   a.scratch = bs.address();
   a.split_len = m.split_len;
@@ -154,6 +179,7 @@ TEST_CASE("the attention comparison detects a wrong kernel result") {
 struct GqaCase {
   uint32_t heads, kv_heads, d, max_tokens, n_tokens, pos0, max_context;
   uint32_t split_len = 0;
+  CacheLayout layout{};
 };
 
 void check_gqa(const GqaCase& g) {
@@ -163,11 +189,12 @@ void check_gqa(const GqaCase& g) {
   BufferPool pool;
   const uint32_t width = 2 * g.kv_heads * g.d, cols = g.heads * g.d, q_stride = cols + 5, out_stride = cols + 1;
   const double scale = 1.0 / std::sqrt(static_cast<double>(g.d));
-  const CacheData cache = make_cache(g.max_context, width, g.pos0 + g.n_tokens - 1, 71 + g.d);
+  CacheData cache = make_cache(g.max_context, width, g.pos0 + g.n_tokens - 1, 71 + g.d);
+  apply_layout(cache, (g.pos0 + g.n_tokens) * width, g.layout);
   const auto q = test::random_floats(size_t{g.max_tokens} * q_stride, 72 + g.heads, -2, 2);
   std::vector<float> want(size_t{g.max_tokens} * out_stride, 9.0f);
   const auto& bq = pool.upload(q, "q");
-  const auto& bc = pool.upload(cache.bits, "cache");
+  const auto& bc = pool.upload(cache_buffer(cache, g.layout), "cache");
   const auto& bo = pool.upload(want, "out");
   const uint64_t scratch_bytes =
       g.split_len ? kernels::AttentionKernels::attention_scratch_bytes(g.max_tokens, g.heads, g.d, g.max_context, g.split_len)
@@ -180,7 +207,7 @@ void check_gqa(const GqaCase& g) {
   a.kv_heads = g.kv_heads;
   a.head_dim = g.d;
   a.scale = static_cast<float>(scale);
-  a.cache = {bc.address(), width, g.max_context};
+  a.cache = {bc.address() + cache_offset(g.layout), width, g.max_context};
   a.out = view(bo, cols, out_stride);
   a.scratch = bs.address();
   a.split_len = g.split_len;
@@ -420,6 +447,101 @@ TEST_CASE("attention reads the cache as texels on CPU drivers; both paths match 
   test::check_close(got, want, kTolAttention);
   CHECK(ak.cache_texel_dispatches() == before);
   ak.set_cache_texels_override(std::nullopt);
+  CHECK(test::validation_errors() == 0);
+}
+
+// The texel kernel's index math over the multiple-of-8 shapes the host lets through: head dims
+// 8..128 whose value groups do not fill the workgroup, 1..8 kv heads, rope 0..64, prefill rows
+// past n_tokens, decode over several splits (some empty) and forced short splits. Each shape runs
+// on the device's choice (texels on lavapipe) and forced onto device addresses; both must match
+// the reference, and the texel kernel must have run where the device takes it.
+TEST_CASE("texel attention: gqa and mla shapes with multiple-of-8 offsets, both paths") {
+  kernels::AttentionKernels& ak = test::attention_kernels();
+  const vk::DeviceCaps& caps = test::context().caps();
+  const bool texel_device = caps.type == VK_PHYSICAL_DEVICE_TYPE_CPU && caps.push_descriptor;
+  for (const std::optional<bool> forced : {std::optional<bool>{}, std::optional<bool>{false}}) {
+    CAPTURE(forced.has_value());
+    ak.set_cache_texels_override(forced);
+    const uint64_t expect = texel_device && !forced ? 1 : 0;
+    for (const GqaCase& g : {GqaCase{8, 8, 8, 4, 3, 5, 16},            // head_dim 8, one head per kv head
+                             GqaCase{6, 2, 24, 1, 1, 1200, 2100},      // decode, 3 values groups of 4
+                             GqaCase{5, 1, 40, 6, 4, 30, 80, 16},      // one kv head, forced 16-key splits
+                             GqaCase{8, 4, 128, 3, 3, 200, 300},       // prefill rows
+                             GqaCase{12, 3, 64, 1, 1, 40, 3000, 32}})  // decode, mostly empty splits
+    {
+      const uint64_t before = ak.cache_texel_dispatches();
+      check_gqa(g);
+      CHECK(ak.cache_texel_dispatches() - before == expect);
+    }
+    for (const MlaCase& m : {MlaCase{3, 8, 8, 12, 4, 3, 2, 0, 8},          // latent 8, rope 8
+                             MlaCase{4, 24, 16, 40, 24, 5, 5, 17, 40},     // latent 24, rope 16
+                             MlaCase{2, 40, 64, 104, 40, 1, 1, 1500, 2100},  // latent 40, rope 64, decode splits
+                             MlaCase{8, 128, 0, 8, 0, 4, 4, 60, 70, 16}})  // no rope, forced splits
+    {
+      CAPTURE(m.c);
+      CAPTURE(m.dr);
+      const uint64_t before = ak.cache_texel_dispatches();
+      const auto [got, want] = run_mla(m);
+      test::check_close(got, want, kTolAttention);
+      CHECK(ak.cache_texel_dispatches() - before == expect);
+    }
+  }
+  ak.set_cache_texels_override(std::nullopt);
+  CHECK(test::validation_errors() == 0);
+}
+
+// Where the cache sits in its buffer: the texel view starts at the buffer, so a cache 16 bytes
+// (8 halves) or 48 bytes in must read from its own start, and one 8 bytes in (not on a texel)
+// must take the device-address kernel. And what it holds: words whose upper half is +-0 are f32
+// denormals; a texel fetch that flushed them would zero the lower half with them.
+TEST_CASE("texel attention: a cache inside a larger buffer, and words that are f32 denormals") {
+  kernels::AttentionKernels& ak = test::attention_kernels();
+  const vk::DeviceCaps& caps = test::context().caps();
+  const bool texel_device = caps.type == VK_PHYSICAL_DEVICE_TYPE_CPU && caps.push_descriptor;
+  for (const CacheLayout& l : {CacheLayout{8, false}, CacheLayout{24, false}, CacheLayout{4, false}, CacheLayout{0, true},
+                               CacheLayout{8, true}}) {
+    CAPTURE(l.lead);
+    CAPTURE(l.zero_odd);
+    const uint64_t expect = texel_device && l.lead % 8 == 0 ? 1 : 0;
+    uint64_t before = ak.cache_texel_dispatches();
+    check_gqa({8, 2, 32, 3, 3, 40, 64, 0, l});
+    CHECK(ak.cache_texel_dispatches() - before == expect);
+    before = ak.cache_texel_dispatches();
+    const auto [got, want] = run_mla({4, 64, 16, 48, 32, 2, 2, 70, 80, 0, l});
+    test::check_close(got, want, kTolAttention);
+    CHECK(ak.cache_texel_dispatches() - before == expect);
+  }
+  CHECK(test::validation_errors() == 0);
+}
+
+// The texel view spans at most maxTexelBufferElements texels of the cache's buffer (2^27 on
+// lavapipe): shrunk here to 64 texels (512 halves) for the buffers created meanwhile, a pool that
+// fills the view exactly (every row live, so the last key read is its last texel) takes the
+// texel kernel, and one that ends a row past it, or starts 8 halves in and ends past it, the
+// device-address kernel, with the same results.
+TEST_CASE("texel attention: a pool past maxTexelBufferElements falls back to device addresses") {
+  vk::Context& ctx = test::context();
+  if (!ctx.caps().push_descriptor || ctx.caps().max_texel_buffer_elements == 0) return;
+  kernels::AttentionKernels& ak = test::attention_kernels();
+  struct Restore {  // the device's limit again, also when a REQUIRE ends the case early
+    vk::Context& ctx;
+    kernels::AttentionKernels& ak;
+    ~Restore() {
+      ctx.allocator().directory().enable_texel_views(ctx.device().handle(), ctx.caps().max_texel_buffer_elements);
+      ak.set_cache_texels_override(std::nullopt);
+    }
+  } restore{ctx, ak};
+  ctx.allocator().directory().enable_texel_views(ctx.device().handle(), 64);
+  ak.set_cache_texels_override(true);
+  // GQA, 1 kv head of 8: rows of 16 halves, 32 rows fill the view.
+  struct Case { uint32_t lead, rows; uint64_t texels; };
+  for (const Case& c : {Case{0, 32, 1}, Case{0, 33, 0}, Case{8, 31, 1}, Case{8, 32, 0}}) {
+    CAPTURE(c.lead);
+    CAPTURE(c.rows);
+    const uint64_t before = ak.cache_texel_dispatches();
+    check_gqa({2, 1, 8, 2, 2, c.rows - 2, c.rows, 0, {c.lead, false}});
+    CHECK(ak.cache_texel_dispatches() - before == c.texels);
+  }
   CHECK(test::validation_errors() == 0);
 }
 
