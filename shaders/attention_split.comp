@@ -32,6 +32,7 @@ layout(constant_id = 3) const uint QMAX = 4;
 layout(constant_id = 4) const uint DIRECT = 0;
 layout(constant_id = 5) const uint HB = 1;
 layout(constant_id = 6) const uint KPL = 1;
+layout(constant_id = 7) const uint Q_TEXELS = 0;  // CACHE_TEXELS: 1 = query parts from bindings 1, 2
 
 layout(push_constant) uniform Params {
   F32In qa;
@@ -73,6 +74,14 @@ shared vec4 p_sh4[HBV * TILE];
 // the lanes with a branch per lane (docs/runtime.md). The host takes this variant only when
 // every key and value offset is a multiple of 8 halves (VEC4 rows).
 layout(set = 0, binding = 0) uniform samplerBuffer cache_tex;
+// With Q_TEXELS the query parts as texels too (bindings 1, 2: R32G32B32A32_SFLOAT views of qa's
+// and qb's buffers; p.qa / p.qb hold their first element within the views, multiples of 4, as do
+// every stride and offset): a uniform texel fetch is one gather where a shared-memory load is a
+// loop over the lanes, and the score pass reads a query vec4 for every 4 keys of every head.
+// Without it (query strides not multiples of 4) the queries go through shared memory as in the
+// device-address kernel and bindings 1, 2 are unused.
+layout(set = 0, binding = 1) uniform samplerBuffer qa_tex;
+layout(set = 0, binding = 2) uniform samplerBuffer qb_tex;
 uvec4 cache8(uint half_index) { return floatBitsToUint(texelFetch(cache_tex, int((uvec2(p.cache).x + half_index) >> 3))); }
 vec4 halves_lo(uvec4 w) { return vec4(unpackHalf2x16(w.x), unpackHalf2x16(w.y)); }
 vec4 halves_hi(uvec4 w) { return vec4(unpackHalf2x16(w.z), unpackHalf2x16(w.w)); }
@@ -115,17 +124,28 @@ void main() {
     }
     return;
   }
-  for (uint i = lid; i < p.na; i += WG)
-    for (uint b = 0; b < HB; ++b) {
-      const uint o = b * QMAX + i;
-      q_sh4[o / 4][o % 4] = p.qa.v[t * p.qa_stride + (h0 + b) * p.qa_head + i];
-    }
-  for (uint i = lid; i < p.nb; i += WG)
-    for (uint b = 0; b < HB; ++b) {
-      const uint o = b * QMAX + p.na + i;
-      q_sh4[o / 4][o % 4] = p.qb.v[t * p.qb_stride + (h0 + b) * p.qb_head + p.qb_off + i];
-    }
-  barrier();
+#ifdef CACHE_TEXELS
+  uint qa_texel[HB], qb_texel[HB];  // Q_TEXELS: head h0 + b's first query texel in each view
+  for (uint b = 0; b < HB; ++b) {
+    qa_texel[b] = Q_TEXELS != 0 ? (uvec2(p.qa).x + t * p.qa_stride + (h0 + b) * p.qa_head) >> 2 : 0;
+    qb_texel[b] = Q_TEXELS != 0 ? (uvec2(p.qb).x + t * p.qb_stride + (h0 + b) * p.qb_head + p.qb_off) >> 2 : 0;
+  }
+  if (Q_TEXELS == 0) {
+#else
+  {
+#endif
+    for (uint i = lid; i < p.na; i += WG)
+      for (uint b = 0; b < HB; ++b) {
+        const uint o = b * QMAX + i;
+        q_sh4[o / 4][o % 4] = p.qa.v[t * p.qa_stride + (h0 + b) * p.qa_head + i];
+      }
+    for (uint i = lid; i < p.nb; i += WG)
+      for (uint b = 0; b < HB; ++b) {
+        const uint o = b * QMAX + p.na + i;
+        q_sh4[o / 4][o % 4] = p.qb.v[t * p.qb_stride + (h0 + b) * p.qb_head + p.qb_off + i];
+      }
+    barrier();  // uniform: Q_TEXELS is a constant
+  }
 
   const uint kvh = h0 / p.group;
   const uint ka = kvh * p.kv_head_stride, vo = p.v_off + kvh * p.kv_head_stride;
@@ -154,7 +174,8 @@ void main() {
         khi[c] = halves_hi(w);
       }
       for (uint b = 0; b < HB; ++b) {
-        const vec4 qlo = q4(b, 8 * i), qhi = q4(b, 8 * i + 4);
+        const vec4 qlo = Q_TEXELS != 0 ? texelFetch(qa_tex, int(qa_texel[b] + 2 * i)) : q4(b, 8 * i);
+        const vec4 qhi = Q_TEXELS != 0 ? texelFetch(qa_tex, int(qa_texel[b] + 2 * i + 1)) : q4(b, 8 * i + 4);
         for (uint c = 0; c < KPL; ++c) score[c * HB + b] += dot(qlo, klo[c]) + dot(qhi, khi[c]);
       }
     }
@@ -166,7 +187,8 @@ void main() {
         khi[c] = halves_hi(w);
       }
       for (uint b = 0; b < HB; ++b) {
-        const vec4 qlo = q4(b, p.na + 8 * i), qhi = q4(b, p.na + 8 * i + 4);
+        const vec4 qlo = Q_TEXELS != 0 ? texelFetch(qb_tex, int(qb_texel[b] + 2 * i)) : q4(b, p.na + 8 * i);
+        const vec4 qhi = Q_TEXELS != 0 ? texelFetch(qb_tex, int(qb_texel[b] + 2 * i + 1)) : q4(b, p.na + 8 * i + 4);
         for (uint c = 0; c < KPL; ++c) score[c * HB + b] += dot(qlo, klo[c]) + dot(qhi, khi[c]);
       }
     }

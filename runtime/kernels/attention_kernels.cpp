@@ -118,24 +118,60 @@ uint64_t scratch_bytes(uint32_t max_tokens, uint32_t heads, uint32_t dv, uint32_
   return uint64_t{max_tokens} * heads * n * (2 + uint64_t{dv}) * 4;
 }
 
-// The cache as a texel view for attention_split_tex: CPU drivers with push descriptors, where a
-// texel fetch is one gather of 8 halves and a device-address load a loop over the lanes. Every
-// offset the kernel reads at (key parts, values, row starts, the cache's own start) must be a
-// multiple of 8 halves, and the whole pool must lie in the view (maxTexelBufferElements) with
-// half indices below 2^32. nullopt: the device-address kernel runs.
-// `forced` (tests): true takes it on any device with push descriptors, false never.
-std::optional<vk::TexelSpan> cache_texels(vk::Context& ctx, const AttentionShape& s, bool vec4, std::optional<bool> forced) {
+// The views attention_split_tex reads: the cache and, when `query`, query part a and query part b
+// (qa's view again when there is no part b), each starting at a multiple of 4 f32 elements of
+// its view. Without `query` the kernel reads the queries through their addresses and qa / qb
+// are the cache's view (bound, unused).
+struct AttentionTexels {
+  vk::TexelSpan cache, qa, qb;
+  bool query = false;
+};
+
+// A query part's texel view: `elements` f32 values from `addr`, starting on a texel; nullopt when
+// the view cannot hold them with element indices below 2^32.
+std::optional<vk::TexelSpan> query_texels(vk::Context& ctx, VkDeviceAddress addr, uint64_t elements) {
+  const auto span = ctx.allocator().directory().texel_view(addr);
+  if (!span || span->element % 4 != 0 || span->elements < elements || span->element + elements > UINT32_MAX)
+    return std::nullopt;
+  return span;
+}
+
+// The views for attention_split_tex: CPU drivers with push descriptors, where a texel fetch is one
+// gather (8 halves of the cache, 4 query values) and a device-address or shared-memory load a
+// loop over the lanes. Every offset the kernel reads the cache at (key parts, values, row
+// starts, the cache's own start) must be a multiple of 8 halves and the whole pool must lie in
+// its view with half indices below 2^32 (else nullopt: the device-address kernel runs). The
+// queries come from texels too when every query offset (row strides, head strides, the rope
+// offset, each part's start) is a multiple of 4 values and the step's max_tokens rows lie in
+// the views. `forced` (tests): true takes it on any device with push descriptors, false never.
+std::optional<AttentionTexels> attention_texels(vk::Context& ctx, const AttentionShape& s, bool vec4, uint32_t max_tokens,
+                                                std::optional<bool> forced) {
   const vk::DeviceCaps& caps = ctx.caps();
   const bool wanted = forced.value_or(caps.type == VK_PHYSICAL_DEVICE_TYPE_CPU);
   if (!wanted || !caps.push_descriptor || !vec4) return std::nullopt;
   if (s.na % 8 != 0 || s.nb % 8 != 0 || s.kb_off % 8 != 0 || s.v_off % 8 != 0 || s.dv % 8 != 0 ||
       s.cache.width % 8 != 0 || s.kv_head_stride % 8 != 0)
     return std::nullopt;
-  const auto span = ctx.allocator().directory().texel_view(s.cache.addr);
-  if (!span || span->element % 4 != 0) return std::nullopt;
+  AttentionTexels t;
+  const auto cache = ctx.allocator().directory().texel_view(s.cache.addr);
+  if (!cache || cache->element % 4 != 0) return std::nullopt;
   const uint64_t halves = uint64_t{s.cache.pool_rows()} * s.cache.width;
-  if (2 * span->elements < halves || 2 * span->element + halves > UINT32_MAX) return std::nullopt;
-  return span;
+  if (2 * cache->elements < halves || 2 * cache->element + halves > UINT32_MAX) return std::nullopt;
+  t.cache = t.qa = t.qb = *cache;
+  const bool qb = s.nb > 0 && s.qb.addr != 0;
+  if (s.qa.row_stride % 4 != 0 || s.qa_head % 4 != 0 ||
+      (qb && (s.qb.row_stride % 4 != 0 || s.qb_head % 4 != 0 || s.qb_off % 4 != 0)))
+    return t;
+  const uint64_t rows = max_tokens - 1;
+  const auto qa = query_texels(ctx, s.qa.addr, rows * s.qa.row_stride + uint64_t{s.heads - 1} * s.qa_head + s.na);
+  if (!qa) return t;
+  std::optional<vk::TexelSpan> b = qa;
+  if (qb) b = query_texels(ctx, s.qb.addr, rows * s.qb.row_stride + uint64_t{s.heads - 1} * s.qb_head + s.qb_off + s.nb);
+  if (!b) return t;
+  t.qa = *qa;
+  t.qb = *b;
+  t.query = true;
+  return t;
 }
 
 Status record_attention(vk::CommandBuffer& cmd, PipelineSet& set, const AttentionShape& s, const StepView& step,
@@ -183,14 +219,23 @@ Status record_attention(vk::CommandBuffer& cmd, PipelineSet& set, const Attentio
                       split, n_splits, s.scale, s.out.row_stride, static_cast<uint32_t>(records),
                       s.cache.block_rows(), s.cache.pool_rows()};
   const std::vector<uint32_t> spec{wg, vec4 ? 1u : 0u, own_groups(s.dv, vec4, wg), qmax, direct ? 1u : 0u, hb, kKeysPerLane};
-  if (const auto tex = cache_texels(set.context(), s, vec4, texels.forced)) {
+  if (const auto tex = attention_texels(set.context(), s, vec4, step.max_tokens, texels.forced)) {
     ++texels.dispatches;
-    // The cache as texels: p.cache carries its first half within the view instead of an address.
+    if (tex->query) ++texels.query_dispatches;
+    // Texels: p.cache carries the cache's first half within its view and, with query texels,
+    // p.qa / p.qb the query parts' first elements within theirs, instead of addresses.
     SplitParams pt = p;
-    pt.cache = 2 * tex->element;
-    R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* pipe, set.get("attention_split_tex", spec, sizeof pt, 0, 1));
+    pt.cache = 2 * tex->cache.element;
+    if (tex->query) {
+      pt.qa = tex->qa.element;
+      pt.qb = tex->qb.element;
+    }
+    std::vector<uint32_t> tex_spec = spec;
+    tex_spec.push_back(tex->query ? 1u : 0u);  // Q_TEXELS
+    R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* pipe, set.get("attention_split_tex", tex_spec, sizeof pt, 0, 3));
     cmd.bind(*pipe);
-    cmd.push_storage_buffers(*pipe, {}, std::span<const VkBufferView>(&tex->view, 1));
+    const VkBufferView views[3] = {tex->cache.view, tex->qa.view, tex->qb.view};
+    cmd.push_storage_buffers(*pipe, {}, views);
     cmd.push_constants(*pipe, detail::bytes_of(pt));
     R1VK_TRY(detail::dispatch_groups(cmd, set.context().caps(), records / hb, k));
   } else {

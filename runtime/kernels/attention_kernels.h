@@ -81,6 +81,7 @@ struct RouteArgs {
 struct CacheTexels {
   std::optional<bool> forced;
   uint64_t dispatches = 0;
+  uint64_t query_dispatches = 0;  // those that read the queries as texels too
 };
 
 class AttentionKernels {
@@ -158,8 +159,10 @@ class AttentionKernels {
   // through its device address. Tests force the choice (nullopt: the device's); a forced `true`
   // still falls back where the device or the shape cannot.
   void set_cache_texels_override(std::optional<bool> on) { texels_.forced = on; }
-  // Attention dispatches recorded with the cache as texels so far.
+  // Attention dispatches recorded with the cache as texels so far, and those of them that read
+  // the queries as texels too (every query stride and offset a multiple of 4 values).
   uint64_t cache_texel_dispatches() const { return texels_.dispatches; }
+  uint64_t query_texel_dispatches() const { return texels_.query_dispatches; }
 
  private:
   PipelineSet& pipelines_;

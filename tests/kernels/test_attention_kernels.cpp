@@ -85,13 +85,15 @@ struct MlaCase {
   uint32_t max_tokens, n_tokens, pos0, max_context;
   uint32_t split_len = 0;  // 0: the kernel's choice
   CacheLayout layout{};
+  bool aligned_q = false;  // query row strides of whole texels (else 3 and 1 values of padding)
 };
 
 // Runs the kernel; returns (got, want) over the whole output buffer (rows past n_tokens keep 9).
 std::pair<std::vector<float>, std::vector<float>> run_mla(const MlaCase& m, float scale_factor = 1.0f) {
   BufferPool pool;
   const uint32_t width = m.c + m.dr, last = m.pos0 + m.n_tokens - 1;
-  const uint32_t ql_cols = m.heads * m.c, ql_stride = ql_cols + 3, q_cols = m.heads * m.q_head_stride, q_stride = q_cols + 1;
+  const uint32_t ql_cols = m.heads * m.c, ql_stride = ql_cols + (m.aligned_q ? 0 : 3), q_cols = m.heads * m.q_head_stride,
+                 q_stride = q_cols + (m.aligned_q ? 0 : 1);
   const uint32_t out_stride = ql_cols + 2;
   const double scale = 0.1352338;
   CacheData cache = make_cache(m.max_context, width, last, 61 + m.c);
@@ -429,15 +431,23 @@ TEST_CASE("attention reads the cache as texels on CPU drivers; both paths match 
   const bool texel_device = caps.type == VK_PHYSICAL_DEVICE_TYPE_CPU && caps.push_descriptor;
   for (const std::optional<bool> forced : {std::optional<bool>{}, std::optional<bool>{false}}) {
     ak.set_cache_texels_override(forced);
-    for (const MlaCase& m : {MlaCase{16, 512, 64, 192, 128, 24, 21, 37, 64}, MlaCase{4, 512, 64, 192, 128, 1, 1, 2999, 3000},
-                             MlaCase{8, 64, 16, 48, 32, 9, 9, 0, 16}}) {
-      CAPTURE(forced.has_value());
-      CAPTURE(m.heads);
-      CAPTURE(m.pos0);
-      const uint64_t before = ak.cache_texel_dispatches();
-      const auto [got, want] = run_mla(m);
-      test::check_close(got, want, kTolAttention);
-      CHECK(ak.cache_texel_dispatches() - before == (texel_device && !forced ? 1u : 0u));
+    for (MlaCase m : {MlaCase{16, 512, 64, 192, 128, 24, 21, 37, 64}, MlaCase{4, 512, 64, 192, 128, 1, 1, 2999, 3000},
+                      MlaCase{8, 64, 16, 48, 32, 9, 9, 0, 16}}) {
+      // Query strides padded by 3 and 1 values: the cache as texels, the queries through shared
+      // memory; whole texels: the queries as texels too.
+      for (const bool aligned_q : {false, true}) {
+        m.aligned_q = aligned_q;
+        CAPTURE(forced.has_value());
+        CAPTURE(m.heads);
+        CAPTURE(m.pos0);
+        CAPTURE(aligned_q);
+        const uint64_t before = ak.cache_texel_dispatches(), before_q = ak.query_texel_dispatches();
+        const auto [got, want] = run_mla(m);
+        test::check_close(got, want, kTolAttention);
+        const bool texels = texel_device && !forced;
+        CHECK(ak.cache_texel_dispatches() - before == (texels ? 1u : 0u));
+        CHECK(ak.query_texel_dispatches() - before_q == (texels && aligned_q ? 1u : 0u));
+      }
     }
   }
   // Latent 12 (a multiple of 4, not of 8): the device-address kernel even when forced.
