@@ -420,6 +420,12 @@ TEST_CASE("gqa and mla attention over a paged cache: rows of different sequences
   CHECK(test::validation_errors() == 0);
 }
 
+// Whether the device runs attention_split_tex by default (CPU drivers with push descriptors).
+bool takes_texels() {
+  const vk::DeviceCaps& caps = test::context().caps();
+  return caps.type == VK_PHYSICAL_DEVICE_TYPE_CPU && caps.push_descriptor;
+}
+
 // The texel-cache kernel (attention_split_tex) and the device-address one against the same
 // reference: R1's latent and rope widths over prefill rows and a split decode, a paged cache
 // (above, with rope 8), and the choice itself: on a CPU driver with push descriptors the texel
@@ -427,8 +433,7 @@ TEST_CASE("gqa and mla attention over a paged cache: rows of different sequences
 // multiples of 8 halves never takes it.
 TEST_CASE("attention reads the cache as texels on CPU drivers; both paths match the reference") {
   kernels::AttentionKernels& ak = test::attention_kernels();
-  const vk::DeviceCaps& caps = test::context().caps();
-  const bool texel_device = caps.type == VK_PHYSICAL_DEVICE_TYPE_CPU && caps.push_descriptor;
+  const bool texel_device = takes_texels();
   for (const std::optional<bool> forced : {std::optional<bool>{}, std::optional<bool>{false}}) {
     ak.set_cache_texels_override(forced);
     for (MlaCase m : {MlaCase{16, 512, 64, 192, 128, 24, 21, 37, 64}, MlaCase{4, 512, 64, 192, 128, 1, 1, 2999, 3000},
@@ -467,8 +472,7 @@ TEST_CASE("attention reads the cache as texels on CPU drivers; both paths match 
 // the reference, and the texel kernel must have run where the device takes it.
 TEST_CASE("texel attention: gqa and mla shapes with multiple-of-8 offsets, both paths") {
   kernels::AttentionKernels& ak = test::attention_kernels();
-  const vk::DeviceCaps& caps = test::context().caps();
-  const bool texel_device = caps.type == VK_PHYSICAL_DEVICE_TYPE_CPU && caps.push_descriptor;
+  const bool texel_device = takes_texels();
   for (const std::optional<bool> forced : {std::optional<bool>{}, std::optional<bool>{false}}) {
     CAPTURE(forced.has_value());
     ak.set_cache_texels_override(forced);
@@ -506,8 +510,7 @@ TEST_CASE("texel attention: gqa and mla shapes with multiple-of-8 offsets, both 
 // denormals; a texel fetch that flushed them would zero the lower half with them.
 TEST_CASE("texel attention: a cache inside a larger buffer, and words that are f32 denormals") {
   kernels::AttentionKernels& ak = test::attention_kernels();
-  const vk::DeviceCaps& caps = test::context().caps();
-  const bool texel_device = caps.type == VK_PHYSICAL_DEVICE_TYPE_CPU && caps.push_descriptor;
+  const bool texel_device = takes_texels();
   for (const CacheLayout& l : {CacheLayout{8, false}, CacheLayout{24, false}, CacheLayout{4, false}, CacheLayout{0, true},
                                CacheLayout{8, true}}) {
     CAPTURE(l.lead);
