@@ -127,12 +127,11 @@ struct AttentionTexels {
   bool query = false;
 };
 
-// A query part's texel view: `elements` f32 values from `addr`, starting on a texel; nullopt when
-// the view cannot hold them with element indices below 2^32.
-std::optional<vk::TexelSpan> query_texels(vk::Context& ctx, VkDeviceAddress addr, uint64_t elements) {
-  const auto span = ctx.allocator().directory().texel_view(addr);
-  if (!span || span->element % 4 != 0 || span->elements < elements || span->element + elements > UINT32_MAX)
-    return std::nullopt;
+// `elements` f32 values from `addr` in a texel view (BufferDirectory::texel_window), starting on
+// a texel; nullopt otherwise.
+std::optional<vk::TexelSpan> texel_aligned_window(vk::Context& ctx, VkDeviceAddress addr, uint64_t elements) {
+  auto span = ctx.allocator().directory().texel_window(addr, elements);
+  if (span && span->element % 4 != 0) return std::nullopt;
   return span;
 }
 
@@ -153,20 +152,19 @@ std::optional<AttentionTexels> attention_texels(vk::Context& ctx, const Attentio
       s.cache.width % 8 != 0 || s.kv_head_stride % 8 != 0)
     return std::nullopt;
   AttentionTexels t;
-  const auto cache = ctx.allocator().directory().texel_view(s.cache.addr);
-  if (!cache || cache->element % 4 != 0) return std::nullopt;
-  const uint64_t halves = uint64_t{s.cache.pool_rows()} * s.cache.width;
-  if (2 * cache->elements < halves || 2 * cache->element + halves > UINT32_MAX) return std::nullopt;
+  const uint64_t halves = uint64_t{s.cache.pool_rows()} * s.cache.width;  // even: width % 8 == 0
+  const auto cache = texel_aligned_window(ctx, s.cache.addr, halves / 2);
+  if (!cache || 2 * cache->element + halves > UINT32_MAX) return std::nullopt;  // half indices
   t.cache = t.qa = t.qb = *cache;
   const bool qb = s.nb > 0 && s.qb.addr != 0;
   if (s.qa.row_stride % 4 != 0 || s.qa_head % 4 != 0 ||
       (qb && (s.qb.row_stride % 4 != 0 || s.qb_head % 4 != 0 || s.qb_off % 4 != 0)))
     return t;
   const uint64_t rows = max_tokens - 1;
-  const auto qa = query_texels(ctx, s.qa.addr, rows * s.qa.row_stride + uint64_t{s.heads - 1} * s.qa_head + s.na);
+  const auto qa = texel_aligned_window(ctx, s.qa.addr, rows * s.qa.row_stride + uint64_t{s.heads - 1} * s.qa_head + s.na);
   if (!qa) return t;
   std::optional<vk::TexelSpan> b = qa;
-  if (qb) b = query_texels(ctx, s.qb.addr, rows * s.qb.row_stride + uint64_t{s.heads - 1} * s.qb_head + s.qb_off + s.nb);
+  if (qb) b = texel_aligned_window(ctx, s.qb.addr, rows * s.qb.row_stride + uint64_t{s.heads - 1} * s.qb_head + s.qb_off + s.nb);
   if (!b) return t;
   t.qa = *qa;
   t.qb = *b;
@@ -232,12 +230,8 @@ Status record_attention(vk::CommandBuffer& cmd, PipelineSet& set, const Attentio
     }
     std::vector<uint32_t> tex_spec = spec;
     tex_spec.push_back(tex->query ? 1u : 0u);  // Q_TEXELS
-    R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* pipe, set.get("attention_split_tex", tex_spec, sizeof pt, 0, 3));
-    cmd.bind(*pipe);
     const VkBufferView views[3] = {tex->cache.view, tex->qa.view, tex->qb.view};
-    cmd.push_storage_buffers(*pipe, {}, views);
-    cmd.push_constants(*pipe, detail::bytes_of(pt));
-    R1VK_TRY(detail::dispatch_groups(cmd, set.context().caps(), records / hb, k));
+    R1VK_TRY(detail::record(cmd, set, "attention_split_tex", tex_spec, pt, records / hb, k, views));
   } else {
     R1VK_TRY(detail::record(cmd, set, "attention_split", spec, p, records / hb, k));
   }

@@ -73,10 +73,6 @@ struct RouteArgs {
   VkDeviceAddress counters = 0;
 };
 
-// Every record_* checks its shapes (an error value, never an out-of-bounds dispatch) and records
-// its dispatches with barriers between its own passes only: the caller orders it against the
-// kernels before and after (a compute barrier between dependent kernels). Scratch-size functions
-// may return 0 (the context fits one split); the scratch address may then be 0.
 // The texel-cache choice of the attention kernels and how often it was taken.
 struct CacheTexels {
   std::optional<bool> forced;
@@ -84,6 +80,10 @@ struct CacheTexels {
   uint64_t query_dispatches = 0;  // those that read the queries as texels too
 };
 
+// Every record_* checks its shapes (an error value, never an out-of-bounds dispatch) and records
+// its dispatches with barriers between its own passes only: the caller orders it against the
+// kernels before and after (a compute barrier between dependent kernels). Scratch-size functions
+// may return 0 (the context fits one split); the scratch address may then be 0.
 class AttentionKernels {
  public:
   explicit AttentionKernels(PipelineSet& pipelines);

@@ -53,11 +53,16 @@ inline Status dispatch_groups(vk::CommandBuffer& cmd, const vk::DeviceCaps& caps
   return ok_status();
 }
 
+// One pipeline bound, its push constants and `texel_views` (uniform texel buffers at bindings
+// 0.., pushed as descriptors) set, `groups` workgroups dispatched.
 template <typename Params>
 Status record(vk::CommandBuffer& cmd, PipelineSet& set, const std::string& variant, const std::vector<uint32_t>& spec,
-              const Params& params, uint64_t groups, const std::string& kernel) {
-  R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* p, set.get(variant, spec, sizeof params));
+              const Params& params, uint64_t groups, const std::string& kernel,
+              std::span<const VkBufferView> texel_views = {}) {
+  R1VK_ASSIGN_OR_RETURN(const vk::ComputePipeline* p,
+                        set.get(variant, spec, sizeof params, 0, static_cast<uint32_t>(texel_views.size())));
   cmd.bind(*p);
+  if (!texel_views.empty()) cmd.push_storage_buffers(*p, {}, texel_views);
   cmd.push_constants(*p, bytes_of(params));
   return dispatch_groups(cmd, set.context().caps(), groups, kernel);
 }

@@ -235,10 +235,7 @@ std::vector<uint32_t> LinearKernels::texel_x_spec(std::vector<uint32_t> spec, co
 }
 
 std::optional<vk::TexelSpan> LinearKernels::x_texels(VkDeviceAddress x, uint64_t elements) const {
-  auto span = pipelines_.context().allocator().directory().texel_view(x);
-  // x_offset is a 32-bit element index into the view.
-  if (!span || span->elements < elements || span->element + elements > UINT32_MAX) return std::nullopt;
-  return span;
+  return pipelines_.context().allocator().directory().texel_window(x, elements);  // x_offset is a 32-bit index
 }
 
 std::optional<BoundLinearPlan> LinearKernels::bound_plan(const Dispatch& d) const {

@@ -64,4 +64,10 @@ std::optional<TexelSpan> BufferDirectory::texel_view(VkDeviceAddress address) {
   return TexelSpan{e.texel_view, offset / 4, 4 * texels - offset / 4};
 }
 
+std::optional<TexelSpan> BufferDirectory::texel_window(VkDeviceAddress address, uint64_t elements) {
+  const auto span = texel_view(address);
+  if (!span || span->elements < elements || span->element + elements > UINT32_MAX) return std::nullopt;
+  return span;
+}
+
 }  // namespace r1vk::vk

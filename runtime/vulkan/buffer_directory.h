@@ -51,6 +51,9 @@ class BufferDirectory {
   // texel views are not enabled, the address lies past the first maxTexelBufferElements texels,
   // or the view cannot be created (the caller then binds another way).
   std::optional<TexelSpan> texel_view(VkDeviceAddress address);
+  // texel_view(address) when `elements` f32 values from `address` lie inside the view and every
+  // element index of them fits 32 bits (shaders index views with uint); nullopt otherwise.
+  std::optional<TexelSpan> texel_window(VkDeviceAddress address, uint64_t elements);
 
  private:
   struct Entry {

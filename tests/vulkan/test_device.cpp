@@ -222,6 +222,11 @@ TEST_CASE("texel views: one per buffer, element offsets from the buffer's start,
   CHECK(at20->elements == 62 * 4 - 5);
   CHECK_FALSE(dir.texel_view(a + 2));        // not a whole f32
   CHECK_FALSE(dir.texel_view(a + 62 * 16));  // in the buffer's tail past the last whole texel
+  // A window: the values must lie in the view (62 * 4 - 5 of them remain from element 5).
+  CHECK(dir.texel_window(a + 20, 62 * 4 - 5));
+  CHECK(dir.texel_window(a + 20, 62 * 4 - 5)->element == 5);
+  CHECK_FALSE(dir.texel_window(a + 20, 62 * 4 - 4));
+  CHECK_FALSE(dir.texel_window(a + 2, 1));
   *buf = vk::Buffer();  // destroys the view with the buffer: the layer reports a leaked view otherwise
   CHECK_FALSE(dir.texel_view(a));
   CHECK(test::validation_errors() == 0);
